@@ -1,0 +1,31 @@
+//! leakwarden: a streaming reverse proxy that keeps card numbers, personal
+//! data and secrets from leaking out of HTTP responses.
+//!
+//! The crate is laid out by concern:
+//! - [`detect`]: the pure, synchronous detection engine (bytes in, bytes and
+//!   findings out). It knows nothing of tokio, hyper or the network.
+//! - [`pipeline`]: the `http_body::Body` wrapper that feeds response bodies
+//!   through the engine (decoding, hold window, blocking).
+//! - [`policy`]: compiled per-route policies (which detectors, which actions).
+//! - [`proxy`]: the hyper server and client plumbing, routing, proxy headers.
+//! - [`tls`]: rustls configuration for the listener and for upstreams.
+//! - [`config`]: the TOML file format and its validation into a runtime config.
+//! - [`metrics`]: every Prometheus metric, registered once.
+//! - [`admin`]: the admin listener (/healthz, /readyz, /metrics, /reload).
+//! - [`audit`]: the audit log (what was found where, never the value).
+//! - [`cli`], [`scan`], [`demo`]: the command line.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod detect;
+pub mod logging;
+pub mod metrics;
+pub mod pipeline;
+pub mod policy;
+pub mod proxy;
+pub mod scan;
+pub mod tls;
