@@ -56,6 +56,11 @@ pub struct Metrics {
     pub connections_active: IntGauge,
     pub config_reloads_total: IntCounterVec,
     pub config_last_reload_success_timestamp_seconds: Gauge,
+    /// 1 when the last configuration load (startup or reload) succeeded, 0
+    /// when the last reload failed and the previous configuration still
+    /// runs (the same convention as Prometheus' own
+    /// `prometheus_config_last_reload_successful`).
+    pub config_last_reload_successful: IntGauge,
     pub build_info: IntGaugeVec,
 }
 
@@ -86,6 +91,12 @@ impl Metrics {
         )
         .expect("valid metric");
         reg.register(Box::new(last_reload.clone())).expect("metric registered once");
+        let last_reload_ok = IntGauge::new(
+            "leakwarden_config_last_reload_successful",
+            "1 if the last configuration load or reload succeeded, 0 if it failed.",
+        )
+        .expect("valid metric");
+        reg.register(Box::new(last_reload_ok.clone())).expect("metric registered once");
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "leakwarden_build_info",
@@ -177,6 +188,7 @@ impl Metrics {
             ),
             connections_active,
             config_last_reload_success_timestamp_seconds: last_reload,
+            config_last_reload_successful: last_reload_ok,
             build_info,
             registry: reg,
         }
