@@ -79,7 +79,11 @@ pub struct RunArgs {
 
 impl RunArgs {
     pub fn overrides(&self) -> Overrides {
-        Overrides { listen: self.listen.clone(), admin: self.admin, upstream: self.upstream.clone() }
+        Overrides {
+            listen: self.listen.clone(),
+            admin: self.admin,
+            upstream: self.upstream.clone(),
+        }
     }
 }
 

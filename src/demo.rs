@@ -151,9 +151,9 @@ async fn shop(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallibl
 /// Starts the demo shop on `addr` and returns the bound address. It runs
 /// until the tokio runtime stops.
 pub async fn spawn_shop(addr: SocketAddr) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr} (demo shop): {e}")))?;
+    let listener = TcpListener::bind(addr).await.map_err(|e| {
+        io::Error::new(e.kind(), format!("cannot listen on {addr} (demo shop): {e}"))
+    })?;
     let bound = listener.local_addr()?;
     tokio::spawn(async move {
         let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));

@@ -247,7 +247,9 @@ impl ConfigDuration {
         let text = text.trim();
         let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
         let (num, unit) = text.split_at(split);
-        let expected = || format!("invalid duration {text:?}: expected a number with a unit (ms, s, m, h), like \"30s\"");
+        let expected = || {
+            format!("invalid duration {text:?}: expected a number with a unit (ms, s, m, h), like \"30s\"")
+        };
         let n: u64 = num.parse().map_err(|_| expected())?;
         let ms = match unit {
             "ms" => Some(n),

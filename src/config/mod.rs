@@ -93,7 +93,12 @@ mod tests {
     #[test]
     fn parse_errors_point_at_the_bad_token() {
         let cases = [
-            ("[server]\nlisten = [\"127.0.0.1:8080\"]\nlistne = 1\n", 3, 1, "unknown field `listne`"),
+            (
+                "[server]\nlisten = [\"127.0.0.1:8080\"]\nlistne = 1\n",
+                3,
+                1,
+                "unknown field `listne`",
+            ),
             ("[limits]\nconnect_timeout = \"5 seconds\"\n", 2, 19, "invalid duration"),
             ("[server]\nlisten = [\"localhost\"]\n", 2, 11, "invalid socket address"),
             ("[admin]\nenabled = \"yes\"\n", 2, 11, "invalid type"),

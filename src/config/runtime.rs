@@ -457,7 +457,8 @@ upstream = "api"
 
     #[test]
     fn route_names_are_bounded_metric_labels() {
-        let text = "[upstreams.a]\nurl = \"http://h\"\n[[routes]]\nname = \"a b\"\nupstream = \"a\"\n";
+        let text =
+            "[upstreams.a]\nurl = \"http://h\"\n[[routes]]\nname = \"a b\"\nupstream = \"a\"\n";
         let err = build(text, &Overrides::default()).unwrap_err();
         assert!(err.contains("metrics label"), "{err}");
     }

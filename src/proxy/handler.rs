@@ -48,7 +48,9 @@ fn method_label(m: &Method) -> &'static str {
 /// A short generic response made by the proxy itself.
 fn local_response(status: StatusCode, text: &'static str, request_id: &str) -> Response<ProxyBody> {
     let mut resp = Response::new(
-        Full::new(Bytes::from_static(text.as_bytes())).map_err(|never| match never {}).boxed_unsync(),
+        Full::new(Bytes::from_static(text.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
     );
     *resp.status_mut() = status;
     let h = resp.headers_mut();
@@ -151,7 +153,8 @@ pub async fn handle(
     if let Some(d) = deadline {
         header_deadline = header_deadline.min(d);
     }
-    let sent = tokio::time::timeout_at(header_deadline, client.request(Request::from_parts(parts, body)));
+    let sent =
+        tokio::time::timeout_at(header_deadline, client.request(Request::from_parts(parts, body)));
     let result = match sent.await {
         Ok(Ok(resp)) => Ok(resp),
         Ok(Err(e)) => Err(classify(&e)),

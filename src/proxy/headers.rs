@@ -28,7 +28,8 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in [&CONNECTION, &KEEP_ALIVE, &TE, &TRAILER, &http::header::TRANSFER_ENCODING, &UPGRADE]
+    for name in
+        [&CONNECTION, &KEEP_ALIVE, &TE, &TRAILER, &http::header::TRANSFER_ENCODING, &UPGRADE]
     {
         headers.remove(name);
     }
@@ -124,7 +125,10 @@ mod tests {
     fn map(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         h
     }

@@ -134,9 +134,9 @@ impl Server {
         let rt = proxy.runtime();
         let mut listeners = Vec::new();
         for addr in &rt.listen {
-            let l = TcpListener::bind(addr).await.map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
-            })?;
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
             listeners.push(l);
         }
         Ok(Server { listeners, proxy })

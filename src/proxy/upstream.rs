@@ -6,13 +6,17 @@
 //! bytes: the client only ever sees a short generic text.
 
 use std::error::Error as StdError;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use http::StatusCode;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpStream;
 
 use crate::config::runtime::{Limits, Upstream};
 use crate::metrics::upstream_reason;
@@ -21,16 +25,50 @@ use crate::metrics::upstream_reason;
 pub type UpstreamBody = Incoming;
 
 /// A pooled client for one upstream.
-pub type UpstreamClient = Client<HttpConnector, UpstreamBody>;
+pub type UpstreamClient = Client<UpstreamConnector, UpstreamBody>;
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Dials the configured upstream whatever authority the request URI
+/// carries: with `preserve_host` on an HTTP/2 upstream the URI holds the
+/// client's host (it becomes `:authority`), which must never decide where
+/// the proxy connects.
+#[derive(Clone)]
+pub struct UpstreamConnector {
+    http: HttpConnector,
+    target: http::Uri,
+}
+
+impl tower_service::Service<http::Uri> for UpstreamConnector {
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        tower_service::Service::<http::Uri>::poll_ready(&mut self.http, cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, _requested: http::Uri) -> Self::Future {
+        let fut = tower_service::Service::call(&mut self.http, self.target.clone());
+        Box::pin(async move { fut.await.map_err(Into::into) })
+    }
+}
 
 /// Builds the client for one upstream. Creating it opens no connection.
 pub fn build_client(upstream: &Upstream, limits: &Limits) -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(limits.connect_timeout));
-    connector.set_nodelay(true);
-    connector.set_keepalive(Some(std::time::Duration::from_secs(60)));
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(limits.connect_timeout));
+    http.set_nodelay(true);
+    http.set_keepalive(Some(std::time::Duration::from_secs(60)));
     // `enforce_http` stays on: an https:// upstream fails to connect (502)
     // rather than silently speaking plain text.
+    let target = http::Uri::builder()
+        .scheme(upstream.scheme.clone())
+        .authority(upstream.authority.clone())
+        .path_and_query("/")
+        .build()
+        .expect("validated upstream URL");
+    let connector = UpstreamConnector { http, target };
     let mut builder = Client::builder(TokioExecutor::new());
     builder
         .timer(TokioTimer::new())
