@@ -121,17 +121,15 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Minimal logging until the logging module provides its own setup:
-/// human-readable lines on stderr, level from RUST_LOG (default info).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+/// Installs logging from the `[log]` section (RUST_LOG overrides it). The
+/// section was validated with the rest of the configuration, so a failure
+/// here can only mean a subscriber is already installed.
+pub fn init_logging(section: &crate::config::log::LogSection) {
+    if let Err(e) = crate::logging::init(section) {
+        if !matches!(e, crate::logging::LogError::AlreadyInstalled) {
+            eprintln!("leakwarden: logging: {e}");
+        }
+    }
 }
 
 /// Builds the multi-thread tokio runtime (no `#[tokio::main]`, so the
@@ -151,11 +149,11 @@ fn config_error(e: &ConfigError) -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    init_logging();
     let runtime = match config::load_optional(args.config.as_deref(), &args.overrides()) {
         Ok(rt) => rt,
         Err(e) => return config_error(&e),
     };
+    init_logging(&runtime.file.log);
     let tokio_rt = match tokio_runtime(args.workers) {
         Ok(rt) => rt,
         Err(e) => {
@@ -165,7 +163,7 @@ fn run(args: RunArgs) -> ExitCode {
     };
     tokio_rt.block_on(async move {
         let metrics = Arc::new(Metrics::new());
-        metrics.config_last_reload_success_timestamp_seconds.set(unix_now());
+        metrics.record_initial_load(unix_now());
         let proxy = Proxy::new(runtime, metrics);
         let guard = match Guard::start_with(proxy, None).await {
             Ok(g) => g,
@@ -229,7 +227,7 @@ pub async fn shutdown_signal() {
     }
 }
 
-fn unix_now() -> f64 {
+pub fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())

@@ -170,7 +170,6 @@ pub async fn spawn_shop(addr: SocketAddr) -> io::Result<SocketAddr> {
 
 /// Runs the demo until Ctrl-C.
 pub fn run(args: DemoArgs) -> ExitCode {
-    crate::cli::init_logging();
     let tokio_rt = match crate::cli::tokio_runtime(None) {
         Ok(rt) => rt,
         Err(e) => {
@@ -198,7 +197,10 @@ pub fn run(args: DemoArgs) -> ExitCode {
                 return ExitCode::from(EXIT_CONFIG);
             }
         };
-        let proxy = Proxy::new(runtime, Arc::new(Metrics::new()));
+        crate::cli::init_logging(&runtime.file.log);
+        let metrics = Arc::new(Metrics::new());
+        metrics.record_initial_load(crate::cli::unix_now());
+        let proxy = Proxy::new(runtime, metrics);
         let guard = match Guard::start_with(proxy, None).await {
             Ok(g) => g,
             Err(e) => {

@@ -17,6 +17,7 @@ use super::file::{FileConfig, RouteSection, UpstreamSection};
 use super::policy::PolicySection;
 use super::tls::UpstreamTlsSection;
 use super::ConfigError;
+use crate::audit::AuditSink;
 use crate::policy::Policy;
 
 /// Name of the policy used by routes that name none.
@@ -106,6 +107,9 @@ pub struct Runtime {
     pub upstreams: Vec<Arc<Upstream>>,
     pub routes: Vec<Route>,
     pub policies: HashMap<String, Arc<Policy>>,
+    /// The audit log the `[audit]` section asks for (opened here, so a bad
+    /// path is a configuration error).
+    pub audit: Arc<AuditSink>,
     /// The parsed file, for sections other modules turn into their own
     /// runtime objects (TLS, audit, logging).
     pub file: Arc<FileConfig>,
@@ -158,6 +162,7 @@ impl Runtime {
             return Err(invalid("[server] listen: at least one address is required".into()));
         }
         let limits = build_limits(&file).map_err(invalid)?;
+        crate::logging::validate(&file.log).map_err(|e| invalid(format!("[log] {e}")))?;
 
         let mut policies = HashMap::new();
         for (name, section) in &file.policies {
@@ -199,6 +204,8 @@ impl Runtime {
             routes.push(route);
         }
 
+        let audit = AuditSink::from_config(&file.audit).map_err(|e| invalid(e.to_string()))?;
+
         Ok(Runtime {
             listen: file.server.listen.clone(),
             admin: file.admin.enabled.then_some(file.admin.listen),
@@ -207,6 +214,7 @@ impl Runtime {
             upstreams,
             routes,
             policies,
+            audit: Arc::new(audit),
             file: Arc::new(file),
         })
     }

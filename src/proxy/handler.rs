@@ -82,16 +82,19 @@ pub async fn handle(
     let host = route::request_host(&parts);
     let path = parts.uri.path().to_string();
 
-    let finish = |route: Arc<str>, resp: Response<ProxyBody>| {
+    // `deadline` applies to upstream bodies only: a local response is
+    // complete and small, and must not be cut by a deadline that produced it.
+    let finish = |route: Arc<str>, resp: Response<ProxyBody>, upstream_body: bool| {
         let code = resp.status();
         metrics.requests_total.with_label_values(&[&route, method, code.as_str()]).inc();
+        let deadline = if upstream_body { deadline } else { None };
         resp.map(|b| Observed::new(b, deadline, metrics.clone(), route, start))
     };
 
     let Some(route) = route::select(&rt.routes, host.as_deref(), &path) else {
         tracing::debug!(request_id, "no route");
         let resp = local_response(StatusCode::NOT_FOUND, "no route\n", &request_id);
-        return Ok(finish(Arc::from(UNROUTED), resp));
+        return Ok(finish(Arc::from(UNROUTED), resp, false));
     };
     let route_name = route.name.clone();
     let upstream = &rt.upstreams[route.upstream];
@@ -172,7 +175,7 @@ pub async fn handle(
                 "upstream failed before response headers"
             );
             let resp = local_response(failure.status, failure.body(), &request_id);
-            return Ok(finish(route_name, resp));
+            return Ok(finish(route_name, resp, false));
         }
     };
     metrics
@@ -192,6 +195,23 @@ pub async fn handle(
             rparts.headers.insert(X_REQUEST_ID.clone(), v);
         }
     }
-    let resp = pipeline::process_response(ctx, Response::from_parts(rparts, rbody)).await;
-    Ok(finish(route_name, resp))
+    // The pipeline may hold the head while its window fills: that wait
+    // counts against the whole-request deadline too.
+    let processed = pipeline::process_response(ctx, Response::from_parts(rparts, rbody));
+    let resp = match deadline {
+        None => processed.await,
+        Some(d) => match tokio::time::timeout_at(d, processed).await {
+            Ok(resp) => resp,
+            Err(_elapsed) => {
+                let failure = Failure::TIMEOUT;
+                metrics
+                    .upstream_errors_total
+                    .with_label_values(&[&route_name, failure.reason])
+                    .inc();
+                let resp = local_response(failure.status, failure.body(), &request_id);
+                return Ok(finish(route_name, resp, false));
+            }
+        },
+    };
+    Ok(finish(route_name, resp, true))
 }

@@ -30,7 +30,6 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::audit::AuditSink;
 use crate::config::Runtime;
 use crate::metrics::Metrics;
 use handler::ConnInfo;
@@ -41,7 +40,7 @@ pub struct Snapshot {
     pub runtime: Arc<Runtime>,
     /// One client per upstream, indexed like `runtime.upstreams`.
     clients: Vec<UpstreamClient>,
-    pub audit: Arc<AuditSink>,
+    pub audit: Arc<crate::audit::AuditSink>,
 }
 
 /// Shared state of a running guard: live configuration, metrics, readiness.
@@ -54,6 +53,7 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn new(runtime: Runtime, metrics: Arc<Metrics>) -> Arc<Proxy> {
+        init_routes(&metrics, &runtime);
         let snap = Snapshot::build(runtime, None);
         Arc::new(Proxy {
             current: ArcSwap::from_pointee(snap),
@@ -78,6 +78,7 @@ impl Proxy {
     /// the old one. Upstreams whose settings did not change keep their
     /// connection pools. Listener addresses are not rebound.
     pub fn apply(&self, runtime: Runtime) {
+        init_routes(&self.metrics, &runtime);
         let old = self.current.load_full();
         self.current.store(Arc::new(Snapshot::build(runtime, Some(&old))));
     }
@@ -118,7 +119,19 @@ impl Snapshot {
                 reuse.unwrap_or_else(|| upstream::build_client(u, &runtime.limits))
             })
             .collect();
-        Snapshot { runtime: Arc::new(runtime), clients, audit: Arc::new(AuditSink::disabled()) }
+        let audit = runtime.audit.clone();
+        Snapshot { runtime: Arc::new(runtime), clients, audit }
+    }
+}
+
+/// Creates every per-route series at zero so alerts see them from the
+/// first scrape.
+fn init_routes(metrics: &Metrics, runtime: &Runtime) {
+    metrics.init_route(handler::UNROUTED, std::iter::empty());
+    for route in &runtime.routes {
+        let policy = &route.policy;
+        let pairs = policy.actions.iter().map(|(k, a)| (policy.engine.kind_name(*k), a.as_str()));
+        metrics.init_route(&route.name, pairs);
     }
 }
 
