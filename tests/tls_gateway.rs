@@ -24,7 +24,8 @@ fn loopback() -> std::net::SocketAddr {
 async fn start(pki: &Pki, toml: &str) -> (Guard, Arc<Metrics>) {
     let path = pki.path("leakwarden.toml");
     std::fs::write(&path, toml).unwrap();
-    let overrides = Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Default::default() };
+    let overrides =
+        Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Default::default() };
     let (_, runtime) = config::load(&path, &overrides).expect("test config is valid");
     let metrics = Arc::new(Metrics::new());
     let guard = Guard::start(runtime, metrics.clone()).await.expect("guard starts");
@@ -82,7 +83,9 @@ async fn https_over_http1_and_http2_with_forwarded_proto() {
         assert!(out.stdout.contains("x-seen-forwarded-proto: https"), "{flag}: {}", out.stdout);
     }
     // Plain HTTP on the TLS port is refused, not served.
-    let out = curl(&pki, "guard.test", port(&guard), &[&format!("http://guard.test:{}/", port(&guard))]).await;
+    let out =
+        curl(&pki, "guard.test", port(&guard), &[&format!("http://guard.test:{}/", port(&guard))])
+            .await;
     assert!(!out.stdout.contains("hello over tls"), "{out:?}");
     guard.shutdown().await;
 }
@@ -106,9 +109,12 @@ cert = "api.crt"
 key = "api.key"
 "#;
     let (guard, _) = start(&pki, &gateway_toml(&format!("http://{up}"), sni, "")).await;
-    for (name, cn) in
-        [("shop.test", "shop"), ("api.test", "api"), ("v2.api.test", "api"), ("guard.test", "guard")]
-    {
+    for (name, cn) in [
+        ("shop.test", "shop"),
+        ("api.test", "api"),
+        ("v2.api.test", "api"),
+        ("guard.test", "guard"),
+    ] {
         let url = format!("https://{name}:{}/", port(&guard));
         let out = curl(&pki, name, port(&guard), &["-v", &url]).await;
         assert_ok(&out);
@@ -165,9 +171,8 @@ async fn https_upstream_with_private_ca_over_h1_and_h2() {
     pki.issue("up", &["up.test"], false);
     let up = https_upstream(&pki, "up", "from the tls upstream").await;
     for h2 in [false, true] {
-        let upstream_extra = format!(
-            "h2 = {h2}\ntls = {{ ca_file = \"ca.pem\", server_name = \"up.test\" }}"
-        );
+        let upstream_extra =
+            format!("h2 = {h2}\ntls = {{ ca_file = \"ca.pem\", server_name = \"up.test\" }}");
         let (guard, metrics) =
             start(&pki, &gateway_toml(&format!("https://{up}"), "", &upstream_extra)).await;
         let url = format!("https://guard.test:{}/", port(&guard));
@@ -188,7 +193,8 @@ async fn mismatched_upstream_name_is_refused_with_502() {
     pki.issue("up", &["up.test"], false);
     let up = https_upstream(&pki, "up", "must not be seen").await;
     let upstream_extra = "tls = { ca_file = \"ca.pem\", server_name = \"wrong.test\" }";
-    let (guard, metrics) = start(&pki, &gateway_toml(&format!("https://{up}"), "", upstream_extra)).await;
+    let (guard, metrics) =
+        start(&pki, &gateway_toml(&format!("https://{up}"), "", upstream_extra)).await;
     let url = format!("https://guard.test:{}/", port(&guard));
     let out = curl(&pki, "guard.test", port(&guard), &["-w", "\nstatus=%{http_code}", &url]).await;
     assert_ok(&out);
@@ -245,7 +251,8 @@ async fn certificates_reload_without_dropping_connections() {
     let up = http_upstream("reloaded").await;
     let path = pki.path("leakwarden.toml");
     std::fs::write(&path, gateway_toml(&format!("http://{up}"), "", "")).unwrap();
-    let overrides = Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Default::default() };
+    let overrides =
+        Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Default::default() };
     let (_, runtime) = config::load(&path, &overrides).unwrap();
     let proxy = Proxy::new(runtime, Arc::new(Metrics::new()));
     let guard = Guard::start_with(proxy.clone(), None).await.unwrap();
