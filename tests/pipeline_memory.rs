@@ -63,7 +63,9 @@ async fn large_streamed_response_keeps_memory_flat() {
 
     let mut line = Vec::new();
     while line.len() < 64 * 1024 {
-        line.extend_from_slice(b"{\"order\": 1234, \"card\": \"4111 1111 1111 1111\", \"note\": \"");
+        line.extend_from_slice(
+            b"{\"order\": 1234, \"card\": \"4111 1111 1111 1111\", \"note\": \"",
+        );
         line.extend_from_slice(&[b'x'; 900]);
         line.extend_from_slice(b"\"}\n");
     }

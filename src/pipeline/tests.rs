@@ -87,7 +87,9 @@ pub(super) fn response(ct: Option<&str>, body: ChanBody) -> Response<ChanBody> {
     r
 }
 
-pub(super) async fn collect(resp: Response<ProxyBody>) -> Result<(Bytes, Option<HeaderMap>), BoxError> {
+pub(super) async fn collect(
+    resp: Response<ProxyBody>,
+) -> Result<(Bytes, Option<HeaderMap>), BoxError> {
     let c = resp.into_body().collect().await?;
     let trailers = c.trailers().cloned();
     Ok((c.to_bytes(), trailers))
