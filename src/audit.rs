@@ -1,16 +1,308 @@
 //! The audit log: one JSON line per response with findings (and per block),
 //! saying what was found where. It must never write a raw sensitive value:
-//! only kinds, offsets, actions and keyed fingerprints.
+//! only kinds, counts, actions and keyed fingerprints. The request path is
+//! written without its query string and itself passed through the engine,
+//! so a card number in a URL path is masked in the audit line too.
 //!
-//! SKELETON: filled in by the response-pipeline issue.
+//! Lines are written whole, under a lock, and flushed one by one, so that
+//! concurrent responses never interleave and a crash loses at most a line.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::{BufWriter, Write};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::config::policy::{AuditOutput, AuditSection};
+use crate::config::ConfigError;
+
+/// Most distinct fingerprints listed in one audit line.
+pub const MAX_FINGERPRINTS: usize = 32;
 
 /// Where audit lines go.
-#[derive(Debug, Default)]
-pub struct AuditSink {}
+pub struct AuditSink {
+    out: Option<Mutex<Box<dyn Write + Send>>>,
+}
+
+impl fmt::Debug for AuditSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditSink").field("enabled", &self.out.is_some()).finish()
+    }
+}
+
+impl Default for AuditSink {
+    fn default() -> Self {
+        AuditSink::disabled()
+    }
+}
 
 impl AuditSink {
     /// An audit sink that writes nothing.
     pub fn disabled() -> AuditSink {
-        AuditSink {}
+        AuditSink { out: None }
+    }
+
+    /// Opens the sink the `[audit]` section describes. A file is created if
+    /// missing and always appended to.
+    pub fn from_config(section: &AuditSection) -> Result<AuditSink, ConfigError> {
+        if section.enabled == Some(false) {
+            return Ok(AuditSink::disabled());
+        }
+        let output = section.output.unwrap_or(AuditOutput::Stdout);
+        if output != AuditOutput::File && section.path.is_some() {
+            return Err(ConfigError::Invalid(
+                "audit: path is only used with output = \"file\"".into(),
+            ));
+        }
+        let w: Box<dyn Write + Send> = match output {
+            AuditOutput::Stdout => Box::new(std::io::stdout()),
+            AuditOutput::Stderr => Box::new(std::io::stderr()),
+            AuditOutput::File => {
+                let path = section.path.as_ref().ok_or_else(|| {
+                    ConfigError::Invalid("audit: output = \"file\" needs a path".into())
+                })?;
+                let f =
+                    OpenOptions::new().create(true).append(true).open(path).map_err(|source| {
+                        ConfigError::Io { file: path.display().to_string(), source }
+                    })?;
+                Box::new(BufWriter::new(f))
+            }
+        };
+        Ok(AuditSink::from_writer(w))
+    }
+
+    /// A sink writing to any writer (tests use an in-memory buffer).
+    pub fn from_writer(w: Box<dyn Write + Send>) -> AuditSink {
+        AuditSink { out: Some(Mutex::new(w)) }
+    }
+
+    /// An in-memory sink and a handle on what it wrote.
+    pub fn memory() -> (AuditSink, MemoryLog) {
+        let log = MemoryLog::default();
+        (AuditSink::from_writer(Box::new(log.clone())), log)
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.out.is_some()
+    }
+
+    /// Writes one record as a JSON line. Audit failures are logged, never
+    /// propagated: they must not take the proxy down.
+    pub fn write(&self, record: &AuditRecord<'_>) {
+        let Some(out) = &self.out else { return };
+        let mut line = match serde_json::to_vec(record) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "audit record not serializable");
+                return;
+            }
+        };
+        line.push(b'\n');
+        let mut w = match out.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Err(e) = w.write_all(&line).and_then(|_| w.flush()) {
+            tracing::warn!(error = %e, "audit line not written");
+        }
+    }
+}
+
+/// An in-memory audit log, for tests.
+#[derive(Clone, Default)]
+pub struct MemoryLog(Arc<Mutex<Vec<u8>>>);
+
+impl MemoryLog {
+    /// Every line written so far.
+    pub fn lines(&self) -> Vec<String> {
+        let buf = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&buf).lines().map(str::to_string).collect()
+    }
+}
+
+impl Write for MemoryLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One audit line. Every field is either configuration-bounded (route,
+/// kind and action names), protocol metadata, or a keyed fingerprint.
+#[derive(Debug, Serialize)]
+pub struct AuditRecord<'a> {
+    /// RFC 3339 UTC, millisecond precision.
+    pub ts: String,
+    pub request_id: &'a str,
+    pub route: &'a str,
+    pub method: &'a str,
+    /// Request path without the query string, masked by the engine.
+    pub path: &'a str,
+    /// Status the client got (the block status when blocked before headers).
+    pub status: u16,
+    pub mode: &'static str,
+    pub policy: &'a str,
+    pub client: SocketAddr,
+    /// Findings per kind name.
+    pub counts: BTreeMap<&'a str, u64>,
+    /// Configured action per kind name found.
+    pub actions: BTreeMap<&'a str, &'static str>,
+    /// Distinct keyed fingerprints, at most [`MAX_FINGERPRINTS`].
+    pub fingerprints: Vec<String>,
+    /// True when more distinct values were found than are listed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fingerprints_truncated: bool,
+    /// Why the response was blocked, if it was (in monitor mode: why it
+    /// would have been).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<&'static str>,
+    /// Monitor mode: why enforce mode would have blocked the response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_block: Option<&'static str>,
+    /// False when the body did not reach its end (client gone, upstream
+    /// error, abort).
+    pub complete: bool,
+}
+
+/// Strips the query string (and fragment) from a path.
+pub fn path_without_query(path: &str) -> &str {
+    path.split(['?', '#']).next().unwrap_or("")
+}
+
+/// The current time as RFC 3339 UTC with milliseconds, e.g.
+/// `2024-05-01T12:34:56.789Z`.
+pub fn now_rfc3339() -> String {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    rfc3339(d.as_secs(), d.subsec_millis())
+}
+
+/// Formats seconds since the Unix epoch as RFC 3339 UTC.
+pub fn rfc3339(secs: u64, millis: u32) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_instants() {
+        let cases = [
+            (0, 0, "1970-01-01T00:00:00.000Z"),
+            (951_782_400, 5, "2000-02-29T00:00:00.005Z"),
+            (1_700_000_000, 123, "2023-11-14T22:13:20.123Z"),
+            (4_107_542_399, 999, "2100-02-28T23:59:59.999Z"),
+            (1_709_251_199, 0, "2024-02-29T23:59:59.000Z"),
+        ];
+        for (secs, ms, want) in cases {
+            assert_eq!(rfc3339(secs, ms), want);
+        }
+        assert_eq!(now_rfc3339().len(), 24);
+    }
+
+    #[test]
+    fn query_is_stripped() {
+        assert_eq!(path_without_query("/a/b?card=4111111111111111"), "/a/b");
+        assert_eq!(path_without_query("/a#frag"), "/a");
+        assert_eq!(path_without_query("/plain"), "/plain");
+    }
+
+    fn record(blocked: Option<&'static str>) -> AuditRecord<'static> {
+        AuditRecord {
+            ts: rfc3339(0, 0),
+            request_id: "r1",
+            route: "web",
+            method: "GET",
+            path: "/x",
+            status: 200,
+            mode: "enforce",
+            policy: "default",
+            client: "127.0.0.1:5000".parse().unwrap(),
+            counts: BTreeMap::from([("card", 2)]),
+            actions: BTreeMap::from([("card", "mask")]),
+            fingerprints: vec!["00112233445566778899aabb".into()],
+            fingerprints_truncated: false,
+            blocked,
+            would_block: None,
+            complete: true,
+        }
+    }
+
+    #[test]
+    fn one_json_line_per_record() {
+        let (sink, log) = AuditSink::memory();
+        sink.write(&record(None));
+        sink.write(&record(Some("threshold")));
+        let lines = log.lines();
+        assert_eq!(lines.len(), 2);
+        let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(v["counts"]["card"], 2);
+        assert_eq!(v["actions"]["card"], "mask");
+        assert_eq!(v["client"], "127.0.0.1:5000");
+        assert!(v.get("blocked").is_none());
+        let v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!(v["blocked"], "threshold");
+    }
+
+    #[test]
+    fn file_output_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        std::fs::write(&path, "earlier\n").unwrap();
+        let section = AuditSection {
+            enabled: None,
+            output: Some(AuditOutput::File),
+            path: Some(path.clone()),
+        };
+        let sink = AuditSink::from_config(&section).unwrap();
+        sink.write(&record(None));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("earlier\n{"), "{text}");
+        assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn config_errors() {
+        let no_path = AuditSection { enabled: None, output: Some(AuditOutput::File), path: None };
+        assert!(AuditSink::from_config(&no_path).unwrap_err().to_string().contains("needs a path"));
+        let bad_dir = AuditSection {
+            enabled: None,
+            output: Some(AuditOutput::File),
+            path: Some("/nonexistent-dir/x/audit.log".into()),
+        };
+        let err = AuditSink::from_config(&bad_dir).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent-dir/x/audit.log"), "{err}");
+        let off = AuditSection { enabled: Some(false), output: None, path: None };
+        assert!(!AuditSink::from_config(&off).unwrap().enabled());
     }
 }

@@ -2,33 +2,383 @@
 //! kind (mask, redact, hash, block, detect), enforce or monitor, thresholds,
 //! which content types are scanned and the limits that apply.
 //!
-//! A [`Policy`] is immutable once built; a reload builds new ones.
-//!
-//! SKELETON: filled in by the response-pipeline issue.
+//! A [`Policy`] is immutable once built; a reload builds new ones. Building
+//! is the one place where a `[policies.<name>]` section is validated, so
+//! every error here names the policy and the offending setting.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
+
+use http::StatusCode;
 
 use crate::config::detect::DetectSection;
-use crate::config::policy::PolicySection;
+use crate::config::policy::{
+    AcceptEncoding, OnError, OverLimit, PolicyAction, PolicyMode, PolicySection,
+};
 use crate::config::ConfigError;
-use crate::detect::{Engine, EngineConfig};
+use crate::detect::{Action, CustomRule, Engine, EngineConfig, Kind};
+use crate::pipeline::content::{MediaPattern, DEFAULT_SCANNED, DEFAULT_STREAM};
+
+/// Default hold window: output bytes held before headers are sent.
+pub const DEFAULT_HOLD_WINDOW: usize = 64 * 1024;
+/// Default longest wait for the hold window to fill.
+pub const DEFAULT_HOLD_TIMEOUT: Duration = Duration::from_millis(2000);
+/// Default cap on the decoded size of a compressed response.
+pub const DEFAULT_MAX_DECODED: u64 = 1 << 30;
+/// Default cap on the decoded/encoded ratio of a compressed response.
+pub const DEFAULT_MAX_RATIO: u64 = 250;
 
 /// A compiled policy.
 #[derive(Debug)]
 pub struct Policy {
     pub name: String,
     pub engine: Arc<Engine>,
+    pub mode: PolicyMode,
+    /// The configured action of every enabled kind (`block` included; the
+    /// engine itself masks kinds whose action is `block`).
+    pub actions: BTreeMap<Kind, PolicyAction>,
+    /// Block a response at this many findings of a kind.
+    pub thresholds: BTreeMap<Kind, u64>,
+    pub content_types: Vec<MediaPattern>,
+    pub stream_types: Vec<MediaPattern>,
+    pub scan_limit: Option<u64>,
+    pub over_limit: OverLimit,
+    pub hold_window: usize,
+    pub hold_timeout: Duration,
+    pub block_status: StatusCode,
+    pub on_error: OnError,
+    pub max_decoded_bytes: u64,
+    pub max_ratio: u64,
+    pub accept_encoding: AcceptEncoding,
+    pub strip_range: bool,
+}
+
+/// The default action of a kind a careful operator would pick: secrets,
+/// cards, SSNs and IBANs are masked; email and phone are only detected
+/// (they are everywhere on legitimate pages).
+pub fn default_action(kind: Kind) -> PolicyAction {
+    match kind {
+        Kind::Email | Kind::Phone => PolicyAction::Detect,
+        _ => PolicyAction::Mask,
+    }
+}
+
+fn engine_action(a: PolicyAction) -> Action {
+    match a {
+        PolicyAction::Mask | PolicyAction::Block => Action::Mask,
+        PolicyAction::Redact => Action::Redact,
+        PolicyAction::Hash => Action::Hash,
+        PolicyAction::Detect => Action::Detect,
+    }
+}
+
+fn resolve_kind(name: &str, custom: &[CustomRule]) -> Option<Kind> {
+    Kind::from_name(name).or_else(|| {
+        custom
+            .iter()
+            .position(|r| r.name == name)
+            .and_then(|i| u16::try_from(i).ok())
+            .map(Kind::Custom)
+    })
+}
+
+fn known_names(custom: &[CustomRule]) -> String {
+    let mut names: Vec<&str> = Kind::BUILTIN.iter().map(|k| k.as_str()).collect();
+    names.extend(custom.iter().map(|r| r.name.as_str()));
+    names.join(", ")
+}
+
+fn patterns(name: &str, field: &str, list: &[String]) -> Result<Vec<MediaPattern>, ConfigError> {
+    list.iter()
+        .map(|s| {
+            MediaPattern::parse(s)
+                .map_err(|e| ConfigError::Invalid(format!("policy {name:?}: {field}: {e}")))
+        })
+        .collect()
 }
 
 impl Policy {
     /// Builds a policy from its section and the shared detector settings.
     pub fn build(
         name: &str,
-        _section: &PolicySection,
-        _detect: &DetectSection,
+        section: &PolicySection,
+        detect: &DetectSection,
     ) -> Result<Policy, ConfigError> {
-        let engine = Engine::new(EngineConfig::default())
-            .map_err(|e| ConfigError::Invalid(format!("policy {name:?}: {e}")))?;
-        Ok(Policy { name: name.to_string(), engine: Arc::new(engine) })
+        let invalid = |msg: String| ConfigError::Invalid(format!("policy {name:?}: {msg}"));
+        let mut cfg = base_engine_config(detect)?;
+        let custom_rules = cfg.custom.clone();
+        let kind = |field: &str, n: &str| {
+            resolve_kind(n, &custom_rules).ok_or_else(|| {
+                invalid(format!(
+                    "{field}: unknown kind {n:?} (known: {})",
+                    known_names(&custom_rules)
+                ))
+            })
+        };
+
+        let enabled: Vec<Kind> = match &section.detectors {
+            Some(list) => {
+                let mut v = Vec::with_capacity(list.len());
+                for n in list {
+                    let k = kind("detectors", n)?;
+                    if !v.contains(&k) {
+                        v.push(k);
+                    }
+                }
+                v
+            }
+            None => Kind::BUILTIN
+                .into_iter()
+                .chain(
+                    (0..custom_rules.len()).filter_map(|i| u16::try_from(i).ok()).map(Kind::Custom),
+                )
+                .collect(),
+        };
+
+        let mut actions = BTreeMap::new();
+        for &k in &enabled {
+            let rule_default = match k {
+                Kind::Custom(i) => {
+                    custom_rules.get(i as usize).and_then(|r| r.action).map(|a| match a {
+                        Action::Mask => PolicyAction::Mask,
+                        Action::Redact => PolicyAction::Redact,
+                        Action::Hash => PolicyAction::Hash,
+                        Action::Detect => PolicyAction::Detect,
+                    })
+                }
+                _ => None,
+            };
+            actions.insert(k, rule_default.unwrap_or_else(|| default_action(k)));
+        }
+        for (n, &a) in &section.actions {
+            let k = kind("actions", n)?;
+            if !enabled.contains(&k) {
+                return Err(invalid(format!(
+                    "actions: kind {n:?} has an action but is not in detectors"
+                )));
+            }
+            actions.insert(k, a);
+        }
+
+        let mut thresholds = BTreeMap::new();
+        for (n, &count) in &section.thresholds {
+            let k = kind("thresholds", n)?;
+            if count == 0 {
+                return Err(invalid(format!("thresholds: {n} must be at least 1")));
+            }
+            if !enabled.contains(&k) {
+                return Err(invalid(format!(
+                    "thresholds: kind {n:?} has a threshold but is not in detectors"
+                )));
+            }
+            thresholds.insert(k, count);
+        }
+
+        cfg.detectors = actions
+            .iter()
+            .filter(|(k, _)| !matches!(k, Kind::Custom(_)))
+            .map(|(&k, &a)| (k, engine_action(a)))
+            .collect();
+        // Only enabled custom rules reach the engine; Kind::Custom(i) indexes
+        // the engine's own list, so renumber the kinds that refer to them.
+        let mut rules = Vec::new();
+        let mut renumbered = BTreeMap::new();
+        for (i, mut r) in cfg.custom.drain(..).enumerate() {
+            let Some(&a) = actions.get(&Kind::Custom(i as u16)) else { continue };
+            r.action = Some(engine_action(a));
+            renumbered.insert(Kind::Custom(i as u16), Kind::Custom(rules.len() as u16));
+            rules.push(r);
+        }
+        cfg.custom = rules;
+        let renumber = |k: Kind| renumbered.get(&k).copied().unwrap_or(k);
+        let actions: BTreeMap<Kind, PolicyAction> =
+            actions.into_iter().map(|(k, a)| (renumber(k), a)).collect();
+        let thresholds: BTreeMap<Kind, u64> =
+            thresholds.into_iter().map(|(k, n)| (renumber(k), n)).collect();
+
+        let content_types = patterns(
+            name,
+            "content_types",
+            &section
+                .content_types
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SCANNED.iter().map(|s| s.to_string()).collect()),
+        )?;
+        let stream_types = patterns(
+            name,
+            "stream_types",
+            &section
+                .stream_types
+                .clone()
+                .unwrap_or_else(|| DEFAULT_STREAM.iter().map(|s| s.to_string()).collect()),
+        )?;
+
+        let block_status = section.block_status.unwrap_or(403);
+        if !(400..=599).contains(&block_status) {
+            return Err(invalid(format!(
+                "block_status = {block_status}: must be a 4xx or 5xx status"
+            )));
+        }
+        let block_status = StatusCode::from_u16(block_status)
+            .map_err(|_| invalid(format!("block_status = {block_status}: not a status code")))?;
+        if section.scan_limit_bytes == Some(0) {
+            return Err(invalid(
+                "scan_limit_bytes must be at least 1 (omit it for no limit)".into(),
+            ));
+        }
+        let max_decoded_bytes = section.max_decoded_bytes.unwrap_or(DEFAULT_MAX_DECODED);
+        if max_decoded_bytes == 0 {
+            return Err(invalid("max_decoded_bytes must be at least 1".into()));
+        }
+        let max_ratio = section.max_decompression_ratio.unwrap_or(DEFAULT_MAX_RATIO);
+        if max_ratio < 2 {
+            return Err(invalid("max_decompression_ratio must be at least 2".into()));
+        }
+        let hold_timeout =
+            section.hold_timeout_ms.map(Duration::from_millis).unwrap_or(DEFAULT_HOLD_TIMEOUT);
+        if section.hold_timeout_ms == Some(0) && section.hold_window_bytes != Some(0) {
+            return Err(invalid(
+                "hold_timeout_ms must be at least 1 (set hold_window_bytes = 0 to disable the hold)"
+                    .into(),
+            ));
+        }
+
+        let engine = Engine::new(cfg).map_err(|e| invalid(e.to_string()))?;
+        Ok(Policy {
+            name: name.to_string(),
+            engine: Arc::new(engine),
+            mode: section.mode.unwrap_or(PolicyMode::Enforce),
+            actions,
+            thresholds,
+            content_types,
+            stream_types,
+            scan_limit: section.scan_limit_bytes,
+            over_limit: section.over_limit.unwrap_or(OverLimit::Block),
+            hold_window: section.hold_window_bytes.unwrap_or(DEFAULT_HOLD_WINDOW),
+            hold_timeout,
+            block_status,
+            on_error: section.on_error.unwrap_or(OnError::FailClosed),
+            max_decoded_bytes,
+            max_ratio,
+            accept_encoding: section.accept_encoding.unwrap_or(AcceptEncoding::Passthrough),
+            strip_range: section.strip_range.unwrap_or(true),
+        })
+    }
+
+    /// The built-in default policy (what `[policies.default]` with no keys
+    /// gives).
+    pub fn default_policy() -> Policy {
+        Policy::build("default", &PolicySection::default(), &DetectSection::default())
+            .expect("the default policy is valid")
+    }
+
+    /// The configured action for a kind (what metrics and audit lines say).
+    pub fn action(&self, kind: Kind) -> PolicyAction {
+        self.actions.get(&kind).copied().unwrap_or(PolicyAction::Detect)
+    }
+
+    /// True when every action keeps the body length (mask, detect, and
+    /// block, which masks).
+    pub fn length_preserving(&self) -> bool {
+        self.actions
+            .values()
+            .all(|a| matches!(a, PolicyAction::Mask | PolicyAction::Detect | PolicyAction::Block))
+    }
+
+    /// True in monitor mode.
+    pub fn monitor(&self) -> bool {
+        self.mode == PolicyMode::Monitor
+    }
+}
+
+/// The engine settings shared by every policy (custom rules, allow-lists,
+/// hash key), from the `[detect]` section.
+fn base_engine_config(_detect: &DetectSection) -> Result<EngineConfig, ConfigError> {
+    Ok(EngineConfig::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(toml_src: &str) -> PolicySection {
+        toml::from_str(toml_src).expect("valid policy toml")
+    }
+
+    fn build(toml_src: &str) -> Result<Policy, ConfigError> {
+        Policy::build("p", &section(toml_src), &DetectSection::default())
+    }
+
+    #[test]
+    fn defaults_are_careful() {
+        let p = build("").unwrap();
+        assert_eq!(p.mode, PolicyMode::Enforce);
+        assert_eq!(p.action(Kind::Card), PolicyAction::Mask);
+        assert_eq!(p.action(Kind::Ssn), PolicyAction::Mask);
+        assert_eq!(p.action(Kind::Iban), PolicyAction::Mask);
+        assert_eq!(p.action(Kind::AwsAccessKey), PolicyAction::Mask);
+        assert_eq!(p.action(Kind::Email), PolicyAction::Detect);
+        assert_eq!(p.action(Kind::Phone), PolicyAction::Detect);
+        assert_eq!(p.hold_window, DEFAULT_HOLD_WINDOW);
+        assert_eq!(p.block_status, StatusCode::FORBIDDEN);
+        assert_eq!(p.on_error, OnError::FailClosed);
+        assert_eq!(p.scan_limit, None);
+        assert_eq!(p.over_limit, OverLimit::Block);
+        assert!(p.strip_range);
+        assert!(p.length_preserving());
+        assert_eq!(p.engine.config().detectors.len(), Kind::BUILTIN.len());
+    }
+
+    #[test]
+    fn block_is_masked_in_the_engine() {
+        let p = build("actions = { card = \"block\", ssn = \"redact\" }").unwrap();
+        assert_eq!(p.action(Kind::Card), PolicyAction::Block);
+        assert_eq!(p.engine.config().detectors[&Kind::Card], Action::Mask);
+        assert_eq!(p.engine.config().detectors[&Kind::Ssn], Action::Redact);
+        assert!(!p.length_preserving());
+    }
+
+    #[test]
+    fn detectors_restrict_the_engine() {
+        let p = build("detectors = [\"card\", \"jwt\"]\nthresholds = { card = 20 }").unwrap();
+        let kinds: Vec<Kind> = p.engine.config().detectors.keys().copied().collect();
+        assert_eq!(kinds, vec![Kind::Card, Kind::Jwt]);
+        assert_eq!(p.thresholds[&Kind::Card], 20);
+    }
+
+    #[test]
+    fn invalid_settings_name_the_policy_and_the_setting() {
+        let cases = [
+            ("detectors = [\"cards\"]", "unknown kind \"cards\""),
+            ("actions = { passport = \"mask\" }", "unknown kind \"passport\""),
+            ("thresholds = { card = 0 }", "at least 1"),
+            ("detectors = [\"ssn\"]\nthresholds = { card = 3 }", "not in detectors"),
+            ("detectors = [\"ssn\"]\nactions = { card = \"mask\" }", "not in detectors"),
+            ("block_status = 200", "4xx or 5xx"),
+            ("block_status = 302", "4xx or 5xx"),
+            ("content_types = [\"json\"]", "content_types"),
+            ("stream_types = [\"text/ev*\"]", "stream_types"),
+            ("scan_limit_bytes = 0", "scan_limit_bytes"),
+            ("max_decompression_ratio = 1", "max_decompression_ratio"),
+        ];
+        for (src, want) in cases {
+            let err = build(src).expect_err(src).to_string();
+            assert!(err.contains("policy \"p\""), "{src}: {err}");
+            assert!(err.contains(want), "{src}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_values_are_rejected_by_the_parser() {
+        for src in ["colour = 1", "mode = \"observe\"", "actions = { card = \"shred\" }"] {
+            assert!(toml::from_str::<PolicySection>(src).is_err(), "{src}");
+        }
+        let s =
+            section("mode = \"monitor\"\non_error = \"fail_open\"\naccept_encoding = \"identity\"");
+        let p = Policy::build("m", &s, &DetectSection::default()).unwrap();
+        assert!(p.monitor());
+        assert_eq!(p.on_error, OnError::FailOpen);
+        assert_eq!(p.accept_encoding, AcceptEncoding::Identity);
     }
 }

@@ -1,24 +1,40 @@
 //! The response pipeline: the one place where a response body meets the
 //! detection engine. The proxy hands every upstream response to
-//! [`process_response`] and sends on whatever comes back.
+//! [`process_response`] and sends on whatever comes back, and every
+//! upstream request through [`prepare_request`].
 //!
 //! This module must never buffer a whole body: memory per response is
-//! bounded by the engine's hold-back plus the policy's hold window.
+//! bounded by the engine's hold-back plus the policy's hold window. It must
+//! never let an upstream byte of a blocked response reach the client, and
+//! never put a matched value in a header, an error or a log.
 //!
-//! SKELETON: the identity until the response-pipeline issue lands.
+//! Layout: [`content`] classifies media types, [`codec`] decodes and
+//! re-encodes content codings, [`body`] is the `http_body::Body` wrapper,
+//! [`block`] is the generic page that replaces a blocked response.
 
+pub mod block;
+pub mod body;
+pub mod codec;
+pub mod content;
+
+use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{Method, Response};
+use http::header::{self, HeaderValue};
+use http::{Method, Response, StatusCode};
 use http_body::Body;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
 
 use crate::audit::AuditSink;
-use crate::metrics::Metrics;
+use crate::config::policy::{AcceptEncoding, OnError};
+use crate::metrics::{block_reason, skip_reason, Metrics};
 use crate::policy::Policy;
+use body::{AuditExtra, Failure, ScanBody};
+use codec::{Coding, Decoder, Encoder, EncodingProblem};
+use content::MediaType;
 
 /// Boxed error of a body stream. A body that yields one makes hyper abort
 /// the response (HTTP/1.1: the connection closes before the body completes;
@@ -43,15 +59,227 @@ pub struct ResponseContext {
     pub audit: Arc<AuditSink>,
 }
 
-/// Adjusts the upstream request for scanning (for example drops `Range` on
-/// scannable types, asks for identity encoding when configured).
-pub fn prepare_request(_policy: &Policy, _parts: &mut http::request::Parts) {}
+/// Codings leakwarden can decode, in the order offered upstream.
+const DECODABLE: &[&str] = &["gzip", "x-gzip", "deflate", "br", "zstd", "identity"];
 
-/// Turns the upstream response into the one the client gets.
-pub async fn process_response<B>(_ctx: ResponseContext, resp: Response<B>) -> Response<ProxyBody>
+/// Headers that describe the exact bytes of a body; wrong once it is
+/// rewritten.
+const DIGEST_HEADERS: &[&str] = &["content-md5", "digest", "content-digest", "repr-digest"];
+
+/// Adjusts the upstream request for scanning.
+///
+/// - `Range` and `If-Range` are dropped (policy `strip_range`, default on):
+///   a range can start or end in the middle of a card number, which the
+///   engine would then never see whole, and the response's type is unknown
+///   when the request leaves. The client gets the full body (200), which
+///   HTTP allows a server to answer to any range request.
+/// - `Accept-Encoding` keeps only codings the pipeline can decode
+///   (`passthrough`), or is set to `identity`.
+pub fn prepare_request(policy: &Policy, parts: &mut http::request::Parts) {
+    if policy.strip_range {
+        parts.headers.remove(header::RANGE);
+        parts.headers.remove(header::IF_RANGE);
+    }
+    match policy.accept_encoding {
+        AcceptEncoding::Identity => {
+            parts.headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        }
+        AcceptEncoding::Passthrough => {
+            if !parts.headers.contains_key(header::ACCEPT_ENCODING) {
+                return;
+            }
+            let mut kept: Vec<String> = Vec::new();
+            for v in parts.headers.get_all(header::ACCEPT_ENCODING) {
+                let Ok(v) = v.to_str() else { continue };
+                for item in v.split(',') {
+                    let item = item.trim();
+                    let coding = item.split(';').next().unwrap_or("").trim();
+                    if DECODABLE.iter().any(|c| c.eq_ignore_ascii_case(coding)) {
+                        kept.push(item.to_string());
+                    }
+                }
+            }
+            let value = if kept.is_empty() { "identity".to_string() } else { kept.join(", ") };
+            let value = HeaderValue::from_str(&value)
+                .unwrap_or_else(|_| HeaderValue::from_static("identity"));
+            parts.headers.insert(header::ACCEPT_ENCODING, value);
+        }
+    }
+}
+
+fn passthrough<B>(resp: Response<B>) -> Response<ProxyBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
     resp.map(|b| b.map_err(Into::into).boxed_unsync())
 }
+
+/// True when the response has no body to scan, whatever its headers say.
+fn bodiless(method: &Method, status: StatusCode) -> bool {
+    method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+}
+
+/// Turns the upstream response into the one the client gets.
+///
+/// Scannable responses are wrapped in a [`ScanBody`]; in enforce mode the
+/// head is held until `hold_window` output bytes are ready, the body ends
+/// or `hold_timeout` passes, so that a block decided by then replaces the
+/// whole response with the generic block page.
+pub async fn process_response<B>(ctx: ResponseContext, resp: Response<B>) -> Response<ProxyBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let policy = ctx.policy.clone();
+    let status = resp.status();
+    if bodiless(&ctx.method, status) {
+        return passthrough(resp);
+    }
+    // No Content-Type, or one that does not parse: scan it anyway, the
+    // fail-closed choice (sniffing is not worth its surprises).
+    let media = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(MediaType::parse);
+    if let Some(mt) = &media {
+        if !content::any_match(&policy.content_types, mt) {
+            ctx.metrics
+                .scan_skipped_total
+                .with_label_values(&[&ctx.route, skip_reason::CONTENT_TYPE])
+                .inc();
+            return passthrough(resp);
+        }
+    }
+    let hint = media.as_ref().map(MediaType::hint).unwrap_or_default();
+    let streaming = media.as_ref().is_some_and(|mt| content::any_match(&policy.stream_types, mt));
+
+    let coding = match codec::content_coding(resp.headers()) {
+        Ok(c) => c,
+        Err(problem) => return unknown_coding(ctx, resp, problem),
+    };
+    let (decoder, encoder) = match coding.map(|c| coders(c, &policy)).transpose() {
+        Ok(Some((d, e))) => (Some(d), Some(e)),
+        Ok(None) => (None, None),
+        Err(_) => return unknown_coding(ctx, resp, EncodingProblem::Unknown),
+    };
+
+    let (mut parts, upstream) = resp.into_parts();
+    let mut body = Box::pin(ScanBody::new(upstream, ctx.clone(), status, hint, decoder, encoder));
+    if policy.monitor() {
+        // Monitor mode sends the upstream bytes as they are: no header
+        // changes, no hold.
+        body.as_mut().state_mut().headers_sent = true;
+        return Response::from_parts(parts, ProxyBody::new(body));
+    }
+
+    if !streaming && policy.hold_window > 0 {
+        let window = policy.hold_window;
+        let fill = poll_fn(|cx| body.as_mut().poll_fill(cx, window));
+        // A timeout only means the window did not fill in time: send the
+        // head and keep streaming.
+        let _ = tokio::time::timeout(policy.hold_timeout, fill).await;
+    }
+
+    let st = body.state();
+    match st.failure() {
+        Some(Failure::Pipeline(_)) => {
+            return block::page(&ctx.policy, &ctx.request_id);
+        }
+        Some(Failure::Upstream) => return block::bad_gateway(),
+        None => {}
+    }
+
+    let h = &mut parts.headers;
+    if st.done() {
+        // The whole body is known: its exact length and whether it changed.
+        if st.has_trailers() {
+            h.remove(header::CONTENT_LENGTH);
+        } else {
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(st.queued_bytes()));
+        }
+        if st.modified() {
+            rewritten_headers(h);
+        }
+    } else {
+        if coding.is_some() || !policy.length_preserving() {
+            h.remove(header::CONTENT_LENGTH);
+        }
+        // Any later finding may still rewrite the body.
+        rewritten_headers(h);
+    }
+    body.as_mut().state_mut().headers_sent = true;
+    Response::from_parts(parts, ProxyBody::new(body))
+}
+
+/// A body that is (or may be) rewritten no longer matches validators and
+/// digests of the upstream bytes: a strong ETag becomes weak (the content is
+/// semantically the same document, not byte-identical) and digests go.
+fn rewritten_headers(h: &mut http::HeaderMap) {
+    if let Some(etag) = h.get(header::ETAG) {
+        let b = etag.as_bytes();
+        if !b.starts_with(b"W/") {
+            let mut weak = Vec::with_capacity(b.len() + 2);
+            weak.extend_from_slice(b"W/");
+            weak.extend_from_slice(b);
+            match HeaderValue::from_bytes(&weak) {
+                Ok(v) => {
+                    h.insert(header::ETAG, v);
+                }
+                Err(_) => {
+                    h.remove(header::ETAG);
+                }
+            }
+        }
+    }
+    for name in DIGEST_HEADERS {
+        h.remove(*name);
+    }
+}
+
+fn coders(c: Coding, policy: &Policy) -> std::io::Result<(Decoder, Encoder)> {
+    Ok((Decoder::new(c, policy.max_decoded_bytes, policy.max_ratio)?, Encoder::new(c)?))
+}
+
+/// A scannable response whose coding cannot be decoded: fail closed (the
+/// block page), or pass it untouched with `on_error = "fail_open"` or in
+/// monitor mode.
+fn unknown_coding<B>(
+    ctx: ResponseContext,
+    resp: Response<B>,
+    _problem: EncodingProblem,
+) -> Response<ProxyBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    ctx.metrics.scan_errors_total.with_label_values(&[&ctx.route, "unknown_encoding"]).inc();
+    if ctx.policy.monitor() || ctx.policy.on_error == OnError::FailOpen {
+        return passthrough(resp);
+    }
+    ctx.metrics
+        .responses_blocked_total
+        .with_label_values(&[&ctx.route, block_reason::FAIL_CLOSED])
+        .inc();
+    body::write_audit(
+        &ctx,
+        ctx.policy.block_status.as_u16(),
+        AuditExtra {
+            counts: Default::default(),
+            actions: Default::default(),
+            fingerprints: Vec::new(),
+            truncated: false,
+            blocked: Some(block_reason::FAIL_CLOSED),
+            would_block: None,
+            complete: false,
+        },
+    );
+    block::page(&ctx.policy, &ctx.request_id)
+}
+
+#[cfg(test)]
+mod tests;
