@@ -158,7 +158,8 @@ mod tests {
     #[test]
     fn cards_table() {
         use Brand::*;
-        let cases: &[(&str, Option<(usize, Option<Brand>)>)] = &[
+        type Case = (&'static str, Option<(usize, Option<Brand>)>);
+        let cases: &[Case] = &[
             ("4111111111111111", Some((16, Some(Visa)))),
             ("x 4111 1111 1111 1111 y", Some((19, Some(Visa)))),
             ("4111-1111-1111-1111", Some((19, Some(Visa)))),

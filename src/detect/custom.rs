@@ -34,7 +34,10 @@ fn valid_name(n: &str) -> bool {
 }
 
 /// Compiles a rule; returns it with its anchors (literal, case-insensitive).
-pub(crate) fn compile(rule: &CustomRule) -> Result<(Compiled, Vec<(Vec<u8>, bool)>), EngineError> {
+/// A rule's anchors: literal bytes and whether they match ignoring case.
+pub(crate) type Anchors = Vec<(Vec<u8>, bool)>;
+
+pub(crate) fn compile(rule: &CustomRule) -> Result<(Compiled, Anchors), EngineError> {
     let name = &rule.name;
     let bad = |m: &str| EngineError::Invalid(format!("custom rule {name:?}: {m}"));
     if !valid_name(name) {

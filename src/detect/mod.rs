@@ -312,6 +312,7 @@ pub struct Engine {
     pub(crate) anchors: Vec<(Anchor, usize)>,
     anchor_text: Vec<Vec<u8>>,
     pub(crate) max_anchor: usize,
+    anchors_ci: bool,
     pub(crate) customs: Vec<custom::Compiled>,
     pub(crate) allow: allow::AllowList,
     enabled: [Option<Action>; 12],
@@ -414,6 +415,7 @@ impl Engine {
             anchor_text: patterns,
             anchors,
             max_anchor,
+            anchors_ci: any_ci,
             customs,
             allow,
             enabled,
@@ -454,6 +456,19 @@ impl Engine {
     #[inline]
     pub(crate) fn on(&self, kind: Kind) -> bool {
         self.action(kind).is_some()
+    }
+
+    /// True when `tail` is a proper prefix of a literal anchor (compared
+    /// ignoring ASCII case when the automaton does).
+    pub(crate) fn is_anchor_prefix(&self, tail: &[u8]) -> bool {
+        self.anchor_text.iter().any(|a| {
+            a.len() > tail.len()
+                && if self.anchors_ci {
+                    a[..tail.len()].eq_ignore_ascii_case(tail)
+                } else {
+                    a.starts_with(tail)
+                }
+        })
     }
 
     pub(crate) fn anchor_text_matches(&self, pid: usize, text: &[u8]) -> bool {

@@ -53,6 +53,9 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// A detector that starts at a byte class.
+type Detector = fn(&View, usize) -> Probe;
+
 /// A PEM body being streamed.
 struct Pem {
     start: u64,
@@ -147,8 +150,16 @@ impl Scanner {
         let eng = &*engine;
         let end = self.buf.len();
         let hist = self.hist;
-        let limit =
-            if eof { end } else { end.saturating_sub(eng.max_anchor.saturating_sub(1)).max(hist) };
+        // Positions from `limit` on may start a literal anchor that has not
+        // fully arrived: hold them (only those whose tail is a proper prefix
+        // of some anchor, so a chunk ending in plain text is not delayed).
+        let mut limit = end;
+        if !eof {
+            let tail = end.saturating_sub(eng.max_anchor.saturating_sub(1)).max(hist);
+            if let Some(p) = (tail..end).find(|&p| eng.is_anchor_prefix(&self.buf[p..end])) {
+                limit = p;
+            }
+        }
 
         self.anchors.clear();
         if let Some(ac) = &eng.ac {
@@ -258,44 +269,20 @@ impl Scanner {
             }
         }
         let b = v.buf[p];
-        match CLASS[usize::from(b)] {
-            DIGIT => {
-                if !v.before(p, 1).is_some_and(|c| is_word(c) || is_digit(c)) {
-                    if eng.on(Kind::Card) {
-                        if let Some(h) = card::detect(v, p)? {
-                            return Ok(Some(h));
-                        }
-                    }
-                    if eng.on(Kind::Ssn) {
-                        if let Some(h) = ssn::detect(v, p)? {
-                            return Ok(Some(h));
-                        }
-                    }
-                    if eng.on(Kind::Phone) {
-                        if let Some(h) = phone::detect(v, p)? {
-                            return Ok(Some(h));
-                        }
-                    }
-                }
+        let class = CLASS[usize::from(b)];
+        // Numeric kinds never start inside a word or a digit run.
+        let numeric = class == DIGIT && !v.before(p, 1).is_some_and(|c| is_word(c) || is_digit(c));
+        let tries: [(bool, Detector); 5] = [
+            (numeric && eng.on(Kind::Card), card::detect),
+            (numeric && eng.on(Kind::Ssn), ssn::detect),
+            ((numeric || class == PHONE_START) && eng.on(Kind::Phone), phone::detect),
+            (class == UPPER && eng.on(Kind::Iban), iban::detect),
+            (in_zone && email::is_local(b) && eng.on(Kind::Email), email::detect),
+        ];
+        for (_, detect) in tries.into_iter().filter(|t| t.0) {
+            if let Some(h) = detect(v, p)? {
+                return Ok(Some(h));
             }
-            PHONE_START => {
-                if eng.on(Kind::Phone) {
-                    if let Some(h) = phone::detect(v, p)? {
-                        return Ok(Some(h));
-                    }
-                }
-            }
-            UPPER => {
-                if eng.on(Kind::Iban) {
-                    if let Some(h) = iban::detect(v, p)? {
-                        return Ok(Some(h));
-                    }
-                }
-            }
-            _ => {}
-        }
-        if in_zone && eng.on(Kind::Email) && email::is_local(b) {
-            return email::detect(v, p);
         }
         Ok(None)
     }
