@@ -37,6 +37,27 @@ pub mod skip_reason {
     pub const SIZE_LIMIT: &str = "size_limit";
 }
 
+/// Values of the `result` label of `leakwarden_config_reloads_total`.
+pub mod reload_result {
+    pub const SUCCESS: &str = "success";
+    pub const FAILURE: &str = "failure";
+}
+
+const UPSTREAM_REASONS: &[&str] = &[
+    upstream_reason::REFUSED,
+    upstream_reason::TIMEOUT,
+    upstream_reason::RESET,
+    upstream_reason::PROTOCOL,
+    upstream_reason::TLS,
+];
+const BLOCK_REASONS: &[&str] = &[
+    block_reason::BEFORE_HEADERS,
+    block_reason::ABORTED,
+    block_reason::THRESHOLD,
+    block_reason::FAIL_CLOSED,
+];
+const SKIP_REASONS: &[&str] = &[skip_reason::CONTENT_TYPE, skip_reason::SIZE_LIMIT];
+
 /// All metrics. Cheap to share behind an `Arc`; every test server gets its
 /// own so that counters can be asserted exactly.
 #[derive(Clone)]
@@ -56,6 +77,11 @@ pub struct Metrics {
     pub connections_active: IntGauge,
     pub config_reloads_total: IntCounterVec,
     pub config_last_reload_success_timestamp_seconds: Gauge,
+    /// 1 when the last configuration load (startup or reload) succeeded, 0
+    /// when the last reload failed and the previous configuration still
+    /// runs (the same convention as Prometheus' own
+    /// `prometheus_config_last_reload_successful`).
+    pub config_last_reload_successful: IntGauge,
     pub build_info: IntGaugeVec,
 }
 
@@ -86,6 +112,12 @@ impl Metrics {
         )
         .expect("valid metric");
         reg.register(Box::new(last_reload.clone())).expect("metric registered once");
+        let last_reload_ok = IntGauge::new(
+            "leakwarden_config_last_reload_successful",
+            "1 if the last configuration load or reload succeeded, 0 if it failed.",
+        )
+        .expect("valid metric");
+        reg.register(Box::new(last_reload_ok.clone())).expect("metric registered once");
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "leakwarden_build_info",
@@ -102,7 +134,7 @@ impl Metrics {
             reg.register(Box::new(pc)).expect("process collector registered once");
         }
 
-        Metrics {
+        let m = Metrics {
             requests_total: counter(
                 &reg,
                 "leakwarden_requests_total",
@@ -177,8 +209,63 @@ impl Metrics {
             ),
             connections_active,
             config_last_reload_success_timestamp_seconds: last_reload,
+            config_last_reload_successful: last_reload_ok,
             build_info,
             registry: reg,
+        };
+        // Both results exist from the start so that the first failure is an
+        // increase from 0 that alerts can see.
+        for result in [reload_result::SUCCESS, reload_result::FAILURE] {
+            m.config_reloads_total.with_label_values(&[result]);
+        }
+        m
+    }
+
+    /// Creates the zero-valued series of one configured route, so that
+    /// they exist from the first scrape. Without that, the first event on a
+    /// route creates its counter at 1 and `increase()` in an alert has no
+    /// earlier sample to compare with. `findings` lists the (kind, action)
+    /// pairs the route's policy can report. Idempotent: touching an existing
+    /// series does not change it. Series of routes removed by a reload stay
+    /// until restart (the set is bounded by what configurations named).
+    pub fn init_route<'a>(
+        &self,
+        route: &str,
+        findings: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        self.request_duration_seconds.with_label_values(&[route]);
+        self.upstream_duration_seconds.with_label_values(&[route]);
+        for reason in UPSTREAM_REASONS {
+            self.upstream_errors_total.with_label_values(&[route, reason]);
+        }
+        for reason in BLOCK_REASONS {
+            self.responses_blocked_total.with_label_values(&[route, reason]);
+        }
+        for reason in SKIP_REASONS {
+            self.scan_skipped_total.with_label_values(&[route, reason]);
+        }
+        self.responses_scanned_total.with_label_values(&[route]);
+        self.responses_modified_total.with_label_values(&[route]);
+        self.scan_bytes_total.with_label_values(&[route]);
+        for (kind, action) in findings {
+            self.findings_total.with_label_values(&[route, kind, action]);
+        }
+    }
+
+    /// Records the configuration loaded at startup: not a reload, so no
+    /// counter moves, but the last-success time and flag are set.
+    pub fn record_initial_load(&self, unix_time: f64) {
+        self.config_last_reload_successful.set(1);
+        self.config_last_reload_success_timestamp_seconds.set(unix_time);
+    }
+
+    /// Records the outcome of a configuration reload.
+    pub fn record_reload(&self, success: bool, unix_time: f64) {
+        let result = if success { reload_result::SUCCESS } else { reload_result::FAILURE };
+        self.config_reloads_total.with_label_values(&[result]).inc();
+        self.config_last_reload_successful.set(i64::from(success));
+        if success {
+            self.config_last_reload_success_timestamp_seconds.set(unix_time);
         }
     }
 
@@ -216,5 +303,43 @@ mod tests {
         );
         assert!(text.contains("leakwarden_build_info{version="));
         assert!(text.contains("leakwarden_connections_active 0"));
+        assert!(text.contains("leakwarden_config_reloads_total{result=\"failure\"} 0"));
+        assert!(text.contains("leakwarden_config_reloads_total{result=\"success\"} 0"));
+    }
+
+    #[test]
+    fn init_route_creates_zero_series_and_keeps_values() {
+        let m = Metrics::new();
+        m.responses_blocked_total.with_label_values(&["api", "threshold"]).inc();
+        m.init_route("api", [("card", "mask"), ("ssn", "redact")]);
+        let text = String::from_utf8(m.encode()).unwrap();
+        for line in [
+            "leakwarden_responses_blocked_total{reason=\"threshold\",route=\"api\"} 1",
+            "leakwarden_responses_blocked_total{reason=\"fail_closed\",route=\"api\"} 0",
+            "leakwarden_findings_total{action=\"mask\",kind=\"card\",route=\"api\"} 0",
+            "leakwarden_findings_total{action=\"redact\",kind=\"ssn\",route=\"api\"} 0",
+            "leakwarden_upstream_errors_total{reason=\"tls\",route=\"api\"} 0",
+            "leakwarden_scan_skipped_total{reason=\"size_limit\",route=\"api\"} 0",
+            "leakwarden_scan_bytes_total{route=\"api\"} 0",
+            "leakwarden_request_duration_seconds_count{route=\"api\"} 0",
+        ] {
+            assert!(text.contains(line), "missing {line}");
+        }
+        assert!(!text.contains("kind=\"email\""));
+    }
+
+    #[test]
+    fn record_reload_sets_result_gauge_and_timestamp() {
+        let m = Metrics::new();
+        m.record_reload(true, 1000.0);
+        m.record_reload(false, 2000.0);
+        assert_eq!(m.config_reloads_total.with_label_values(&["success"]).get(), 1);
+        assert_eq!(m.config_reloads_total.with_label_values(&["failure"]).get(), 1);
+        assert_eq!(m.config_last_reload_successful.get(), 0);
+        // A failure does not move the last-success time.
+        assert_eq!(m.config_last_reload_success_timestamp_seconds.get(), 1000.0);
+        m.record_reload(true, 3000.0);
+        assert_eq!(m.config_last_reload_successful.get(), 1);
+        assert_eq!(m.config_last_reload_success_timestamp_seconds.get(), 3000.0);
     }
 }
