@@ -226,7 +226,7 @@ async fn content_length_kept_for_masks_dropped_for_redacts() {
 async fn audit_path_has_no_query_and_no_value() {
     let mut h = harness("");
     h.ctx.path = format!("/cards/{CARD}?ssn={SSN}");
-    let doc = format!("{CARD_SPACED}").into_bytes();
+    let doc = CARD_SPACED.as_bytes().to_vec();
     let out = process_response(h.ctx.clone(), response(Some("text/plain"), chunks([doc]))).await;
     collect(out).await.unwrap();
     let line = &h.log.lines()[0];
