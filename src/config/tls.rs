@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::file::ConfigDuration;
+
 /// The listener's `[tls]` section. When present, the proxy listener speaks
 /// HTTPS only (HTTP/2 or HTTP/1.1 as negotiated by ALPN).
 ///
@@ -54,10 +56,11 @@ pub struct ListenerTlsSection {
     /// "http/1.1" are served. Default: ["h2", "http/1.1"].
     #[serde(default = "default_alpn")]
     pub alpn: Vec<String>,
-    /// Milliseconds a client gets to complete the TLS handshake before the
-    /// connection is closed (protects against slow handshakes). Default 10000.
+    /// How long a client gets to complete the TLS handshake before the
+    /// connection is closed (protects against slow handshakes), e.g. "10s"
+    /// (the default). Must be more than 0.
     #[serde(default)]
-    pub handshake_timeout_ms: Option<u64>,
+    pub handshake_timeout: Option<ConfigDuration>,
 }
 
 /// One `[[tls.sni]]` entry: a certificate served for some server names.
@@ -162,7 +165,7 @@ impl ListenerTlsSection {
             client_auth: None,
             min_version: TlsVersion::default(),
             alpn: default_alpn(),
-            handshake_timeout_ms: None,
+            handshake_timeout: None,
         }
     }
 
@@ -177,7 +180,7 @@ impl ListenerTlsSection {
 
     /// The handshake timeout in effect.
     pub fn handshake_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.handshake_timeout_ms.unwrap_or(10_000))
+        self.handshake_timeout.map_or(std::time::Duration::from_secs(10), |d| d.0)
     }
 }
 
@@ -202,7 +205,7 @@ mod tests {
             client_auth = "optional"
             min_version = "1.3"
             alpn = ["http/1.1"]
-            handshake_timeout_ms = 500
+            handshake_timeout = "500ms"
             [[tls.sni]]
             names = ["x.example", "*.y.example"]
             cert = "x.crt"

@@ -98,6 +98,9 @@ pub fn server_config(
     section: &ListenerTlsSection,
     base_dir: &Path,
 ) -> Result<Arc<ServerConfig>, TlsError> {
+    if section.handshake_timeout().is_zero() {
+        return Err(TlsError::Invalid("handshake_timeout must be more than 0".to_owned()));
+    }
     let provider = provider();
     let default = pem::load_certified_key(
         &resolve(base_dir, &section.cert),

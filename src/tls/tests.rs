@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -431,7 +432,8 @@ async fn handshake_timeout_is_enforced() {
     let pki = Pki::new();
     pki.issue("srv", &["srv.test"], false);
     let mut section = pki.listener("srv");
-    section.handshake_timeout_ms = Some(50);
+    section.handshake_timeout =
+        Some(crate::config::file::ConfigDuration(Duration::from_millis(50)));
     let server = ServerTls::new(section, pki.dir.path()).unwrap();
     let (a, _silent_client) = tokio::io::duplex(1024);
     match server.accept(a).await {
