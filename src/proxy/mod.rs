@@ -3,4 +3,323 @@
 //! It hands every response to [`crate::pipeline::process_response`] and
 //! never looks inside a body itself.
 //!
-//! SKELETON: filled in by the proxy-core issue.
+//! Shape: a [`Proxy`] holds the live configuration ([`Snapshot`], swapped
+//! atomically by [`Proxy::apply`]) and the metrics; a [`Server`] owns bound
+//! listeners and runs the accept loop until a shutdown future fires, then
+//! drains; [`Guard`] starts the proxy and the admin listener together (the
+//! CLI, the demo and the tests all use it).
+
+pub mod body;
+pub mod handler;
+pub mod headers;
+pub mod route;
+pub mod upstream;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::config::Runtime;
+use crate::metrics::Metrics;
+use handler::ConnInfo;
+use upstream::UpstreamClient;
+
+/// The configuration one request runs under, from start to end.
+pub struct Snapshot {
+    pub runtime: Arc<Runtime>,
+    /// One client per upstream, indexed like `runtime.upstreams`.
+    clients: Vec<UpstreamClient>,
+    pub audit: Arc<crate::audit::AuditSink>,
+}
+
+/// Shared state of a running guard: live configuration, metrics, readiness.
+pub struct Proxy {
+    current: ArcSwap<Snapshot>,
+    metrics: Arc<Metrics>,
+    ready: AtomicBool,
+    draining: AtomicBool,
+}
+
+impl Proxy {
+    pub fn new(runtime: Runtime, metrics: Arc<Metrics>) -> Arc<Proxy> {
+        init_routes(&metrics, &runtime);
+        let snap = Snapshot::build(runtime, None);
+        Arc::new(Proxy {
+            current: ArcSwap::from_pointee(snap),
+            metrics,
+            ready: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+        })
+    }
+
+    /// The configuration to use for one request; keep it for the request's
+    /// whole life.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// The current runtime configuration.
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.current.load().runtime.clone()
+    }
+
+    /// Swaps in a new configuration. Requests already running finish under
+    /// the old one. Upstreams whose settings did not change keep their
+    /// connection pools. Listener addresses are not rebound.
+    pub fn apply(&self, runtime: Runtime) {
+        init_routes(&self.metrics, &runtime);
+        let old = self.current.load_full();
+        self.current.store(Arc::new(Snapshot::build(runtime, Some(&old))));
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// True once listeners are bound and configuration is loaded, and until
+    /// draining starts.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst) && !self.draining.load(Ordering::SeqCst)
+    }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Snapshot {
+    fn build(runtime: Runtime, old: Option<&Snapshot>) -> Snapshot {
+        let clients = runtime
+            .upstreams
+            .iter()
+            .map(|u| {
+                let reuse = old.and_then(|o| {
+                    let i = o.runtime.upstreams.iter().position(|ou| ou.same_transport(u))?;
+                    (o.runtime.limits == runtime.limits).then(|| o.clients[i].clone())
+                });
+                reuse.unwrap_or_else(|| upstream::build_client(u, &runtime.limits))
+            })
+            .collect();
+        let audit = runtime.audit.clone();
+        Snapshot { runtime: Arc::new(runtime), clients, audit }
+    }
+}
+
+/// Creates every per-route series at zero so alerts see them from the
+/// first scrape.
+fn init_routes(metrics: &Metrics, runtime: &Runtime) {
+    metrics.init_route(handler::UNROUTED, std::iter::empty());
+    for route in &runtime.routes {
+        let policy = &route.policy;
+        let pairs = policy.actions.iter().map(|(k, a)| (policy.engine.kind_name(*k), a.as_str()));
+        metrics.init_route(&route.name, pairs);
+    }
+}
+
+/// Bound proxy listeners, not yet accepting.
+pub struct Server {
+    listeners: Vec<TcpListener>,
+    proxy: Arc<Proxy>,
+}
+
+impl Server {
+    /// Binds every address in the runtime's `listen` list.
+    pub async fn bind(proxy: Arc<Proxy>) -> io::Result<Server> {
+        let rt = proxy.runtime();
+        let mut listeners = Vec::new();
+        for addr in &rt.listen {
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+            listeners.push(l);
+        }
+        Ok(Server { listeners, proxy })
+    }
+
+    /// The addresses actually bound (port 0 resolved).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.iter().filter_map(|l| l.local_addr().ok()).collect()
+    }
+
+    /// Accepts and serves until `shutdown` completes; then stops accepting,
+    /// asks every connection to finish its in-flight exchange and close,
+    /// and waits for them up to the drain timeout.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) {
+        let proxy = self.proxy;
+        let limits = proxy.runtime().limits.clone();
+        let drain_timeout = proxy.runtime().drain_timeout;
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.idle_timeout)
+            .max_buf_size(limits.max_request_header_bytes)
+            .keep_alive(true);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(limits.max_request_header_bytes as u32)
+            .keep_alive_interval(Some(limits.idle_timeout / 2))
+            .keep_alive_timeout(limits.idle_timeout / 2);
+        let builder = Arc::new(builder);
+        let graceful = GracefulShutdown::new();
+        let slots = Arc::new(Semaphore::new(limits.max_connections));
+
+        let mut accepts = JoinSet::new();
+        let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel(64);
+        for listener in self.listeners {
+            let tx = conn_tx.clone();
+            let slots = slots.clone();
+            accepts.spawn(async move {
+                loop {
+                    // Wait for a free slot before accepting, so excess
+                    // clients queue in the kernel rather than in memory.
+                    let Ok(permit) = slots.clone().acquire_owned().await else { return };
+                    match listener.accept().await {
+                        Ok((stream, peer)) => {
+                            if tx.send((stream, peer, permit)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            // EMFILE and friends: back off instead of spinning.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                    }
+                }
+            });
+        }
+        drop(conn_tx);
+
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                next = conn_rx.recv() => {
+                    let Some((stream, peer, permit)) = next else { break };
+                    let _ = stream.set_nodelay(true);
+                    let info = ConnInfo { peer, proto: "http" };
+                    let watcher = graceful.watcher();
+                    let proxy = proxy.clone();
+                    let builder = builder.clone();
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        let metrics = proxy.metrics().clone();
+                        metrics.connections_active.inc();
+                        let svc = service_fn(move |req| handler::handle(proxy.clone(), info, req));
+                        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                        if let Err(e) = watcher.watch(conn).await {
+                            tracing::debug!(error = %e, "client connection ended with an error");
+                        }
+                        metrics.connections_active.dec();
+                    });
+                }
+            }
+        }
+
+        proxy.set_draining();
+        accepts.shutdown().await;
+        drop(conn_rx);
+        tracing::info!(connections = graceful.count(), "draining");
+        if tokio::time::timeout(drain_timeout, graceful.shutdown()).await.is_err() {
+            tracing::warn!(?drain_timeout, "drain timeout reached; closing remaining connections");
+        }
+    }
+}
+
+/// A running guard (proxy listeners plus admin listener), started in this
+/// process. Dropping it does not stop it; call [`Guard::shutdown`].
+pub struct Guard {
+    pub proxy: Arc<Proxy>,
+    /// Bound proxy addresses, in `listen` order.
+    pub listen: Vec<SocketAddr>,
+    /// Bound admin address, if enabled.
+    pub admin: Option<SocketAddr>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Guard {
+    /// Binds everything the runtime asks for and starts serving.
+    pub async fn start(runtime: Runtime, metrics: Arc<Metrics>) -> io::Result<Guard> {
+        let proxy = Proxy::new(runtime, metrics);
+        Self::start_with(proxy, None).await
+    }
+
+    /// Like [`Guard::start`] with an existing [`Proxy`] and an optional
+    /// admin reload hook.
+    pub async fn start_with(
+        proxy: Arc<Proxy>,
+        reload: Option<crate::admin::ReloadHook>,
+    ) -> io::Result<Guard> {
+        let server = Server::bind(proxy.clone()).await?;
+        let admin = match proxy.runtime().admin {
+            Some(addr) => Some(crate::admin::AdminServer::bind(addr, proxy.clone(), reload).await?),
+            None => None,
+        };
+        let listen = server.local_addrs();
+        let admin_addr = admin.as_ref().and_then(|a| a.local_addr().ok());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (admin_stop, admin_stopped) = oneshot::channel::<()>();
+        if let Some(admin) = admin {
+            tokio::spawn(admin.serve(async move {
+                let _ = admin_stopped.await;
+            }));
+        }
+        proxy.set_ready(true);
+        let task = tokio::spawn(async move {
+            server
+                .serve(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            // The admin listener outlives the drain so /readyz says 503
+            // while in-flight responses finish.
+            let _ = admin_stop.send(());
+        });
+        Ok(Guard { proxy, listen, admin: admin_addr, stop: Some(stop), task })
+    }
+
+    /// Stops accepting, drains in-flight exchanges (up to the drain
+    /// timeout) and waits until everything has stopped.
+    pub async fn shutdown(mut self) {
+        self.proxy.set_draining();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Starts the shutdown without waiting; await [`Guard::wait`] after.
+    pub fn begin_shutdown(&mut self) {
+        self.proxy.set_draining();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits until the guard has stopped (after a shutdown began).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}

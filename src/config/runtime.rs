@@ -1,0 +1,473 @@
+//! The validated, immutable runtime configuration: built once from the file
+//! (plus command-line overrides) and swapped atomically on reload. Every
+//! cross-reference is resolved here, so the proxy never meets a dangling
+//! name or an unparsed value at request time.
+//!
+//! This module never binds, connects or spawns anything.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::uri::{Authority, Scheme};
+use http::Uri;
+
+use super::file::{FileConfig, RouteSection, UpstreamSection};
+use super::policy::PolicySection;
+use super::tls::UpstreamTlsSection;
+use super::ConfigError;
+use crate::audit::AuditSink;
+use crate::policy::Policy;
+
+/// Name of the policy used by routes that name none.
+pub const DEFAULT_POLICY: &str = "default";
+
+/// Settings given on the command line or in `LEAKWARDEN_*` variables; they
+/// win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Replaces `[server] listen`.
+    pub listen: Vec<SocketAddr>,
+    /// Replaces `[admin] listen`.
+    pub admin: Option<SocketAddr>,
+    /// A catch-all upstream: creates upstream and route `default`. Only
+    /// allowed when the file defines no routes.
+    pub upstream: Option<String>,
+}
+
+/// Timeouts and sizes, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub connect_timeout: Duration,
+    pub response_header_timeout: Duration,
+    /// `None` when disabled.
+    pub request_timeout: Option<Duration>,
+    pub idle_timeout: Duration,
+    pub max_request_header_bytes: usize,
+    pub max_connections: usize,
+    pub upstream_idle_timeout: Duration,
+    pub upstream_max_idle_per_host: usize,
+}
+
+/// A resolved upstream.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub name: String,
+    pub scheme: Scheme,
+    pub authority: Authority,
+    pub h2: bool,
+    pub preserve_host: bool,
+    pub tls: Option<UpstreamTlsSection>,
+}
+
+impl Upstream {
+    /// True when a client built for `self` can serve `other` unchanged
+    /// (upstreams with TLS settings are never considered the same, so a
+    /// reload always picks up new certificates).
+    pub fn same_transport(&self, other: &Upstream) -> bool {
+        self.scheme == other.scheme
+            && self.authority == other.authority
+            && self.h2 == other.h2
+            && self.tls.is_none()
+            && other.tls.is_none()
+    }
+}
+
+/// How a route matches the request's host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostMatch {
+    /// No `host` given.
+    Any,
+    /// Lower-case host without port.
+    Exact(String),
+    /// `*.example.com`, stored as `.example.com`.
+    Suffix(String),
+}
+
+/// A resolved route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub name: Arc<str>,
+    pub host: HostMatch,
+    pub path_prefix: String,
+    /// Index into [`Runtime::upstreams`].
+    pub upstream: usize,
+    pub policy: Arc<Policy>,
+}
+
+/// Everything the running proxy needs, validated.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub listen: Vec<SocketAddr>,
+    /// `None` when the admin listener is disabled.
+    pub admin: Option<SocketAddr>,
+    pub drain_timeout: Duration,
+    pub limits: Limits,
+    pub upstreams: Vec<Arc<Upstream>>,
+    pub routes: Vec<Route>,
+    pub policies: HashMap<String, Arc<Policy>>,
+    /// The audit log the `[audit]` section asks for (opened here, so a bad
+    /// path is a configuration error).
+    pub audit: Arc<AuditSink>,
+    /// The parsed file, for sections other modules turn into their own
+    /// runtime objects (TLS, audit, logging).
+    pub file: Arc<FileConfig>,
+}
+
+impl Runtime {
+    /// Validates a parsed file plus overrides. `source` names the file in
+    /// error messages.
+    pub fn build(
+        file: FileConfig,
+        overrides: &Overrides,
+        source: &str,
+    ) -> Result<Runtime, ConfigError> {
+        let invalid = |msg: String| ConfigError::Invalid(format!("{source}: {msg}"));
+        let mut file = file;
+
+        if !overrides.listen.is_empty() {
+            file.server.listen = overrides.listen.clone();
+        }
+        if let Some(admin) = overrides.admin {
+            file.admin.listen = admin;
+            file.admin.enabled = true;
+        }
+        if let Some(url) = &overrides.upstream {
+            if !file.routes.is_empty() {
+                return Err(invalid(
+                    "--upstream cannot be combined with a configuration that defines [[routes]]"
+                        .into(),
+                ));
+            }
+            if file.upstreams.contains_key("default") {
+                return Err(invalid(
+                    "--upstream would replace the upstream named \"default\"; rename it or drop the flag".into(),
+                ));
+            }
+            file.upstreams.insert(
+                "default".into(),
+                UpstreamSection { url: url.clone(), h2: false, preserve_host: true, tls: None },
+            );
+            file.routes.push(RouteSection {
+                name: "default".into(),
+                host: None,
+                path_prefix: "/".into(),
+                upstream: "default".into(),
+                policy: None,
+            });
+        }
+
+        if file.server.listen.is_empty() {
+            return Err(invalid("[server] listen: at least one address is required".into()));
+        }
+        let limits = build_limits(&file).map_err(invalid)?;
+        crate::logging::validate(&file.log).map_err(|e| invalid(format!("[log] {e}")))?;
+
+        let mut policies = HashMap::new();
+        for (name, section) in &file.policies {
+            let policy = Policy::build(name, section, &file.detect)?;
+            policies.insert(name.clone(), Arc::new(policy));
+        }
+        if !policies.contains_key(DEFAULT_POLICY) {
+            let policy = Policy::build(DEFAULT_POLICY, &PolicySection::default(), &file.detect)?;
+            policies.insert(DEFAULT_POLICY.to_string(), Arc::new(policy));
+        }
+
+        let mut upstreams = Vec::new();
+        let mut upstream_index = BTreeMap::new();
+        for (name, section) in &file.upstreams {
+            let upstream = build_upstream(name, section).map_err(invalid)?;
+            upstream_index.insert(name.clone(), upstreams.len());
+            upstreams.push(Arc::new(upstream));
+        }
+
+        if file.routes.is_empty() {
+            return Err(invalid(
+                "no routes: add [[routes]] to the file, or pass --upstream URL".into(),
+            ));
+        }
+        let mut routes: Vec<Route> = Vec::new();
+        for section in &file.routes {
+            let route = build_route(section, &upstream_index, &policies).map_err(invalid)?;
+            if routes.iter().any(|r| *r.name == *route.name) {
+                return Err(invalid(format!("duplicate route name {:?}", section.name)));
+            }
+            if let Some(other) =
+                routes.iter().find(|r| r.host == route.host && r.path_prefix == route.path_prefix)
+            {
+                return Err(invalid(format!(
+                    "routes {:?} and {:?} match the same host and path prefix",
+                    other.name, route.name
+                )));
+            }
+            routes.push(route);
+        }
+
+        let audit = AuditSink::from_config(&file.audit).map_err(|e| invalid(e.to_string()))?;
+
+        Ok(Runtime {
+            listen: file.server.listen.clone(),
+            admin: file.admin.enabled.then_some(file.admin.listen),
+            drain_timeout: file.server.drain_timeout.0,
+            limits,
+            upstreams,
+            routes,
+            policies,
+            audit: Arc::new(audit),
+            file: Arc::new(file),
+        })
+    }
+}
+
+fn build_limits(file: &FileConfig) -> Result<Limits, String> {
+    let l = &file.limits;
+    let nonzero = |name: &str, d: Duration| {
+        if d.is_zero() {
+            Err(format!("[limits] {name} must be more than 0"))
+        } else {
+            Ok(d)
+        }
+    };
+    if l.max_request_header_bytes < 8192 {
+        return Err(format!(
+            "[limits] max_request_header_bytes must be at least 8192 (got {})",
+            l.max_request_header_bytes
+        ));
+    }
+    if l.max_request_header_bytes > u32::MAX as usize {
+        return Err("[limits] max_request_header_bytes is too large".into());
+    }
+    if l.max_connections == 0 {
+        return Err("[limits] max_connections must be at least 1".into());
+    }
+    Ok(Limits {
+        connect_timeout: nonzero("connect_timeout", l.connect_timeout.0)?,
+        response_header_timeout: nonzero("response_header_timeout", l.response_header_timeout.0)?,
+        request_timeout: (!l.request_timeout.0.is_zero()).then_some(l.request_timeout.0),
+        idle_timeout: nonzero("idle_timeout", l.idle_timeout.0)?,
+        max_request_header_bytes: l.max_request_header_bytes,
+        max_connections: l.max_connections,
+        upstream_idle_timeout: nonzero("upstream_idle_timeout", l.upstream_idle_timeout.0)?,
+        upstream_max_idle_per_host: l.upstream_max_idle_per_host,
+    })
+}
+
+fn build_upstream(name: &str, section: &UpstreamSection) -> Result<Upstream, String> {
+    let bad = |why: &str| format!("upstream {name:?}: url {:?} {why}", section.url);
+    let uri: Uri = section.url.parse().map_err(|_| bad("is not a valid URL"))?;
+    let scheme = uri.scheme().cloned().ok_or_else(|| bad("needs a scheme (http://)"))?;
+    let authority = uri.authority().cloned().ok_or_else(|| bad("needs a host"))?;
+    if scheme == Scheme::HTTPS {
+        if section.tls.is_none() {
+            return Err(bad("uses https://, which needs the upstream's tls table"));
+        }
+    } else if scheme != Scheme::HTTP {
+        return Err(bad("must start with http://"));
+    }
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(bad("must not have a path or query (routes forward the path unchanged)"));
+    }
+    if authority.as_str().contains('@') {
+        return Err(bad("must not contain credentials"));
+    }
+    if section.tls.is_some() && scheme != Scheme::HTTPS {
+        return Err(bad("has a tls table but does not use https://"));
+    }
+    Ok(Upstream {
+        name: name.to_string(),
+        scheme,
+        authority,
+        h2: section.h2,
+        preserve_host: section.preserve_host,
+        tls: section.tls.clone(),
+    })
+}
+
+fn build_route(
+    section: &RouteSection,
+    upstreams: &BTreeMap<String, usize>,
+    policies: &HashMap<String, Arc<Policy>>,
+) -> Result<Route, String> {
+    let name = &section.name;
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(is_label_byte) {
+        return Err(format!(
+            "route name {name:?} must be 1-64 characters of letters, digits, '-', '_' or '.' (it is a metrics label)"
+        ));
+    }
+    let upstream = *upstreams.get(&section.upstream).ok_or_else(|| {
+        let known: Vec<&str> = upstreams.keys().map(String::as_str).collect();
+        format!(
+            "route {name:?}: unknown upstream {:?} (defined: {})",
+            section.upstream,
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        )
+    })?;
+    let policy_name = section.policy.as_deref().unwrap_or(DEFAULT_POLICY);
+    let policy = policies.get(policy_name).cloned().ok_or_else(|| {
+        let mut known: Vec<&str> = policies.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        format!("route {name:?}: unknown policy {policy_name:?} (defined: {})", known.join(", "))
+    })?;
+    let host = match section.host.as_deref() {
+        None => HostMatch::Any,
+        Some(h) => parse_host_match(h).ok_or_else(|| {
+            format!("route {name:?}: host {h:?} must be a host name, or *.domain for subdomains")
+        })?,
+    };
+    let prefix = &section.path_prefix;
+    if !prefix.starts_with('/') || prefix.contains(['?', '#', ' ']) {
+        return Err(format!(
+            "route {name:?}: path_prefix {prefix:?} must start with '/' and hold no query"
+        ));
+    }
+    Ok(Route {
+        name: Arc::from(name.as_str()),
+        host,
+        path_prefix: prefix.clone(),
+        upstream,
+        policy,
+    })
+}
+
+fn is_label_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+}
+
+fn parse_host_match(h: &str) -> Option<HostMatch> {
+    let h = h.trim().to_ascii_lowercase();
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+            && !s.starts_with('.')
+            && !s.ends_with('.')
+    };
+    if let Some(rest) = h.strip_prefix("*.") {
+        return valid(rest).then(|| HostMatch::Suffix(format!(".{rest}")));
+    }
+    valid(&h).then_some(HostMatch::Exact(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(toml_text: &str, overrides: &Overrides) -> Result<Runtime, String> {
+        let file: FileConfig = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        Runtime::build(file, overrides, "test.toml").map_err(|e| e.to_string())
+    }
+
+    const GOOD: &str = r#"
+[upstreams.app]
+url = "http://127.0.0.1:3000"
+[upstreams.api]
+url = "http://127.0.0.1:3001"
+h2 = true
+preserve_host = false
+[[routes]]
+name = "site"
+upstream = "app"
+[[routes]]
+name = "api"
+host = "*.Example.com"
+path_prefix = "/api"
+upstream = "api"
+"#;
+
+    #[test]
+    fn valid_config_resolves_names() {
+        let rt = build(GOOD, &Overrides::default()).unwrap();
+        assert_eq!(rt.routes.len(), 2);
+        let api = &rt.routes[1];
+        assert_eq!(rt.upstreams[api.upstream].name, "api");
+        assert!(rt.upstreams[api.upstream].h2);
+        assert_eq!(api.host, HostMatch::Suffix(".example.com".into()));
+        assert_eq!(api.policy.name, DEFAULT_POLICY);
+        assert!(rt.policies.contains_key(DEFAULT_POLICY));
+        assert_eq!(rt.limits.request_timeout, Some(Duration::from_secs(300)));
+    }
+
+    #[test]
+    fn upstream_flag_makes_a_catch_all_route() {
+        let o = Overrides {
+            upstream: Some("http://127.0.0.1:3000".into()),
+            listen: vec!["127.0.0.1:0".parse().unwrap()],
+            ..Overrides::default()
+        };
+        let rt = build("", &o).unwrap();
+        assert_eq!(rt.routes.len(), 1);
+        assert_eq!(&*rt.routes[0].name, "default");
+        assert_eq!(rt.upstreams[0].authority.as_str(), "127.0.0.1:3000");
+        assert_eq!(rt.listen, o.listen);
+    }
+
+    #[test]
+    fn invalid_configs_name_the_problem() {
+        let route = |extra: &str| {
+            format!("[upstreams.app]\nurl = \"http://h:1\"\n[[routes]]\nname = \"r\"\nupstream = \"app\"\n{extra}")
+        };
+        let cases: Vec<(String, Overrides, &str)> = vec![
+            ("".into(), Overrides::default(), "no routes"),
+            (
+                "[[routes]]\nname = \"r\"\nupstream = \"nope\"\n".into(),
+                Overrides::default(),
+                "unknown upstream \"nope\"",
+            ),
+            (route("policy = \"strict\""), Overrides::default(), "unknown policy \"strict\""),
+            (route("path_prefix = \"api\""), Overrides::default(), "must start with '/'"),
+            (route("host = \"bad host\""), Overrides::default(), "host \"bad host\""),
+            (
+                format!("{}[[routes]]\nname = \"r\"\nupstream = \"app\"\npath_prefix = \"/x\"\n", route("")),
+                Overrides::default(),
+                "duplicate route name \"r\"",
+            ),
+            (
+                "[upstreams.a]\nurl = \"ftp://h\"\n[[routes]]\nname = \"r\"\nupstream = \"a\"\n".into(),
+                Overrides::default(),
+                "must start with http://",
+            ),
+            (
+                "[upstreams.a]\nurl = \"http://h/base\"\n[[routes]]\nname = \"r\"\nupstream = \"a\"\n".into(),
+                Overrides::default(),
+                "must not have a path",
+            ),
+            (
+                "[upstreams.a]\nurl = \"https://h\"\n[[routes]]\nname = \"r\"\nupstream = \"a\"\n".into(),
+                Overrides::default(),
+                "needs the upstream's tls table",
+            ),
+            (
+                format!("[limits]\nmax_request_header_bytes = 100\n{}", route("")),
+                Overrides::default(),
+                "at least 8192",
+            ),
+            (
+                format!("[limits]\nconnect_timeout = \"0s\"\n{}", route("")),
+                Overrides::default(),
+                "connect_timeout must be more than 0",
+            ),
+            (
+                route(""),
+                Overrides { upstream: Some("http://h:2".into()), ..Overrides::default() },
+                "cannot be combined",
+            ),
+            (
+                route("name = \"x y\""),
+                Overrides::default(),
+                "duplicate key", // toml itself rejects the second name
+            ),
+        ];
+        for (text, o, want) in cases {
+            let err = build(&text, &o).expect_err(&text);
+            assert!(err.contains(want), "config:\n{text}\nerror: {err}\nwanted: {want}");
+        }
+    }
+
+    #[test]
+    fn route_names_are_bounded_metric_labels() {
+        let text =
+            "[upstreams.a]\nurl = \"http://h\"\n[[routes]]\nname = \"a b\"\nupstream = \"a\"\n";
+        let err = build(text, &Overrides::default()).unwrap_err();
+        assert!(err.contains("metrics label"), "{err}");
+    }
+}

@@ -1,0 +1,102 @@
+//! The outermost response body: enforces the whole-request deadline while
+//! the body streams and records the request duration when the body ends.
+//! It passes frames through untouched; an expired deadline becomes a body
+//! error, which makes hyper abort the response rather than end it cleanly.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
+
+use crate::metrics::Metrics;
+use crate::pipeline::{BoxError, ProxyBody};
+
+/// The body error when the whole-request deadline passes mid-body.
+#[derive(Debug, thiserror::Error)]
+#[error("request timeout while streaming the response")]
+pub struct DeadlineExceeded;
+
+/// Observes `request_duration_seconds` once, when dropped (the body ended,
+/// failed, or the client went away).
+struct Timing {
+    metrics: Arc<Metrics>,
+    route: Arc<str>,
+    start: Instant,
+}
+
+impl Drop for Timing {
+    fn drop(&mut self) {
+        self.metrics
+            .request_duration_seconds
+            .with_label_values(&[&self.route])
+            .observe(self.start.elapsed().as_secs_f64());
+    }
+}
+
+pin_project! {
+    /// See the module docs.
+    pub struct Observed {
+        #[pin]
+        inner: ProxyBody,
+        deadline: Option<Pin<Box<Sleep>>>,
+        timing: Option<Timing>,
+    }
+}
+
+impl Observed {
+    pub fn new(
+        inner: ProxyBody,
+        deadline: Option<tokio::time::Instant>,
+        metrics: Arc<Metrics>,
+        route: Arc<str>,
+        start: Instant,
+    ) -> Observed {
+        Observed {
+            inner,
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
+            timing: Some(Timing { metrics, route, start }),
+        }
+    }
+}
+
+impl Body for Observed {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        if let Some(deadline) = this.deadline.as_mut() {
+            if deadline.as_mut().poll(cx).is_ready() {
+                this.timing.take();
+                *this.deadline = None;
+                return Poll::Ready(Some(Err(Box::new(DeadlineExceeded))));
+            }
+        }
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => {
+                this.timing.take();
+                *this.deadline = None;
+            }
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,217 @@
+//! One proxied exchange: route, rewrite headers, call the upstream with
+//! timeouts, hand the response to the pipeline, count it. Bodies are never
+//! read here: the request body streams to the upstream as it arrives, the
+//! response body streams through [`crate::pipeline::process_response`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE, HOST};
+use http::uri::PathAndQuery;
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+
+use super::body::Observed;
+use super::headers::{self, X_REQUEST_ID};
+use super::upstream::{classify, Failure};
+use super::{route, Proxy};
+use crate::pipeline::{self, ProxyBody, ResponseContext};
+
+/// Route label for requests that matched no route.
+pub const UNROUTED: &str = "unrouted";
+
+/// What the accept loop knows about the client connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    /// `"http"` or `"https"`: the scheme the client used to reach us.
+    pub proto: &'static str,
+}
+
+/// Bounded method label.
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// A short generic response made by the proxy itself.
+fn local_response(status: StatusCode, text: &'static str, request_id: &str) -> Response<ProxyBody> {
+    let mut resp = Response::new(
+        Full::new(Bytes::from_static(text.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert(X_REQUEST_ID.clone(), v);
+    }
+    resp
+}
+
+/// Serves one request. Never fails: every error becomes a response.
+pub async fn handle(
+    proxy: Arc<Proxy>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+) -> Result<Response<Observed>, std::convert::Infallible> {
+    let start = Instant::now();
+    // One snapshot for the whole exchange: a reload never changes the rules
+    // under an in-flight response.
+    let snap = proxy.snapshot();
+    let rt = &snap.runtime;
+    let limits = &rt.limits;
+    let deadline = limits.request_timeout.map(|t| tokio::time::Instant::from_std(start) + t);
+    let metrics = proxy.metrics().clone();
+
+    let (mut parts, body) = req.into_parts();
+    let method = method_label(&parts.method);
+    let request_id = headers::request_id(&mut parts.headers);
+    let host = route::request_host(&parts);
+    let path = parts.uri.path().to_string();
+
+    // `deadline` applies to upstream bodies only: a local response is
+    // complete and small, and must not be cut by a deadline that produced it.
+    let finish = |route: Arc<str>, resp: Response<ProxyBody>, upstream_body: bool| {
+        let code = resp.status();
+        metrics.requests_total.with_label_values(&[&route, method, code.as_str()]).inc();
+        let deadline = if upstream_body { deadline } else { None };
+        resp.map(|b| Observed::new(b, deadline, metrics.clone(), route, start))
+    };
+
+    let Some(route) = route::select(&rt.routes, host.as_deref(), &path) else {
+        tracing::debug!(request_id, "no route");
+        let resp = local_response(StatusCode::NOT_FOUND, "no route\n", &request_id);
+        return Ok(finish(Arc::from(UNROUTED), resp, false));
+    };
+    let route_name = route.name.clone();
+    let upstream = &rt.upstreams[route.upstream];
+    let client = &snap.clients[route.upstream];
+
+    // Rewrite the request for the upstream.
+    let client_version = parts.version;
+    let original_host: Option<HeaderValue> = match parts.uri.authority() {
+        Some(a) => HeaderValue::from_str(a.as_str()).ok(),
+        None => parts.headers.get(HOST).cloned(),
+    };
+    headers::remove_hop_by_hop(&mut parts.headers);
+    // hyper answers `Expect: 100-continue` itself when the body is polled.
+    parts.headers.remove(http::header::EXPECT);
+    headers::set_forwarded(
+        &mut parts.headers,
+        conn.peer.ip(),
+        conn.proto,
+        original_host.as_ref().and_then(|h| h.to_str().ok()),
+    );
+    headers::append_via(&mut parts.headers, client_version);
+    parts.headers.remove(HOST);
+    let host_value = match (upstream.preserve_host, original_host) {
+        (true, Some(h)) => h,
+        _ => HeaderValue::from_str(upstream.authority.as_str()).expect("valid authority"),
+    };
+    // HTTP/2 carries the host in :authority, HTTP/1.1 in Host.
+    if !upstream.h2 {
+        parts.headers.insert(HOST, host_value.clone());
+    }
+    let pq = parts.uri.path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/"));
+    let authority = if upstream.h2 && upstream.preserve_host {
+        host_value.to_str().ok().and_then(|h| h.parse().ok()).unwrap_or(upstream.authority.clone())
+    } else {
+        upstream.authority.clone()
+    };
+    parts.uri = Uri::builder()
+        .scheme(upstream.scheme.clone())
+        .authority(authority)
+        .path_and_query(pq)
+        .build()
+        .expect("scheme, authority and path are valid");
+    parts.version = if upstream.h2 { http::Version::HTTP_2 } else { http::Version::HTTP_11 };
+    pipeline::prepare_request(&route.policy, &mut parts);
+
+    let ctx = ResponseContext {
+        route: route_name.clone(),
+        method: parts.method.clone(),
+        path,
+        request_id: request_id.clone(),
+        client: conn.peer,
+        policy: route.policy.clone(),
+        metrics: metrics.clone(),
+        audit: snap.audit.clone(),
+    };
+
+    let upstream_start = Instant::now();
+    let mut header_deadline = tokio::time::Instant::now() + limits.response_header_timeout;
+    if let Some(d) = deadline {
+        header_deadline = header_deadline.min(d);
+    }
+    let sent =
+        tokio::time::timeout_at(header_deadline, client.request(Request::from_parts(parts, body)));
+    let result = match sent.await {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(e)) => Err(classify(&e)),
+        Err(_elapsed) => Err(Failure::TIMEOUT),
+    };
+    let resp = match result {
+        Ok(resp) => resp,
+        Err(failure) => {
+            metrics.upstream_errors_total.with_label_values(&[&route_name, failure.reason]).inc();
+            tracing::warn!(
+                request_id,
+                route = &*route_name,
+                upstream = upstream.name,
+                reason = failure.reason,
+                "upstream failed before response headers"
+            );
+            let resp = local_response(failure.status, failure.body(), &request_id);
+            return Ok(finish(route_name, resp, false));
+        }
+    };
+    metrics
+        .upstream_duration_seconds
+        .with_label_values(&[&route_name])
+        .observe(upstream_start.elapsed().as_secs_f64());
+
+    let (mut rparts, rbody) = resp.into_parts();
+    headers::remove_hop_by_hop(&mut rparts.headers);
+    headers::append_via(&mut rparts.headers, rparts.version);
+    // The client connection has its own version; hyper picks the wire
+    // format from the connection, but an HTTP/1.0 upstream must not turn
+    // an HTTP/1.1 client's response into a close-delimited 1.0 one.
+    rparts.version = http::Version::default();
+    if !rparts.headers.contains_key(&X_REQUEST_ID) {
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            rparts.headers.insert(X_REQUEST_ID.clone(), v);
+        }
+    }
+    // The pipeline may hold the head while its window fills: that wait
+    // counts against the whole-request deadline too.
+    let processed = pipeline::process_response(ctx, Response::from_parts(rparts, rbody));
+    let resp = match deadline {
+        None => processed.await,
+        Some(d) => match tokio::time::timeout_at(d, processed).await {
+            Ok(resp) => resp,
+            Err(_elapsed) => {
+                let failure = Failure::TIMEOUT;
+                metrics
+                    .upstream_errors_total
+                    .with_label_values(&[&route_name, failure.reason])
+                    .inc();
+                let resp = local_response(failure.status, failure.body(), &request_id);
+                return Ok(finish(route_name, resp, false));
+            }
+        },
+    };
+    Ok(finish(route_name, resp, true))
+}

@@ -1,0 +1,140 @@
+//! Upstream clients: one pooled hyper-util client per upstream (HTTP/1.1 by
+//! default, HTTP/2 prior knowledge when configured), and the mapping of
+//! client errors to a status code and a bounded metrics reason.
+//!
+//! Error classification never looks at bodies and never echoes upstream
+//! bytes: the client only ever sees a short generic text.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::StatusCode;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+
+use crate::config::runtime::{Limits, Upstream};
+use crate::metrics::upstream_reason;
+
+/// The request body type sent upstream: the client's body, streamed.
+pub type UpstreamBody = Incoming;
+
+/// A pooled client for one upstream.
+pub type UpstreamClient = Client<UpstreamConnector, UpstreamBody>;
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Dials the configured upstream whatever authority the request URI
+/// carries: with `preserve_host` on an HTTP/2 upstream the URI holds the
+/// client's host (it becomes `:authority`), which must never decide where
+/// the proxy connects.
+#[derive(Clone)]
+pub struct UpstreamConnector {
+    http: HttpConnector,
+    target: http::Uri,
+}
+
+impl tower_service::Service<http::Uri> for UpstreamConnector {
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        tower_service::Service::<http::Uri>::poll_ready(&mut self.http, cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, _requested: http::Uri) -> Self::Future {
+        let fut = tower_service::Service::call(&mut self.http, self.target.clone());
+        Box::pin(async move { fut.await.map_err(Into::into) })
+    }
+}
+
+/// Builds the client for one upstream. Creating it opens no connection.
+pub fn build_client(upstream: &Upstream, limits: &Limits) -> UpstreamClient {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(limits.connect_timeout));
+    http.set_nodelay(true);
+    http.set_keepalive(Some(std::time::Duration::from_secs(60)));
+    // `enforce_http` stays on: an https:// upstream fails to connect (502)
+    // rather than silently speaking plain text.
+    let target = http::Uri::builder()
+        .scheme(upstream.scheme.clone())
+        .authority(upstream.authority.clone())
+        .path_and_query("/")
+        .build()
+        .expect("validated upstream URL");
+    let connector = UpstreamConnector { http, target };
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(limits.upstream_idle_timeout)
+        .pool_max_idle_per_host(limits.upstream_max_idle_per_host)
+        // The Host header is decided by the proxy (preserve_host).
+        .set_host(false)
+        .http2_only(upstream.h2);
+    builder.build(connector)
+}
+
+/// What went wrong talking to an upstream before its response headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub status: StatusCode,
+    /// One of [`upstream_reason`].
+    pub reason: &'static str,
+}
+
+impl Failure {
+    pub const TIMEOUT: Failure =
+        Failure { status: StatusCode::GATEWAY_TIMEOUT, reason: upstream_reason::TIMEOUT };
+
+    /// The generic body sent to the client.
+    pub fn body(&self) -> &'static str {
+        if self.status == StatusCode::GATEWAY_TIMEOUT {
+            "gateway timeout\n"
+        } else {
+            "bad gateway\n"
+        }
+    }
+}
+
+/// Classifies a client error: connect timeouts are 504, everything else
+/// that happens before response headers is 502.
+pub fn classify(err: &hyper_util::client::legacy::Error) -> Failure {
+    let bad = |reason| Failure { status: StatusCode::BAD_GATEWAY, reason };
+    let mut io_kind = None;
+    let mut hyper_err: Option<&hyper::Error> = None;
+    let mut source: Option<&(dyn StdError + 'static)> = err.source();
+    while let Some(e) = source {
+        if let Some(ioe) = e.downcast_ref::<io::Error>() {
+            io_kind.get_or_insert(ioe.kind());
+        }
+        if let Some(he) = e.downcast_ref::<hyper::Error>() {
+            hyper_err.get_or_insert(he);
+        }
+        source = e.source();
+    }
+    if io_kind == Some(io::ErrorKind::TimedOut) || hyper_err.is_some_and(|h| h.is_timeout()) {
+        return Failure::TIMEOUT;
+    }
+    if err.is_connect() {
+        return bad(upstream_reason::REFUSED);
+    }
+    match hyper_err {
+        Some(h) if h.is_parse() || h.is_parse_status() || h.is_user() => {
+            bad(upstream_reason::PROTOCOL)
+        }
+        Some(h) if h.is_incomplete_message() || h.is_canceled() || h.is_closed() => {
+            bad(upstream_reason::RESET)
+        }
+        _ => match io_kind {
+            Some(io::ErrorKind::InvalidData) => bad(upstream_reason::PROTOCOL),
+            _ => bad(upstream_reason::RESET),
+        },
+    }
+}
