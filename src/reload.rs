@@ -51,7 +51,8 @@ pub struct Reloaded {
     pub routes: usize,
     pub policies: usize,
     /// Settings that changed in the file but only take effect after a
-    /// restart (`server.listen`, `admin.listen`, `log.format`).
+    /// restart (`server.listen`, `admin.listen`, `tls` turned on or off,
+    /// `log.format`).
     pub needs_restart: Vec<&'static str>,
 }
 
@@ -198,6 +199,22 @@ impl Reloader {
             );
             rt.admin = old.admin;
             needs_restart.push("admin.listen");
+        }
+        // Certificates reload with the file (the listener takes the TLS
+        // configuration of the current runtime at each accept), but turning
+        // TLS on or off would change the protocol of a bound port under its
+        // clients: that waits for a restart.
+        match (&old.tls, &rt.tls) {
+            (Some(_), None) | (None, Some(_)) => {
+                tracing::warn!(
+                    running = old.tls.is_some(),
+                    configured = rt.tls.is_some(),
+                    "[tls] added or removed: needs a restart; the listener keeps its protocol"
+                );
+                rt.tls = old.tls.clone();
+                needs_restart.push("tls");
+            }
+            _ => {}
         }
         match logging::apply(&rt.file.log) {
             Ok(LogReload::FormatNeedsRestart { running, configured }) => {

@@ -36,7 +36,7 @@ impl Reloadable {
         let path = dir.path().join("leakwarden.toml");
         std::fs::write(&path, text).unwrap();
         let overrides =
-            Overrides { listen: vec![loopback()], admin: Some(loopback()), upstream: None };
+            Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Overrides::default() };
         let (_, runtime) = config::load(&path, &overrides).expect("initial config valid");
         let metrics = Arc::new(Metrics::new());
         metrics.record_initial_load(reload::unix_now());
