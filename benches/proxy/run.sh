@@ -224,7 +224,12 @@ pids_for() { # target -> comma-separated pids whose RSS counts (nginx: master + 
     case "$1" in
         direct) p=$UP_PID ;; nginx) p=$NG_PID ;; leakwarden) p=$LW_PID ;; leakwarden-noscan) p=$LW0_PID ;;
     esac
-    echo "$p$(pgrep -P "$p" | sed 's/^/,/' | tr -d '\n')"
+    pids_of "$p"
+}
+pids_of() { # pid -> "pid,child,..." (nginx: master and its worker)
+    local kids
+    kids=$(pgrep -P "$1" || true)
+    echo "$1${kids:+,$(echo "$kids" | paste -sd, -)}"
 }
 hwm_mib() { # comma-separated pids -> summed VmHWM in MiB
     local total=0 pid kib
@@ -318,7 +323,7 @@ if [ "$MEM" = 1 ]; then
             fi
             pid=$LAST_PID
             wait_http "http://127.0.0.1:$port/slow?chunks=1&size=1&interval_ms=1" || true
-            pids="$pid$(pgrep -P "$pid" | sed 's/^/,/' | tr -d '\n')"
+            pids=$(pids_of "$pid")
             if [ "$check" = big ]; then
                 label="1 GiB response"
                 res=$("${PIN_OTHER[@]}" python3 "$HERE/memcheck.py" big "$port" "$pids" "$BIG_BYTES" 300)
