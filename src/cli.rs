@@ -75,6 +75,13 @@ pub struct RunArgs {
     /// Runtime worker threads. Default: the number of CPU cores.
     #[arg(long, env = "LEAKWARDEN_WORKERS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: Option<u16>,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs
+    /// --tls-key. Overrides [tls] cert.
+    #[arg(long, env = "LEAKWARDEN_TLS_CERT", requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC) of --tls-cert.
+    #[arg(long, env = "LEAKWARDEN_TLS_KEY", requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -83,6 +90,8 @@ impl RunArgs {
             listen: self.listen.clone(),
             admin: self.admin,
             upstream: self.upstream.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
         }
     }
 }

@@ -189,6 +189,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
             listen: vec![args.listen],
             admin: Some(args.admin),
             upstream: Some(format!("http://{shop_addr}")),
+            ..Overrides::default()
         };
         let runtime = match config::load_optional(args.config.as_deref(), &overrides) {
             Ok(rt) => rt,

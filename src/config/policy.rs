@@ -62,9 +62,12 @@ pub struct PolicySection {
     /// 5xx). Default 403.
     #[serde(default)]
     pub block_status: Option<u16>,
-    /// What a pipeline error (corrupt or unknown content coding,
-    /// decompression bomb) does: `"fail_closed"` (default: block or abort)
-    /// or `"fail_open"` (the rest of the body passes unscanned).
+    /// What a pipeline error does: `"fail_closed"` (default: the block page
+    /// inside the hold window, an aborted response after it) or
+    /// `"fail_open"`: a response whose content coding cannot be decoded
+    /// (unknown or stacked codings) passes untouched and unscanned. A stream
+    /// that turns out corrupt or a decompression bomb once re-encoding has
+    /// begun is cut either way: what was sent cannot be continued.
     #[serde(default)]
     pub on_error: Option<OnError>,
     /// Decoded bytes a compressed response may expand to before it counts as

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use http::Uri;
 
 use super::file::{FileConfig, RouteSection, UpstreamSection};
 use super::policy::PolicySection;
-use super::tls::UpstreamTlsSection;
+use super::tls::{ListenerTlsSection, UpstreamTlsSection};
 use super::ConfigError;
 use crate::audit::AuditSink;
 use crate::policy::Policy;
@@ -34,6 +35,11 @@ pub struct Overrides {
     /// A catch-all upstream: creates upstream and route `default`. Only
     /// allowed when the file defines no routes.
     pub upstream: Option<String>,
+    /// `--tls-cert`: serve HTTPS with this certificate chain (replaces
+    /// `[tls] cert`, or creates `[tls]`). Relative to the working directory.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`: the private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Timeouts and sizes, validated.
@@ -59,6 +65,11 @@ pub struct Upstream {
     pub h2: bool,
     pub preserve_host: bool,
     pub tls: Option<UpstreamTlsSection>,
+    /// The verified rustls client configuration for `https://` upstreams,
+    /// built (files read and checked) once at load time.
+    pub tls_client: Option<Arc<rustls::ClientConfig>>,
+    /// SNI / certificate name override (`tls.server_name`).
+    pub tls_server_name: Option<rustls_pki_types::ServerName<'static>>,
 }
 
 impl Upstream {
@@ -113,6 +124,9 @@ pub struct Runtime {
     /// The parsed file, for sections other modules turn into their own
     /// runtime objects (TLS, audit, logging).
     pub file: Arc<FileConfig>,
+    /// The listener's TLS (certificates read and checked at load time);
+    /// `None` serves plain HTTP and h2c.
+    pub tls: Option<Arc<crate::tls::ServerTls>>,
 }
 
 impl Runtime {
@@ -158,6 +172,32 @@ impl Runtime {
             });
         }
 
+        match (&overrides.tls_cert, &overrides.tls_key) {
+            (None, None) => {}
+            (Some(cert), Some(key)) => {
+                // Flags are relative to where the command runs, not to the file.
+                let cwd = std::env::current_dir().unwrap_or_default();
+                let (cert, key) = (cwd.join(cert), cwd.join(key));
+                match &mut file.tls {
+                    Some(tls) => {
+                        tls.cert = cert;
+                        tls.key = key;
+                    }
+                    None => file.tls = Some(ListenerTlsSection::from_files(cert, key)),
+                }
+            }
+            _ => return Err(invalid("--tls-cert and --tls-key must be given together".into())),
+        }
+        // TLS file paths in the configuration are relative to its directory.
+        let base_dir = Path::new(source).parent().unwrap_or(Path::new("")).to_path_buf();
+        let tls = match &file.tls {
+            Some(section) => Some(Arc::new(
+                crate::tls::ServerTls::new(section.clone(), base_dir.clone())
+                    .map_err(|e| invalid(format!("[tls] {e}")))?,
+            )),
+            None => None,
+        };
+
         if file.server.listen.is_empty() {
             return Err(invalid("[server] listen: at least one address is required".into()));
         }
@@ -177,7 +217,7 @@ impl Runtime {
         let mut upstreams = Vec::new();
         let mut upstream_index = BTreeMap::new();
         for (name, section) in &file.upstreams {
-            let upstream = build_upstream(name, section).map_err(invalid)?;
+            let upstream = build_upstream(name, section, &base_dir).map_err(invalid)?;
             upstream_index.insert(name.clone(), upstreams.len());
             upstreams.push(Arc::new(upstream));
         }
@@ -216,6 +256,7 @@ impl Runtime {
             policies,
             audit: Arc::new(audit),
             file: Arc::new(file),
+            tls,
         })
     }
 }
@@ -253,17 +294,17 @@ fn build_limits(file: &FileConfig) -> Result<Limits, String> {
     })
 }
 
-fn build_upstream(name: &str, section: &UpstreamSection) -> Result<Upstream, String> {
+fn build_upstream(
+    name: &str,
+    section: &UpstreamSection,
+    base_dir: &Path,
+) -> Result<Upstream, String> {
     let bad = |why: &str| format!("upstream {name:?}: url {:?} {why}", section.url);
     let uri: Uri = section.url.parse().map_err(|_| bad("is not a valid URL"))?;
     let scheme = uri.scheme().cloned().ok_or_else(|| bad("needs a scheme (http://)"))?;
     let authority = uri.authority().cloned().ok_or_else(|| bad("needs a host"))?;
-    if scheme == Scheme::HTTPS {
-        if section.tls.is_none() {
-            return Err(bad("uses https://, which needs the upstream's tls table"));
-        }
-    } else if scheme != Scheme::HTTP {
-        return Err(bad("must start with http://"));
+    if scheme != Scheme::HTTPS && scheme != Scheme::HTTP {
+        return Err(bad("must start with http:// or https://"));
     }
     if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
         return Err(bad("must not have a path or query (routes forward the path unchanged)"));
@@ -274,6 +315,21 @@ fn build_upstream(name: &str, section: &UpstreamSection) -> Result<Upstream, Str
     if section.tls.is_some() && scheme != Scheme::HTTPS {
         return Err(bad("has a tls table but does not use https://"));
     }
+    // https:// without a tls table: bundled roots, URL host as the name.
+    let (tls_client, tls_server_name) = if scheme == Scheme::HTTPS {
+        let tls = section.tls.clone().unwrap_or_default();
+        let tls_err = |e: crate::tls::TlsError| format!("upstream {name:?}: {e}");
+        let client = crate::tls::client_config(&tls, base_dir, section.h2).map_err(tls_err)?;
+        let server_name = tls
+            .server_name
+            .as_deref()
+            .map(crate::tls::upstream_server_name)
+            .transpose()
+            .map_err(tls_err)?;
+        (Some(client), server_name)
+    } else {
+        (None, None)
+    };
     Ok(Upstream {
         name: name.to_string(),
         scheme,
@@ -281,6 +337,8 @@ fn build_upstream(name: &str, section: &UpstreamSection) -> Result<Upstream, Str
         h2: section.h2,
         preserve_host: section.preserve_host,
         tls: section.tls.clone(),
+        tls_client,
+        tls_server_name,
     })
 }
 
@@ -432,9 +490,9 @@ upstream = "api"
                 "must not have a path",
             ),
             (
-                "[upstreams.a]\nurl = \"https://h\"\n[[routes]]\nname = \"r\"\nupstream = \"a\"\n".into(),
+                "[upstreams.a]\nurl = \"https://h\"\ntls = { builtin_roots = false }\n[[routes]]\nname = \"r\"\nupstream = \"a\"\n".into(),
                 Overrides::default(),
-                "needs the upstream's tls table",
+                "builtin_roots = false needs a ca_file",
             ),
             (
                 format!("[limits]\nmax_request_header_bytes = 100\n{}", route("")),

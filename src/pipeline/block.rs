@@ -40,10 +40,19 @@ pub fn page(policy: &Policy, request_id: &str) -> Response<ProxyBody> {
         status.canonical_reason().unwrap_or("Blocked"),
         safe_id(request_id)
     );
-    page_with(status, text)
+    let mut resp = page_with(status, text);
+    if let Ok(v) = HeaderValue::from_str(&safe_id(request_id)) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
 }
 
 /// The page for an upstream body that failed before the head was sent.
-pub fn bad_gateway() -> Response<ProxyBody> {
-    page_with(StatusCode::BAD_GATEWAY, "502 Bad Gateway\n".to_string())
+/// Same body as the proxy's own 502.
+pub fn bad_gateway(request_id: &str) -> Response<ProxyBody> {
+    let mut resp = page_with(StatusCode::BAD_GATEWAY, "bad gateway\n".to_string());
+    if let Ok(v) = HeaderValue::from_str(&safe_id(request_id)) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
 }

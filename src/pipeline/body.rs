@@ -454,8 +454,11 @@ impl ScanState {
         match decision {
             Some(e) if self.enforce => Err(e),
             Some(e) => {
-                self.tally.would_block =
-                    self.tally.would_block.or(Some(e.block_reason(self.headers_sent)));
+                let why = match e {
+                    PipelineError::BlockedThreshold => "threshold",
+                    _ => "block_action",
+                };
+                self.tally.would_block = self.tally.would_block.or(Some(why));
                 Ok(())
             }
             None => Ok(()),

@@ -30,7 +30,7 @@ use http_body_util::BodyExt;
 
 use crate::audit::AuditSink;
 use crate::config::policy::{AcceptEncoding, OnError};
-use crate::metrics::{block_reason, skip_reason, Metrics};
+use crate::metrics::{block_reason, skip_reason, upstream_reason, Metrics};
 use crate::policy::Policy;
 use body::{AuditExtra, Failure, ScanBody};
 use codec::{Coding, Decoder, Encoder, EncodingProblem};
@@ -190,7 +190,15 @@ where
         Some(Failure::Pipeline(_)) => {
             return block::page(&ctx.policy, &ctx.request_id);
         }
-        Some(Failure::Upstream) => return block::bad_gateway(),
+        Some(Failure::Upstream) => {
+            // The upstream died mid-body before the head went out: a clean
+            // 502 rather than a cut 200.
+            ctx.metrics
+                .upstream_errors_total
+                .with_label_values(&[&ctx.route, upstream_reason::RESET])
+                .inc();
+            return block::bad_gateway(&ctx.request_id);
+        }
         None => {}
     }
 

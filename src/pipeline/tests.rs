@@ -24,7 +24,7 @@ use crate::policy::Policy;
 
 /// A body fed from a channel: frames, errors, and "nothing yet" (an open
 /// sender) exactly as a test wants them.
-struct ChanBody {
+pub(super) struct ChanBody {
     rx: mpsc::UnboundedReceiver<Result<Frame<Bytes>, BoxError>>,
 }
 
@@ -39,15 +39,15 @@ impl Body for ChanBody {
     }
 }
 
-type Tx = mpsc::UnboundedSender<Result<Frame<Bytes>, BoxError>>;
+pub(super) type Tx = mpsc::UnboundedSender<Result<Frame<Bytes>, BoxError>>;
 
-fn chan() -> (Tx, ChanBody) {
+pub(super) fn chan() -> (Tx, ChanBody) {
     let (tx, rx) = mpsc::unbounded_channel();
     (tx, ChanBody { rx })
 }
 
 /// A finished body made of these chunks.
-fn chunks<I: IntoIterator<Item = Vec<u8>>>(parts: I) -> ChanBody {
+pub(super) fn chunks<I: IntoIterator<Item = Vec<u8>>>(parts: I) -> ChanBody {
     let (tx, body) = chan();
     for p in parts {
         tx.send(Ok(Frame::data(Bytes::from(p)))).unwrap();
@@ -55,13 +55,13 @@ fn chunks<I: IntoIterator<Item = Vec<u8>>>(parts: I) -> ChanBody {
     body
 }
 
-struct Harness {
-    ctx: ResponseContext,
-    log: MemoryLog,
-    metrics: Arc<Metrics>,
+pub(super) struct Harness {
+    pub(super) ctx: ResponseContext,
+    pub(super) log: MemoryLog,
+    pub(super) metrics: Arc<Metrics>,
 }
 
-fn harness(policy_toml: &str) -> Harness {
+pub(super) fn harness(policy_toml: &str) -> Harness {
     let section: PolicySection = toml::from_str(policy_toml).expect("policy toml");
     let policy = Policy::build("test", &section, &DetectSection::default()).expect("policy");
     let (sink, log) = AuditSink::memory();
@@ -79,7 +79,7 @@ fn harness(policy_toml: &str) -> Harness {
     Harness { ctx, log, metrics }
 }
 
-fn response(ct: Option<&str>, body: ChanBody) -> Response<ChanBody> {
+pub(super) fn response(ct: Option<&str>, body: ChanBody) -> Response<ChanBody> {
     let mut r = Response::new(body);
     if let Some(ct) = ct {
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
@@ -87,13 +87,15 @@ fn response(ct: Option<&str>, body: ChanBody) -> Response<ChanBody> {
     r
 }
 
-async fn collect(resp: Response<ProxyBody>) -> Result<(Bytes, Option<HeaderMap>), BoxError> {
+pub(super) async fn collect(
+    resp: Response<ProxyBody>,
+) -> Result<(Bytes, Option<HeaderMap>), BoxError> {
     let c = resp.into_body().collect().await?;
     let trailers = c.trailers().cloned();
     Ok((c.to_bytes(), trailers))
 }
 
-fn metric(m: &Metrics, needle: &str) -> u64 {
+pub(super) fn metric(m: &Metrics, needle: &str) -> u64 {
     let text = String::from_utf8(m.encode()).unwrap();
     text.lines()
         .find(|l| l.starts_with(needle))
@@ -338,12 +340,35 @@ async fn upstream_error_inside_window_is_502_and_after_is_an_abort() {
     assert!(collect(out).await.is_err());
 }
 
+/// What the engine emits for `input` before the stream ends (the rest is
+/// held back as a possible start of a match).
+fn emitted_before_end(h: &Harness, input: &[u8]) -> Vec<u8> {
+    let mut s = crate::detect::Scanner::new(h.ctx.policy.engine.clone(), Default::default());
+    let mut out = Vec::new();
+    s.feed(input, &mut out, &mut Vec::new());
+    out
+}
+
+/// Reads frames until `n` data bytes arrived.
+async fn read_exactly(b: &mut ProxyBody, n: usize) -> Vec<u8> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let f = b.frame().await.expect("more frames").expect("no error");
+        got.extend_from_slice(f.data_ref().expect("data"));
+    }
+    got
+}
+
 #[tokio::test]
 async fn hold_times_out_and_streams_are_not_held() {
-    // A slow body: the head goes out after the hold timeout.
+    // A slow body: the head goes out after the hold timeout, and what the
+    // engine has released so far follows without waiting for the rest.
     let h = harness("hold_timeout_ms = 50");
+    let first = b"first line of a slow page.\n\n".to_vec();
+    let want = emitted_before_end(&h, &first);
+    assert!(!want.is_empty(), "precondition: the engine releases a finished line");
     let (tx, body) = chan();
-    tx.send(Ok(Frame::data(Bytes::from_static(b"first")))).unwrap();
+    tx.send(Ok(Frame::data(Bytes::from(first.clone())))).unwrap();
     let out = tokio::time::timeout(
         Duration::from_secs(20),
         process_response(h.ctx.clone(), response(Some("text/plain"), body)),
@@ -351,16 +376,24 @@ async fn hold_times_out_and_streams_are_not_held() {
     .await
     .expect("head after the hold timeout");
     let mut b = out.into_body();
-    assert_eq!(b.frame().await.unwrap().unwrap().into_data().unwrap(), "first");
-    tx.send(Ok(Frame::data(Bytes::from_static(b"second")))).unwrap();
-    assert_eq!(b.frame().await.unwrap().unwrap().into_data().unwrap(), "second");
+    let got = tokio::time::timeout(Duration::from_secs(20), read_exactly(&mut b, want.len()))
+        .await
+        .expect("released bytes flow while upstream is idle");
+    assert_eq!(got, want);
+    tx.send(Ok(Frame::data(Bytes::from_static(b"second line.\n")))).unwrap();
     drop(tx);
-    assert!(b.frame().await.is_none());
+    let rest = b.collect().await.unwrap().to_bytes();
+    let mut all = got;
+    all.extend_from_slice(&rest);
+    assert_eq!(all, b"first line of a slow page.\n\nsecond line.\n");
 
     // Server-sent events: no hold at all even with a long timeout.
     let h = harness("hold_timeout_ms = 600000");
+    let event = b"event: tick\ndata: {\"n\": 1}\n\n".to_vec();
+    let want = emitted_before_end(&h, &event);
+    assert!(!want.is_empty(), "precondition: the engine releases a finished event");
     let (tx, body) = chan();
-    tx.send(Ok(Frame::data(Bytes::from_static(b"data: 1\n\n")))).unwrap();
+    tx.send(Ok(Frame::data(Bytes::from(event)))).unwrap();
     let out = tokio::time::timeout(
         Duration::from_secs(20),
         process_response(h.ctx.clone(), response(Some("text/event-stream"), body)),
@@ -368,7 +401,10 @@ async fn hold_times_out_and_streams_are_not_held() {
     .await
     .expect("no hold for event streams");
     let mut b = out.into_body();
-    assert_eq!(b.frame().await.unwrap().unwrap().into_data().unwrap(), "data: 1\n\n");
+    let got = tokio::time::timeout(Duration::from_secs(20), read_exactly(&mut b, want.len()))
+        .await
+        .expect("events flow without waiting for the next one");
+    assert_eq!(got, want);
     drop(tx);
 }
 
@@ -460,4 +496,72 @@ fn prepare_request_strips_range_and_filters_codings() {
     prepare_request(&p, &mut parts);
     assert_eq!(parts.headers[header::RANGE], "bytes=0-99");
     assert_eq!(parts.headers[header::ACCEPT_ENCODING], "identity");
+}
+
+/// Runs one body through the pipeline on a fresh runtime and returns the
+/// decoded client body.
+fn run_split(policy: &str, coding: Option<Coding>, body: &[u8], splits: &[usize]) -> Vec<u8> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let h = harness(policy);
+        let wire = match coding {
+            Some(c) => encode_all(c, body),
+            None => body.to_vec(),
+        };
+        let mut cuts: Vec<usize> = splits.iter().map(|s| s % (wire.len() + 1)).collect();
+        cuts.sort_unstable();
+        let mut parts = Vec::new();
+        let mut last = 0;
+        for c in cuts.into_iter().chain([wire.len()]) {
+            parts.push(wire[last..c].to_vec());
+            last = c;
+        }
+        let mut resp = response(Some("application/json"), chunks(parts));
+        if let Some(c) = coding {
+            let token = match c {
+                Coding::Gzip => "gzip",
+                Coding::Deflate => "deflate",
+                Coding::Br => "br",
+                Coding::Zstd => "zstd",
+            };
+            resp.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(token));
+        }
+        let out = process_response(h.ctx.clone(), resp).await;
+        assert_eq!(out.status(), StatusCode::OK);
+        let data = collect(out).await.expect("complete body").0;
+        match coding {
+            Some(c) => decode_all(c, &data).expect("client can decode"),
+            None => data.to_vec(),
+        }
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 48, ..Default::default() })]
+
+    /// For any split of the wire bytes and any coding, the client gets what
+    /// scanning the whole decoded body at once gives.
+    #[test]
+    fn any_split_any_coding_equals_whole_body_scan(
+        seed in proptest::collection::vec(0usize..6, 1..40),
+        splits in proptest::collection::vec(0usize..100_000, 0..12),
+        coding in 0usize..5,
+        hold in proptest::bool::ANY,
+    ) {
+        let pieces = [
+            "{\"card\": 4111111111111111, ",
+            "\"pan\": \"5500 0000 0000 0004\", ",
+            "\"ssn\": \"219-09-9999\", ",
+            "\"note\": \"order 1234567890123 shipped\", ",
+            "\"key\": \"AKIAIOSFODNN7EXAMPLE\"}\n",
+            "plain words and more plain words; ",
+        ];
+        let body: Vec<u8> = seed.iter().flat_map(|&i| pieces[i].bytes()).collect();
+        let coding = [None, Some(Coding::Gzip), Some(Coding::Deflate), Some(Coding::Br), Some(Coding::Zstd)][coding];
+        let policy = if hold { "" } else { "hold_window_bytes = 0" };
+        let got = run_split(policy, coding, &body, &splits);
+        let engine = Policy::default_policy().engine;
+        let (want, _) = engine.scan_all(&body, crate::detect::ContentHint::Json);
+        proptest::prop_assert_eq!(got, want);
+    }
 }

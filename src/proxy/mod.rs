@@ -1,4 +1,4 @@
-//! The reverse proxy: the hyper server (HTTP/1.1 and h2c on one listener),
+//! The reverse proxy: the hyper server (HTTP/1.1 and h2c on one listener, or HTTPS with h2/http1.1 by ALPN),
 //! routing, the pooled upstream client, proxy headers, errors and shutdown.
 //! It hands every response to [`crate::pipeline::process_response`] and
 //! never looks inside a body itself.
@@ -180,6 +180,9 @@ impl Server {
             .max_header_list_size(limits.max_request_header_bytes as u32)
             .keep_alive_interval(Some(limits.idle_timeout / 2))
             .keep_alive_timeout(limits.idle_timeout / 2);
+        // With TLS, ALPN has already chosen the protocol: serve only that one.
+        let h1_only = Arc::new(builder.clone().http1_only());
+        let h2_only = Arc::new(builder.clone().http2_only());
         let builder = Arc::new(builder);
         let graceful = GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -218,18 +221,40 @@ impl Server {
                 next = conn_rx.recv() => {
                     let Some((stream, peer, permit)) = next else { break };
                     let _ = stream.set_nodelay(true);
-                    let info = ConnInfo { peer, proto: "http" };
                     let watcher = graceful.watcher();
                     let proxy = proxy.clone();
-                    let builder = builder.clone();
+                    let (builder, h1_only, h2_only) = (builder.clone(), h1_only.clone(), h2_only.clone());
                     tokio::spawn(async move {
                         let _permit = permit;
                         let metrics = proxy.metrics().clone();
                         metrics.connections_active.inc();
-                        let svc = service_fn(move |req| handler::handle(proxy.clone(), info, req));
-                        let conn = builder.serve_connection(TokioIo::new(stream), svc);
-                        if let Err(e) = watcher.watch(conn).await {
-                            tracing::debug!(error = %e, "client connection ended with an error");
+                        // The TLS configuration current at accept time (a
+                        // reload only affects later handshakes).
+                        match proxy.runtime().tls.clone() {
+                            None => {
+                                let info = ConnInfo { peer, proto: "http" };
+                                let svc = service_fn(move |req| handler::handle(proxy.clone(), info, req));
+                                let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                                if let Err(e) = watcher.watch(conn).await {
+                                    tracing::debug!(error = %e, "client connection ended with an error");
+                                }
+                            }
+                            Some(tls) => match tls.accept(stream).await {
+                                Ok(stream) => {
+                                    let builder = match stream.get_ref().1.alpn_protocol() {
+                                        Some(b"h2") => h2_only,
+                                        Some(b"http/1.1") => h1_only,
+                                        _ => builder,
+                                    };
+                                    let info = ConnInfo { peer, proto: "https" };
+                                    let svc = service_fn(move |req| handler::handle(proxy.clone(), info, req));
+                                    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                                    if let Err(e) = watcher.watch(conn).await {
+                                        tracing::debug!(error = %e, "client connection ended with an error");
+                                    }
+                                }
+                                Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                            },
                         }
                         metrics.connections_active.dec();
                     });

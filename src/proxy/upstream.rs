@@ -15,8 +15,7 @@ use http::StatusCode;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::net::TcpStream;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::config::runtime::{Limits, Upstream};
 use crate::metrics::upstream_reason;
@@ -35,12 +34,13 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// the proxy connects.
 #[derive(Clone)]
 pub struct UpstreamConnector {
-    http: HttpConnector,
+    /// TCP, plus verified TLS for https:// targets.
+    http: crate::tls::UpstreamConnector,
     target: http::Uri,
 }
 
 impl tower_service::Service<http::Uri> for UpstreamConnector {
-    type Response = TokioIo<TcpStream>;
+    type Response = crate::tls::MaybeTlsStream;
     type Error = BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
 
@@ -60,8 +60,14 @@ pub fn build_client(upstream: &Upstream, limits: &Limits) -> UpstreamClient {
     http.set_connect_timeout(Some(limits.connect_timeout));
     http.set_nodelay(true);
     http.set_keepalive(Some(std::time::Duration::from_secs(60)));
-    // `enforce_http` stays on: an https:// upstream fails to connect (502)
-    // rather than silently speaking plain text.
+    // https:// upstreams get the verified client configuration built at
+    // load time; a failed handshake is a 502 with reason "tls".
+    let http = crate::tls::UpstreamConnector::new(
+        http,
+        upstream.tls_client.clone(),
+        upstream.tls_server_name.clone(),
+    )
+    .with_handshake_timeout(limits.connect_timeout);
     let target = http::Uri::builder()
         .scheme(upstream.scheme.clone())
         .authority(upstream.authority.clone())
@@ -107,6 +113,11 @@ impl Failure {
 /// that happens before response headers is 502.
 pub fn classify(err: &hyper_util::client::legacy::Error) -> Failure {
     let bad = |reason| Failure { status: StatusCode::BAD_GATEWAY, reason };
+    match crate::tls::classify_connect_error(err) {
+        Some(upstream_reason::TIMEOUT) => return Failure::TIMEOUT,
+        Some(reason) => return bad(reason),
+        None => {}
+    }
     let mut io_kind = None;
     let mut hyper_err: Option<&hyper::Error> = None;
     let mut source: Option<&(dyn StdError + 'static)> = err.source();

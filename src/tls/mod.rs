@@ -173,7 +173,7 @@ fn alpn(list: &[String]) -> Result<Vec<Vec<u8>>, TlsError> {
 
 /// Builds a client configuration for one upstream: bundled Mozilla roots
 /// (unless `builtin_roots = false`) plus `ca_file`, an optional client
-/// certificate, and ALPN `h2, http/1.1` when `h2` is set (else http/1.1).
+/// certificate, and ALPN `h2` when `h2` is set (else `http/1.1`).
 pub fn client_config(
     section: &UpstreamTlsSection,
     base_dir: &Path,
@@ -216,8 +216,10 @@ pub fn client_config(
             ))
         }
     };
-    config.alpn_protocols =
-        if h2 { vec![b"h2".to_vec(), b"http/1.1".to_vec()] } else { vec![b"http/1.1".to_vec()] };
+    // The upstream client speaks exactly one protocol (h2 upstreams are
+    // HTTP/2-only), so offer exactly that one: an upstream that cannot do
+    // it fails the handshake instead of answering in the other protocol.
+    config.alpn_protocols = if h2 { vec![b"h2".to_vec()] } else { vec![b"http/1.1".to_vec()] };
     Ok(Arc::new(config))
 }
 

@@ -317,7 +317,7 @@ fn client_config_checks() {
     assert!(err_text(client_config(&mismatch, dir, false)).contains("ca.pem: no private key"));
 
     let ok = client_config(&UpstreamTlsSection::default(), dir, true).unwrap();
-    assert_eq!(ok.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+    assert_eq!(ok.alpn_protocols, [b"h2".to_vec()]);
     let ok = client_config(&UpstreamTlsSection::default(), dir, false).unwrap();
     assert_eq!(ok.alpn_protocols, [b"http/1.1".to_vec()]);
 }

@@ -43,7 +43,12 @@ pub fn empty() -> TestBody {
 /// to 127.0.0.1:0. `{upstream}` placeholders are replaced by `upstream`.
 pub async fn start_guard_config(toml_text: &str) -> (Guard, Arc<Metrics>) {
     let file = config::parse_str(toml_text, "test.toml").expect("test config parses");
-    let overrides = Overrides { listen: vec![loopback()], admin: Some(loopback()), upstream: None };
+    let overrides = Overrides {
+        listen: vec![loopback()],
+        admin: Some(loopback()),
+        upstream: None,
+        ..Overrides::default()
+    };
     let runtime = config::Runtime::build(file, &overrides, "test.toml").expect("test config valid");
     let metrics = Arc::new(Metrics::new());
     let guard = Guard::start(runtime, metrics.clone()).await.expect("guard starts");
@@ -57,6 +62,7 @@ pub async fn start_guard_with(upstream: SocketAddr, extra_toml: &str) -> (Guard,
         listen: vec![loopback()],
         admin: Some(loopback()),
         upstream: Some(format!("http://{upstream}")),
+        ..Overrides::default()
     };
     let runtime = config::Runtime::build(file, &overrides, "test.toml").expect("test config valid");
     let metrics = Arc::new(Metrics::new());

@@ -98,26 +98,7 @@ pub async fn https_upstream_with(
             let tls = tls.clone();
             tokio::spawn(async move {
                 let Ok(stream) = tls.accept(tcp).await else { return };
-                let service =
-                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let version = format!("{:?}", req.version());
-                        let xfp = req
-                            .headers()
-                            .get("x-forwarded-proto")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("")
-                            .to_owned();
-                        async move {
-                            Ok::<_, Infallible>(
-                                Response::builder()
-                                    .header("content-type", "text/html; charset=utf-8")
-                                    .header("x-upstream-version", version)
-                                    .header("x-seen-forwarded-proto", xfp)
-                                    .body(Full::new(Bytes::from_static(body.as_bytes())))
-                                    .unwrap(),
-                            )
-                        }
-                    });
+                let service = hyper::service::service_fn(move |req| echo(body, req));
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -125,4 +106,76 @@ pub async fn https_upstream_with(
         }
     });
     addr
+}
+
+/// The upstreams' handler: `body` as text/html, plus headers saying which
+/// HTTP version and X-Forwarded-Proto the upstream saw.
+async fn echo(
+    body: &'static str,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let version = format!("{:?}", req.version());
+    let xfp = req
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    Ok(Response::builder()
+        .header("content-type", "text/html; charset=utf-8")
+        .header("x-upstream-version", version)
+        .header("x-seen-forwarded-proto", xfp)
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap())
+}
+
+/// A plain HTTP/1.1 (and h2c) upstream on 127.0.0.1:0 with the same
+/// handler as [`https_upstream`].
+pub async fn http_upstream(body: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| echo(body, req));
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// What a curl run printed.
+#[derive(Debug)]
+pub struct CurlOut {
+    /// curl's exit code (0 = transfer done; 35/56/... = TLS failures).
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the real curl binary, trusting the test CA, resolving `name` to
+/// the guard on 127.0.0.1:`port`. Async so the in-process guard keeps
+/// running on the test's runtime while curl talks to it.
+pub async fn curl(pki: &Pki, name: &str, port: u16, args: &[&str]) -> CurlOut {
+    let out = tokio::process::Command::new("curl")
+        .arg("-sS")
+        .arg("--max-time")
+        .arg("20")
+        .arg("--cacert")
+        .arg(pki.path("ca.pem"))
+        .arg("--resolve")
+        .arg(format!("{name}:{port}:127.0.0.1"))
+        .args(args)
+        .output()
+        .await
+        .expect("the curl binary is needed for the TLS tests");
+    CurlOut {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
