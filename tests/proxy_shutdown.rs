@@ -23,7 +23,11 @@ async fn in_flight_response_completes_after_shutdown_begins() {
                 let _ = release.wait_for(|r| *r).await;
                 tx.send(Ok(Bytes::from_static(b"last"))).await.unwrap();
             });
-            Response::new(body)
+            // Not a scanned type: the head goes out at once.
+            Response::builder()
+                .header("content-type", "application/octet-stream")
+                .body(body)
+                .unwrap()
         }
     })
     .await;
@@ -38,6 +42,10 @@ async fn in_flight_response_completes_after_shutdown_begins() {
     let mut body = resp.into_body();
     let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
     assert_eq!(&first[..], b"first,");
+
+    // A connection that never sends a request must not hold the drain
+    // (the idle timeout is 60 s, the wait below allows 10 s).
+    let _silent = tokio::net::TcpStream::connect(addr).await.unwrap();
 
     guard.begin_shutdown();
     let (parts, text) = get(admin, "/readyz").await;
@@ -63,10 +71,10 @@ async fn drain_timeout_bounds_a_stuck_response() {
             tokio::time::sleep(Duration::from_secs(60)).await;
             drop(tx);
         });
-        Response::new(body)
+        Response::builder().header("content-type", "application/octet-stream").body(body).unwrap()
     })
     .await;
-    let (mut guard, _) = start_guard_with(up, "[server]\ndrain_timeout = \"300ms\"\n").await;
+    let (mut guard, metrics) = start_guard_with(up, "[server]\ndrain_timeout = \"300ms\"\n").await;
     let req = Request::get(format!("http://{}/stuck", guard.listen[0])).body(empty()).unwrap();
     let resp = h1_client().request(req).await.unwrap();
     let mut body = resp.into_body();
@@ -75,4 +83,7 @@ async fn drain_timeout_bounds_a_stuck_response() {
     tokio::time::timeout(Duration::from_secs(10), guard.wait())
         .await
         .expect("drain timeout ends the wait");
+    let rest = tokio::time::timeout(Duration::from_secs(10), body.collect()).await.unwrap();
+    assert!(rest.is_err(), "a response cut by the drain timeout is aborted, not ended");
+    assert_eq!(metrics.connections_active.get(), 0);
 }

@@ -25,7 +25,7 @@ use arc_swap::ArcSwap;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinSet;
@@ -135,6 +135,42 @@ fn init_routes(metrics: &Metrics, runtime: &Runtime) {
     }
 }
 
+/// Serves HTTP/1.1 and HTTP/2 on one accepted connection (plain TCP, or a
+/// TLS stream once the handshake is done) until it closes or a graceful
+/// shutdown finishes it.
+pub async fn serve_io<I>(
+    io: I,
+    info: ConnInfo,
+    proxy: Arc<Proxy>,
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: Watcher,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req| handler::handle(proxy.clone(), info, req));
+    let conn = builder.serve_connection(io, svc);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "client connection ended with an error");
+    }
+}
+
+/// Counts a client connection in `connections_active` for as long as it
+/// lives, however its task ends (finished, timed out, or cut at drain).
+struct ActiveConnection(prometheus::IntGauge);
+
+impl ActiveConnection {
+    fn new(metrics: &Metrics) -> ActiveConnection {
+        metrics.connections_active.inc();
+        ActiveConnection(metrics.connections_active.clone())
+    }
+}
+
+impl Drop for ActiveConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// Bound proxy listeners, not yet accepting.
 pub struct Server {
     listeners: Vec<TcpListener>,
@@ -184,10 +220,15 @@ impl Server {
         let h1_only = Arc::new(builder.clone().http1_only());
         let h2_only = Arc::new(builder.clone().http2_only());
         let builder = Arc::new(builder);
+        let idle_timeout = limits.idle_timeout;
+        let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
         let graceful = GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(limits.max_connections));
 
         let mut accepts = JoinSet::new();
+        // Connection tasks, so that whatever is left after the drain timeout
+        // can be cut.
+        let mut conns = JoinSet::new();
         let (conn_tx, mut conn_rx) = tokio::sync::mpsc::channel(64);
         for listener in self.listeners {
             let tx = conn_tx.clone();
@@ -223,52 +264,71 @@ impl Server {
                     let _ = stream.set_nodelay(true);
                     let watcher = graceful.watcher();
                     let proxy = proxy.clone();
-                    let (builder, h1_only, h2_only) = (builder.clone(), h1_only.clone(), h2_only.clone());
-                    tokio::spawn(async move {
+                    let (builder, h1_only, h2_only) =
+                        (builder.clone(), h1_only.clone(), h2_only.clone());
+                    let mut stopping = stopping_rx.clone();
+                    conns.spawn(async move {
                         let _permit = permit;
-                        let metrics = proxy.metrics().clone();
-                        metrics.connections_active.inc();
+                        let _active = ActiveConnection::new(proxy.metrics());
+                        // hyper's header-read timeout starts only once the
+                        // protocol is known; a client that never sends a
+                        // byte would hold its slot forever.
+                        let mut first = [0u8; 1];
+                        let first_byte = tokio::select! {
+                            r = tokio::time::timeout(idle_timeout, stream.peek(&mut first)) => r,
+                            // Draining: a connection with no request yet has
+                            // nothing to finish.
+                            _ = stopping.wait_for(|s| *s) => return,
+                        };
+                        if !matches!(first_byte, Ok(Ok(n)) if n > 0) {
+                            return;
+                        }
                         // The TLS configuration current at accept time (a
                         // reload only affects later handshakes).
                         match proxy.runtime().tls.clone() {
                             None => {
                                 let info = ConnInfo { peer, proto: "http" };
-                                let svc = service_fn(move |req| handler::handle(proxy.clone(), info, req));
-                                let conn = builder.serve_connection(TokioIo::new(stream), svc);
-                                if let Err(e) = watcher.watch(conn).await {
-                                    tracing::debug!(error = %e, "client connection ended with an error");
-                                }
+                                serve_io(TokioIo::new(stream), info, proxy, &builder, watcher)
+                                    .await;
                             }
                             Some(tls) => match tls.accept(stream).await {
                                 Ok(stream) => {
+                                    // ALPN has chosen the protocol: serve
+                                    // only that one.
                                     let builder = match stream.get_ref().1.alpn_protocol() {
                                         Some(b"h2") => h2_only,
                                         Some(b"http/1.1") => h1_only,
                                         _ => builder,
                                     };
                                     let info = ConnInfo { peer, proto: "https" };
-                                    let svc = service_fn(move |req| handler::handle(proxy.clone(), info, req));
-                                    let conn = builder.serve_connection(TokioIo::new(stream), svc);
-                                    if let Err(e) = watcher.watch(conn).await {
-                                        tracing::debug!(error = %e, "client connection ended with an error");
-                                    }
+                                    serve_io(TokioIo::new(stream), info, proxy, &builder, watcher)
+                                        .await;
                                 }
-                                Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                                Err(e) => {
+                                    tracing::debug!(%peer, error = %e, "TLS handshake failed")
+                                }
                             },
                         }
-                        metrics.connections_active.dec();
                     });
                 }
+                // Reap finished connection tasks so the set stays small.
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
             }
         }
 
         proxy.set_draining();
+        let _ = stopping_tx.send(true);
         accepts.shutdown().await;
         drop(conn_rx);
         tracing::info!(connections = graceful.count(), "draining");
         if tokio::time::timeout(drain_timeout, graceful.shutdown()).await.is_err() {
-            tracing::warn!(?drain_timeout, "drain timeout reached; closing remaining connections");
+            tracing::warn!(
+                ?drain_timeout,
+                remaining = conns.len(),
+                "drain timeout reached; closing remaining connections"
+            );
         }
+        conns.shutdown().await;
     }
 }
 
