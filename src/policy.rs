@@ -294,8 +294,8 @@ impl Policy {
 
 /// The engine settings shared by every policy (custom rules, allow-lists,
 /// hash key), from the `[detect]` section.
-fn base_engine_config(_detect: &DetectSection) -> Result<EngineConfig, ConfigError> {
-    Ok(EngineConfig::default())
+fn base_engine_config(detect: &DetectSection) -> Result<EngineConfig, ConfigError> {
+    detect.engine_config()
 }
 
 #[cfg(test)]

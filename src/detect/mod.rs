@@ -6,13 +6,39 @@
 //! or any I/O, and it must never let a raw matched value escape through a
 //! [`Finding`], an error, a `Debug` impl or a panic message.
 //!
-//! SKELETON: the public API below is the contract the proxy, the pipeline and
-//! the `scan` command are written against. The implementation is the identity
-//! until the detection issue lands.
+//! Layout: [`view`] is the window detectors read through; one module per
+//! detector family ([`card`], [`ssn`], [`iban`], [`email`], [`phone`],
+//! [`secrets`], [`custom`]); [`allow`] and [`fingerprint`] decide what is
+//! reported and how it is identified; [`rewrite`] produces masks, markers
+//! and tokens; [`scanner`] is the streaming loop.
+//!
+//! Defaults worth knowing: the well-known test card numbers (4111 1111 1111
+//! 1111 and friends) ARE reported; allow-list them with `allow_values` if a
+//! test environment needs them to pass. With an empty `hash_key` the
+//! fingerprints and tokens use a random per-process key and do not correlate
+//! across restarts.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+mod allow;
+mod card;
+mod custom;
+mod email;
+mod fingerprint;
+mod iban;
+mod phone;
+mod rewrite;
+mod scanner;
+mod secrets;
+mod ssn;
+mod view;
+
+pub use scanner::Scanner;
+use secrets::Secret;
 
 /// A kind of sensitive value. Canonical names (see [`Kind::as_str`]) appear
 /// in findings, configuration, metrics and audit lines.
@@ -259,25 +285,154 @@ pub enum EngineError {
     Invalid(String),
 }
 
+/// What a literal anchor in the automaton starts.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Anchor {
+    Secret(Secret),
+    /// A custom rule's literal; `exact` when the automaton is
+    /// case-insensitive but this literal is not (verified at the site).
+    Custom {
+        rule: u16,
+        exact: bool,
+    },
+}
+
+/// Largest accepted `max_custom_match` (it bounds the hold-back).
+pub const MAX_CUSTOM_MATCH_LIMIT: usize = 64 * 1024;
+
 /// The compiled, immutable engine: build once per configuration, share with
 /// an `Arc`, and make one [`Scanner`] per stream.
-#[derive(Debug)]
 pub struct Engine {
-    cfg: EngineConfig,
+    pub(crate) cfg: EngineConfig,
+    pub(crate) key: Vec<u8>,
+    /// One automaton for every literal anchor (secret prefixes and custom
+    /// literals).
+    pub(crate) ac: Option<AhoCorasick>,
+    /// Per automaton pattern: what it starts and its length.
+    pub(crate) anchors: Vec<(Anchor, usize)>,
+    anchor_text: Vec<Vec<u8>>,
+    pub(crate) max_anchor: usize,
+    anchors_ci: bool,
+    pub(crate) customs: Vec<custom::Compiled>,
+    pub(crate) allow: allow::AllowList,
+    enabled: [Option<Action>; 12],
+    max_hold: usize,
+}
+
+impl fmt::Debug for Engine {
+    // Keys and allow-listed values stay out of Debug output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("detectors", &self.cfg.detectors)
+            .field("card_mask", &self.cfg.card_mask)
+            .field(
+                "custom_rules",
+                &self.customs.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            )
+            .field("allow", &self.allow)
+            .field("max_hold", &self.max_hold)
+            .finish_non_exhaustive()
+    }
+}
+
+fn builtin_index(kind: Kind) -> Option<usize> {
+    Kind::BUILTIN.iter().position(|&k| k == kind)
 }
 
 impl Engine {
     pub fn new(cfg: EngineConfig) -> Result<Engine, EngineError> {
-        Ok(Engine { cfg })
+        if cfg.max_custom_match == 0 || cfg.max_custom_match > MAX_CUSTOM_MATCH_LIMIT {
+            return Err(EngineError::Invalid(format!(
+                "max_custom_match must be between 1 and {MAX_CUSTOM_MATCH_LIMIT}"
+            )));
+        }
+        if cfg.custom.len() > usize::from(u16::MAX) {
+            return Err(EngineError::Invalid("too many custom rules".into()));
+        }
+        let mut enabled = [None; 12];
+        for (&k, &a) in &cfg.detectors {
+            match builtin_index(k) {
+                Some(i) => enabled[i] = Some(a),
+                None => {
+                    return Err(EngineError::Invalid(
+                        "custom kinds are configured as custom rules".into(),
+                    ))
+                }
+            }
+        }
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut anchors = Vec::new();
+        for &(text, s) in secrets::ANCHORS {
+            patterns.push(text.as_bytes().to_vec());
+            anchors.push((Anchor::Secret(s), text.len()));
+        }
+        let mut customs = Vec::new();
+        let mut names = std::collections::HashSet::new();
+        let mut any_ci = false;
+        let mut custom_anchors = Vec::new();
+        for (i, rule) in cfg.custom.iter().enumerate() {
+            if !names.insert(rule.name.clone()) {
+                return Err(EngineError::Invalid(format!(
+                    "custom rule {:?}: duplicate name",
+                    rule.name
+                )));
+            }
+            let (c, lits) = custom::compile(rule)?;
+            for (lit, ci) in lits {
+                any_ci |= ci;
+                custom_anchors.push((i as u16, lit, ci));
+            }
+            customs.push(c);
+        }
+        for (rule, lit, ci) in custom_anchors {
+            anchors.push((Anchor::Custom { rule, exact: any_ci && !ci }, lit.len()));
+            patterns.push(lit);
+        }
+        let max_anchor = patterns.iter().map(Vec::len).max().unwrap_or(1);
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(any_ci)
+            .build(&patterns)
+            .map_err(|e| EngineError::Invalid(format!("literal anchors: {e}")))?;
+        let allow = allow::AllowList::new(&cfg.allow_values, &cfg.allow_patterns)?;
+        let lookahead = [
+            card::LOOKAHEAD,
+            ssn::LOOKAHEAD,
+            iban::LOOKAHEAD,
+            phone::LOOKAHEAD,
+            email::LOOKAHEAD,
+            secrets::LOOKAHEAD,
+            secrets::MAX_PEM_LINE + 16,
+            if customs.is_empty() { 0 } else { cfg.max_custom_match + 1 },
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+        let key = fingerprint::effective_key(&cfg.hash_key);
+        Ok(Engine {
+            key,
+            ac: Some(ac),
+            anchor_text: patterns,
+            anchors,
+            max_anchor,
+            anchors_ci: any_ci,
+            customs,
+            allow,
+            enabled,
+            max_hold: lookahead + max_anchor,
+            cfg,
+        })
     }
 
     pub fn config(&self) -> &EngineConfig {
         &self.cfg
     }
 
-    /// The most bytes a scanner ever holds back.
+    /// The most bytes a scanner ever holds back: the longest lookahead any
+    /// detector needs to decide (a JWT, up to 8 KiB, or a custom regex,
+    /// `max_custom_match`) plus the longest literal anchor.
     pub fn max_hold(&self) -> usize {
-        0
+        self.max_hold
     }
 
     /// The configured name of a kind (custom rules by their rule name).
@@ -290,6 +445,36 @@ impl Engine {
         }
     }
 
+    /// The action for a kind, `None` when its detector is off.
+    pub fn action(&self, kind: Kind) -> Option<Action> {
+        match kind {
+            Kind::Custom(i) => self.customs.get(usize::from(i)).map(|c| c.action),
+            k => builtin_index(k).and_then(|i| self.enabled[i]),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn on(&self, kind: Kind) -> bool {
+        self.action(kind).is_some()
+    }
+
+    /// True when `tail` is a proper prefix of a literal anchor (compared
+    /// ignoring ASCII case when the automaton does).
+    pub(crate) fn is_anchor_prefix(&self, tail: &[u8]) -> bool {
+        self.anchor_text.iter().any(|a| {
+            a.len() > tail.len()
+                && if self.anchors_ci {
+                    a[..tail.len()].eq_ignore_ascii_case(tail)
+                } else {
+                    a.starts_with(tail)
+                }
+        })
+    }
+
+    pub(crate) fn anchor_text_matches(&self, pid: usize, text: &[u8]) -> bool {
+        self.anchor_text[pid] == text
+    }
+
     /// Scans a whole buffer at once: the reference the streaming path equals.
     pub fn scan_all(self: &Arc<Self>, input: &[u8], hint: ContentHint) -> (Vec<u8>, Vec<Finding>) {
         let mut s = Scanner::new(self.clone(), hint);
@@ -298,41 +483,5 @@ impl Engine {
         s.feed(input, &mut out, &mut findings);
         s.finish(&mut out, &mut findings);
         (out, findings)
-    }
-}
-
-/// Scans one stream, chunk by chunk.
-#[derive(Debug)]
-pub struct Scanner {
-    #[allow(dead_code)]
-    engine: Arc<Engine>,
-    #[allow(dead_code)]
-    hint: ContentHint,
-    consumed: u64,
-}
-
-impl Scanner {
-    pub fn new(engine: Arc<Engine>, hint: ContentHint) -> Scanner {
-        Scanner { engine, hint, consumed: 0 }
-    }
-
-    /// Consumes `input`, appends every output byte that is now final to
-    /// `out`, and every finding now complete to `findings`.
-    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>, _findings: &mut Vec<Finding>) {
-        self.consumed += input.len() as u64;
-        out.extend_from_slice(input);
-    }
-
-    /// Ends the stream: flushes whatever was held back.
-    pub fn finish(&mut self, _out: &mut Vec<u8>, _findings: &mut Vec<Finding>) {}
-
-    /// Input bytes consumed so far.
-    pub fn consumed(&self) -> u64 {
-        self.consumed
-    }
-
-    /// Input bytes currently held back (not yet emitted).
-    pub fn held(&self) -> usize {
-        0
     }
 }

@@ -1,0 +1,216 @@
+//! Payment card numbers: 12-19 digits, contiguous or in consistent groups of
+//! single spaces or dashes, Luhn-valid and inside a known issuer range with
+//! that brand's lengths.
+//!
+//! Never reports a digit run that is part of a longer run, of a decimal
+//! number, or glued to letters or `_` (IDs, hashes).
+
+use super::view::{is_digit, is_word, luhn, opt, Hit, Probe, View};
+use super::{Brand, Kind};
+
+/// Group layouts accepted for separated numbers. Conservative on purpose:
+/// the common printed forms only.
+const GROUPINGS: &[&[usize]] = &[
+    &[4, 4, 4, 1],
+    &[4, 4, 4, 2],
+    &[4, 4, 4, 3],
+    &[4, 4, 4, 4],
+    &[4, 4, 4, 4, 1],
+    &[4, 4, 4, 4, 2],
+    &[4, 4, 4, 4, 3],
+    &[4, 6, 5],
+    &[4, 6, 4],
+];
+
+/// Longest span a card candidate can cover (19 digits, 4 separators) plus
+/// the two bytes of right context.
+pub(crate) const LOOKAHEAD: usize = 26;
+
+/// Detects a card starting at `p` (a digit).
+pub(crate) fn detect(v: &View, p: usize) -> Probe {
+    let prev = v.before(p, 1);
+    if opt(prev, |b| is_word(b) || is_digit(b)) {
+        return Ok(None);
+    }
+    if prev == Some(b'.') && opt(v.before(p, 2), is_digit) {
+        return Ok(None);
+    }
+    let mut digits = [0u8; 19];
+    let mut n = 0usize;
+    let (run, next) = v.run(p, 19, is_digit)?;
+    if run > 19 {
+        return Ok(None);
+    }
+    digits[..run].copy_from_slice(&v.buf[p..p + run]);
+    n += run;
+    let mut end = p + run;
+    if run == 4 && matches!(next, Some(b' ') | Some(b'-')) && opt(v.at(end + 1)?, is_digit) {
+        let sep = next.unwrap();
+        if prev == Some(sep) && opt(v.before(p, 2), is_digit) {
+            return Ok(None);
+        }
+        let mut groups = [0usize; 5];
+        groups[0] = 4;
+        let mut ng = 1;
+        loop {
+            // `end` is at a separator followed by a digit.
+            let (g, after) = v.run(end + 1, 6, is_digit)?;
+            if g > 6 || ng == 5 || n + g > 19 {
+                return Ok(None);
+            }
+            digits[n..n + g].copy_from_slice(&v.buf[end + 1..end + 1 + g]);
+            n += g;
+            groups[ng] = g;
+            ng += 1;
+            end += 1 + g;
+            if after == Some(sep) && opt(v.at(end + 1)?, is_digit) {
+                continue;
+            }
+            break;
+        }
+        if !GROUPINGS.iter().any(|l| *l == &groups[..ng]) {
+            return Ok(None);
+        }
+    } else if !(12..=19).contains(&run) {
+        return Ok(None);
+    }
+    // Right boundary: not glued to a word, not the integer part of a decimal.
+    let next = v.at(end)?;
+    if opt(next, is_word) {
+        return Ok(None);
+    }
+    if next == Some(b'.') && opt(v.at(end + 1)?, is_digit) {
+        return Ok(None);
+    }
+    let digits = &digits[..n];
+    if !luhn(digits) {
+        return Ok(None);
+    }
+    let Some(brand) = brand(digits) else { return Ok(None) };
+    // A contiguous 19-digit run is the width of a signed 64-bit ID; Visa's
+    // rare 19-digit numbers are only accepted when printed in groups.
+    if brand == Brand::Visa && n == 19 && end - p == 19 {
+        return Ok(None);
+    }
+    Ok(Some(Hit { brand: Some(brand), ..Hit::new(Kind::Card, end - p) }))
+}
+
+fn prefix(d: &[u8], k: usize) -> u32 {
+    d[..k].iter().fold(0, |a, &c| a * 10 + u32::from(c - b'0'))
+}
+
+/// The brand of a card number (ASCII digits) if its issuer range and length
+/// agree.
+///
+/// Lengths are conservative: 17 and 18 digits are accepted for no brand
+/// (practically never issued, and exactly the length of 64-bit snowflake
+/// IDs, which would otherwise pass Luhn one time in ten). The co-branded
+/// 622126-622925 range is reported as UnionPay, its issuing network.
+pub(crate) fn brand(d: &[u8]) -> Option<Brand> {
+    let n = d.len();
+    if !(12..=19).contains(&n) || n == 17 || n == 18 {
+        return None;
+    }
+    let (p2, p3, p4) = (prefix(d, 2), prefix(d, 3), prefix(d, 4));
+    let len = |lens: &[usize], b: Brand| lens.contains(&n).then_some(b);
+    let long = |b: Brand| (n == 16 || n == 19).then_some(b);
+    if d[0] == b'4' {
+        return len(&[13, 16, 19], Brand::Visa);
+    }
+    if (51..=55).contains(&p2) || (2221..=2720).contains(&p4) {
+        return len(&[16], Brand::Mastercard);
+    }
+    if (2200..=2204).contains(&p4) {
+        return long(Brand::Mir);
+    }
+    if p2 == 34 || p2 == 37 {
+        return len(&[15], Brand::Amex);
+    }
+    if p2 == 62 {
+        return long(Brand::UnionPay);
+    }
+    if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 {
+        return long(Brand::Discover);
+    }
+    if (3528..=3589).contains(&p4) {
+        return long(Brand::Jcb);
+    }
+    if (300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39 {
+        return len(&[14, 16], Brand::DinersClub);
+    }
+    if matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763) {
+        return Some(Brand::Maestro);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(s: &str) -> Option<(usize, Option<Brand>)> {
+        // The candidate is the first digit.
+        let p = s.bytes().position(|b| b.is_ascii_digit()).unwrap();
+        let v = View { buf: s.as_bytes(), eof: true };
+        detect(&v, p).unwrap().map(|h| (h.len, h.brand))
+    }
+
+    #[test]
+    fn cards_table() {
+        use Brand::*;
+        type Case = (&'static str, Option<(usize, Option<Brand>)>);
+        let cases: &[Case] = &[
+            ("4111111111111111", Some((16, Some(Visa)))),
+            ("x 4111 1111 1111 1111 y", Some((19, Some(Visa)))),
+            ("4111-1111-1111-1111", Some((19, Some(Visa)))),
+            ("4111-1111 1111-1111", None),
+            ("5500000000000004", Some((16, Some(Mastercard)))),
+            ("2223000048400011", Some((16, Some(Mastercard)))),
+            ("378282246310005", Some((15, Some(Amex)))),
+            ("3782-822463-10005", Some((17, Some(Amex)))),
+            ("30569309025904", Some((14, Some(DinersClub)))),
+            ("3056-930902-5904", Some((16, Some(DinersClub)))),
+            ("6011111111111117", Some((16, Some(Discover)))),
+            ("3530111333300000", Some((16, Some(Jcb)))),
+            ("6200000000000005", Some((16, Some(UnionPay)))),
+            ("6759649826438453", Some((16, Some(Maestro)))),
+            ("2200000000000004", Some((16, Some(Mir)))),
+            ("4222222222222", Some((13, Some(Visa)))),
+            // Luhn failure.
+            ("4111111111111112", None),
+            // Part of a longer run.
+            ("41111111111111110", None),
+            ("ord_4111111111111111", None),
+            ("a4111111111111111", None),
+            ("4111111111111111abc", None),
+            ("4111111111111111_x", None),
+            // Decimals.
+            ("0.4111111111111111", None),
+            ("4111111111111111.5", None),
+            ("4111111111111111. Next", Some((16, Some(Visa)))),
+            // No issuer.
+            ("9999999999999995", None),
+            // Mastercard with the wrong length.
+            ("55000000000000041", None),
+            // 18 digits: a snowflake-shaped ID, never a card.
+            ("398331291350924828", None),
+            ("4924291378301304924", None),
+            ("4924 2913 7830 1304 924", Some((23, Some(Visa)))),
+            ("3004965080980378032", None),
+            // Grouping continues beyond a card.
+            ("4111 1111 1111 1111 1111", None),
+            ("1234 4111 1111 1111 1111", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(probe(s), *want, "{s}");
+        }
+    }
+
+    #[test]
+    fn needs_more_at_the_end_of_a_chunk() {
+        let v = View { buf: b"4111111111111111", eof: false };
+        assert!(detect(&v, 0).is_err());
+        let v = View { buf: b"4111 1111 1111 1111", eof: false };
+        assert!(detect(&v, 0).is_err());
+    }
+}

@@ -1,0 +1,198 @@
+//! Phone numbers: E.164-style international numbers (`+` and 8-15 digits,
+//! single separators allowed) and common North American national forms
+//! (`(415) 555-0132`, `415-555-0132`, `415.555.0132`, `1-415-555-0132`,
+//! `001-415-555-0132`), each with an optional `x123` extension.
+//!
+//! Phones are soft targets: the rules are deliberately conservative so that
+//! timestamps, prices, versions, IP addresses and IDs never match (bare
+//! digit runs without a `+` are never phones).
+
+use super::view::{is_digit, is_word, opt, Hit, Probe, View};
+use super::Kind;
+
+pub(crate) const LOOKAHEAD: usize = 40;
+
+#[inline]
+fn is_sep(b: u8) -> bool {
+    matches!(b, b' ' | b'-' | b'.')
+}
+
+/// An optional extension `x` + 1-5 digits at `i`; returns the end.
+fn extension(v: &View, i: usize) -> Result<usize, super::view::More> {
+    if v.at(i)? == Some(b'x') {
+        let (n, _) = v.run(i + 1, 5, is_digit)?;
+        if (1..=5).contains(&n) {
+            return Ok(i + 1 + n);
+        }
+    }
+    Ok(i)
+}
+
+/// The right boundary: nothing glued, no further digit group.
+fn boundary_ok(v: &View, end: usize) -> Result<bool, super::view::More> {
+    let n = v.at(end)?;
+    if opt(n, is_word) {
+        return Ok(false);
+    }
+    if opt(n, |b| is_sep(b) || b == b'/' || b == b':') && opt(v.at(end + 1)?, is_digit) {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Detects a phone number starting at `p` (a digit, `+` or `(`).
+pub(crate) fn detect(v: &View, p: usize) -> Probe {
+    let prev = v.before(p, 1);
+    if opt(prev, |b| is_word(b) || b == b'+' || b == b'.' || b == b'/' || b == b'-') {
+        return Ok(None);
+    }
+    match v.buf[p] {
+        b'+' => international(v, p),
+        b'(' => parenthesised(v, p),
+        _ => national(v, p),
+    }
+}
+
+fn international(v: &View, p: usize) -> Probe {
+    let mut i = p + 1;
+    let mut digits = 0;
+    let mut sep: Option<u8> = None;
+    loop {
+        let (g, after) = v.run(i, 15, is_digit)?;
+        if g == 0 {
+            return Ok(None);
+        }
+        digits += g;
+        if digits > 15 {
+            return Ok(None);
+        }
+        i += g;
+        match after {
+            Some(s) if is_sep(s) && sep.map_or(true, |x| x == s) && opt(v.at(i + 1)?, is_digit) => {
+                sep = Some(s);
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    if digits < 8 {
+        return Ok(None);
+    }
+    let end = extension(v, i)?;
+    if !boundary_ok(v, end)? {
+        return Ok(None);
+    }
+    Ok(Some(Hit::new(Kind::Phone, end - p)))
+}
+
+/// Exactly `n` digits at `i` followed by `follow`.
+fn group(v: &View, i: usize, n: usize) -> Result<bool, super::view::More> {
+    let (g, _) = v.run(i, n, is_digit)?;
+    Ok(g == n)
+}
+
+fn parenthesised(v: &View, p: usize) -> Probe {
+    if !group(v, p + 1, 3)? || v.at(p + 4)? != Some(b')') {
+        return Ok(None);
+    }
+    let mut i = p + 5;
+    if v.at(i)? == Some(b' ') {
+        i += 1;
+    }
+    if !group(v, i, 3)? {
+        return Ok(None);
+    }
+    i += 3;
+    if !opt(v.at(i)?, |b| b == b'-' || b == b'.' || b == b' ') || !group(v, i + 1, 4)? {
+        return Ok(None);
+    }
+    let end = extension(v, i + 5)?;
+    if !boundary_ok(v, end)? {
+        return Ok(None);
+    }
+    Ok(Some(Hit::new(Kind::Phone, end - p)))
+}
+
+/// `[1-|001-]ddd-ddd-dddd` with one separator used throughout (`-` or `.`).
+fn national(v: &View, p: usize) -> Probe {
+    let mut groups = [0usize; 4];
+    let mut ng = 0;
+    let mut i = p;
+    let mut sep = None;
+    loop {
+        let (g, after) = v.run(i, 4, is_digit)?;
+        if g == 0 || g > 4 || ng == 4 {
+            return Ok(None);
+        }
+        groups[ng] = g;
+        ng += 1;
+        i += g;
+        match after {
+            Some(s) if (s == b'-' || s == b'.') && sep.map_or(true, |x| x == s) => {
+                if !opt(v.at(i + 1)?, is_digit) {
+                    break;
+                }
+                sep = Some(s);
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    let ok = match &groups[..ng] {
+        [3, 3, 4] => true,
+        [1, 3, 3, 4] => v.buf[p] == b'1',
+        [3, 3, 3, 4] => &v.buf[p..p + 3] == b"001",
+        _ => false,
+    };
+    if !ok {
+        return Ok(None);
+    }
+    let end = extension(v, i)?;
+    if !boundary_ok(v, end)? {
+        return Ok(None);
+    }
+    Ok(Some(Hit::new(Kind::Phone, end - p)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(s: &str) -> Option<usize> {
+        let p = s.bytes().position(|b| b.is_ascii_digit() || b == b'+' || b == b'(').unwrap();
+        let v = View { buf: s.as_bytes(), eof: true };
+        detect(&v, p).unwrap().map(|h| h.len)
+    }
+
+    #[test]
+    fn phone_table() {
+        let cases: &[(&str, Option<usize>)] = &[
+            ("+10238297908", Some(12)),
+            ("call +1-725-602-3938x943 now", Some(19)),
+            ("+44 20 7946 0958", Some(16)),
+            ("(415)555-0132", Some(13)),
+            ("(415) 555-0132x12", Some(17)),
+            ("415-555-0132", Some(12)),
+            ("415.555.0132x1234", Some(17)),
+            ("001-785-360-4884", Some(16)),
+            ("1-785-360-4884", Some(14)),
+            ("734-587-4086x17457", Some(18)),
+            // Not phones.
+            ("4155550132", None),
+            ("13.46.236.249", None),
+            ("5330.90", None),
+            ("v6.14.800", None),
+            ("2024-05-06T10:11:12", None),
+            ("ISBN 978-6207369461", None),
+            ("+1234", None),
+            ("+1234567890123456", None),
+            ("415-555.0132", None),
+            ("415-555-0132-99", None),
+            ("415-555-01321", None),
+            ("002-785-360-4884", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(probe(s), *want, "{s}");
+        }
+    }
+}

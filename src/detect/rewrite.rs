@@ -1,0 +1,239 @@
+//! What a finding becomes in the output: masks, redaction markers and hash
+//! tokens.
+//!
+//! Masks are length-preserving and keep the structure that is not
+//! sensitive: separators everywhere; the last four digits of a card (and
+//! the first six with `CardMask::First6Last4`); the country code and last
+//! four characters of an IBAN; the `@`, the dots and the top-level domain
+//! of an email; the well-known prefix of a secret (`ghp_`, `AKIA`...). No
+//! rewrite ever introduces `<`, `>`, `&` or a quote, so HTML and JSON stay
+//! well-formed; a value written as a bare JSON number is rewritten with
+//! digits only (see [`write`]).
+
+use super::{Action, CardMask, Kind};
+
+const MASK: u8 = b'*';
+
+/// Appends the length-preserving mask of `raw`.
+fn mask(
+    out: &mut Vec<u8>,
+    kind: Kind,
+    raw: &[u8],
+    keep_prefix: usize,
+    card_mask: CardMask,
+    json_number: bool,
+) {
+    let start = out.len();
+    match kind {
+        Kind::Card | Kind::Ssn | Kind::Phone => {
+            let total = raw.iter().filter(|b| b.is_ascii_digit()).count();
+            let (head, tail) = match (kind, card_mask) {
+                (Kind::Card, CardMask::Last4) => (0, 4),
+                (Kind::Card, CardMask::First6Last4) => (6, 4),
+                _ => (0, 0),
+            };
+            let mut k = 0;
+            for &b in raw {
+                if b.is_ascii_digit() {
+                    let keep = k < head || k + tail >= total;
+                    k += 1;
+                    out.push(if keep { b } else { MASK });
+                } else {
+                    out.push(b);
+                }
+            }
+        }
+        Kind::Iban => {
+            let total = raw.iter().filter(|b| b.is_ascii_alphanumeric()).count();
+            let mut k = 0;
+            for &b in raw {
+                if b.is_ascii_alphanumeric() {
+                    let keep = k < keep_prefix || k + 4 >= total;
+                    k += 1;
+                    out.push(if keep { b } else { MASK });
+                } else {
+                    out.push(b);
+                }
+            }
+        }
+        Kind::Email => {
+            let at = raw.iter().position(|&b| b == b'@').unwrap_or(raw.len());
+            let tld = raw.iter().rposition(|&b| b == b'.').filter(|&d| d > at).unwrap_or(raw.len());
+            for (i, &b) in raw.iter().enumerate() {
+                let keep = b == b'@' || (i > at && b == b'.') || i > tld;
+                out.push(if keep { b } else { MASK });
+            }
+        }
+        _ => {
+            for (i, &b) in raw.iter().enumerate() {
+                let keep = i < keep_prefix || !b.is_ascii_alphanumeric();
+                out.push(if keep { b } else { MASK });
+            }
+        }
+    }
+    if json_number {
+        // A JSON number is digits only and cannot start with 0.
+        let written = &mut out[start..];
+        for (i, b) in written.iter_mut().enumerate() {
+            if *b == MASK {
+                *b = if i == 0 { b'9' } else { b'0' };
+            }
+        }
+    }
+}
+
+/// Writes the rewrite of `raw` for `action`; returns the action actually
+/// applied (redact and hash fall back to a digits-only mask for a bare JSON
+/// number, which they would otherwise turn into invalid JSON).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write(
+    out: &mut Vec<u8>,
+    kind: Kind,
+    name: &str,
+    raw: &[u8],
+    keep_prefix: usize,
+    action: Action,
+    card_mask: CardMask,
+    json_number: bool,
+    mac: &[u8; 32],
+) -> Action {
+    match action {
+        Action::Detect => {
+            out.extend_from_slice(raw);
+            Action::Detect
+        }
+        Action::Mask => {
+            mask(out, kind, raw, keep_prefix, card_mask, json_number);
+            Action::Mask
+        }
+        _ if json_number => {
+            mask(out, kind, raw, keep_prefix, card_mask, true);
+            Action::Mask
+        }
+        Action::Redact => {
+            redact(out, name);
+            Action::Redact
+        }
+        Action::Hash => {
+            token(out, name, mac);
+            Action::Hash
+        }
+    }
+}
+
+pub(crate) fn redact(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(b"[REDACTED:");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b']');
+}
+
+/// `tok_<kind>_<16 hex>`: the first 8 bytes of the value's keyed MAC.
+pub(crate) fn token(out: &mut Vec<u8>, name: &str, mac: &[u8; 32]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"tok_");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'_');
+    for &b in &mac[..8] {
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 15)]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(kind: Kind, raw: &str, keep: usize, cm: CardMask, json: bool) -> String {
+        let mut o = Vec::new();
+        mask(&mut o, kind, raw.as_bytes(), keep, cm, json);
+        assert_eq!(o.len(), raw.len());
+        String::from_utf8(o).unwrap()
+    }
+
+    #[test]
+    fn masks() {
+        use CardMask::*;
+        let cases: &[(Kind, &str, usize, CardMask, bool, &str)] = &[
+            (Kind::Card, "4111 1111 1111 1111", 0, Last4, false, "**** **** **** 1111"),
+            (Kind::Card, "4111-1111-1111-1111", 0, First6Last4, false, "4111-11**-****-1111"),
+            (Kind::Card, "4111111111111111", 0, Last4, true, "9000000000001111"),
+            (Kind::Card, "4111111111111111", 0, First6Last4, true, "4111110000001111"),
+            (Kind::Ssn, "822-43-8021", 0, Last4, false, "***-**-****"),
+            (Kind::Ssn, "822438021", 0, Last4, true, "900000000"),
+            (Kind::Phone, "+1-725-602-3938x943", 0, Last4, false, "+*-***-***-****x***"),
+            (
+                Kind::Iban,
+                "GB82 WEST 1234 5698 7654 32",
+                2,
+                Last4,
+                false,
+                "GB** **** **** **** **54 32",
+            ),
+            (
+                Kind::Email,
+                "john.doe@mail.example.org",
+                0,
+                Last4,
+                false,
+                "********@****.*******.org",
+            ),
+            (Kind::GithubToken, "ghp_abcDEF123", 4, Last4, false, "ghp_*********"),
+            (Kind::SlackToken, "xoxb-123-abc", 5, Last4, false, "xoxb-***-***"),
+        ];
+        for (k, raw, keep, cm, json, want) in cases {
+            assert_eq!(m(*k, raw, *keep, *cm, *json), *want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn redact_and_token() {
+        let mut o = Vec::new();
+        assert_eq!(
+            write(
+                &mut o,
+                Kind::Card,
+                "card",
+                b"4111",
+                0,
+                Action::Redact,
+                CardMask::Last4,
+                false,
+                &[7; 32]
+            ),
+            Action::Redact
+        );
+        assert_eq!(o, b"[REDACTED:card]");
+        o.clear();
+        assert_eq!(
+            write(
+                &mut o,
+                Kind::Card,
+                "card",
+                b"4111",
+                0,
+                Action::Hash,
+                CardMask::Last4,
+                false,
+                &[0xab; 32]
+            ),
+            Action::Hash
+        );
+        assert_eq!(o, b"tok_card_abababababababab");
+        o.clear();
+        assert_eq!(
+            write(
+                &mut o,
+                Kind::Card,
+                "card",
+                b"4111",
+                0,
+                Action::Hash,
+                CardMask::Last4,
+                true,
+                &[0xab; 32]
+            ),
+            Action::Mask
+        );
+        assert_eq!(o, b"4111");
+    }
+}

@@ -1,0 +1,114 @@
+//! US Social Security numbers: `AAA-GG-SSSS` / `AAA GG SSSS` with the SSA
+//! validity rules, and 9 bare digits only when a context keyword such as
+//! "ssn" appears shortly before.
+
+use super::view::{is_digit, is_word, keyword_before, opt, Hit, Probe, View};
+use super::Kind;
+
+/// Keywords that make a bare 9-digit run an SSN (case-insensitive).
+const KEYWORDS: &[&[u8]] = &[
+    b"ssn",
+    b"social security",
+    b"soc sec",
+    b"soc. sec",
+    b"taxpayer",
+    b"tax id",
+    b"ss#",
+    b"ss no",
+];
+
+/// How far before a bare 9-digit run the keyword may be.
+pub(crate) const KEYWORD_WINDOW: usize = 32;
+
+pub(crate) const LOOKAHEAD: usize = 14;
+
+/// SSA rules: area not 000, 666 or 900-999; group not 00; serial not 0000.
+pub(crate) fn valid(d: &[u8; 9]) -> bool {
+    let area = &d[..3];
+    area != b"000" && area != b"666" && area[0] != b'9' && &d[3..5] != b"00" && &d[5..] != b"0000"
+}
+
+/// Detects an SSN starting at `p` (a digit).
+pub(crate) fn detect(v: &View, p: usize) -> Probe {
+    let prev = v.before(p, 1);
+    if opt(prev, |b| is_word(b) || is_digit(b)) {
+        return Ok(None);
+    }
+    if matches!(prev, Some(b'.') | Some(b'-')) && opt(v.before(p, 2), is_digit) {
+        return Ok(None);
+    }
+    let (run, next) = v.run(p, 9, is_digit)?;
+    let mut d = [0u8; 9];
+    let end;
+    if run == 3 && matches!(next, Some(b'-') | Some(b' ')) {
+        let sep = next.unwrap();
+        let (g, after) = v.run(p + 4, 2, is_digit)?;
+        if g != 2 || after != Some(sep) {
+            return Ok(None);
+        }
+        let (s, _) = v.run(p + 7, 4, is_digit)?;
+        if s != 4 {
+            return Ok(None);
+        }
+        end = p + 11;
+        // Not the start of a longer grouped number.
+        let n = v.at(end)?;
+        if (n == Some(sep) || n == Some(b'.')) && opt(v.at(end + 1)?, is_digit) {
+            return Ok(None);
+        }
+        d[..3].copy_from_slice(&v.buf[p..p + 3]);
+        d[3..5].copy_from_slice(&v.buf[p + 4..p + 6]);
+        d[5..].copy_from_slice(&v.buf[p + 7..p + 11]);
+    } else if run == 9 {
+        end = p + 9;
+        if next == Some(b'.') && opt(v.at(end + 1)?, is_digit) {
+            return Ok(None);
+        }
+        if !keyword_before(v, p, KEYWORD_WINDOW, KEYWORDS) {
+            return Ok(None);
+        }
+        d.copy_from_slice(&v.buf[p..end]);
+    } else {
+        return Ok(None);
+    }
+    if opt(v.at(end)?, is_word) || !valid(&d) {
+        return Ok(None);
+    }
+    Ok(Some(Hit::new(Kind::Ssn, end - p)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(s: &str) -> Option<usize> {
+        let p = s.bytes().position(|b| b.is_ascii_digit()).unwrap();
+        let v = View { buf: s.as_bytes(), eof: true };
+        detect(&v, p).unwrap().map(|h| h.len)
+    }
+
+    #[test]
+    fn ssn_table() {
+        let cases: &[(&str, Option<usize>)] = &[
+            ("822-43-8021", Some(11)),
+            ("id 822 43 8021.", Some(11)),
+            ("822-43 8021", None),
+            ("000-20-1554", None),
+            ("666-93-9054", None),
+            ("912-52-1625", None),
+            ("822-00-8021", None),
+            ("822-43-0000", None),
+            ("822-43-80211", None),
+            ("822-43-8021-5", None),
+            ("x822-43-8021", None),
+            ("822438021", None),
+            ("SSN: 822438021", Some(9)),
+            ("Social Security number 822438021", Some(9)),
+            ("ssn 8224380215", None),
+            ("ssn 8224380.21", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(probe(s), *want, "{s}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The window a detector looks through: the scanner's buffer (a short history
+//! of already-emitted input followed by the pending bytes) and whether the
+//! stream has ended.
+//!
+//! Detectors are pure functions of this view. When they need a byte that has
+//! not arrived yet they return [`More`] instead of guessing: that is what
+//! makes the result independent of how the stream was split into chunks.
+
+use super::{Brand, Kind};
+
+/// A detector needs bytes beyond the end of the buffer to decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct More;
+
+/// How many bytes of already-emitted input the scanner keeps for left
+/// context. Detectors must never look further back than this.
+pub(crate) const HISTORY: usize = 64;
+
+/// A candidate a detector accepted at a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hit {
+    pub kind: Kind,
+    /// Length in bytes from the candidate position.
+    pub len: usize,
+    pub brand: Option<Brand>,
+    /// Leading bytes that are not sensitive and stay visible when masked
+    /// (a secret's well-known prefix such as `ghp_`).
+    pub keep_prefix: usize,
+}
+
+impl Hit {
+    pub(crate) fn new(kind: Kind, len: usize) -> Hit {
+        Hit { kind, len, brand: None, keep_prefix: 0 }
+    }
+}
+
+/// What a detector says about a position.
+pub(crate) type Probe = Result<Option<Hit>, More>;
+
+/// The bytes a detector may look at.
+pub(crate) struct View<'a> {
+    pub buf: &'a [u8],
+    /// True once the stream has ended: a read past the end is then "no byte"
+    /// rather than "wait for more".
+    pub eof: bool,
+}
+
+impl<'a> View<'a> {
+    /// The byte at `i`, `None` at the end of the stream, `More` if it has not
+    /// arrived yet.
+    #[inline]
+    pub fn at(&self, i: usize) -> Result<Option<u8>, More> {
+        match self.buf.get(i) {
+            Some(&b) => Ok(Some(b)),
+            None if self.eof => Ok(None),
+            None => Err(More),
+        }
+    }
+
+    /// The byte `k` (1..=HISTORY) before `p`, `None` at the start of the
+    /// stream.
+    #[inline]
+    pub fn before(&self, p: usize, k: usize) -> Option<u8> {
+        debug_assert!(k <= HISTORY);
+        if k <= p {
+            Some(self.buf[p - k])
+        } else {
+            None
+        }
+    }
+
+    /// Counts bytes satisfying `f` from `i`, stopping at `cap + 1` (so a
+    /// result above `cap` means "too long"). Returns the count and the byte
+    /// after the run.
+    #[inline]
+    pub fn run(
+        &self,
+        i: usize,
+        cap: usize,
+        f: impl Fn(u8) -> bool,
+    ) -> Result<(usize, Option<u8>), More> {
+        let mut n = 0;
+        loop {
+            match self.at(i + n)? {
+                Some(b) if f(b) => {
+                    n += 1;
+                    if n > cap {
+                        return Ok((n, Some(b)));
+                    }
+                }
+                other => return Ok((n, other)),
+            }
+        }
+    }
+}
+
+#[inline]
+pub(crate) fn is_digit(b: u8) -> bool {
+    b.is_ascii_digit()
+}
+
+#[inline]
+pub(crate) fn is_alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// Letters, digits and `_`: a value glued to one of these is part of a
+/// longer token (an ID, a hash) and is not reported.
+#[inline]
+pub(crate) fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+pub(crate) fn opt(b: Option<u8>, f: impl Fn(u8) -> bool) -> bool {
+    b.is_some_and(f)
+}
+
+/// Luhn (mod 10) over ASCII digits.
+pub(crate) fn luhn(digits: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (i, &d) in digits.iter().rev().enumerate() {
+        let mut v = u32::from(d - b'0');
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    !digits.is_empty() && sum % 10 == 0
+}
+
+/// ISO 7064 mod 97-10 as used by IBAN: letters count as 10..35. Input is
+/// already rearranged (country code and check digits moved to the end).
+pub(crate) fn mod97(chars: impl Iterator<Item = u8>) -> u32 {
+    let mut r = 0u32;
+    for c in chars {
+        r = match c {
+            b'0'..=b'9' => (r * 10 + u32::from(c - b'0')) % 97,
+            b'A'..=b'Z' => (r * 100 + u32::from(c - b'A') + 10) % 97,
+            b'a'..=b'z' => (r * 100 + u32::from(c - b'a') + 10) % 97,
+            _ => r,
+        };
+    }
+    r
+}
+
+/// Case-insensitive search for any keyword in the `window` bytes before `p`.
+pub(crate) fn keyword_before(v: &View, p: usize, window: usize, keywords: &[&[u8]]) -> bool {
+    let window = window.min(HISTORY).min(p);
+    let hay = &v.buf[p - window..p];
+    keywords
+        .iter()
+        .any(|k| !k.is_empty() && hay.windows(k.len()).any(|w| w.eq_ignore_ascii_case(k)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luhn_table() {
+        for (s, ok) in [
+            ("4111111111111111", true),
+            ("4111111111111112", false),
+            ("79927398713", true),
+            ("0", true),
+            ("", false),
+            ("378282246310005", true),
+        ] {
+            assert_eq!(luhn(s.as_bytes()), ok, "{s}");
+        }
+    }
+
+    #[test]
+    fn mod97_iban_example() {
+        // GB82WEST12345698765432 rearranged.
+        let s = b"WEST12345698765432GB82";
+        assert_eq!(mod97(s.iter().copied()), 1);
+    }
+
+    #[test]
+    fn view_more_and_eof() {
+        let v = View { buf: b"ab", eof: false };
+        assert_eq!(v.at(1), Ok(Some(b'b')));
+        assert_eq!(v.at(2), Err(More));
+        let v = View { buf: b"ab", eof: true };
+        assert_eq!(v.at(2), Ok(None));
+        assert_eq!(v.before(1, 1), Some(b'a'));
+        assert_eq!(v.before(1, 2), None);
+    }
+}
