@@ -174,7 +174,8 @@ fn run(args: RunArgs) -> ExitCode {
         let metrics = Arc::new(Metrics::new());
         metrics.record_initial_load(unix_now());
         let proxy = Proxy::new(runtime, metrics);
-        let guard = match Guard::start_with(proxy, None).await {
+        let reloader = crate::reload::Reloader::new(args.config.clone(), args.overrides(), proxy.clone());
+        let guard = match Guard::start_with(proxy, Some(reloader.admin_hook())).await {
             Ok(g) => g,
             Err(e) => {
                 eprintln!("leakwarden: {e}");
@@ -192,6 +193,14 @@ fn run(args: RunArgs) -> ExitCode {
             let u = &rt.upstreams[r.upstream];
             tracing::info!(route = &*r.name, upstream = %format!("{}://{}", u.scheme, u.authority), "route");
         }
+        #[cfg(unix)]
+        let _sighup = match reloader.spawn_sighup() {
+            Ok(task) => Some(task),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; reload with POST /reload");
+                None
+            }
+        };
         run_until_signal(guard).await
     })
 }

@@ -12,6 +12,7 @@
 //! - [`config`]: the TOML file format and its validation into a runtime config.
 //! - [`metrics`]: every Prometheus metric, registered once.
 //! - [`admin`]: the admin listener (/healthz, /readyz, /metrics, /reload).
+//! - [`reload`]: hot reload of the configuration (SIGHUP, POST /reload).
 //! - [`audit`]: the audit log (what was found where, never the value).
 //! - [`cli`], [`scan`], [`demo`]: the command line.
 #![forbid(unsafe_code)]
@@ -27,5 +28,6 @@ pub mod metrics;
 pub mod pipeline;
 pub mod policy;
 pub mod proxy;
+pub mod reload;
 pub mod scan;
 pub mod tls;

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use leakwarden::config::policy::PolicyAction;
 use leakwarden::metrics::{block_reason, Metrics};
 use regex::Regex;
 use serde_json::Value;
@@ -83,7 +84,15 @@ fn check_expr(expr: &str, exported: &BTreeMap<String, BTreeSet<String>>) -> Vec<
             if l == "action" {
                 for v in m[2].split('|') {
                     assert!(
-                        ["mask", "redact", "hash", "detect"].contains(&v),
+                        [
+                            PolicyAction::Mask,
+                            PolicyAction::Redact,
+                            PolicyAction::Hash,
+                            PolicyAction::Block,
+                            PolicyAction::Detect
+                        ]
+                        .iter()
+                        .any(|a| a.as_str() == v),
                         "unknown action {v:?} in {expr}"
                     );
                 }
@@ -261,7 +270,7 @@ fn the_checker_rejects_drift() {
         "sum by (path) (rate(leakwarden_requests_total[5m]))",
         "leakwarden_findings_total{severity=\"high\"}",
         "leakwarden_responses_blocked_total{reason=\"thresh\"}",
-        "leakwarden_findings_total{action=~\"mask|block\"}",
+        "leakwarden_findings_total{action=~\"mask|drop\"}",
     ];
     for e in bad {
         let r = std::panic::catch_unwind(|| check_expr(e, &exported));
