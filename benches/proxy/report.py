@@ -5,7 +5,7 @@
   report.py parse-h2 OUTFILE LOGFILE -> same, percentiles from h2load's per-request log
   report.py table RESULTS RSS MEM    -> the markdown tables
 
-RESULTS lines: page proto target round rps p50_us p99_us errors
+RESULTS lines: page proto target round rps p50_us p99_us errors cpu_s duration_s
 RSS lines:     page proto target peak_rss_mib   (VmHWM read after that block)
 MEM lines:     one JSON object per check (memcheck.py output plus target/check)
 """
@@ -79,8 +79,10 @@ def table(results, rss_path, mem_path):
         if f[4] == "NA":
             rows.setdefault((page, proto, target), [])
             continue
+        cpu_s = float(f[8]) if len(f) > 9 else 0.0
+        dur = float(f[9]) if len(f) > 9 else 0.0
         rows.setdefault((page, proto, target), []).append(
-            (float(f[4]), float(f[5]), float(f[6]), int(f[7])))
+            (float(f[4]), float(f[5]), float(f[6]), int(f[7]), cpu_s, dur))
     rss = {}
     try:
         for line in open(rss_path):
@@ -95,11 +97,15 @@ def table(results, rss_path, mem_path):
             return None
         return (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
                 statistics.median(r[2] for r in runs), sum(r[3] for r in runs), len(runs),
-                min(r[0] for r in runs), max(r[0] for r in runs))
+                min(r[0] for r in runs), max(r[0] for r in runs),
+                # proxy CPU: % of one core, and microseconds per request
+                statistics.median(100 * r[4] / r[5] if r[5] else 0 for r in runs),
+                statistics.median(1e6 * r[4] / (r[0] * r[5]) if r[0] and r[5] else 0
+                                  for r in runs))
 
     out = ["| target | page | protocol | req/s (median) | req/s min-max | p50 ms | p99 ms "
-           "| ratio vs nginx | errors | peak RSS MiB |",
-           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+           "| ratio vs nginx | errors | proxy CPU % | CPU us/req | peak RSS MiB |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     pages = [p for p in PAGES if any(k[0] == p for k in rows)]
     for proto in ["h1", "h2"]:
         for page in pages:
@@ -111,12 +117,12 @@ def table(results, rss_path, mem_path):
                 a = agg(key)
                 label = "HTTP/1.1" if proto == "h1" else "HTTP/2 (h2c)"
                 if a is None:
-                    out.append(f"| {target} | {page} | {label} | n/a | | | | | | |")
+                    out.append(f"| {target} | {page} | {label} | n/a | | | | | | | | |")
                     continue
                 ratio = f"{a[0] / base[0]:.2f}x" if base and base[0] > 0 else "n/a"
                 out.append(f"| {target} | {page} | {label} | {a[0]:,.0f} | {a[5]:,.0f}-{a[6]:,.0f} "
                            f"| {fmt_ms(a[1])} | {fmt_ms(a[2])} | {ratio} | {a[3]} "
-                           f"| {rss.get(key, '-')} |")
+                           f"| {a[7]:.0f} | {a[8]:.0f} | {rss.get(key, '-')} |")
     print("\n".join(out))
 
     mems = []

@@ -224,7 +224,12 @@ pids_for() { # target -> comma-separated pids whose RSS counts (nginx: master + 
     case "$1" in
         direct) p=$UP_PID ;; nginx) p=$NG_PID ;; leakwarden) p=$LW_PID ;; leakwarden-noscan) p=$LW0_PID ;;
     esac
-    echo "$p$(pgrep -P "$p" | sed 's/^/,/' | tr -d '\n')"
+    pids_of "$p"
+}
+pids_of() { # pid -> "pid,child,..." (nginx: master and its worker)
+    local kids
+    kids=$(pgrep -P "$1" || true)
+    echo "$1${kids:+,$(echo "$kids" | paste -sd, -)}"
 }
 hwm_mib() { # comma-separated pids -> summed VmHWM in MiB
     local total=0 pid kib
@@ -257,9 +262,20 @@ done
 # --------------------------------------------------------------- load ---
 RESULTS="$TMP/results.tsv"; RSS="$TMP/rss.tsv"; MEMR="$TMP/mem.jsonl"
 : > "$RESULTS"; : > "$RSS"; : > "$MEMR"
+cpu_ticks() { # comma-separated pids -> utime+stime summed, in clock ticks
+    local total=0 pid t
+    for pid in ${1//,/ }; do
+        t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
+CLK_TCK=$(getconf CLK_TCK)
 run_one() { # target proto page round
-    local t=$1 proto=$2 page=$3 rnd=$4 url out res
+    local t=$1 proto=$2 page=$3 rnd=$4 url out res pids c0 c1
     url=$(url_for "$t" "$proto" "$page")
+    pids=$(pids_for "$t")
+    c0=$(cpu_ticks "$pids")
     out="$TMP/run.$t.$proto.$page.$rnd.out"
     if [ "$proto" = h1 ]; then
         timeout $((DURATION + 30)) "${PIN_OTHER[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
@@ -271,7 +287,10 @@ run_one() { # target proto page round
             --log-file="$TMP/h2.log" "$url" > "$out" 2>&1 || true
         res=$(python3 "$HERE/report.py" parse-h2 "$out" "$TMP/h2.log")
     fi
-    printf '%s\t%s\t%s\t%s\t%s\n' "$page" "$proto" "$t" "$rnd" "$res" >> "$RESULTS"
+    c1=$(cpu_ticks "$pids")
+    # CPU seconds the target's process(es) used during the run.
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$page" "$proto" "$t" "$rnd" "$res" \
+        "$(awk -v d=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", d/hz}')" "$DURATION" >> "$RESULTS"
 }
 
 started=$(date +%s)
@@ -318,7 +337,7 @@ if [ "$MEM" = 1 ]; then
             fi
             pid=$LAST_PID
             wait_http "http://127.0.0.1:$port/slow?chunks=1&size=1&interval_ms=1" || true
-            pids="$pid$(pgrep -P "$pid" | sed 's/^/,/' | tr -d '\n')"
+            pids=$(pids_of "$pid")
             if [ "$check" = big ]; then
                 label="1 GiB response"
                 res=$("${PIN_OTHER[@]}" python3 "$HERE/memcheck.py" big "$port" "$pids" "$BIG_BYTES" 300)
@@ -344,6 +363,7 @@ fi
     echo "- proxies pinned to CPU $PROXY_CPU (leakwarden --workers 1; nginx worker_processes 1); load generator and upstream nginx on CPU(s) $OTHER_CPUS"
     echo "- HTTP/1.1: wrk -t1 -c$CONNS -d${DURATION}s (keep-alive); HTTP/2: h2load -c$CONNS -m$H2_STREAMS -D $DURATION (h2c prior knowledge); $ROUNDS interleaved round(s) per page, median shown; warm-up ${WARMUP}s per target and page"
     echo "- p50/p99 are medians over rounds of each round's percentile; errors = socket errors + non-2xx/3xx responses summed over rounds"
+    echo "- proxy CPU = CPU time (user+sys, from /proc/PID/stat) the target's process(es) used during a run, as % of one core and per request: with the machine shared, a proxy below ~100% was not the bottleneck; CPU per request measures its cost independent of load (for direct it is the upstream nginx's)"
     echo "- peak RSS = VmHWM (nginx: master + worker) read after that page's block, so it is cumulative over the run so far"
     echo
     python3 "$HERE/report.py" table "$RESULTS" "$RSS" "$MEMR"
