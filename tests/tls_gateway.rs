@@ -91,6 +91,31 @@ async fn https_over_http1_and_http2_with_forwarded_proto() {
 }
 
 #[tokio::test]
+async fn cards_are_masked_over_https_and_http2() {
+    let pki = Pki::new();
+    pki.issue("guard", &["guard.test"], false);
+    let up = http_upstream("<p>card 4111 1111 1111 1111 on file</p>").await;
+    let (guard, metrics) = start(&pki, &gateway_toml(&format!("http://{up}"), "", "")).await;
+    let url = format!("https://guard.test:{}/", port(&guard));
+
+    let out = curl(
+        &pki,
+        "guard.test",
+        port(&guard),
+        &["--http2", "-w", "\nversion=%{http_version}", &url],
+    )
+    .await;
+    assert_ok(&out);
+    assert!(out.stdout.ends_with("version=2"), "{}", out.stdout);
+    assert!(out.stdout.contains("<p>card **** **** **** 1111 on file</p>"), "{}", out.stdout);
+    assert!(!out.stdout.contains("4111 1111 1111 1111"), "{}", out.stdout);
+    let card =
+        metrics.findings_total.get_metric_with_label_values(&["app", "card", "mask"]).unwrap();
+    assert_eq!(card.get(), 1);
+    guard.shutdown().await;
+}
+
+#[tokio::test]
 async fn sni_chooses_between_certificates() {
     let pki = Pki::new();
     pki.issue("guard", &["guard.test"], false);
