@@ -2,7 +2,6 @@
 //! streaming scanner produces exactly the output and findings of
 //! `Engine::scan_all`, and never holds more than `Engine::max_hold()`.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use leakwarden::detect::{
@@ -10,6 +9,10 @@ use leakwarden::detect::{
     Validator,
 };
 use proptest::prelude::*;
+
+#[path = "support/shared_dir.rs"]
+mod shared_dir;
+use shared_dir::shared_dir;
 
 const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
 
@@ -48,20 +51,6 @@ const PIECES: &[&str] = &[
     "5330.90",
     "d3f535ec-f93a-941d-708c-94839e596a58",
 ];
-
-fn shared_dir() -> PathBuf {
-    if let Ok(d) = std::env::var("LEAKWARDEN_CORPUS_DIR") {
-        let p = PathBuf::from(d);
-        return if p.join("labels.jsonl").exists() { p.parent().unwrap().to_path_buf() } else { p };
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for cand in [root.join("../shared"), root.join("../../shared")] {
-        if cand.join("corpus/labels.jsonl").exists() {
-            return cand;
-        }
-    }
-    panic!("shared corpus not found: set LEAKWARDEN_CORPUS_DIR or place it at ../shared");
-}
 
 fn corpus_docs() -> &'static Vec<Vec<u8>> {
     static DOCS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();

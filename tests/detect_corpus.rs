@@ -7,26 +7,14 @@
 //! whole and in random small chunks; both must agree.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use leakwarden::detect::{ContentHint, Engine, EngineConfig, Finding, Kind, Scanner};
 use serde::Deserialize;
 
-fn shared_dir() -> PathBuf {
-    if let Ok(d) = std::env::var("LEAKWARDEN_CORPUS_DIR") {
-        // Either the corpus directory itself or the shared/ directory.
-        let p = PathBuf::from(d);
-        return if p.join("labels.jsonl").exists() { p.parent().unwrap().to_path_buf() } else { p };
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for cand in [root.join("../shared"), root.join("../../shared")] {
-        if cand.join("corpus/labels.jsonl").exists() {
-            return cand;
-        }
-    }
-    panic!("shared corpus not found: set LEAKWARDEN_CORPUS_DIR or place it at ../shared");
-}
+#[path = "support/shared_dir.rs"]
+mod shared_dir;
+use shared_dir::shared_dir;
 
 #[derive(Deserialize)]
 struct Doc {

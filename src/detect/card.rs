@@ -26,6 +26,9 @@ const GROUPINGS: &[&[usize]] = &[
 /// the two bytes of right context.
 pub(crate) const LOOKAHEAD: usize = 26;
 
+/// Fewest digits of a card number (the scanner skips shorter clusters).
+pub(crate) const MIN_DIGITS: usize = 12;
+
 /// Detects a card starting at `p` (a digit).
 pub(crate) fn detect(v: &View, p: usize) -> Probe {
     let prev = v.before(p, 1);

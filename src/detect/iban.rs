@@ -90,7 +90,14 @@ const LENGTHS: &[(&[u8; 2], usize)] = &[
 pub(crate) const LOOKAHEAD: usize = 44;
 
 fn country_len(cc: [u8; 2]) -> Option<usize> {
-    LENGTHS.iter().find(|(c, _)| **c == cc).map(|&(_, n)| n)
+    LENGTHS.binary_search_by(|(c, _)| c[..].cmp(&cc[..])).ok().map(|i| LENGTHS[i].1)
+}
+
+/// True for a country code with a known IBAN length (the scanner's cheap
+/// check before probing an uppercase letter).
+#[inline]
+pub(crate) fn is_country(cc: [u8; 2]) -> bool {
+    country_len(cc).is_some()
 }
 
 #[inline]
@@ -153,6 +160,14 @@ mod tests {
         let p = s.bytes().position(|b| b.is_ascii_uppercase()).unwrap();
         let v = View { buf: s.as_bytes(), eof: true };
         detect(&v, p).unwrap().map(|h| h.len)
+    }
+
+    #[test]
+    fn country_table_is_sorted_for_binary_search() {
+        assert!(LENGTHS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(country_len(*b"AD"), Some(24));
+        assert_eq!(country_len(*b"XK"), Some(20));
+        assert_eq!(country_len(*b"ZZ"), None);
     }
 
     #[test]

@@ -310,9 +310,18 @@ pub struct Engine {
     pub(crate) ac: Option<AhoCorasick>,
     /// Per automaton pattern: what it starts and its length.
     pub(crate) anchors: Vec<(Anchor, usize)>,
-    anchor_text: Vec<Vec<u8>>,
+    pub(crate) anchor_text: Vec<Vec<u8>>,
+    /// Automaton pattern ids by first byte (both cases when the automaton
+    /// ignores case), ascending: every anchor starting at a site.
+    by_first: Vec<Vec<u32>>,
     pub(crate) max_anchor: usize,
-    anchors_ci: bool,
+    pub(crate) anchors_ci: bool,
+    /// Per byte, the start class of the enabled detectors that can start
+    /// there outside the automaton (0: none); see the scanner.
+    pub(crate) starts: [u8; 256],
+    /// Fewest digits a digit-started numeric kind (card, SSN, national
+    /// phone) that is enabled can have.
+    pub(crate) min_digits: usize,
     pub(crate) customs: Vec<custom::Compiled>,
     pub(crate) allow: allow::AllowList,
     enabled: [Option<Action>; 12],
@@ -389,8 +398,11 @@ impl Engine {
             patterns.push(lit);
         }
         let max_anchor = patterns.iter().map(Vec::len).max().unwrap_or(1);
+        // Leftmost-first, not standard: only a leftmost automaton gets the
+        // SIMD (Teddy) prefilter; the scanner recovers every anchor at each
+        // leftmost site through `by_first`.
         let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostFirst)
             .ascii_case_insensitive(any_ci)
             .build(&patterns)
             .map_err(|e| EngineError::Invalid(format!("literal anchors: {e}")))?;
@@ -409,7 +421,43 @@ impl Engine {
         .max()
         .unwrap_or(0);
         let key = fingerprint::effective_key(&cfg.hash_key);
+        let mut by_first = vec![Vec::new(); 256];
+        for (pid, p) in patterns.iter().enumerate() {
+            let Some(&b) = p.first() else { continue };
+            by_first[usize::from(b)].push(pid as u32);
+            let other = if b.is_ascii_lowercase() {
+                b.to_ascii_uppercase()
+            } else {
+                b.to_ascii_lowercase()
+            };
+            if any_ci && other != b {
+                by_first[usize::from(other)].push(pid as u32);
+            }
+        }
+        let on = |k: Kind| builtin_index(k).is_some_and(|i| enabled[i].is_some());
+        let min_digits = [(Kind::Ssn, ssn::MIN_DIGITS), (Kind::Phone, phone::MIN_DIGITS), (Kind::Card, card::MIN_DIGITS)]
+            .into_iter()
+            .filter(|&(k, _)| on(k))
+            .map(|(_, n)| n)
+            .min()
+            .unwrap_or(usize::MAX);
+        let mut starts = [0u8; 256];
+        for (b, class) in starts.iter_mut().enumerate() {
+            let c = b as u8;
+            *class = if c.is_ascii_digit() && min_digits != usize::MAX {
+                scanner::DIGIT
+            } else if (c == b'+' || c == b'(') && on(Kind::Phone) {
+                scanner::PHONE_START
+            } else if c.is_ascii_uppercase() && on(Kind::Iban) {
+                scanner::UPPER
+            } else {
+                0
+            };
+        }
         Ok(Engine {
+            by_first,
+            starts,
+            min_digits,
             key,
             ac: Some(ac),
             anchor_text: patterns,
@@ -469,6 +517,19 @@ impl Engine {
                     a.starts_with(tail)
                 }
         })
+    }
+
+    /// Appends `(s, pattern)` for every anchor that matches at `s` and ends
+    /// inside `hay`, in pattern order.
+    pub(crate) fn anchors_at(&self, hay: &[u8], s: usize, out: &mut Vec<(usize, u32)>) {
+        for &pid in &self.by_first[usize::from(hay[s])] {
+            let a = &self.anchor_text[pid as usize];
+            let Some(text) = hay.get(s..s + a.len()) else { continue };
+            let hit = if self.anchors_ci { a.eq_ignore_ascii_case(text) } else { a[..] == *text };
+            if hit {
+                out.push((s, pid));
+            }
+        }
     }
 
     pub(crate) fn anchor_text_matches(&self, pid: usize, text: &[u8]) -> bool {

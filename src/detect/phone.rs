@@ -12,6 +12,11 @@ use super::Kind;
 
 pub(crate) const LOOKAHEAD: usize = 40;
 
+/// Fewest digits of a phone number that starts with a digit (`ddd-ddd-dddd`;
+/// the scanner skips shorter digit clusters). `+` and `(` forms start at
+/// their own byte.
+pub(crate) const MIN_DIGITS: usize = 10;
+
 #[inline]
 fn is_sep(b: u8) -> bool {
     matches!(b, b' ' | b'-' | b'.')

@@ -28,9 +28,9 @@ use super::{card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding
 /// Cap on a PEM body streamed after its header: a finding ends there.
 pub(crate) const MAX_PEM_BODY: usize = 64 * 1024;
 
-const DIGIT: u8 = 1;
-const PHONE_START: u8 = 2;
-const UPPER: u8 = 4;
+pub(crate) const DIGIT: u8 = 1;
+pub(crate) const PHONE_START: u8 = 2;
+pub(crate) const UPPER: u8 = 4;
 
 /// Byte classes that can start a match outside the anchor automaton and
 /// the email zone.
@@ -78,6 +78,11 @@ pub struct Scanner {
     anchors: Vec<(usize, u32)>,
     norm: Vec<u8>,
     finished: bool,
+    /// Test only: an overlapping automaton over the anchors; when set, the
+    /// scanner probes every position (the specification the fast path must
+    /// equal).
+    #[cfg(test)]
+    reference: Option<aho_corasick::AhoCorasick>,
 }
 
 impl std::fmt::Debug for Scanner {
@@ -111,6 +116,8 @@ impl Scanner {
             anchors: Vec::new(),
             norm: Vec::new(),
             finished: false,
+            #[cfg(test)]
+            reference: None,
         }
     }
 
@@ -162,7 +169,12 @@ impl Scanner {
         }
 
         self.anchors.clear();
-        if let Some(ac) = &eng.ac {
+        #[cfg(test)]
+        let reference = self.reference.clone();
+        #[cfg(not(test))]
+        let reference: Option<aho_corasick::AhoCorasick> = None;
+        if let Some(ac) = &reference {
+            // The specification: every overlapping match, every position.
             for m in ac.find_overlapping_iter(&self.buf[hist..]) {
                 let s = hist + m.start();
                 if s < limit {
@@ -170,6 +182,24 @@ impl Scanner {
                 }
             }
             self.anchors.sort_unstable();
+        } else if let Some(ac) = &eng.ac {
+            // A leftmost search uses the automaton's SIMD prefilter (an
+            // overlapping one cannot): each hit gives the leftmost start of
+            // any anchor, and every anchor starting there is listed in
+            // pattern order, so the sites equal the overlapping ones.
+            let hay = &self.buf[..end];
+            let mut at = hist;
+            while at < limit {
+                let Some(m) = ac.find(aho_corasick::Input::new(hay).range(at..end)) else {
+                    break;
+                };
+                let s = m.start();
+                if s >= limit {
+                    break;
+                }
+                eng.anchors_at(hay, s, &mut self.anchors);
+                at = s + 1;
+            }
         }
 
         let mut pos = hist;
@@ -192,15 +222,13 @@ impl Scanner {
                     }
                 }
             }
-            // Skip quickly over bytes that cannot start anything.
-            let next_anchor = self.anchors.get(ai).map_or(usize::MAX, |a| a.0);
-            if next_at < pos {
-                next_at = find_at(&self.buf, pos, eof);
+            while ai < self.anchors.len() && self.anchors[ai].0 < pos {
+                ai += 1;
             }
-            let zone = next_at.saturating_sub(MAX_LOCAL);
-            let bound = limit.min(next_anchor).min(zone.max(pos));
-            while pos < bound && CLASS[usize::from(self.buf[pos])] == 0 {
-                pos += 1;
+            let next_anchor = self.anchors.get(ai).map_or(usize::MAX, |a| a.0);
+            let bound = limit.min(next_anchor);
+            if reference.is_none() {
+                pos = seek(eng, &self.buf, pos, bound, &mut next_at, eof);
             }
             if pos >= limit {
                 stop = pos;
@@ -432,6 +460,159 @@ impl Scanner {
     }
 }
 
+/// The first position in `pos..bound` where some detector may start (or
+/// `bound`). Every position passed over is one where [`Scanner::probe`]
+/// would answer `Ok(None)` without asking for more input; anything that
+/// cannot be decided from the bytes at hand is left to the probe, so the
+/// holds (and therefore chunk invariance) are exactly the probe's.
+///
+/// Positions within [`MAX_LOCAL`] bytes before an `@` (the email zone) are
+/// also stopped at where an email local part may start.
+fn seek(
+    eng: &Engine,
+    buf: &[u8],
+    mut pos: usize,
+    bound: usize,
+    next_at: &mut usize,
+    eof: bool,
+) -> usize {
+    if pos >= bound {
+        return pos;
+    }
+    let email = eng.on(Kind::Email);
+    loop {
+        if *next_at < pos {
+            *next_at = find_at(buf, pos, eof);
+        }
+        let zone = if email { next_at.saturating_sub(MAX_LOCAL) } else { usize::MAX };
+        let plain_end = bound.min(zone.max(pos));
+        while pos < plain_end {
+            // The hot loop: most bytes start nothing.
+            match buf[pos..plain_end].iter().position(|&b| eng.starts[usize::from(b)] != 0) {
+                None => pos = plain_end,
+                Some(k) => {
+                    pos += k;
+                    match verdict(eng, buf, pos, eof, false) {
+                        None => return pos,
+                        Some(next) => pos = next.min(plain_end),
+                    }
+                }
+            }
+        }
+        if pos >= bound {
+            return bound;
+        }
+        let zone_end = bound.min(*next_at);
+        while pos < zone_end {
+            let b = buf[pos];
+            if email::is_local(b) && b != b'.' && !(pos > 0 && email::is_local(buf[pos - 1])) {
+                return pos;
+            }
+            if eng.starts[usize::from(b)] == 0 {
+                pos += 1;
+                continue;
+            }
+            match verdict(eng, buf, pos, eof, true) {
+                None => return pos,
+                Some(next) => pos = next.min(zone_end),
+            }
+        }
+        if pos >= bound {
+            return bound;
+        }
+        // `pos` is the `@` itself, which starts nothing (an anchor there
+        // would have bounded the search).
+        pos += 1;
+    }
+}
+
+/// Whether a byte of a start class at `i` can start a detector: `None` to
+/// probe it, or `Some(n)` when no detector starts anywhere in `i..n`.
+/// Reads only what the detectors themselves read before rejecting, and
+/// answers `None` when that is past the end of the buffer.
+fn verdict(eng: &Engine, buf: &[u8], i: usize, eof: bool, zone: bool) -> Option<usize> {
+    let b = buf[i];
+    let prev = if i > 0 { Some(buf[i - 1]) } else { None };
+    // Past the end: undecidable before the stream ends, nothing after.
+    let undecided = |skip: usize| if eof { Some(skip) } else { None };
+    match eng.starts[usize::from(b)] {
+        DIGIT | UPPER if prev.is_some_and(|c| c.is_ascii_alphanumeric()) => {
+            // Inside a word: no numeric kind, IBAN or email local part
+            // starts after an alphanumeric byte, so skip the whole word.
+            let mut j = i + 1;
+            while j < buf.len() && buf[j].is_ascii_alphanumeric() {
+                j += 1;
+            }
+            Some(j)
+        }
+        DIGIT => {
+            if prev == Some(b'_') {
+                return Some(i + 1);
+            }
+            // Every numeric kind needs at least `min_digits` digits joined
+            // by single separators: count the cluster's digits.
+            let mut j = i;
+            let mut digits = 0;
+            loop {
+                let Some(&c) = buf.get(j) else {
+                    if eof {
+                        break;
+                    }
+                    return None;
+                };
+                if c.is_ascii_digit() {
+                    digits += 1;
+                    if digits >= eng.min_digits {
+                        return None;
+                    }
+                    j += 1;
+                } else if matches!(c, b' ' | b'-' | b'.') {
+                    match buf.get(j + 1) {
+                        Some(d) if d.is_ascii_digit() => j += 1,
+                        Some(_) => break,
+                        None if eof => break,
+                        None => return None,
+                    }
+                } else {
+                    break;
+                }
+            }
+            // In the email zone a digit after a separator may still start
+            // an address: only this position is settled.
+            Some(if zone { i + 1 } else { j })
+        }
+        UPPER => {
+            // An IBAN: a country code, then two check digits.
+            let c1 = match buf.get(i + 1) {
+                Some(&c) => c,
+                None => return undecided(i + 1),
+            };
+            if !iban::is_country([b, c1]) {
+                return Some(i + 1);
+            }
+            for k in 2..4 {
+                match buf.get(i + k) {
+                    Some(c) if c.is_ascii_digit() => {}
+                    Some(_) => return Some(i + 1),
+                    None => return undecided(i + 1),
+                }
+            }
+            None
+        }
+        _ => {
+            // `+` or `(` starting a phone number: a digit must follow.
+            if prev.is_some_and(|c| is_word(c) || matches!(c, b'+' | b'.' | b'/' | b'-')) {
+                return Some(i + 1);
+            }
+            match buf.get(i + 1) {
+                Some(c) if c.is_ascii_digit() => None,
+                Some(_) => Some(i + 1),
+                None => undecided(i + 1),
+            }
+        }
+    }
+}
+
 /// The next `@` at or after `pos`; at the end of a chunk the end of the
 /// buffer stands in for an `@` that may still come.
 fn find_at(buf: &[u8], pos: usize, eof: bool) -> usize {
@@ -618,4 +799,132 @@ mod tests {
         let dbg = format!("{s:?} {e:?}");
         assert!(!dbg.contains("2345"));
     }
+
+    fn reference(e: &Arc<Engine>, h: ContentHint) -> Scanner {
+        let mut s = Scanner::new(e.clone(), h);
+        s.reference = Some(
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(e.anchors_ci)
+                .build(&e.anchor_text)
+                .unwrap(),
+        );
+        s
+    }
+
+    fn run_cuts(mut s: Scanner, input: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Finding>) {
+        let (mut out, mut f) = (Vec::new(), Vec::new());
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        cuts.sort_unstable();
+        let mut prev = 0;
+        for c in cuts.into_iter().chain([input.len()]) {
+            s.feed(&input[prev..c], &mut out, &mut f);
+            prev = c;
+        }
+        s.finish(&mut out, &mut f);
+        (out, f)
+    }
+
+    /// Engines whose start classes, digit minimum and anchor sets differ.
+    fn differential_engines() -> &'static [Arc<Engine>] {
+        static ENGINES: std::sync::OnceLock<Vec<Arc<Engine>>> = std::sync::OnceLock::new();
+        ENGINES.get_or_init(build_differential_engines)
+    }
+
+    fn build_differential_engines() -> Vec<Arc<Engine>> {
+        let only = |kinds: &[Kind]| {
+            let kinds = kinds.to_vec();
+            engine_with(move |c| {
+                c.detectors = kinds.into_iter().map(|k| (k, Action::Mask)).collect();
+            })
+        };
+        vec![
+            engine_with(|_| {}),
+            engine_with(all(Action::Redact)),
+            only(&[Kind::Ssn]),
+            only(&[Kind::Phone, Kind::Email]),
+            only(&[Kind::Card, Kind::Iban]),
+            only(&[Kind::Email, Kind::Jwt]),
+            engine_with(|c| {
+                c.custom = vec![
+                    CustomRule {
+                        name: "acc".into(),
+                        literals: vec!["acc".into(), "ACCT-".into()],
+                        case_insensitive: true,
+                        ..Default::default()
+                    },
+                    CustomRule {
+                        name: "acct".into(),
+                        literals: vec!["ACCT".into()],
+                        regex: Some(r"ACCT[0-9]{4,12}".into()),
+                        ..Default::default()
+                    },
+                    CustomRule {
+                        name: "num".into(),
+                        literals: vec!["12".into()],
+                        ..Default::default()
+                    },
+                ];
+            }),
+        ]
+    }
+
+    const PIECES: &[&str] = &[
+        "4111 1111 1111 1111",
+        "4111111111111111",
+        "378282246310005",
+        "822-43-8021",
+        "SSN: 822438021",
+        "GB82 WEST 1234 5698 7654 32",
+        "GB82WEST12345698765432",
+        "DE89370400440532013000",
+        "john.doe@example.org",
+        "+1-725-602-3938x943",
+        "+44 20 7946 0958",
+        "(415) 555-0132",
+        "415.555.0132",
+        "1-785-360-4884",
+        "AKIA6HQS25BK3I6RNGX6",
+        "ghp_DDMDVLjH3mhpr7sAhgnj0u0SrnAhIMYJeUO1",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+        "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----",
+        "ACCT4111111111111111",
+        "Acct-",
+    ];
+
+    fn piece() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => prop::sample::select(PIECES).prop_map(|s| s.as_bytes().to_vec()),
+            3 => "[0-9]{1,20}".prop_map(String::into_bytes),
+            4 => "[0-9 .\\-+()@A-Za-z_%:/]{1,12}".prop_map(String::into_bytes),
+            1 => "[A-Z]{2}[0-9]{2}[A-Z0-9 ]{0,30}".prop_map(String::into_bytes),
+            1 => prop::collection::vec(any::<u8>(), 0..6),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+        /// The fast path (start classes, digit clusters, leftmost anchor
+        /// search) equals probing every position with every overlapping
+        /// anchor, whole and in any split.
+        #[test]
+        fn fast_path_equals_exhaustive_probe(
+            pieces in proptest::collection::vec(piece(), 0..16),
+            cuts in proptest::collection::vec(proptest::prelude::any::<usize>(), 0..8),
+            e in 0usize..7,
+            h in proptest::sample::select(vec![ContentHint::Text, ContentHint::Json, ContentHint::Html]),
+        ) {
+            let input = pieces.concat();
+            let engine = &differential_engines()[e];
+            let want = run_cuts(reference(engine, h), &input, &[]);
+            let whole = run_cuts(Scanner::new(engine.clone(), h), &input, &[]);
+            proptest::prop_assert!(want.0 == whole.0, "output differs");
+            proptest::prop_assert_eq!(&want.1, &whole.1);
+            let split = run_cuts(Scanner::new(engine.clone(), h), &input, &cuts);
+            proptest::prop_assert!(want.0 == split.0, "split output differs");
+            proptest::prop_assert_eq!(&want.1, &split.1);
+        }
+    }
+
 }

@@ -22,6 +22,9 @@ pub(crate) const KEYWORD_WINDOW: usize = 32;
 
 pub(crate) const LOOKAHEAD: usize = 14;
 
+/// Digits in every SSN form (the scanner skips shorter digit clusters).
+pub(crate) const MIN_DIGITS: usize = 9;
+
 /// SSA rules: area not 000, 666 or 900-999; group not 00; serial not 0000.
 pub(crate) fn valid(d: &[u8; 9]) -> bool {
     let area = &d[..3];
