@@ -4,27 +4,16 @@
 //!
 //! Run: `cargo bench --bench detect -- --warm-up-time 1 --measurement-time 3`
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use leakwarden::detect::{ContentHint, Engine, EngineConfig, Scanner};
 
-const CHUNK: usize = 16 * 1024;
+#[path = "../tests/support/shared_dir.rs"]
+mod shared_dir;
+use shared_dir::shared_dir;
 
-fn shared_dir() -> PathBuf {
-    if let Ok(d) = std::env::var("LEAKWARDEN_CORPUS_DIR") {
-        let p = PathBuf::from(d);
-        return if p.join("labels.jsonl").exists() { p.parent().unwrap().to_path_buf() } else { p };
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for cand in [root.join("../shared"), root.join("../../shared")] {
-        if cand.join("corpus/labels.jsonl").exists() {
-            return cand;
-        }
-    }
-    panic!("shared corpus not found: set LEAKWARDEN_CORPUS_DIR or place it at ../shared");
-}
+const CHUNK: usize = 16 * 1024;
 
 fn stream(
     engine: &Arc<Engine>,

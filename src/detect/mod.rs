@@ -435,12 +435,16 @@ impl Engine {
             }
         }
         let on = |k: Kind| builtin_index(k).is_some_and(|i| enabled[i].is_some());
-        let min_digits = [(Kind::Ssn, ssn::MIN_DIGITS), (Kind::Phone, phone::MIN_DIGITS), (Kind::Card, card::MIN_DIGITS)]
-            .into_iter()
-            .filter(|&(k, _)| on(k))
-            .map(|(_, n)| n)
-            .min()
-            .unwrap_or(usize::MAX);
+        let min_digits = [
+            (Kind::Ssn, ssn::MIN_DIGITS),
+            (Kind::Phone, phone::MIN_DIGITS),
+            (Kind::Card, card::MIN_DIGITS),
+        ]
+        .into_iter()
+        .filter(|&(k, _)| on(k))
+        .map(|(_, n)| n)
+        .min()
+        .unwrap_or(usize::MAX);
         let mut starts = [0u8; 256];
         for (b, class) in starts.iter_mut().enumerate() {
             let c = b as u8;

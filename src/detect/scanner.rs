@@ -926,5 +926,4 @@ mod tests {
             proptest::prop_assert_eq!(&want.1, &split.1);
         }
     }
-
 }
