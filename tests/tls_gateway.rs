@@ -229,6 +229,34 @@ async fn mismatched_upstream_name_is_refused_with_502() {
     guard.shutdown().await;
 }
 
+/// With an HTTP/2 upstream, concurrent requests share one connection
+/// attempt: when its handshake is refused, every request that waited on it
+/// is a 502 counted as "tls", not as a refused connection.
+#[tokio::test]
+async fn refused_h2_upstream_handshake_counts_every_waiting_request_as_tls() {
+    const N: usize = 12;
+    let pki = Pki::new();
+    pki.issue("guard", &["guard.test"], false);
+    pki.issue("up", &["up.test"], false);
+    let up = https_upstream(&pki, "up", "must not be seen").await;
+    let upstream_extra = "h2 = true\ntls = { ca_file = \"ca.pem\", server_name = \"wrong.test\" }";
+    let (guard, metrics) =
+        start(&pki, &gateway_toml(&format!("https://{up}"), "", upstream_extra)).await;
+    let url = format!("https://guard.test:{}/", port(&guard));
+    let mut args = vec!["--http2", "-Z", "--parallel-immediate", "--parallel-max", "12"];
+    args.extend(["-o", "/dev/null", "-w", "status=%{http_code}\n"]);
+    let urls = vec![url.as_str(); N];
+    args.extend(urls);
+    let out = curl(&pki, "guard.test", port(&guard), &args).await;
+    assert_ok(&out);
+    assert_eq!(out.stdout.matches("status=502").count(), N, "{out:?}");
+    let count =
+        |reason: &str| metrics.upstream_errors_total.with_label_values(&["app", reason]).get();
+    assert_eq!(count("tls"), N as u64, "refused={} reset={}", count("refused"), count("reset"));
+    assert_eq!(count("refused"), 0);
+    guard.shutdown().await;
+}
+
 #[tokio::test]
 async fn startup_errors_name_the_file() {
     let pki = Pki::new();

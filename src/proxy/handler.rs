@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use super::body::Observed;
 use super::headers::{self, X_REQUEST_ID};
 use super::route_metrics::{method_index, RouteMetrics};
-use super::upstream::{classify, Failure};
+use super::upstream::Failure;
 use super::{route, Proxy};
 use crate::pipeline::{self, ProxyBody, ResponseContext};
 
@@ -152,7 +152,7 @@ pub async fn handle(
         tokio::time::timeout_at(header_deadline, client.request(Request::from_parts(parts, body)));
     let result = match sent.await {
         Ok(Ok(resp)) => Ok(resp),
-        Ok(Err(e)) => Err(classify(&e)),
+        Ok(Err(e)) => Err(client.classify(&e)),
         Err(_elapsed) => Err(Failure::TIMEOUT),
     };
     let resp = match result {

@@ -9,12 +9,14 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::StatusCode;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::config::runtime::{Limits, Upstream};
@@ -23,10 +25,72 @@ use crate::metrics::upstream_reason;
 /// The request body type sent upstream: the client's body, streamed.
 pub type UpstreamBody = Incoming;
 
-/// A pooled client for one upstream.
-pub type UpstreamClient = Client<UpstreamConnector, UpstreamBody>;
-
 type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// A pooled client for one upstream, with the outcome of its last
+/// connection attempt.
+#[derive(Clone)]
+pub struct UpstreamClient {
+    client: Client<UpstreamConnector, UpstreamBody>,
+    last_connect: Arc<LastConnect>,
+}
+
+impl UpstreamClient {
+    /// Sends a request upstream (see hyper-util's `Client::request`).
+    pub fn request(&self, req: http::Request<UpstreamBody>) -> ResponseFuture {
+        self.client.request(req)
+    }
+
+    /// Classifies a client error: connect timeouts are 504, everything
+    /// else that happens before response headers is 502.
+    ///
+    /// With an HTTP/2 upstream, hyper-util lets one request connect while
+    /// the others wait for that connection; when the attempt fails the
+    /// waiters only learn that their checkout was canceled. They failed for
+    /// the same reason as the attempt they waited on (a refused TLS
+    /// handshake must count as "tls" for every request it failed), so
+    /// that reason is taken from the connector's record.
+    pub fn classify(&self, err: &hyper_util::client::legacy::Error) -> Failure {
+        let own = classify(err);
+        if err.is_connect() && own.reason == upstream_reason::REFUSED && !has_io_cause(err) {
+            if let Some(shared) = self.last_connect.failure() {
+                return shared;
+            }
+        }
+        own
+    }
+}
+
+/// The outcome of the most recent connection attempt to one upstream:
+/// `0` after a success (or before any attempt), else 1 + an index into
+/// [`LastConnect::FAILURES`].
+#[derive(Default)]
+struct LastConnect(AtomicU8);
+
+impl LastConnect {
+    const FAILURES: [Failure; 5] = [
+        Failure { status: StatusCode::BAD_GATEWAY, reason: upstream_reason::REFUSED },
+        Failure { status: StatusCode::BAD_GATEWAY, reason: upstream_reason::TLS },
+        Failure::TIMEOUT,
+        Failure { status: StatusCode::BAD_GATEWAY, reason: upstream_reason::RESET },
+        Failure { status: StatusCode::BAD_GATEWAY, reason: upstream_reason::PROTOCOL },
+    ];
+
+    fn record(&self, outcome: Result<(), Failure>) {
+        let code = match outcome {
+            Ok(()) => 0,
+            Err(f) => Self::FAILURES.iter().position(|k| *k == f).map_or(1, |i| i as u8 + 1),
+        };
+        self.0.store(code, Ordering::Relaxed);
+    }
+
+    fn failure(&self) -> Option<Failure> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            n => Self::FAILURES.get(usize::from(n) - 1).copied(),
+        }
+    }
+}
 
 /// Dials the configured upstream whatever authority the request URI
 /// carries: with `preserve_host` on an HTTP/2 upstream the URI holds the
@@ -37,6 +101,7 @@ pub struct UpstreamConnector {
     /// TCP, plus verified TLS for https:// targets.
     http: crate::tls::UpstreamConnector,
     target: http::Uri,
+    last_connect: Arc<LastConnect>,
 }
 
 impl tower_service::Service<http::Uri> for UpstreamConnector {
@@ -50,7 +115,12 @@ impl tower_service::Service<http::Uri> for UpstreamConnector {
 
     fn call(&mut self, _requested: http::Uri) -> Self::Future {
         let fut = tower_service::Service::call(&mut self.http, self.target.clone());
-        Box::pin(async move { fut.await.map_err(Into::into) })
+        let last = self.last_connect.clone();
+        Box::pin(async move {
+            let res = fut.await.map_err(BoxError::from);
+            last.record(res.as_ref().map(|_| ()).map_err(|e| classify_connect(&**e)));
+            res
+        })
     }
 }
 
@@ -81,7 +151,8 @@ pub fn build_client(upstream: &Upstream, limits: &Limits) -> UpstreamClient {
         .path_and_query("/")
         .build()
         .expect("validated upstream URL");
-    let connector = UpstreamConnector { http, target };
+    let last_connect = Arc::new(LastConnect::default());
+    let connector = UpstreamConnector { http, target, last_connect: last_connect.clone() };
     let mut builder = Client::builder(TokioExecutor::new());
     builder
         .timer(TokioTimer::new())
@@ -92,7 +163,7 @@ pub fn build_client(upstream: &Upstream, limits: &Limits) -> UpstreamClient {
         // The Host header is decided by the proxy (preserve_host).
         .set_host(false)
         .http2_only(upstream.h2);
-    builder.build(connector)
+    UpstreamClient { client: builder.build(connector), last_connect }
 }
 
 /// What went wrong talking to an upstream before its response headers.
@@ -117,8 +188,44 @@ impl Failure {
     }
 }
 
-/// Classifies a client error: connect timeouts are 504, everything else
-/// that happens before response headers is 502.
+/// Whether an I/O error (a real socket or handshake failure) is among the
+/// causes of `err`.
+fn has_io_cause(err: &(dyn StdError + 'static)) -> bool {
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        if e.is::<io::Error>() || e.is::<crate::tls::ConnectError>() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// Classifies an error returned by the connector itself.
+fn classify_connect(err: &(dyn StdError + 'static)) -> Failure {
+    let bad = |reason| Failure { status: StatusCode::BAD_GATEWAY, reason };
+    match crate::tls::classify_connect_error(err) {
+        Some(upstream_reason::TIMEOUT) => Failure::TIMEOUT,
+        Some(reason) => bad(reason),
+        None if io_kind(err) == Some(io::ErrorKind::TimedOut) => Failure::TIMEOUT,
+        None => bad(upstream_reason::REFUSED),
+    }
+}
+
+/// The kind of the first I/O error in `err` or its causes.
+fn io_kind(err: &(dyn StdError + 'static)) -> Option<io::ErrorKind> {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(ioe) = e.downcast_ref::<io::Error>() {
+            return Some(ioe.kind());
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// Classifies a client error on its own: connect timeouts are 504,
+/// everything else that happens before response headers is 502.
 pub fn classify(err: &hyper_util::client::legacy::Error) -> Failure {
     let bad = |reason| Failure { status: StatusCode::BAD_GATEWAY, reason };
     match crate::tls::classify_connect_error(err) {
