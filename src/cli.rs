@@ -175,6 +175,19 @@ fn run(args: RunArgs) -> ExitCode {
         metrics.record_initial_load(unix_now());
         let proxy = Proxy::new(runtime, metrics);
         let reloader = crate::reload::Reloader::new(args.config.clone(), args.overrides(), proxy.clone());
+        // Every signal handler is in place before the first listener binds:
+        // until then SIGHUP and SIGTERM have their default action, which
+        // kills the process at once (a supervisor that reloads right after
+        // the start would take the guard down).
+        let signals = ShutdownSignals::install();
+        #[cfg(unix)]
+        let _sighup = match reloader.spawn_sighup() {
+            Ok(task) => Some(task),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; reload with POST /reload");
+                None
+            }
+        };
         let guard = match Guard::start_with(proxy, Some(reloader.admin_hook())).await {
             Ok(g) => g,
             Err(e) => {
@@ -193,21 +206,13 @@ fn run(args: RunArgs) -> ExitCode {
             let u = &rt.upstreams[r.upstream];
             tracing::info!(route = &*r.name, upstream = %format!("{}://{}", u.scheme, u.authority), "route");
         }
-        #[cfg(unix)]
-        let _sighup = match reloader.spawn_sighup() {
-            Ok(task) => Some(task),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGHUP; reload with POST /reload");
-                None
-            }
-        };
-        run_until_signal(guard).await
+        run_until_signal(guard, signals).await
     })
 }
 
 /// Waits for SIGTERM/SIGINT, then drains. A second signal exits at once.
-pub async fn run_until_signal(mut guard: Guard) -> ExitCode {
-    shutdown_signal().await;
+pub async fn run_until_signal(mut guard: Guard, mut signals: ShutdownSignals) -> ExitCode {
+    signals.recv().await;
     tracing::info!("shutting down: no new connections, finishing in-flight responses");
     guard.begin_shutdown();
     tokio::select! {
@@ -215,33 +220,61 @@ pub async fn run_until_signal(mut guard: Guard) -> ExitCode {
             tracing::info!("stopped");
             ExitCode::SUCCESS
         }
-        _ = shutdown_signal() => {
+        _ = signals.recv() => {
             tracing::warn!("second signal: exiting without finishing the drain");
             ExitCode::from(EXIT_FAILURE)
         }
     }
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
+/// SIGTERM and SIGINT (Ctrl-C), registered when this is created: from then
+/// on they start a graceful drain instead of killing the process. Create it
+/// before the listeners bind. Needs a Tokio runtime.
+pub struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    pub fn install() -> ShutdownSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let term = signal(SignalKind::terminate())
+                .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGTERM"))
+                .ok();
+            let int = signal(SignalKind::interrupt())
+                .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGINT"))
+                .ok();
+            ShutdownSignals { term, int }
+        }
+        #[cfg(not(unix))]
+        ShutdownSignals {}
+    }
+
+    /// Completes on the next SIGTERM or SIGINT.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
                 }
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+            tokio::select! {
+                _ = next(&mut self.term) => {}
+                _ = next(&mut self.int) => {}
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

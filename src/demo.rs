@@ -202,6 +202,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
         let metrics = Arc::new(Metrics::new());
         metrics.record_initial_load(crate::cli::unix_now());
         let proxy = Proxy::new(runtime, metrics);
+        let signals = crate::cli::ShutdownSignals::install();
         let guard = match Guard::start_with(proxy, None).await {
             Ok(g) => g,
             Err(e) => {
@@ -232,6 +233,6 @@ pub fn run(args: DemoArgs) -> ExitCode {
              \n\
              All data is fake: published test card numbers and invented SSNs and IBANs.\n"
         );
-        crate::cli::run_until_signal(guard).await
+        crate::cli::run_until_signal(guard, signals).await
     })
 }

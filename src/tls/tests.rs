@@ -1,72 +1,24 @@
 //! Unit tests: certificates generated with rcgen into a tempdir, handshakes
 //! over in-memory duplex pipes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 use crate::config::tls::{ClientAuth, ListenerTlsSection, SniCertSection, UpstreamTlsSection};
 
-/// A private CA that issues leaf certificates into a directory.
-struct Pki {
-    dir: tempfile::TempDir,
-    ca: rcgen::Certificate,
-    ca_key: KeyPair,
-}
+#[path = "../../tests/support/pki.rs"]
+mod pki;
+use pki::Pki;
 
-impl Pki {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, "leakwarden test CA");
-        let ca_key = KeyPair::generate().unwrap();
-        let ca = params.self_signed(&ca_key).unwrap();
-        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-        Self { dir, ca, ca_key }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Issues `<stem>.crt` / `<stem>.key` for `names`; returns the leaf DER.
-    fn issue(&self, stem: &str, names: &[&str], client: bool) -> CertificateDer<'static> {
-        self.issue_with(stem, names, client, |_| {})
-    }
-
-    fn issue_with(
-        &self,
-        stem: &str,
-        names: &[&str],
-        client: bool,
-        tweak: impl FnOnce(&mut CertificateParams),
-    ) -> CertificateDer<'static> {
-        let mut params =
-            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        params.distinguished_name.push(DnType::CommonName, stem);
-        params.extended_key_usages = vec![if client {
-            ExtendedKeyUsagePurpose::ClientAuth
-        } else {
-            ExtendedKeyUsagePurpose::ServerAuth
-        }];
-        tweak(&mut params);
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.ca, &self.ca_key).unwrap();
-        std::fs::write(self.path(&format!("{stem}.crt")), cert.pem()).unwrap();
-        std::fs::write(self.path(&format!("{stem}.key")), key.serialize_pem()).unwrap();
-        cert.der().clone()
-    }
-
-    fn listener(&self, stem: &str) -> ListenerTlsSection {
-        ListenerTlsSection::from_files(format!("{stem}.crt").into(), format!("{stem}.key").into())
-    }
+/// The listener section for `<stem>.crt` / `<stem>.key` (relative paths,
+/// resolved against the Pki directory).
+fn listener(stem: &str) -> ListenerTlsSection {
+    ListenerTlsSection::from_files(format!("{stem}.crt").into(), format!("{stem}.key").into())
 }
 
 fn err_text<T>(r: Result<T, TlsError>) -> String {
@@ -120,7 +72,7 @@ async fn handshake(
 fn loads_ecdsa_pkcs8_key_and_sec1_key() {
     let pki = Pki::new();
     pki.issue("a", &["a.test"], false);
-    server_config(&pki.listener("a"), pki.dir.path()).expect("PKCS#8");
+    server_config(&listener("a"), pki.dir.path()).expect("PKCS#8");
 
     // Unwrap the SEC1 ECPrivateKey from the PKCS#8 OCTET STRING.
     let pem = std::fs::read_to_string(pki.path("a.key")).unwrap();
@@ -134,7 +86,7 @@ fn loads_ecdsa_pkcs8_key_and_sec1_key() {
     assert_eq!(sec1[0], 0x30, "ECPrivateKey is a SEQUENCE");
     let pem = pem_block("EC PRIVATE KEY", &sec1);
     std::fs::write(pki.path("a-sec1.key"), pem).unwrap();
-    let mut section = pki.listener("a");
+    let mut section = listener("a");
     section.key = "a-sec1.key".into();
     server_config(&section, pki.dir.path()).expect("SEC1");
 }
@@ -187,7 +139,7 @@ fn loads_rsa_pkcs1_key_made_by_openssl() {
     ]);
     let key = std::fs::read_to_string(pki.path("rsa.key")).unwrap();
     assert!(key.starts_with("-----BEGIN RSA PRIVATE KEY-----"), "PKCS#1 expected");
-    server_config(&pki.listener("rsa"), pki.dir.path()).expect("PKCS#1 RSA");
+    server_config(&listener("rsa"), pki.dir.path()).expect("PKCS#1 RSA");
 }
 
 #[test]
@@ -197,23 +149,23 @@ fn file_errors_name_the_file_and_the_problem() {
     pki.issue("b", &["b.test"], false);
     let dir = pki.dir.path();
 
-    let mut s = pki.listener("a");
+    let mut s = listener("a");
     s.cert = "missing.crt".into();
     let e = err_text(server_config(&s, dir));
     assert!(e.contains("missing.crt") && e.contains("cannot read"), "{e}");
 
-    let mut s = pki.listener("a");
+    let mut s = listener("a");
     s.key = "b.key".into();
     let e = err_text(server_config(&s, dir));
     assert!(e.contains("b.key") && e.contains("does not match") && e.contains("a.crt"), "{e}");
 
     std::fs::write(pki.path("empty.pem"), "no pem here\n").unwrap();
-    let mut s = pki.listener("a");
+    let mut s = listener("a");
     s.key = "empty.pem".into();
     let e = err_text(server_config(&s, dir));
     assert!(e.contains("empty.pem") && e.contains("no private key"), "{e}");
 
-    let mut s = pki.listener("a");
+    let mut s = listener("a");
     s.cert = "a.key".into();
     let e = err_text(server_config(&s, dir));
     assert!(e.contains("a.key") && e.contains("no PEM certificate"), "{e}");
@@ -222,20 +174,20 @@ fn file_errors_name_the_file_and_the_problem() {
         p.not_before = rcgen::date_time_ymd(2020, 1, 1);
         p.not_after = rcgen::date_time_ymd(2021, 6, 30);
     });
-    let e = err_text(server_config(&pki.listener("old"), dir));
+    let e = err_text(server_config(&listener("old"), dir));
     assert!(e.contains("old.crt") && e.contains("expired at 2021-06-30T00:00:00Z"), "{e}");
 
     pki.issue_with("future", &["future.test"], false, |p| {
         p.not_before = rcgen::date_time_ymd(2090, 1, 1);
         p.not_after = rcgen::date_time_ymd(2091, 1, 1);
     });
-    let e = err_text(server_config(&pki.listener("future"), dir));
+    let e = err_text(server_config(&listener("future"), dir));
     assert!(e.contains("future.crt") && e.contains("not valid before 2090"), "{e}");
 
     // Errors never quote key material.
     let key_pem = std::fs::read_to_string(pki.path("b.key")).unwrap();
     let key_line = key_pem.lines().nth(1).unwrap();
-    let mut s = pki.listener("a");
+    let mut s = listener("a");
     s.key = "b.key".into();
     assert!(!err_text(server_config(&s, dir)).contains(key_line));
 }
@@ -291,7 +243,7 @@ fn setting_errors_are_explained() {
         ),
     ];
     for (tweak, expected) in cases {
-        let mut s = pki.listener("a");
+        let mut s = listener("a");
         tweak(&mut s);
         let e = err_text(server_config(&s, dir));
         assert!(e.contains(expected), "{e:?} should mention {expected:?}");
@@ -329,7 +281,7 @@ async fn sni_alpn_and_default_certificate() {
     let default = pki.issue("default", &["default.test"], false);
     let shop = pki.issue("shop", &["shop.test"], false);
     let wild = pki.issue("wild", &["*.apps.test"], false);
-    let mut section = pki.listener("default");
+    let mut section = listener("default");
     section.sni = vec![
         SniCertSection {
             names: vec!["shop.test".into()],
@@ -375,7 +327,7 @@ async fn mutual_tls_required_and_optional() {
     std::fs::copy(other.path("stranger.crt"), pki.path("stranger.crt")).unwrap();
     std::fs::copy(other.path("stranger.key"), pki.path("stranger.key")).unwrap();
 
-    let mut section = pki.listener("srv");
+    let mut section = listener("srv");
     section.client_ca = Some("ca.pem".into());
     let required = ServerTls::new(section.clone(), pki.dir.path()).unwrap();
     handshake(&required, test_client(&pki, &[], Some("client")), "srv.test").await.unwrap();
@@ -397,7 +349,7 @@ async fn mutual_tls_required_and_optional() {
 async fn reload_swaps_for_new_handshakes_and_keeps_old_on_error() {
     let pki = Pki::new();
     let first = pki.issue("srv", &["srv.test"], false);
-    let server = ServerTls::new(pki.listener("srv"), pki.dir.path()).unwrap();
+    let server = ServerTls::new(listener("srv"), pki.dir.path()).unwrap();
     let client = test_client(&pki, &[], None);
 
     // An established connection survives the reload.
@@ -431,7 +383,7 @@ async fn reload_swaps_for_new_handshakes_and_keeps_old_on_error() {
 async fn handshake_timeout_is_enforced() {
     let pki = Pki::new();
     pki.issue("srv", &["srv.test"], false);
-    let mut section = pki.listener("srv");
+    let mut section = listener("srv");
     section.handshake_timeout =
         Some(crate::config::file::ConfigDuration(Duration::from_millis(50)));
     let server = ServerTls::new(section, pki.dir.path()).unwrap();
@@ -448,5 +400,5 @@ fn relative_paths_resolve_against_base_dir() {
     pki.issue("a", &["a.test"], false);
     let abs = ListenerTlsSection::from_files(pki.path("a.crt"), pki.path("a.key"));
     server_config(&abs, Path::new("/nonexistent")).expect("absolute paths ignore base_dir");
-    assert!(server_config(&pki.listener("a"), Path::new("/nonexistent")).is_err());
+    assert!(server_config(&listener("a"), Path::new("/nonexistent")).is_err());
 }

@@ -5,67 +5,17 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 use tokio::net::TcpListener;
 
-/// A private CA that writes `<stem>.crt` / `<stem>.key` into a tempdir.
-pub struct Pki {
-    pub dir: tempfile::TempDir,
-    ca: rcgen::Certificate,
-    ca_key: KeyPair,
-}
-
-impl Pki {
-    pub fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, "leakwarden test CA");
-        let ca_key = KeyPair::generate().unwrap();
-        let ca = params.self_signed(&ca_key).unwrap();
-        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-        Self { dir, ca, ca_key }
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Issues a server (or client) certificate with CN = `stem`.
-    pub fn issue(&self, stem: &str, names: &[&str], client: bool) {
-        self.issue_with(stem, names, client, |_| {});
-    }
-
-    pub fn issue_with(
-        &self,
-        stem: &str,
-        names: &[&str],
-        client: bool,
-        tweak: impl FnOnce(&mut CertificateParams),
-    ) {
-        let mut params =
-            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        params.distinguished_name.push(DnType::CommonName, stem);
-        params.extended_key_usages = vec![if client {
-            ExtendedKeyUsagePurpose::ClientAuth
-        } else {
-            ExtendedKeyUsagePurpose::ServerAuth
-        }];
-        tweak(&mut params);
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.ca, &self.ca_key).unwrap();
-        std::fs::write(self.path(&format!("{stem}.crt")), cert.pem()).unwrap();
-        std::fs::write(self.path(&format!("{stem}.key")), key.serialize_pem()).unwrap();
-    }
-}
+#[path = "../support/pki.rs"]
+mod pki;
+pub use pki::Pki;
 
 /// Starts an HTTPS upstream on 127.0.0.1:0 serving `body` (as text/html)
 /// with `stem`'s certificate, ALPN h2 + http/1.1. Every response carries
