@@ -83,6 +83,10 @@ impl From<CodecError> for PipelineError {
     }
 }
 
+/// Extra output room reserved per scanned input for bytes the engine held
+/// back from earlier input and releases now.
+const OUT_SLACK: usize = 512;
+
 /// How a scanned body ended badly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -123,6 +127,9 @@ pub(crate) struct ScanState {
     input_seen: u64,
     /// Decoded bytes that went through the scanner.
     scanned: u64,
+    /// `scan_bytes_total` for this route, resolved once per response rather
+    /// than once per chunk.
+    scan_bytes: prometheus::IntCounter,
     out: Vec<u8>,
     decoded: Vec<u8>,
     findings: Vec<Finding>,
@@ -162,6 +169,7 @@ where
         let enforce = !ctx.policy.monitor();
         let scanner = Scanner::new(ctx.policy.engine.clone(), hint);
         ctx.metrics.responses_scanned_total.with_label_values(&[&ctx.route]).inc();
+        let scan_bytes = ctx.metrics.scan_bytes_total.with_label_values(&[&ctx.route]);
         ScanBody {
             inner,
             st: ScanState {
@@ -174,6 +182,7 @@ where
                 scanning: true,
                 input_seen: 0,
                 scanned: 0,
+                scan_bytes,
                 out: Vec::new(),
                 decoded: Vec::new(),
                 findings: Vec::new(),
@@ -373,13 +382,13 @@ impl ScanState {
         if input.is_empty() {
             return Ok(());
         }
+        // Room for this input plus what the engine held back from the last
+        // one, so the output grows without reallocating (and copying) in
+        // steps; `drain_out` hands the buffer on as it is.
+        self.out.reserve(input.len() + OUT_SLACK);
         self.scanner.feed(input, &mut self.out, &mut self.findings);
         self.scanned += input.len() as u64;
-        self.ctx
-            .metrics
-            .scan_bytes_total
-            .with_label_values(&[&self.ctx.route])
-            .inc_by(input.len() as u64);
+        self.scan_bytes.inc_by(input.len() as u64);
         self.handle_findings()
     }
 

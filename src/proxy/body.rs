@@ -5,7 +5,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -14,8 +13,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
-use crate::metrics::Metrics;
 use crate::pipeline::{BoxError, ProxyBody};
+use prometheus::Histogram;
 
 /// The body error when the whole-request deadline passes mid-body.
 #[derive(Debug, thiserror::Error)]
@@ -25,17 +24,14 @@ pub struct DeadlineExceeded;
 /// Observes `request_duration_seconds` once, when dropped (the body ended,
 /// failed, or the client went away).
 struct Timing {
-    metrics: Arc<Metrics>,
-    route: Arc<str>,
+    /// The route's series, resolved once per configuration.
+    duration: Histogram,
     start: Instant,
 }
 
 impl Drop for Timing {
     fn drop(&mut self) {
-        self.metrics
-            .request_duration_seconds
-            .with_label_values(&[&self.route])
-            .observe(self.start.elapsed().as_secs_f64());
+        self.duration.observe(self.start.elapsed().as_secs_f64());
     }
 }
 
@@ -53,14 +49,13 @@ impl Observed {
     pub fn new(
         inner: ProxyBody,
         deadline: Option<tokio::time::Instant>,
-        metrics: Arc<Metrics>,
-        route: Arc<str>,
+        duration: Histogram,
         start: Instant,
     ) -> Observed {
         Observed {
             inner,
             deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
-            timing: Some(Timing { metrics, route, start }),
+            timing: Some(Timing { duration, start }),
         }
     }
 }

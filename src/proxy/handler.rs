@@ -10,12 +10,13 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE, HOST};
 use http::uri::PathAndQuery;
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::{Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
 use super::body::Observed;
 use super::headers::{self, X_REQUEST_ID};
+use super::route_metrics::{method_index, RouteMetrics};
 use super::upstream::Failure;
 use super::{route, Proxy};
 use crate::pipeline::{self, ProxyBody, ResponseContext};
@@ -29,20 +30,6 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     /// `"http"` or `"https"`: the scheme the client used to reach us.
     pub proto: &'static str,
-}
-
-/// Bounded method label.
-fn method_label(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
 }
 
 /// A short generic response made by the proxy itself.
@@ -77,25 +64,28 @@ pub async fn handle(
     let metrics = proxy.metrics().clone();
 
     let (mut parts, body) = req.into_parts();
-    let method = method_label(&parts.method);
+    let method = method_index(&parts.method);
     let request_id = headers::request_id(&mut parts.headers);
-    let host = route::request_host(&parts);
-    let path = parts.uri.path().to_string();
+    // Only a table with host-specific routes needs the host.
+    let host = if route::needs_host(&rt.routes) { route::request_host(&parts) } else { None };
 
     // `deadline` applies to upstream bodies only: a local response is
     // complete and small, and must not be cut by a deadline that produced it.
-    let finish = |route: Arc<str>, resp: Response<ProxyBody>, upstream_body: bool| {
-        let code = resp.status();
-        metrics.requests_total.with_label_values(&[&route, method, code.as_str()]).inc();
+    let finish = |rm: &Arc<RouteMetrics>, resp: Response<ProxyBody>, upstream_body: bool| {
+        rm.count_request(method, resp.status());
         let deadline = if upstream_body { deadline } else { None };
-        resp.map(|b| Observed::new(b, deadline, metrics.clone(), route, start))
+        resp.map(|b| Observed::new(b, deadline, rm.request_duration.clone(), start))
     };
 
-    let Some(route) = route::select(&rt.routes, host.as_deref(), &path) else {
+    let Some(route_index) = route::select_index(&rt.routes, host.as_deref(), parts.uri.path())
+    else {
         tracing::debug!(request_id, "no route");
         let resp = local_response(StatusCode::NOT_FOUND, "no route\n", &request_id);
-        return Ok(finish(Arc::from(UNROUTED), resp, false));
+        return Ok(finish(&snap.unrouted, resp, false));
     };
+    let route = &rt.routes[route_index];
+    let rm = &snap.route_metrics[route_index];
+    let path = parts.uri.path().to_string();
     let route_name = route.name.clone();
     let upstream = &rt.upstreams[route.upstream];
     let client = &snap.clients[route.upstream];
@@ -139,6 +129,8 @@ pub async fn handle(
         .expect("scheme, authority and path are valid");
     parts.version = if upstream.h2 { http::Version::HTTP_2 } else { http::Version::HTTP_11 };
     pipeline::prepare_request(&route.policy, &mut parts);
+    // Shared, not re-parsed, for the response header.
+    let request_id_value = parts.headers.get(&X_REQUEST_ID).cloned();
 
     let ctx = ResponseContext {
         route: route_name.clone(),
@@ -175,13 +167,10 @@ pub async fn handle(
                 "upstream failed before response headers"
             );
             let resp = local_response(failure.status, failure.body(), &request_id);
-            return Ok(finish(route_name, resp, false));
+            return Ok(finish(rm, resp, false));
         }
     };
-    metrics
-        .upstream_duration_seconds
-        .with_label_values(&[&route_name])
-        .observe(upstream_start.elapsed().as_secs_f64());
+    rm.upstream_duration.observe(upstream_start.elapsed().as_secs_f64());
 
     let (mut rparts, rbody) = resp.into_parts();
     headers::remove_hop_by_hop(&mut rparts.headers);
@@ -191,7 +180,7 @@ pub async fn handle(
     // an HTTP/1.1 client's response into a close-delimited 1.0 one.
     rparts.version = http::Version::default();
     if !rparts.headers.contains_key(&X_REQUEST_ID) {
-        if let Ok(v) = HeaderValue::from_str(&request_id) {
+        if let Some(v) = request_id_value {
             rparts.headers.insert(X_REQUEST_ID.clone(), v);
         }
     }
@@ -209,9 +198,9 @@ pub async fn handle(
                     .with_label_values(&[&route_name, failure.reason])
                     .inc();
                 let resp = local_response(failure.status, failure.body(), &request_id);
-                return Ok(finish(route_name, resp, false));
+                return Ok(finish(rm, resp, false));
             }
         },
     };
-    Ok(finish(route_name, resp, true))
+    Ok(finish(rm, resp, true))
 }

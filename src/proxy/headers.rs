@@ -18,6 +18,15 @@ static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 /// `Keep-Alive`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade` and any
 /// `Proxy-*` header.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    // Runs twice per exchange and usually finds nothing: one pass over the
+    // names (standard names compare by tag) is much cheaper than hashing
+    // for each of the fixed names. Any name listed in `Connection` needs
+    // `Connection` itself, so its absence rules those out too.
+    let fixed =
+        [&CONNECTION, &KEEP_ALIVE, &TE, &TRAILER, &http::header::TRANSFER_ENCODING, &UPGRADE];
+    if !headers.keys().any(|k| fixed.contains(&k) || k.as_str().starts_with("proxy-")) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
@@ -28,9 +37,7 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in
-        [&CONNECTION, &KEEP_ALIVE, &TE, &TRAILER, &http::header::TRANSFER_ENCODING, &UPGRADE]
-    {
+    for name in fixed {
         headers.remove(name);
     }
     let proxy: Vec<HeaderName> =
@@ -44,16 +51,22 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 /// `X-Forwarded-Proto` and `X-Forwarded-Host` (replacing what the client
 /// sent: they describe this hop).
 pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &str, host: Option<&str>) {
-    let mut chain: Vec<String> = headers
+    use std::fmt::Write;
+    // One string, built in place: this runs on every request.
+    let mut chain = String::new();
+    for v in headers
         .get_all(&X_FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .map(|v| v.trim().to_string())
+        .map(str::trim)
         .filter(|v| !v.is_empty())
-        .collect();
-    chain.push(client.to_string());
+    {
+        chain.push_str(v);
+        chain.push_str(", ");
+    }
+    let _ = write!(chain, "{client}");
     headers.remove(&X_FORWARDED_FOR);
-    if let Ok(v) = HeaderValue::from_str(&chain.join(", ")) {
+    if let Ok(v) = HeaderValue::try_from(chain) {
         headers.insert(X_FORWARDED_FOR.clone(), v);
     }
     headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto_value(proto)));
@@ -73,21 +86,28 @@ fn proto_value(proto: &str) -> &'static str {
 
 /// Appends this hop to `Via` (`1.1 leakwarden`, `2 leakwarden`).
 pub fn append_via(headers: &mut HeaderMap, version: Version) {
-    let proto = match version {
-        Version::HTTP_09 => "0.9",
-        Version::HTTP_10 => "1.0",
-        Version::HTTP_2 => "2",
-        Version::HTTP_3 => "3",
-        _ => "1.1",
+    let this_hop = match version {
+        Version::HTTP_09 => "0.9 leakwarden",
+        Version::HTTP_10 => "1.0 leakwarden",
+        Version::HTTP_2 => "2 leakwarden",
+        Version::HTTP_3 => "3 leakwarden",
+        _ => "1.1 leakwarden",
     };
-    let existing: Vec<&str> = headers.get_all(VIA).iter().filter_map(|v| v.to_str().ok()).collect();
-    let mut via = existing.join(", ");
-    if !via.is_empty() {
-        via.push_str(", ");
+    let mut via = String::new();
+    for (i, v) in headers.get_all(VIA).iter().filter_map(|v| v.to_str().ok()).enumerate() {
+        if i > 0 {
+            via.push_str(", ");
+        }
+        via.push_str(v);
     }
-    via.push_str(proto);
-    via.push_str(" leakwarden");
-    if let Ok(v) = HeaderValue::from_str(&via) {
+    if via.is_empty() {
+        // The common case: no allocation.
+        headers.insert(VIA, HeaderValue::from_static(this_hop));
+        return;
+    }
+    via.push_str(", ");
+    via.push_str(this_hop);
+    if let Ok(v) = HeaderValue::try_from(via) {
         headers.insert(VIA, v);
     }
 }
@@ -105,17 +125,56 @@ pub fn request_id(headers: &mut HeaderMap) -> String {
     id
 }
 
-/// 128 random bits in hex.
+/// A new request id: 32 lower-case hex digits, unique within the process
+/// and, with overwhelming probability, across processes.
+///
+/// The first 64 bits are random per process (one `getrandom` call at the
+/// first request), the last 64 bits a per-process counter passed through a
+/// keyed bijection on `u64` (the splitmix64 finalizer), so ids do not
+/// reveal the request count yet never repeat within a process. It costs no
+/// syscall and one small allocation per request.
 fn new_request_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
-    static FALLBACK: AtomicU64 = AtomicU64::new(0);
-    let mut buf = [0u8; 16];
-    if getrandom::getrandom(&mut buf).is_err() {
-        // Never fails on Linux; a counter still keeps ids unique per process.
-        let n = FALLBACK.fetch_add(1, Ordering::Relaxed);
-        buf[..8].copy_from_slice(&n.to_be_bytes());
+    use std::sync::OnceLock;
+    static SEED: OnceLock<[u64; 2]> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let [prefix, key] = *SEED.get_or_init(|| {
+        let mut buf = [0u8; 16];
+        if getrandom::getrandom(&mut buf).is_err() {
+            // Never fails on Linux; fall back to the clock and the pid so
+            // two processes still differ.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            buf[..8].copy_from_slice(&nanos.to_le_bytes());
+            buf[8..].copy_from_slice(&u64::from(std::process::id()).to_le_bytes());
+        }
+        let (a, b) = buf.split_at(8);
+        [u64::from_le_bytes(a.try_into().unwrap()), u64::from_le_bytes(b.try_into().unwrap())]
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut out = [0u8; 32];
+    hex_u64(prefix, &mut out[..16]);
+    hex_u64(mix64(n ^ key), &mut out[16..]);
+    // Only hex digits were written.
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The splitmix64 finalizer: a bijection on `u64` (each step, xor-shift and
+/// multiplication by an odd constant, is invertible), so distinct counters
+/// give distinct ids.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn hex_u64(v: u64, out: &mut [u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, o) in out.iter_mut().enumerate().take(16) {
+        *o = HEX[((v >> (60 - 4 * i)) & 0xf) as usize];
     }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -154,6 +213,22 @@ mod tests {
         let mut left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
         left.sort_unstable();
         assert_eq!(left, ["content-type", "x-keep"]);
+    }
+
+    #[test]
+    fn hop_by_hop_removal_leaves_clean_maps_alone_and_catches_each_kind() {
+        let clean = map(&[("content-type", "text/html"), ("x-keep", "yes")]);
+        let mut h = clean.clone();
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h, clean);
+        // Each trigger on its own, next to a header that must stay.
+        for hop in
+            ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "proxy-x"]
+        {
+            let mut h = map(&[(hop, "close"), ("x-keep", "yes")]);
+            remove_hop_by_hop(&mut h);
+            assert_eq!(h, map(&[("x-keep", "yes")]), "{hop}");
+        }
     }
 
     #[test]
@@ -203,5 +278,32 @@ mod tests {
         }
         let (mut a, mut b) = (HeaderMap::new(), HeaderMap::new());
         assert_ne!(request_id(&mut a), request_id(&mut b));
+    }
+
+    #[test]
+    fn generated_ids_are_unique_hex_and_share_the_process_prefix() {
+        let ids: Vec<String> = (0..10_000).map(|_| new_request_id()).collect();
+        let unique: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        assert_eq!(unique.len(), ids.len());
+        for id in &ids {
+            assert_eq!(id.len(), 32);
+            assert!(id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')), "{id}");
+            assert_eq!(id[..16], ids[0][..16]);
+        }
+        // The counter half is scrambled: consecutive ids differ in many
+        // digits, not just the last one.
+        let differing = ids[0][16..].bytes().zip(ids[1][16..].bytes()).filter(|(a, b)| a != b);
+        assert!(differing.count() > 4);
+    }
+
+    #[test]
+    fn mix64_is_a_bijection_on_a_sample_and_hex_is_exact() {
+        let outs: std::collections::HashSet<u64> = (0..100_000u64).map(mix64).collect();
+        assert_eq!(outs.len(), 100_000);
+        let mut buf = [0u8; 16];
+        hex_u64(0x0123_4567_89ab_cdef, &mut buf);
+        assert_eq!(&buf, b"0123456789abcdef");
+        hex_u64(u64::MAX, &mut buf);
+        assert_eq!(&buf, b"ffffffffffffffff");
     }
 }

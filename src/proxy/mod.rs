@@ -13,6 +13,7 @@ pub mod body;
 pub mod handler;
 pub mod headers;
 pub mod route;
+pub mod route_metrics;
 pub mod upstream;
 
 use std::future::Future;
@@ -33,13 +34,28 @@ use tokio::task::JoinSet;
 use crate::config::Runtime;
 use crate::metrics::Metrics;
 use handler::ConnInfo;
+use route_metrics::RouteMetrics;
 use upstream::UpstreamClient;
+
+/// HTTP/2 response bytes hyper may queue per stream beyond what has been
+/// written to the socket. hyper's default (~400 KiB) times hundreds of
+/// concurrent streams made most of the proxy's memory under HTTP/2 load;
+/// 64 KiB (four 16 KiB frames) still keeps the connection's socket busy.
+pub const H2_MAX_SEND_BUF: usize = 64 * 1024;
+
+/// Concurrent HTTP/2 streams a client connection may open (advertised in
+/// SETTINGS). Bounds per-connection memory together with the send buffer.
+pub const H2_MAX_CONCURRENT_STREAMS: u32 = 128;
 
 /// The configuration one request runs under, from start to end.
 pub struct Snapshot {
     pub runtime: Arc<Runtime>,
     /// One client per upstream, indexed like `runtime.upstreams`.
     clients: Vec<UpstreamClient>,
+    /// Metric handles, indexed like `runtime.routes`.
+    route_metrics: Vec<Arc<RouteMetrics>>,
+    /// Metric handles for requests no route matched.
+    unrouted: Arc<RouteMetrics>,
     pub audit: Arc<crate::audit::AuditSink>,
 }
 
@@ -54,7 +70,7 @@ pub struct Proxy {
 impl Proxy {
     pub fn new(runtime: Runtime, metrics: Arc<Metrics>) -> Arc<Proxy> {
         init_routes(&metrics, &runtime);
-        let snap = Snapshot::build(runtime, None);
+        let snap = Snapshot::build(runtime, &metrics, None);
         Arc::new(Proxy {
             current: ArcSwap::from_pointee(snap),
             metrics,
@@ -80,7 +96,7 @@ impl Proxy {
     pub fn apply(&self, runtime: Runtime) {
         init_routes(&self.metrics, &runtime);
         let old = self.current.load_full();
-        self.current.store(Arc::new(Snapshot::build(runtime, Some(&old))));
+        self.current.store(Arc::new(Snapshot::build(runtime, &self.metrics, Some(&old))));
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -107,7 +123,7 @@ impl Proxy {
 }
 
 impl Snapshot {
-    fn build(runtime: Runtime, old: Option<&Snapshot>) -> Snapshot {
+    fn build(runtime: Runtime, metrics: &Arc<Metrics>, old: Option<&Snapshot>) -> Snapshot {
         let clients = runtime
             .upstreams
             .iter()
@@ -119,8 +135,14 @@ impl Snapshot {
                 reuse.unwrap_or_else(|| upstream::build_client(u, &runtime.limits))
             })
             .collect();
+        let route_metrics = runtime
+            .routes
+            .iter()
+            .map(|r| Arc::new(RouteMetrics::new(metrics, r.name.clone())))
+            .collect();
+        let unrouted = Arc::new(RouteMetrics::new(metrics, Arc::from(handler::UNROUTED)));
         let audit = runtime.audit.clone();
-        Snapshot { runtime: Arc::new(runtime), clients, audit }
+        Snapshot { runtime: Arc::new(runtime), clients, route_metrics, unrouted, audit }
     }
 }
 
@@ -213,6 +235,8 @@ impl Server {
         builder
             .http2()
             .timer(TokioTimer::new())
+            .max_send_buf_size(H2_MAX_SEND_BUF)
+            .max_concurrent_streams(H2_MAX_CONCURRENT_STREAMS)
             .max_header_list_size(limits.max_request_header_bytes as u32)
             .keep_alive_interval(Some(limits.idle_timeout / 2))
             .keep_alive_timeout(limits.idle_timeout / 2);

@@ -6,9 +6,15 @@ use crate::config::runtime::{HostMatch, Route};
 
 /// Picks the route for a request. `host` is lower-case, without port.
 pub fn select<'a>(routes: &'a [Route], host: Option<&str>, path: &str) -> Option<&'a Route> {
+    select_index(routes, host, path).map(|i| &routes[i])
+}
+
+/// Like [`select`], returning the route's index in `routes`.
+pub fn select_index(routes: &[Route], host: Option<&str>, path: &str) -> Option<usize> {
     routes
         .iter()
-        .filter_map(|r| {
+        .enumerate()
+        .filter_map(|(i, r)| {
             let host_rank = match (&r.host, host) {
                 (HostMatch::Any, _) => 0,
                 (HostMatch::Exact(h), Some(req)) if h == req => 2 << 16,
@@ -18,10 +24,16 @@ pub fn select<'a>(routes: &'a [Route], host: Option<&str>, path: &str) -> Option
                 }
                 _ => return None,
             };
-            prefix_matches(&r.path_prefix, path).then_some(((host_rank, r.path_prefix.len()), r))
+            prefix_matches(&r.path_prefix, path).then_some(((host_rank, r.path_prefix.len()), i))
         })
         .max_by_key(|(rank, _)| *rank)
-        .map(|(_, r)| r)
+        .map(|(_, i)| i)
+}
+
+/// True when some route matches on the host, so the request's host must be
+/// worked out; a table of host-less routes (a sidecar) never needs it.
+pub fn needs_host(routes: &[Route]) -> bool {
+    routes.iter().any(|r| !matches!(r.host, HostMatch::Any))
 }
 
 /// `/api` matches `/api` and `/api/x` but not `/apix`; `/api/` matches
@@ -112,6 +124,19 @@ upstream = "u"
             let got = select(&rs, host, path).map(|r| &*r.name);
             assert_eq!(got, want, "host {host:?} path {path}");
         }
+    }
+
+    #[test]
+    fn index_agrees_with_select_and_host_need_is_detected() {
+        let rs = routes();
+        for (host, path) in [(None, "/api/x"), (Some("a.eu.example.com"), "/static/x")] {
+            let i = select_index(&rs, host, path).unwrap();
+            assert!(std::ptr::eq(&rs[i], select(&rs, host, path).unwrap()));
+        }
+        assert!(needs_host(&rs));
+        let mut any = rs.clone();
+        any.retain(|r| matches!(r.host, HostMatch::Any));
+        assert!(!needs_host(&any));
     }
 
     #[test]
