@@ -147,6 +147,18 @@ pub struct LimitsSection {
     /// Idle pooled connections kept per upstream.
     #[serde(default = "default_max_idle")]
     pub upstream_max_idle_per_host: usize,
+    /// Largest read buffer of an HTTP/1.1 upstream connection, in bytes (at
+    /// least 8192). Bounds the response bytes held per upstream connection;
+    /// larger means fewer reads on big bodies and more memory per response.
+    #[serde(default = "default_upstream_read_buffer")]
+    pub upstream_read_buffer: usize,
+    /// HTTP/2 streams one client connection may have open at once.
+    #[serde(default = "default_h2_streams")]
+    pub h2_max_concurrent_streams: u32,
+    /// Response bytes queued per HTTP/2 stream beyond what the socket has
+    /// taken, in bytes (at least 16384).
+    #[serde(default = "default_h2_send_buffer")]
+    pub h2_stream_send_buffer: usize,
 }
 
 impl Default for LimitsSection {
@@ -160,6 +172,9 @@ impl Default for LimitsSection {
             max_connections: default_max_connections(),
             upstream_idle_timeout: d90s(),
             upstream_max_idle_per_host: default_max_idle(),
+            upstream_read_buffer: default_upstream_read_buffer(),
+            h2_max_concurrent_streams: default_h2_streams(),
+            h2_stream_send_buffer: default_h2_send_buffer(),
         }
     }
 }
@@ -184,6 +199,15 @@ fn default_max_connections() -> usize {
 }
 fn default_max_idle() -> usize {
     64
+}
+fn default_upstream_read_buffer() -> usize {
+    64 * 1024
+}
+fn default_h2_streams() -> u32 {
+    128
+}
+fn default_h2_send_buffer() -> usize {
+    64 * 1024
 }
 
 /// One `[upstreams.<name>]` section.

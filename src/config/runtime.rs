@@ -54,6 +54,12 @@ pub struct Limits {
     pub max_connections: usize,
     pub upstream_idle_timeout: Duration,
     pub upstream_max_idle_per_host: usize,
+    /// Largest HTTP/1.1 upstream read buffer, bytes (>= 8192).
+    pub upstream_read_buffer: usize,
+    /// Concurrent HTTP/2 streams per client connection (>= 1).
+    pub h2_max_concurrent_streams: u32,
+    /// HTTP/2 send buffer per stream, bytes (16384 ..= u32::MAX).
+    pub h2_stream_send_buffer: usize,
 }
 
 /// A resolved upstream.
@@ -282,6 +288,24 @@ fn build_limits(file: &FileConfig) -> Result<Limits, String> {
     if l.max_connections == 0 {
         return Err("[limits] max_connections must be at least 1".into());
     }
+    // hyper panics below these minimums (and above u32::MAX for the send
+    // buffer): refuse them here with a message instead.
+    if l.upstream_read_buffer < 8192 {
+        return Err(format!(
+            "[limits] upstream_read_buffer must be at least 8192 (got {})",
+            l.upstream_read_buffer
+        ));
+    }
+    if l.h2_max_concurrent_streams == 0 {
+        return Err("[limits] h2_max_concurrent_streams must be at least 1".into());
+    }
+    if l.h2_stream_send_buffer < 16384 || l.h2_stream_send_buffer > u32::MAX as usize {
+        return Err(format!(
+            "[limits] h2_stream_send_buffer must be between 16384 and {} (got {})",
+            u32::MAX,
+            l.h2_stream_send_buffer
+        ));
+    }
     Ok(Limits {
         connect_timeout: nonzero("connect_timeout", l.connect_timeout.0)?,
         response_header_timeout: nonzero("response_header_timeout", l.response_header_timeout.0)?,
@@ -291,6 +315,9 @@ fn build_limits(file: &FileConfig) -> Result<Limits, String> {
         max_connections: l.max_connections,
         upstream_idle_timeout: nonzero("upstream_idle_timeout", l.upstream_idle_timeout.0)?,
         upstream_max_idle_per_host: l.upstream_max_idle_per_host,
+        upstream_read_buffer: l.upstream_read_buffer,
+        h2_max_concurrent_streams: l.h2_max_concurrent_streams,
+        h2_stream_send_buffer: l.h2_stream_send_buffer,
     })
 }
 
@@ -498,6 +525,26 @@ upstream = "api"
                 format!("[limits]\nmax_request_header_bytes = 100\n{}", route("")),
                 Overrides::default(),
                 "at least 8192",
+            ),
+            (
+                format!("[limits]\nupstream_read_buffer = 4096\n{}", route("")),
+                Overrides::default(),
+                "upstream_read_buffer must be at least 8192",
+            ),
+            (
+                format!("[limits]\nh2_max_concurrent_streams = 0\n{}", route("")),
+                Overrides::default(),
+                "h2_max_concurrent_streams must be at least 1",
+            ),
+            (
+                format!("[limits]\nh2_stream_send_buffer = 1024\n{}", route("")),
+                Overrides::default(),
+                "h2_stream_send_buffer must be between 16384",
+            ),
+            (
+                format!("[limits]\nh2_stream_send_buffer = 5000000000\n{}", route("")),
+                Overrides::default(),
+                "h2_stream_send_buffer must be between 16384",
             ),
             (
                 format!("[limits]\nconnect_timeout = \"0s\"\n{}", route("")),

@@ -37,16 +37,6 @@ use handler::ConnInfo;
 use route_metrics::RouteMetrics;
 use upstream::UpstreamClient;
 
-/// HTTP/2 response bytes hyper may queue per stream beyond what has been
-/// written to the socket. hyper's default (~400 KiB) times hundreds of
-/// concurrent streams made most of the proxy's memory under HTTP/2 load;
-/// 64 KiB (four 16 KiB frames) still keeps the connection's socket busy.
-pub const H2_MAX_SEND_BUF: usize = 64 * 1024;
-
-/// Concurrent HTTP/2 streams a client connection may open (advertised in
-/// SETTINGS). Bounds per-connection memory together with the send buffer.
-pub const H2_MAX_CONCURRENT_STREAMS: u32 = 128;
-
 /// The configuration one request runs under, from start to end.
 pub struct Snapshot {
     pub runtime: Arc<Runtime>,
@@ -235,8 +225,11 @@ impl Server {
         builder
             .http2()
             .timer(TokioTimer::new())
-            .max_send_buf_size(H2_MAX_SEND_BUF)
-            .max_concurrent_streams(H2_MAX_CONCURRENT_STREAMS)
+            // hyper's defaults (~400 KiB per stream, 200 streams) made most
+            // of the memory under HTTP/2 load; see [limits] in the example
+            // configuration.
+            .max_send_buf_size(limits.h2_stream_send_buffer)
+            .max_concurrent_streams(limits.h2_max_concurrent_streams)
             .max_header_list_size(limits.max_request_header_bytes as u32)
             .keep_alive_interval(Some(limits.idle_timeout / 2))
             .keep_alive_timeout(limits.idle_timeout / 2);

@@ -124,13 +124,6 @@ impl tower_service::Service<http::Uri> for UpstreamConnector {
     }
 }
 
-/// Largest read buffer of an HTTP/1.1 upstream connection. hyper grows
-/// the buffer while reads fill it, up to ~400 KiB by default, and a
-/// response body's chunks keep it alive; with hundreds of responses in
-/// flight that was a large part of the proxy's memory. 64 KiB reads cost a
-/// few more syscalls on large bodies only.
-const UPSTREAM_MAX_READ_BUF: usize = 64 * 1024;
-
 /// Builds the client for one upstream. Creating it opens no connection.
 pub fn build_client(upstream: &Upstream, limits: &Limits) -> UpstreamClient {
     let mut http = HttpConnector::new();
@@ -159,7 +152,9 @@ pub fn build_client(upstream: &Upstream, limits: &Limits) -> UpstreamClient {
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(limits.upstream_idle_timeout)
         .pool_max_idle_per_host(limits.upstream_max_idle_per_host)
-        .http1_max_buf_size(UPSTREAM_MAX_READ_BUF)
+        // hyper grows the read buffer while reads fill it (to ~400 KiB by
+        // default) and a body's chunks keep it alive: bounded per response.
+        .http1_max_buf_size(limits.upstream_read_buffer)
         // The Host header is decided by the proxy (preserve_host).
         .set_host(false)
         .http2_only(upstream.h2);
