@@ -130,6 +130,9 @@ pub(crate) struct ScanState {
     /// `scan_bytes_total` for this route, resolved once per response rather
     /// than once per chunk.
     scan_bytes: prometheus::IntCounter,
+    /// `findings_total` handles of the kinds seen so far in this response
+    /// (a dense page has a hundred findings of a handful of kinds).
+    finding_counters: Vec<(Kind, prometheus::IntCounter)>,
     out: Vec<u8>,
     decoded: Vec<u8>,
     findings: Vec<Finding>,
@@ -183,6 +186,7 @@ where
                 input_seen: 0,
                 scanned: 0,
                 scan_bytes,
+                finding_counters: Vec::new(),
                 out: Vec::new(),
                 decoded: Vec::new(),
                 findings: Vec::new(),
@@ -431,15 +435,18 @@ impl ScanState {
         let mut decision = None;
         for f in self.findings.drain(..) {
             let action = policy.action(f.kind);
-            self.ctx
-                .metrics
-                .findings_total
-                .with_label_values(&[
-                    &self.ctx.route,
-                    policy.engine.kind_name(f.kind),
-                    action.as_str(),
-                ])
-                .inc();
+            match self.finding_counters.iter().find(|(k, _)| *k == f.kind) {
+                Some((_, c)) => c.inc(),
+                None => {
+                    let c = self.ctx.metrics.findings_total.with_label_values(&[
+                        &self.ctx.route,
+                        policy.engine.kind_name(f.kind),
+                        action.as_str(),
+                    ]);
+                    c.inc();
+                    self.finding_counters.push((f.kind, c));
+                }
+            }
             let n = self.tally.counts.entry(f.kind).or_insert(0);
             *n += 1;
             let n = *n;
