@@ -587,7 +587,8 @@ fn verdict(eng: &Engine, buf: &[u8], i: usize, eof: bool, zone: bool) -> Option<
                 Some(&c) => c,
                 None => return undecided(i + 1),
             };
-            if !iban::is_country([b, c1]) {
+            // Most capitalised words end here, before the table lookup.
+            if !c1.is_ascii_uppercase() || !iban::is_country([b, c1]) {
                 return Some(i + 1);
             }
             for k in 2..4 {
