@@ -481,7 +481,8 @@ impl Engine {
     }
 
     /// The most bytes a scanner ever holds back: the longest lookahead any
-    /// detector needs to decide (a JWT, up to 8 KiB, or a custom regex,
+    /// detector needs to decide (8 KiB for a JWT, past which a confirmed
+    /// token is rewritten as a stream instead of held; a custom regex,
     /// `max_custom_match`) plus the longest literal anchor.
     pub fn max_hold(&self) -> usize {
         self.max_hold

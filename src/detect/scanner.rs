@@ -9,7 +9,10 @@
 //! non-overlapping, so the result is a function of the whole stream only,
 //! never of how it was split. Memory is bounded by [`Engine::max_hold`].
 //!
-//! A PEM private key can be several KB: once its header is confirmed the
+//! A PEM private key can be several KB, and a JWT may exceed
+//! [`secrets::MAX_JWT`]: once a PEM header, or a JWT's header beyond that
+//! length, is confirmed, the rest is rewritten as a streaming state (nothing
+//! held) until the token ends. A PEM key: once its header is confirmed the
 //! body is rewritten as a streaming state (nothing held) until the END line,
 //! the first byte that cannot be part of a PEM body, or
 //! [`MAX_PEM_BODY`] bytes.
@@ -56,8 +59,10 @@ static CLASS: [u8; 256] = {
 /// A detector that starts at a byte class.
 type Detector = fn(&View, usize) -> Probe;
 
-/// A PEM body being streamed.
+/// A PEM body or a long JWT being streamed.
 struct Pem {
+    /// `PrivateKey` or `Jwt`.
+    kind: Kind,
     start: u64,
     action: Action,
     mac: HmacSha256,
@@ -92,7 +97,7 @@ impl std::fmt::Debug for Scanner {
             .field("hint", &self.hint)
             .field("consumed", &self.consumed)
             .field("held", &self.held())
-            .field("in_private_key", &self.pem.is_some())
+            .field("streaming", &self.pem.as_ref().map(|p| p.kind))
             .finish()
     }
 }
@@ -338,14 +343,17 @@ impl Scanner {
         }
         let action = eng.action(hit.kind).unwrap_or(Action::Detect);
         let start = self.base + p as u64;
-        if hit.kind == Kind::PrivateKey {
-            // The header stays readable when masked; the body streams.
+        if hit.kind == Kind::PrivateKey || hit.stream {
+            // A PEM header stays readable when masked; a long JWT is masked
+            // like a short one. The rest streams.
             let mut mac = fingerprint::start(&eng.key, name);
             mac.update(raw);
-            if matches!(action, Action::Mask | Action::Detect) {
-                out.extend_from_slice(raw);
+            match action {
+                Action::Mask if hit.stream => out.extend(raw.iter().map(|&b| jwt_mask(b))),
+                Action::Mask | Action::Detect => out.extend_from_slice(raw),
+                Action::Redact | Action::Hash => {}
             }
-            self.pem = Some(Pem { start, action, mac, body: 0 });
+            self.pem = Some(Pem { kind: hit.kind, start, action, mac, body: 0 });
             return;
         }
         let mut mac = fingerprint::start(&eng.key, name);
@@ -377,11 +385,51 @@ impl Scanner {
     /// is held except a possible END line being read.
     fn pem_step(
         &mut self,
-        mut pos: usize,
+        pos: usize,
         eof: bool,
         out: &mut Vec<u8>,
         findings: &mut Vec<Finding>,
     ) -> Step {
+        let body = if self.pem.as_ref().is_some_and(|p| p.kind == Kind::Jwt) {
+            self.jwt_body(pos, eof, out)
+        } else {
+            self.pem_body(pos, eof, out)
+        };
+        match body {
+            Ok(close_at) => self.close_stream(close_at, out, findings),
+            Err(hold) => Step::Hold(hold),
+        }
+    }
+
+    /// Streams the rest of a long JWT: where it ends, or `Err` with the
+    /// position to hold at. A JWT ends at the first byte that is neither
+    /// base64url nor a segment dot; there is no cap, so no part of a
+    /// confirmed token ever passes unmasked.
+    fn jwt_body(&mut self, mut pos: usize, eof: bool, out: &mut Vec<u8>) -> Result<usize, usize> {
+        let jwt = self.pem.as_mut().expect("in a JWT");
+        let v = View { buf: &self.buf, eof };
+        let mask = jwt.action == Action::Mask;
+        let pass = matches!(jwt.action, Action::Mask | Action::Detect);
+        loop {
+            let b = match v.at(pos) {
+                Err(More) => return Err(pos),
+                Ok(None) => return Ok(pos),
+                Ok(Some(b)) => b,
+            };
+            if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
+                return Ok(pos);
+            }
+            jwt.mac.update(&[b]);
+            if pass {
+                out.push(if mask { jwt_mask(b) } else { b });
+            }
+            pos += 1;
+        }
+    }
+
+    /// Streams a PEM body: where it ends, or `Err` with the position to
+    /// hold at.
+    fn pem_body(&mut self, mut pos: usize, eof: bool, out: &mut Vec<u8>) -> Result<usize, usize> {
         let pem = self.pem.as_mut().expect("in a PEM body");
         let v = View { buf: &self.buf, eof };
         let mask = pem.action == Action::Mask;
@@ -391,7 +439,7 @@ impl Scanner {
                 break pos;
             }
             let b = match v.at(pos) {
-                Err(More) => return Step::Hold(pos),
+                Err(More) => return Err(pos),
                 Ok(None) => break pos,
                 Ok(Some(b)) => b,
             };
@@ -415,7 +463,7 @@ impl Scanner {
                     // A JSON or C string escape of a line break: keep it
                     // intact so the document stays valid.
                     match v.at(pos + 1) {
-                        Err(More) => return Step::Hold(pos),
+                        Err(More) => return Err(pos),
                         Ok(Some(e @ (b'n' | b'r' | b't' | b'/'))) => {
                             if pass {
                                 out.extend_from_slice(&[b'\\', e]);
@@ -427,7 +475,7 @@ impl Scanner {
                     }
                 }
                 b'-' => match secrets::pem_end(&v, pos) {
-                    Err(More) => return Step::Hold(pos),
+                    Err(More) => return Err(pos),
                     Ok(Some(n)) => {
                         pem.mac.update(&self.buf[pos..pos + n]);
                         if pass {
@@ -440,16 +488,26 @@ impl Scanner {
                 _ => break pos,
             }
         };
+        Ok(close_at)
+    }
+
+    /// Ends the streamed finding at `close_at`.
+    fn close_stream(
+        &mut self,
+        close_at: usize,
+        out: &mut Vec<u8>,
+        findings: &mut Vec<Finding>,
+    ) -> Step {
         let pem = self.pem.take().expect("in a PEM body");
         let mac = fingerprint::finish(pem.mac);
-        let name = Kind::PrivateKey.as_str();
+        let name = pem.kind.as_str();
         match pem.action {
             Action::Redact => rewrite::redact(out, name),
             Action::Hash => rewrite::token(out, name, &mac),
             Action::Mask | Action::Detect => {}
         }
         findings.push(Finding {
-            kind: Kind::PrivateKey,
+            kind: pem.kind,
             start: pem.start,
             end: self.base + close_at as u64,
             brand: None,
@@ -457,6 +515,16 @@ impl Scanner {
             fingerprint: fingerprint::fingerprint(&mac),
         });
         Step::Continue(close_at)
+    }
+}
+
+/// The mask of one JWT byte, as [`rewrite`] masks a held one: letters and
+/// digits become `*`, the dots and `-` `_` stay.
+fn jwt_mask(b: u8) -> u8 {
+    if b.is_ascii_alphanumeric() {
+        b'*'
+    } else {
+        b
     }
 }
 
@@ -799,6 +867,55 @@ mod tests {
         assert_eq!(s.consumed() as usize, out.len());
         let dbg = format!("{s:?} {e:?}");
         assert!(!dbg.contains("2345"));
+    }
+
+    /// A JWT longer than the hold-back cap (`secrets::MAX_JWT`) is still a
+    /// finding, rewritten as a stream, identically for every chunking; the
+    /// same length without a JOSE header is not a token.
+    #[test]
+    fn jwt_longer_than_the_hold_is_streamed_not_passed() {
+        let header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"; // {"alg":"HS256","typ":"JWT"}
+        let payload = format!("eyJ{}", "a".repeat(secrets::MAX_JWT + 500));
+        let jwt = format!("{header}.{payload}.c2ln_bmF0-dXJl");
+        let doc = format!("token: {jwt} end");
+        let masked: String = jwt.bytes().map(|b| char::from(jwt_mask(b))).collect();
+        for (action, want) in [
+            (Action::Mask, format!("token: {masked} end")),
+            (Action::Redact, "token: [REDACTED:jwt] end".to_string()),
+            (Action::Detect, doc.clone()),
+        ] {
+            let e = engine_with(all(action));
+            let (out, f) = scan(&e, &doc, ContentHint::Text);
+            // Compared without printing: the strings are 8 KiB long.
+            let differs_at = out.bytes().zip(want.bytes()).position(|(a, b)| a != b);
+            assert!(
+                out == want,
+                "{action:?}: differs at {differs_at:?}, lengths {} {}",
+                out.len(),
+                want.len()
+            );
+            assert_eq!(f.len(), 1, "{action:?}");
+            assert_eq!((f[0].kind, f[0].start, f[0].end), (Kind::Jwt, 7, 7 + jwt.len() as u64));
+            for size in [1, 7, 4096] {
+                let mut s = Scanner::new(e.clone(), ContentHint::Text);
+                let (mut o, mut fs) = (Vec::new(), Vec::new());
+                for c in doc.as_bytes().chunks(size) {
+                    s.feed(c, &mut o, &mut fs);
+                    assert!(s.held() <= e.max_hold());
+                }
+                s.finish(&mut o, &mut fs);
+                assert!(o == want.as_bytes(), "{action:?} in chunks of {size}");
+                assert_eq!(fs, f, "{action:?} in chunks of {size}");
+            }
+        }
+        let (out, f) = scan(&engine_with(all(Action::Hash)), &doc, ContentHint::Text);
+        assert!(out.starts_with("token: tok_jwt_") && out.ends_with(" end") && out.len() < 64);
+        assert_eq!(f.len(), 1);
+
+        let blob = format!("eyJub3QiOjF9.{payload}.c2ln"); // {"not":1}: no "alg"
+        let (out, f) = scan(&engine_with(all(Action::Mask)), &blob, ContentHint::Text);
+        assert!(out == blob, "a blob without a JOSE header was rewritten");
+        assert!(f.is_empty(), "{f:?}");
     }
 
     fn reference(e: &Arc<Engine>, h: ContentHint) -> Scanner {

@@ -56,8 +56,9 @@ impl Secret {
     }
 }
 
-/// Longest JWT the scanner will hold back to confirm; longer ones are not
-/// reported (documented limit).
+/// Longest JWT the scanner holds back to confirm whole. A longer token
+/// whose JOSE header is confirmed is still reported: the scanner rewrites
+/// its remainder as a stream (nothing held), so it never passes unmasked.
 pub(crate) const MAX_JWT: usize = 8192;
 const MAX_STRIPE: usize = 255;
 const MAX_SLACK: usize = 255;
@@ -142,7 +143,12 @@ fn jwt(v: &View, p: usize) -> Probe {
         let cap = MAX_JWT.saturating_sub(i - p);
         let (len, after) = v.run(i, cap, is_b64url)?;
         if len > cap {
-            return Ok(None);
+            // Too long to hold: past a verified header (and the start of a
+            // JSON payload), the remainder of the token is streamed.
+            let token = n >= 1
+                && (n == 2 || v.buf[i..].starts_with(b"eyJ"))
+                && header_has_alg(&v.buf[p..seg_ends[0]]);
+            return Ok(token.then(|| Hit { stream: true, ..Hit::new(Kind::Jwt, i - p) }));
         }
         // Header and payload are JSON objects: base64url of `{"`.
         if n < 2 && (len < 4 || !v.buf[i..].starts_with(b"eyJ")) {

@@ -26,11 +26,15 @@ pub(crate) struct Hit {
     /// Leading bytes that are not sensitive and stay visible when masked
     /// (a secret's well-known prefix such as `ghp_`).
     pub keep_prefix: usize,
+    /// The match goes on past `len` and is too long to hold back: the
+    /// scanner rewrites the rest as a stream (a JWT longer than
+    /// `secrets::MAX_JWT`).
+    pub stream: bool,
 }
 
 impl Hit {
     pub(crate) fn new(kind: Kind, len: usize) -> Hit {
-        Hit { kind, len, brand: None, keep_prefix: 0 }
+        Hit { kind, len, brand: None, keep_prefix: 0, stream: false }
     }
 }
 
