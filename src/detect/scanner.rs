@@ -12,10 +12,10 @@
 //! A PEM private key can be several KB, and a JWT may exceed
 //! [`secrets::MAX_JWT`]: once a PEM header, or a JWT's header beyond that
 //! length, is confirmed, the rest is rewritten as a streaming state (nothing
-//! held) until the token ends. A PEM key: once its header is confirmed the
-//! body is rewritten as a streaming state (nothing held) until the END line,
-//! the first byte that cannot be part of a PEM body, or
-//! [`MAX_PEM_BODY`] bytes.
+//! held) until the token ends: a PEM body at its END line or the first byte
+//! that cannot be part of a PEM body, a JWT at the first byte that is not
+//! base64url or a dot. Neither has a length cap: streaming holds nothing,
+//! and a cap would let the rest of a confirmed secret through.
 
 use std::sync::Arc;
 
@@ -27,9 +27,6 @@ use super::rewrite;
 use super::secrets;
 use super::view::{is_digit, is_word, More, Probe, View, HISTORY};
 use super::{card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding, Kind};
-
-/// Cap on a PEM body streamed after its header: a finding ends there.
-pub(crate) const MAX_PEM_BODY: usize = 64 * 1024;
 
 pub(crate) const DIGIT: u8 = 1;
 pub(crate) const PHONE_START: u8 = 2;
@@ -66,7 +63,6 @@ struct Pem {
     start: u64,
     action: Action,
     mac: HmacSha256,
-    body: usize,
 }
 
 /// Scans one stream, chunk by chunk.
@@ -353,7 +349,7 @@ impl Scanner {
                 Action::Mask | Action::Detect => out.extend_from_slice(raw),
                 Action::Redact | Action::Hash => {}
             }
-            self.pem = Some(Pem { kind: hit.kind, start, action, mac, body: 0 });
+            self.pem = Some(Pem { kind: hit.kind, start, action, mac });
             return;
         }
         let mut mac = fingerprint::start(&eng.key, name);
@@ -435,9 +431,6 @@ impl Scanner {
         let mask = pem.action == Action::Mask;
         let pass = matches!(pem.action, Action::Mask | Action::Detect);
         let close_at = loop {
-            if pem.body >= MAX_PEM_BODY {
-                break pos;
-            }
             let b = match v.at(pos) {
                 Err(More) => return Err(pos),
                 Ok(None) => break pos,
@@ -450,14 +443,12 @@ impl Scanner {
                         out.push(if mask { b'*' } else { b });
                     }
                     pos += 1;
-                    pem.body += 1;
                 }
                 b'\n' | b'\r' | b' ' | b'\t' => {
                     if pass {
                         out.push(b);
                     }
                     pos += 1;
-                    pem.body += 1;
                 }
                 b'\\' => {
                     // A JSON or C string escape of a line break: keep it
@@ -469,7 +460,6 @@ impl Scanner {
                                 out.extend_from_slice(&[b'\\', e]);
                             }
                             pos += 2;
-                            pem.body += 2;
                         }
                         _ => break pos,
                     }
@@ -850,6 +840,34 @@ mod tests {
         assert_eq!(out, "k=\"-----BEGIN RSA PRIVATE KEY-----\\n******\\n******\\n-----END RSA PRIVATE KEY-----\\n\" done");
         let (out, _) = scan(&engine_with(all(Action::Hash)), pem, ContentHint::Json);
         assert!(out.starts_with("k=\"tok_private_key_") && out.ends_with("\\n\" done"), "{out}");
+    }
+
+    /// A key body far longer than any real key is still masked to its END
+    /// line, in any chunking: nothing of a confirmed key passes.
+    #[test]
+    fn pem_body_of_any_length_is_masked_to_the_end() {
+        let line = format!("{}\n", "QUJD".repeat(16));
+        let body = line.repeat(80 * 1024 / line.len());
+        let pem = format!("x -----BEGIN PRIVATE KEY-----\n{body}-----END PRIVATE KEY-----\n y");
+        let e = engine_with(all(Action::Mask));
+        let masked_body: String = body.chars().map(|c| if c == '\n' { c } else { '*' }).collect();
+        let want =
+            format!("x -----BEGIN PRIVATE KEY-----\n{masked_body}-----END PRIVATE KEY-----\n y");
+        for size in [usize::MAX, 1, 4093] {
+            let mut s = Scanner::new(e.clone(), ContentHint::Text);
+            let (mut o, mut f) = (Vec::new(), Vec::new());
+            for c in pem.as_bytes().chunks(size.min(pem.len())) {
+                s.feed(c, &mut o, &mut f);
+                assert!(s.held() <= e.max_hold());
+            }
+            s.finish(&mut o, &mut f);
+            assert!(o == want.as_bytes(), "chunks of {size}: the key body was not masked whole");
+            assert_eq!(f.len(), 1);
+            assert_eq!(
+                (f[0].kind, f[0].start, f[0].end),
+                (Kind::PrivateKey, 2, pem.len() as u64 - 3)
+            );
+        }
     }
 
     #[test]
