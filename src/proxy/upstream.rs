@@ -118,7 +118,7 @@ impl tower_service::Service<http::Uri> for UpstreamConnector {
         let last = self.last_connect.clone();
         Box::pin(async move {
             let res = fut.await.map_err(BoxError::from);
-            last.record(res.as_ref().map(|_| ()).map_err(|e| classify_connect(&**e)));
+            last.record(res.as_ref().map(|_| ()).map_err(|e| classify_chain(&**e, true)));
             res
         })
     }
@@ -196,32 +196,15 @@ fn has_io_cause(err: &(dyn StdError + 'static)) -> bool {
     false
 }
 
-/// Classifies an error returned by the connector itself.
-fn classify_connect(err: &(dyn StdError + 'static)) -> Failure {
-    let bad = |reason| Failure { status: StatusCode::BAD_GATEWAY, reason };
-    match crate::tls::classify_connect_error(err) {
-        Some(upstream_reason::TIMEOUT) => Failure::TIMEOUT,
-        Some(reason) => bad(reason),
-        None if io_kind(err) == Some(io::ErrorKind::TimedOut) => Failure::TIMEOUT,
-        None => bad(upstream_reason::REFUSED),
-    }
-}
-
-/// The kind of the first I/O error in `err` or its causes.
-fn io_kind(err: &(dyn StdError + 'static)) -> Option<io::ErrorKind> {
-    let mut cur = Some(err);
-    while let Some(e) = cur {
-        if let Some(ioe) = e.downcast_ref::<io::Error>() {
-            return Some(ioe.kind());
-        }
-        cur = e.source();
-    }
-    None
-}
-
 /// Classifies a client error on its own: connect timeouts are 504,
 /// everything else that happens before response headers is 502.
 pub fn classify(err: &hyper_util::client::legacy::Error) -> Failure {
+    classify_chain(err, err.is_connect())
+}
+
+/// Classifies `err` and its causes; `connect` says that no connection was
+/// made (so nothing was sent).
+fn classify_chain(err: &(dyn StdError + 'static), connect: bool) -> Failure {
     let bad = |reason| Failure { status: StatusCode::BAD_GATEWAY, reason };
     match crate::tls::classify_connect_error(err) {
         Some(upstream_reason::TIMEOUT) => return Failure::TIMEOUT,
@@ -230,7 +213,7 @@ pub fn classify(err: &hyper_util::client::legacy::Error) -> Failure {
     }
     let mut io_kind = None;
     let mut hyper_err: Option<&hyper::Error> = None;
-    let mut source: Option<&(dyn StdError + 'static)> = err.source();
+    let mut source: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = source {
         if let Some(ioe) = e.downcast_ref::<io::Error>() {
             io_kind.get_or_insert(ioe.kind());
@@ -243,7 +226,7 @@ pub fn classify(err: &hyper_util::client::legacy::Error) -> Failure {
     if io_kind == Some(io::ErrorKind::TimedOut) || hyper_err.is_some_and(|h| h.is_timeout()) {
         return Failure::TIMEOUT;
     }
-    if err.is_connect() {
+    if connect {
         return bad(upstream_reason::REFUSED);
     }
     match hyper_err {
