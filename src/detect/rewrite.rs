@@ -187,53 +187,31 @@ mod tests {
 
     #[test]
     fn redact_and_token() {
-        let mut o = Vec::new();
-        assert_eq!(
-            write(
+        // (action, bare JSON number, mac byte, output, action applied)
+        let cases: &[(Action, bool, u8, &str, Action)] = &[
+            (Action::Redact, false, 7, "[REDACTED:card]", Action::Redact),
+            (Action::Hash, false, 0xab, "tok_card_abababababababab", Action::Hash),
+            // A bare JSON number cannot become a token: digits-only mask.
+            (Action::Hash, true, 0xab, "4111", Action::Mask),
+        ];
+        for &(action, json, mac, want, applied) in cases {
+            let mut o = Vec::new();
+            let got = write(
                 &mut o,
                 Kind::Card,
                 "card",
                 b"4111",
                 0,
-                Action::Redact,
+                action,
                 CardMask::Last4,
-                false,
-                &[7; 32]
-            ),
-            Action::Redact
-        );
-        assert_eq!(o, b"[REDACTED:card]");
-        o.clear();
-        assert_eq!(
-            write(
-                &mut o,
-                Kind::Card,
-                "card",
-                b"4111",
-                0,
-                Action::Hash,
-                CardMask::Last4,
-                false,
-                &[0xab; 32]
-            ),
-            Action::Hash
-        );
-        assert_eq!(o, b"tok_card_abababababababab");
-        o.clear();
-        assert_eq!(
-            write(
-                &mut o,
-                Kind::Card,
-                "card",
-                b"4111",
-                0,
-                Action::Hash,
-                CardMask::Last4,
-                true,
-                &[0xab; 32]
-            ),
-            Action::Mask
-        );
-        assert_eq!(o, b"4111");
+                json,
+                &[mac; 32],
+            );
+            assert_eq!(
+                (String::from_utf8(o).unwrap().as_str(), got),
+                (want, applied),
+                "{action:?}"
+            );
+        }
     }
 }
