@@ -34,6 +34,16 @@ fn resp(ct: &str, body: impl Into<Bytes>) -> Response<TestBody> {
     r
 }
 
+/// An upstream answering every request with `body` as `ct`.
+async fn fixed_upstream(ct: &'static str, body: impl Into<Bytes>) -> SocketAddr {
+    let body: Bytes = body.into();
+    upstream(move |_| {
+        let b = body.clone();
+        async move { resp(ct, b) }
+    })
+    .await
+}
+
 /// A raw upstream answering every request with `head`, then the body
 /// pieces written one by one with a flush and a short pause in between, so
 /// that they reach the guard as separate reads.
@@ -137,12 +147,7 @@ async fn compressed_responses_are_masked_and_decode_cleanly() {
 async fn content_length_kept_for_masks_and_dropped_for_redacts() {
     let doc = format!("<p>{CARD}</p>").repeat(50);
     for (policy, kept) in [("", true), ("actions = { card = \"redact\" }", false)] {
-        let doc2 = doc.clone();
-        let up = upstream(move |_| {
-            let d = doc2.clone();
-            async move { resp("text/html", d) }
-        })
-        .await;
+        let up = fixed_upstream("text/html", doc.clone()).await;
         // No hold: the length decision is made before the body is seen.
         let cfg = format!(
             "[audit]\nenabled = false\n[policies.default]\nhold_window_bytes = 0\n{policy}"
@@ -301,12 +306,7 @@ async fn monitor_mode_is_byte_identical_and_still_audited() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.log");
     let doc = format!("<p>{CARD}</p><p>{SSN}</p>");
-    let doc2 = doc.clone();
-    let up = upstream(move |_| {
-        let d = doc2.clone();
-        async move { resp("text/html", d) }
-    })
-    .await;
+    let up = fixed_upstream("text/html", doc.clone()).await;
     let cfg = format!(
         "[audit]\noutput = \"file\"\npath = {:?}\n[policies.default]\nmode = \"monitor\"\nactions = {{ card = \"block\" }}",
         log.display().to_string()
@@ -402,12 +402,7 @@ async fn non_scannable_types_pass_byte_identical() {
     let mut blob = pseudo_random(300_000, 7);
     blob.extend_from_slice(CARD.as_bytes());
     let blob = Bytes::from(blob);
-    let b2 = blob.clone();
-    let up = upstream(move |_| {
-        let b = b2.clone();
-        async move { resp("application/octet-stream", b) }
-    })
-    .await;
+    let up = fixed_upstream("application/octet-stream", blob.clone()).await;
     let (guard, _) = start_guard_with(up, "[audit]\nenabled = false").await;
     let (parts, body) = get(guard.listen[0], "/blob").await;
     assert_eq!(parts.status, StatusCode::OK);
