@@ -57,7 +57,7 @@ static CLASS: [u8; 256] = {
 type Detector = fn(&View, usize) -> Probe;
 
 /// A PEM body or a long JWT being streamed.
-struct Pem {
+struct Stream {
     /// `PrivateKey` or `Jwt`.
     kind: Kind,
     start: u64,
@@ -75,7 +75,7 @@ pub struct Scanner {
     /// Absolute stream offset of `buf[0]`.
     base: u64,
     consumed: u64,
-    pem: Option<Pem>,
+    stream: Option<Stream>,
     anchors: Vec<(usize, u32)>,
     norm: Vec<u8>,
     finished: bool,
@@ -93,7 +93,7 @@ impl std::fmt::Debug for Scanner {
             .field("hint", &self.hint)
             .field("consumed", &self.consumed)
             .field("held", &self.held())
-            .field("streaming", &self.pem.as_ref().map(|p| p.kind))
+            .field("streaming", &self.stream.as_ref().map(|p| p.kind))
             .finish()
     }
 }
@@ -113,7 +113,7 @@ impl Scanner {
             hist: 0,
             base: 0,
             consumed: 0,
-            pem: None,
+            stream: None,
             anchors: Vec::new(),
             norm: Vec::new(),
             finished: false,
@@ -209,8 +209,8 @@ impl Scanner {
         let mut next_at = find_at(&self.buf, pos, eof);
         let stop;
         loop {
-            if self.pem.is_some() {
-                match self.pem_step(pos, eof, out, findings) {
+            if self.stream.is_some() {
+                match self.stream_step(pos, eof, out, findings) {
                     Step::Hold(p) => {
                         stop = p;
                         emit = p;
@@ -349,7 +349,7 @@ impl Scanner {
                 Action::Mask | Action::Detect => out.extend_from_slice(raw),
                 Action::Redact | Action::Hash => {}
             }
-            self.pem = Some(Pem { kind: hit.kind, start, action, mac });
+            self.stream = Some(Stream { kind: hit.kind, start, action, mac });
             return;
         }
         let mut mac = fingerprint::start(&eng.key, name);
@@ -377,16 +377,16 @@ impl Scanner {
         });
     }
 
-    /// Streams a PEM body from `pos`. Emits its rewrite directly, so nothing
-    /// is held except a possible END line being read.
-    fn pem_step(
+    /// Streams a PEM body or a long JWT from `pos`. Emits its rewrite
+    /// directly, so nothing is held except a possible PEM END line being read.
+    fn stream_step(
         &mut self,
         pos: usize,
         eof: bool,
         out: &mut Vec<u8>,
         findings: &mut Vec<Finding>,
     ) -> Step {
-        let body = if self.pem.as_ref().is_some_and(|p| p.kind == Kind::Jwt) {
+        let body = if self.stream.as_ref().is_some_and(|p| p.kind == Kind::Jwt) {
             self.jwt_body(pos, eof, out)
         } else {
             self.pem_body(pos, eof, out)
@@ -402,7 +402,7 @@ impl Scanner {
     /// base64url nor a segment dot; there is no cap, so no part of a
     /// confirmed token ever passes unmasked.
     fn jwt_body(&mut self, mut pos: usize, eof: bool, out: &mut Vec<u8>) -> Result<usize, usize> {
-        let jwt = self.pem.as_mut().expect("in a JWT");
+        let jwt = self.stream.as_mut().expect("in a JWT");
         let v = View { buf: &self.buf, eof };
         let mask = jwt.action == Action::Mask;
         let pass = matches!(jwt.action, Action::Mask | Action::Detect);
@@ -426,7 +426,7 @@ impl Scanner {
     /// Streams a PEM body: where it ends, or `Err` with the position to
     /// hold at.
     fn pem_body(&mut self, mut pos: usize, eof: bool, out: &mut Vec<u8>) -> Result<usize, usize> {
-        let pem = self.pem.as_mut().expect("in a PEM body");
+        let pem = self.stream.as_mut().expect("in a PEM body");
         let v = View { buf: &self.buf, eof };
         let mask = pem.action == Action::Mask;
         let pass = matches!(pem.action, Action::Mask | Action::Detect);
@@ -488,20 +488,20 @@ impl Scanner {
         out: &mut Vec<u8>,
         findings: &mut Vec<Finding>,
     ) -> Step {
-        let pem = self.pem.take().expect("in a PEM body");
-        let mac = fingerprint::finish(pem.mac);
-        let name = pem.kind.as_str();
-        match pem.action {
+        let s = self.stream.take().expect("streaming");
+        let mac = fingerprint::finish(s.mac);
+        let name = s.kind.as_str();
+        match s.action {
             Action::Redact => rewrite::redact(out, name),
             Action::Hash => rewrite::token(out, name, &mac),
             Action::Mask | Action::Detect => {}
         }
         findings.push(Finding {
-            kind: pem.kind,
-            start: pem.start,
+            kind: s.kind,
+            start: s.start,
             end: self.base + close_at as u64,
             brand: None,
-            action: pem.action,
+            action: s.action,
             fingerprint: fingerprint::fingerprint(&mac),
         });
         Step::Continue(close_at)
