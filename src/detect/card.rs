@@ -5,7 +5,7 @@
 //! Never reports a digit run that is part of a longer run, of a decimal
 //! number, or glued to letters or `_` (IDs, hashes).
 
-use super::view::{is_digit, is_word, luhn, opt, Hit, Probe, View};
+use super::view::{is_digit, is_word, luhn, opt, Hit, Probe, Shape, View};
 use super::{Brand, Kind};
 
 /// Group layouts accepted for separated numbers. Conservative on purpose:
@@ -26,8 +26,18 @@ const GROUPINGS: &[&[usize]] = &[
 /// the two bytes of right context.
 pub(crate) const LOOKAHEAD: usize = 26;
 
-/// Fewest digits of a card number (the scanner skips shorter clusters).
-pub(crate) const MIN_DIGITS: usize = 12;
+/// Whether a card can start at a cluster of this shape: a contiguous run of
+/// a card length inside an issuer range, or a first group of 4 followed by
+/// a second group of 4 or 6 (every layout in [`GROUPINGS`]). Never false
+/// where [`detect`] could match.
+#[inline]
+pub(crate) fn may_start(s: &Shape) -> bool {
+    match s.len() {
+        4 => matches!(s.sep, Some(b' ' | b'-')) && matches!(s.second, 4 | 6),
+        12..=16 | 19 => brand(s.first).is_some(),
+        _ => false,
+    }
+}
 
 /// Detects a card starting at `p` (a digit).
 pub(crate) fn detect(v: &View, p: usize) -> Probe {

@@ -297,6 +297,22 @@ pub(crate) enum Anchor {
     },
 }
 
+/// The enabled kinds that start at a digit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Numeric {
+    pub card: bool,
+    pub ssn: bool,
+    /// National forms (`415-555-0132`); `+` and `(` forms have their own
+    /// start class.
+    pub phone: bool,
+}
+
+impl Numeric {
+    fn any(self) -> bool {
+        self.card || self.ssn || self.phone
+    }
+}
+
 /// Largest accepted `max_custom_match` (it bounds the hold-back).
 pub const MAX_CUSTOM_MATCH_LIMIT: usize = 64 * 1024;
 
@@ -319,9 +335,9 @@ pub struct Engine {
     /// Per byte, the start class of the enabled detectors that can start
     /// there outside the automaton (0: none); see the scanner.
     pub(crate) starts: [u8; 256],
-    /// Fewest digits a digit-started numeric kind (card, SSN, national
-    /// phone) that is enabled can have.
-    pub(crate) min_digits: usize,
+    /// Which digit-started numeric kinds are enabled: the scanner decides
+    /// from a digit run's shape which of them can start there.
+    pub(crate) numeric: Numeric,
     pub(crate) customs: Vec<custom::Compiled>,
     pub(crate) allow: allow::AllowList,
     enabled: [Option<Action>; 12],
@@ -435,20 +451,11 @@ impl Engine {
             }
         }
         let on = |k: Kind| builtin_index(k).is_some_and(|i| enabled[i].is_some());
-        let min_digits = [
-            (Kind::Ssn, ssn::MIN_DIGITS),
-            (Kind::Phone, phone::MIN_DIGITS),
-            (Kind::Card, card::MIN_DIGITS),
-        ]
-        .into_iter()
-        .filter(|&(k, _)| on(k))
-        .map(|(_, n)| n)
-        .min()
-        .unwrap_or(usize::MAX);
+        let numeric = Numeric { card: on(Kind::Card), ssn: on(Kind::Ssn), phone: on(Kind::Phone) };
         let mut starts = [0u8; 256];
         for (b, class) in starts.iter_mut().enumerate() {
             let c = b as u8;
-            *class = if c.is_ascii_digit() && min_digits != usize::MAX {
+            *class = if c.is_ascii_digit() && numeric.any() {
                 scanner::DIGIT
             } else if (c == b'+' || c == b'(') && on(Kind::Phone) {
                 scanner::PHONE_START
@@ -461,7 +468,7 @@ impl Engine {
         Ok(Engine {
             by_first,
             starts,
-            min_digits,
+            numeric,
             key,
             ac: Some(ac),
             anchor_text: patterns,

@@ -7,15 +7,19 @@
 //! timestamps, prices, versions, IP addresses and IDs never match (bare
 //! digit runs without a `+` are never phones).
 
-use super::view::{is_digit, is_word, opt, Hit, Probe, View};
+use super::view::{is_digit, is_word, opt, Hit, Probe, Shape, View};
 use super::Kind;
 
 pub(crate) const LOOKAHEAD: usize = 40;
 
-/// Fewest digits of a phone number that starts with a digit (`ddd-ddd-dddd`;
-/// the scanner skips shorter digit clusters). `+` and `(` forms start at
-/// their own byte.
-pub(crate) const MIN_DIGITS: usize = 10;
+/// Whether a national phone number can start at a digit cluster of this
+/// shape: a group of 1 or 3 digits, then `-` or `.` and a group of 3 (every
+/// form [`national`] accepts). Never false where [`detect`] could match at
+/// a digit; `+` and `(` forms start at their own byte.
+#[inline]
+pub(crate) fn may_start(s: &Shape) -> bool {
+    matches!(s.len(), 1 | 3) && matches!(s.sep, Some(b'-' | b'.')) && s.second == 3
+}
 
 #[inline]
 fn is_sep(b: u8) -> bool {

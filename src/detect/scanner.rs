@@ -25,7 +25,7 @@ use super::email::{self, MAX_LOCAL};
 use super::fingerprint::{self, HmacSha256};
 use super::rewrite;
 use super::secrets;
-use super::view::{is_digit, is_word, More, Probe, View, HISTORY};
+use super::view::{is_digit, is_word, More, Probe, Shape, View, HISTORY};
 use super::{card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding, Kind};
 
 pub(crate) const DIGIT: u8 = 1;
@@ -607,37 +607,20 @@ fn verdict(eng: &Engine, buf: &[u8], i: usize, eof: bool, zone: bool) -> Option<
             if prev == Some(b'_') {
                 return Some(i + 1);
             }
-            // Every numeric kind needs at least `min_digits` digits joined
-            // by single separators: count the cluster's digits.
-            let mut j = i;
-            let mut digits = 0;
-            loop {
-                let Some(&c) = buf.get(j) else {
-                    if eof {
-                        break;
-                    }
-                    return None;
-                };
-                if c.is_ascii_digit() {
-                    digits += 1;
-                    if digits >= eng.min_digits {
-                        return None;
-                    }
-                    j += 1;
-                } else if matches!(c, b' ' | b'-' | b'.') {
-                    match buf.get(j + 1) {
-                        Some(d) if d.is_ascii_digit() => j += 1,
-                        Some(_) => break,
-                        None if eof => break,
-                        None => return None,
-                    }
-                } else {
-                    break;
-                }
+            // The cluster's shape decides which numeric kinds can start
+            // here; most digit runs (IDs, timestamps, prices) fit none.
+            let shape = Shape::read(buf, i, eof)?;
+            let n = eng.numeric;
+            if (n.card && card::may_start(&shape))
+                || (n.ssn && ssn::may_start(&shape))
+                || (n.phone && phone::may_start(&shape))
+            {
+                return None;
             }
-            // In the email zone a digit after a separator may still start
-            // an address: only this position is settled.
-            Some(if zone { i + 1 } else { j })
+            // Inside the first run every digit follows a digit, where no
+            // numeric kind starts. In the email zone a digit may still
+            // start an address: only this position is settled.
+            Some(if zone { i + 1 } else { i + shape.len() })
         }
         UPPER => {
             // An IBAN: a country code, then two check digits.
@@ -1025,6 +1008,23 @@ mod tests {
         "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----",
         "ACCT4111111111111111",
         "Acct-",
+        // Shapes the digit-run fast path decides without probing.
+        "4111-1111-1111-1111",
+        "3782-822463-10005",
+        "3056 930902 5904",
+        "4222222222222",
+        "675964982648",
+        "6759649826438453",
+        "4924 2913 7830 1304 924",
+        "30569309025904",
+        "001-415-555-0132",
+        "822 43 8021",
+        "ssn 822438021",
+        "2024-05-06 10:11:12",
+        "13.46.236.249",
+        "ISBN 978-6207369461",
+        "1684053472519",
+        "3499.60",
     ];
 
     fn piece() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {

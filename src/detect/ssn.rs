@@ -2,7 +2,7 @@
 //! validity rules, and 9 bare digits only when a context keyword such as
 //! "ssn" appears shortly before.
 
-use super::view::{is_digit, is_word, keyword_before, opt, Hit, Probe, View};
+use super::view::{is_digit, is_word, keyword_before, opt, Hit, Probe, Shape, View};
 use super::Kind;
 
 /// Keywords that make a bare 9-digit run an SSN (case-insensitive).
@@ -22,8 +22,17 @@ pub(crate) const KEYWORD_WINDOW: usize = 32;
 
 pub(crate) const LOOKAHEAD: usize = 14;
 
-/// Digits in every SSN form (the scanner skips shorter digit clusters).
-pub(crate) const MIN_DIGITS: usize = 9;
+/// Whether an SSN can start at a cluster of this shape: 9 bare digits, or
+/// 3 digits, a dash or space, and 2 digits. Never false where [`detect`]
+/// could match.
+#[inline]
+pub(crate) fn may_start(s: &Shape) -> bool {
+    match s.len() {
+        9 => true,
+        3 => matches!(s.sep, Some(b'-' | b' ')) && s.second == 2,
+        _ => false,
+    }
+}
 
 /// SSA rules: area not 000, 666 or 900-999; group not 00; serial not 0000.
 pub(crate) fn valid(d: &[u8; 9]) -> bool {

@@ -98,6 +98,60 @@ impl<'a> View<'a> {
     }
 }
 
+/// How a digit cluster starts: its first run of digits and, when a single
+/// separator and another digit follow, that separator and the second run's
+/// length. Each numeric detector says from this alone whether it can start
+/// there ([`card::may_start`](super::card::may_start) and its siblings), so
+/// the scanner reads a run once instead of probing every detector.
+pub(crate) struct Shape<'a> {
+    /// The first run; 20 digits stands for "longer than any numeric kind".
+    pub first: &'a [u8],
+    /// `' '`, `'-'` or `'.'`, only when a digit follows it.
+    pub sep: Option<u8>,
+    /// Digits in the second run (capped at 7), 0 without a separator.
+    pub second: usize,
+}
+
+impl<'a> Shape<'a> {
+    /// The shape at `i` (a digit), or `None` when it depends on bytes that
+    /// have not arrived.
+    #[inline]
+    pub(crate) fn read(buf: &'a [u8], i: usize, eof: bool) -> Option<Shape<'a>> {
+        let first = digit_run(buf, i, 20, eof)?;
+        let mut shape = Shape { first: &buf[i..i + first], sep: None, second: 0 };
+        if first > 19 {
+            return Some(shape);
+        }
+        let Some(&after) = buf.get(i + first) else {
+            return eof.then_some(shape);
+        };
+        if matches!(after, b' ' | b'-' | b'.') {
+            let second = digit_run(buf, i + first + 1, 7, eof)?;
+            if second > 0 {
+                shape.sep = Some(after);
+                shape.second = second;
+            }
+        }
+        Some(shape)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.first.len()
+    }
+}
+
+/// Digits from `i`, counting at most `cap`; `None` when the run reaches the
+/// end of a buffer that may still grow.
+#[inline]
+fn digit_run(buf: &[u8], i: usize, cap: usize, eof: bool) -> Option<usize> {
+    let end = buf.len().min(i + cap);
+    let n = buf.get(i..end).map_or(0, |s| s.iter().take_while(|b| b.is_ascii_digit()).count());
+    if i + n == buf.len() && !eof {
+        return None;
+    }
+    Some(n)
+}
+
 #[inline]
 pub(crate) fn is_digit(b: u8) -> bool {
     b.is_ascii_digit()
