@@ -297,19 +297,25 @@ pub(crate) enum Anchor {
     },
 }
 
-/// The enabled kinds that start at a digit.
+/// The enabled kinds that start outside the anchor automaton, looked up
+/// once per engine rather than per position.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Numeric {
+pub(crate) struct StartKinds {
     pub card: bool,
     pub ssn: bool,
-    /// National forms (`415-555-0132`); `+` and `(` forms have their own
-    /// start class.
     pub phone: bool,
+    pub iban: bool,
+    pub email: bool,
 }
 
-impl Numeric {
-    fn any(self) -> bool {
-        self.card || self.ssn || self.phone
+impl StartKinds {
+    /// Whether an enabled card, SSN or national phone number can start at
+    /// a digit cluster of this shape.
+    #[inline]
+    pub(crate) fn numeric(self, s: &view::Shape) -> bool {
+        (self.card && card::may_start(s))
+            || (self.ssn && ssn::may_start(s))
+            || (self.phone && phone::may_start(s))
     }
 }
 
@@ -332,12 +338,8 @@ pub struct Engine {
     by_first: Vec<Vec<u32>>,
     pub(crate) max_anchor: usize,
     pub(crate) anchors_ci: bool,
-    /// Per byte, the start class of the enabled detectors that can start
-    /// there outside the automaton (0: none); see the scanner.
-    pub(crate) starts: [u8; 256],
-    /// Which digit-started numeric kinds are enabled: the scanner decides
-    /// from a digit run's shape which of them can start there.
-    pub(crate) numeric: Numeric,
+    /// Which kinds that start outside the automaton are enabled.
+    pub(crate) kinds: StartKinds,
     pub(crate) customs: Vec<custom::Compiled>,
     pub(crate) allow: allow::AllowList,
     enabled: [Option<Action>; 12],
@@ -451,24 +453,16 @@ impl Engine {
             }
         }
         let on = |k: Kind| builtin_index(k).is_some_and(|i| enabled[i].is_some());
-        let numeric = Numeric { card: on(Kind::Card), ssn: on(Kind::Ssn), phone: on(Kind::Phone) };
-        let mut starts = [0u8; 256];
-        for (b, class) in starts.iter_mut().enumerate() {
-            let c = b as u8;
-            *class = if c.is_ascii_digit() && numeric.any() {
-                scanner::DIGIT
-            } else if (c == b'+' || c == b'(') && on(Kind::Phone) {
-                scanner::PHONE_START
-            } else if c.is_ascii_uppercase() && on(Kind::Iban) {
-                scanner::UPPER
-            } else {
-                0
-            };
-        }
+        let kinds = StartKinds {
+            card: on(Kind::Card),
+            ssn: on(Kind::Ssn),
+            phone: on(Kind::Phone),
+            iban: on(Kind::Iban),
+            email: on(Kind::Email),
+        };
         Ok(Engine {
             by_first,
-            starts,
-            numeric,
+            kinds,
             key,
             ac: Some(ac),
             anchor_text: patterns,
@@ -511,11 +505,6 @@ impl Engine {
             Kind::Custom(i) => self.customs.get(usize::from(i)).map(|c| c.action),
             k => builtin_index(k).and_then(|i| self.enabled[i]),
         }
-    }
-
-    #[inline]
-    pub(crate) fn on(&self, kind: Kind) -> bool {
-        self.action(kind).is_some()
     }
 
     /// True when `tail` is a proper prefix of a literal anchor (compared
