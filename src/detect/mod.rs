@@ -326,7 +326,10 @@ pub const MAX_CUSTOM_MATCH_LIMIT: usize = 64 * 1024;
 /// an `Arc`, and make one [`Scanner`] per stream.
 pub struct Engine {
     pub(crate) cfg: EngineConfig,
-    pub(crate) key: Vec<u8>,
+    /// Per kind (built-in kinds, then custom rules), the MAC already keyed
+    /// and fed the kind's name: cloned per finding, so the key schedule is
+    /// not recomputed for each.
+    macs: Vec<fingerprint::HmacSha256>,
     /// One automaton for every literal anchor (secret prefixes and custom
     /// literals).
     pub(crate) ac: Option<AhoCorasick>,
@@ -439,6 +442,12 @@ impl Engine {
         .max()
         .unwrap_or(0);
         let key = fingerprint::effective_key(&cfg.hash_key);
+        let macs = Kind::BUILTIN
+            .iter()
+            .map(|k| k.as_str())
+            .chain(cfg.custom.iter().map(|r| r.name.as_str()))
+            .map(|name| fingerprint::start(&key, name))
+            .collect();
         let mut by_first = vec![Vec::new(); 256];
         for (pid, p) in patterns.iter().enumerate() {
             let Some(&b) = p.first() else { continue };
@@ -463,7 +472,7 @@ impl Engine {
         Ok(Engine {
             by_first,
             kinds,
-            key,
+            macs,
             ac: Some(ac),
             anchor_text: patterns,
             anchors,
@@ -497,6 +506,15 @@ impl Engine {
             }
             k => k.as_str(),
         }
+    }
+
+    /// A MAC keyed for `kind`, ready for its normalized value.
+    pub(crate) fn mac(&self, kind: Kind) -> fingerprint::HmacSha256 {
+        let i = match kind {
+            Kind::Custom(i) => Kind::BUILTIN.len() + usize::from(i),
+            k => builtin_index(k).expect("a built-in kind"),
+        };
+        self.macs[i].clone()
     }
 
     /// The action for a kind, `None` when its detector is off.

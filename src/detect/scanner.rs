@@ -342,7 +342,7 @@ impl Scanner {
         if hit.kind == Kind::PrivateKey || hit.stream {
             // A PEM header stays readable when masked; a long JWT is masked
             // like a short one. The rest streams.
-            let mut mac = fingerprint::start(&eng.key, name);
+            let mut mac = eng.mac(hit.kind);
             mac.update(raw);
             match action {
                 Action::Mask if hit.stream => out.extend(raw.iter().map(|&b| jwt_mask(b))),
@@ -352,7 +352,7 @@ impl Scanner {
             self.stream = Some(Stream { kind: hit.kind, start, action, mac });
             return;
         }
-        let mut mac = fingerprint::start(&eng.key, name);
+        let mut mac = eng.mac(hit.kind);
         mac.update(&self.norm);
         let mac = fingerprint::finish(mac);
         let json_number = self.hint == ContentHint::Json && json_number_context(&self.buf, p, raw);

@@ -76,10 +76,12 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
         if next == Some(b'.') && opt(v.at(end + 1)?, is_digit) {
             return Ok(None);
         }
-        if !keyword_before(v, p, KEYWORD_WINDOW, KEYWORDS) {
+        d.copy_from_slice(&v.buf[p..end]);
+        // The keyword search is the costly part: most 9-digit numbers fail
+        // the SSA rules first.
+        if !valid(&d) || !keyword_before(v, p, KEYWORD_WINDOW, KEYWORDS) {
             return Ok(None);
         }
-        d.copy_from_slice(&v.buf[p..end]);
     } else {
         return Ok(None);
     }

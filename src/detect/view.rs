@@ -208,9 +208,21 @@ pub(crate) fn mod97(chars: impl Iterator<Item = u8>) -> u32 {
 pub(crate) fn keyword_before(v: &View, p: usize, window: usize, keywords: &[&[u8]]) -> bool {
     let window = window.min(HISTORY).min(p);
     let hay = &v.buf[p - window..p];
-    keywords
-        .iter()
-        .any(|k| !k.is_empty() && hay.windows(k.len()).any(|w| w.eq_ignore_ascii_case(k)))
+    // Compare only where some keyword's first byte is: most bytes of the
+    // window start none.
+    let mut first = [false; 256];
+    for k in keywords {
+        if let Some(&b) = k.first() {
+            first[usize::from(b.to_ascii_lowercase())] = true;
+            first[usize::from(b.to_ascii_uppercase())] = true;
+        }
+    }
+    (0..hay.len()).any(|i| {
+        first[usize::from(hay[i])]
+            && keywords.iter().any(|k| {
+                !k.is_empty() && hay[i..].get(..k.len()).is_some_and(|w| w.eq_ignore_ascii_case(k))
+            })
+    })
 }
 
 #[cfg(test)]
@@ -236,6 +248,27 @@ mod tests {
         // GB82WEST12345698765432 rearranged.
         let s = b"WEST12345698765432GB82";
         assert_eq!(mod97(s.iter().copied()), 1);
+    }
+
+    proptest::proptest! {
+        /// The first-byte filter finds exactly what comparing at every
+        /// position finds.
+        #[test]
+        fn keyword_before_equals_every_window(
+            hay in "[sStTnNoOcC#. aAxXiIdD\u{e9}]{0,80}",
+            p_frac in 0.0f64..=1.0,
+            window in 0usize..70,
+        ) {
+            let keywords: &[&[u8]] = &[b"ssn", b"soc. sec", b"ss#", b"tax id", b"\xc3\xa9t"];
+            let buf = hay.as_bytes();
+            let p = (buf.len() as f64 * p_frac) as usize;
+            let v = View { buf, eof: true };
+            let w = window.min(HISTORY).min(p);
+            let naive = keywords.iter().any(|k| {
+                buf[p - w..p].windows(k.len()).any(|x| x.eq_ignore_ascii_case(k))
+            });
+            proptest::prop_assert_eq!(keyword_before(&v, p, window, keywords), naive);
+        }
     }
 
     #[test]
