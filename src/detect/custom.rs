@@ -8,7 +8,7 @@
 
 use regex::bytes::Regex;
 
-use super::view::{keyword_before, luhn, mod97, Hit, More, Probe, View};
+use super::view::{luhn, mod97, Hit, Keywords, More, Probe, View};
 use super::{Action, CustomRule, EngineError, Kind, Validator};
 
 /// How far before a custom match its context keywords may be.
@@ -20,7 +20,7 @@ pub(crate) struct Compiled {
     pub name: String,
     pub regex: Option<Regex>,
     pub validator: Option<Validator>,
-    pub context: Vec<Vec<u8>>,
+    pub context: Keywords,
     pub action: Action,
     pub case_insensitive: bool,
 }
@@ -82,7 +82,7 @@ pub(crate) fn compile(rule: &CustomRule) -> Result<(Compiled, Anchors), EngineEr
         name: name.clone(),
         regex,
         validator: rule.validator,
-        context: rule.context.iter().map(|c| c.as_bytes().to_vec()).collect(),
+        context: Keywords::new(&rule.context),
         action: rule.action.unwrap_or(Action::Mask),
         case_insensitive: ci,
     };
@@ -183,8 +183,7 @@ pub(crate) fn detect(
         return Ok(None);
     }
     if !rule.context.is_empty() {
-        let kws: Vec<&[u8]> = rule.context.iter().map(Vec::as_slice).collect();
-        if !keyword_before(v, p, CONTEXT_WINDOW, &kws) {
+        if !rule.context.before(v, p, CONTEXT_WINDOW) {
             return Ok(None);
         }
     }

@@ -2,33 +2,37 @@
 //! validity rules, and 9 bare digits only when a context keyword such as
 //! "ssn" appears shortly before.
 
-use super::view::{is_digit, is_word, keyword_before, opt, Hit, Probe, Shape, View};
+use std::sync::LazyLock;
+
+use super::view::{is_digit, is_word, opt, Hit, Keywords, Probe, Shape, View};
 use super::Kind;
 
 /// Keywords that make a bare 9-digit run an SSN (case-insensitive).
-const KEYWORDS: &[&[u8]] = &[
-    b"ssn",
-    b"social security",
-    b"soc sec",
-    b"soc. sec",
-    b"taxpayer",
-    b"tax id",
-    b"ss#",
-    b"ss no",
-];
+static KEYWORDS: LazyLock<Keywords> = LazyLock::new(|| {
+    Keywords::new([
+        "ssn",
+        "social security",
+        "soc sec",
+        "soc. sec",
+        "taxpayer",
+        "tax id",
+        "ss#",
+        "ss no",
+    ])
+});
 
 /// How far before a bare 9-digit run the keyword may be.
 pub(crate) const KEYWORD_WINDOW: usize = 32;
 
 pub(crate) const LOOKAHEAD: usize = 14;
 
-/// Whether an SSN can start at a cluster of this shape: 9 bare digits, or
-/// 3 digits, a dash or space, and 2 digits. Never false where [`detect`]
+/// Whether an SSN can start at a cluster of this shape: 9 bare digits
+/// within the SSA rules, or 3 digits, a dash or space, and 2 digits. Never false where [`detect`]
 /// could match.
 #[inline]
 pub(crate) fn may_start(s: &Shape) -> bool {
     match s.len() {
-        9 => true,
+        9 => s.first.try_into().is_ok_and(valid),
         3 => matches!(s.sep, Some(b'-' | b' ')) && s.second == 2,
         _ => false,
     }
@@ -79,7 +83,7 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
         d.copy_from_slice(&v.buf[p..end]);
         // The keyword search is the costly part: most 9-digit numbers fail
         // the SSA rules first.
-        if !valid(&d) || !keyword_before(v, p, KEYWORD_WINDOW, KEYWORDS) {
+        if !valid(&d) || !KEYWORDS.before(v, p, KEYWORD_WINDOW) {
             return Ok(None);
         }
     } else {

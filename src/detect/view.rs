@@ -204,25 +204,51 @@ pub(crate) fn mod97(chars: impl Iterator<Item = u8>) -> u32 {
     r
 }
 
-/// Case-insensitive search for any keyword in the `window` bytes before `p`.
-pub(crate) fn keyword_before(v: &View, p: usize, window: usize, keywords: &[&[u8]]) -> bool {
-    let window = window.min(HISTORY).min(p);
-    let hay = &v.buf[p - window..p];
-    // Compare only where some keyword's first byte is: most bytes of the
-    // window start none.
-    let mut first = [false; 256];
-    for k in keywords {
-        if let Some(&b) = k.first() {
-            first[usize::from(b.to_ascii_lowercase())] = true;
-            first[usize::from(b.to_ascii_uppercase())] = true;
-        }
+/// Context keywords (matched ignoring ASCII case), compiled once: the
+/// search compares only where a keyword's first byte is, and most bytes of
+/// a window start none.
+#[derive(Clone, Default)]
+pub(crate) struct Keywords {
+    /// Bytes, in both cases, that start some keyword.
+    first: Vec<bool>,
+    words: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Keywords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.words.iter().map(|w| String::from_utf8_lossy(w))).finish()
     }
-    (0..hay.len()).any(|i| {
-        first[usize::from(hay[i])]
-            && keywords.iter().any(|k| {
-                !k.is_empty() && hay[i..].get(..k.len()).is_some_and(|w| w.eq_ignore_ascii_case(k))
-            })
-    })
+}
+
+impl Keywords {
+    pub(crate) fn new<W: AsRef<[u8]>>(words: impl IntoIterator<Item = W>) -> Keywords {
+        let words: Vec<Vec<u8>> =
+            words.into_iter().map(|w| w.as_ref().to_vec()).filter(|w| !w.is_empty()).collect();
+        let mut first = vec![false; 256];
+        for w in &words {
+            first[usize::from(w[0].to_ascii_lowercase())] = true;
+            first[usize::from(w[0].to_ascii_uppercase())] = true;
+        }
+        Keywords { first, words }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Whether a keyword lies wholly within the `window` bytes before `p`
+    /// (at most [`HISTORY`]).
+    pub(crate) fn before(&self, v: &View, p: usize, window: usize) -> bool {
+        let window = window.min(HISTORY).min(p);
+        let hay = &v.buf[p - window..p];
+        (0..hay.len()).any(|i| {
+            self.first[usize::from(hay[i])]
+                && self
+                    .words
+                    .iter()
+                    .any(|k| hay[i..].get(..k.len()).is_some_and(|w| w.eq_ignore_ascii_case(k)))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -259,15 +285,16 @@ mod tests {
             p_frac in 0.0f64..=1.0,
             window in 0usize..70,
         ) {
-            let keywords: &[&[u8]] = &[b"ssn", b"soc. sec", b"ss#", b"tax id", b"\xc3\xa9t"];
+            let keywords: &[&[u8]] = &[b"ssn", b"soc. sec", b"ss#", b"tax id", b"\xc3\xa9t", b""];
             let buf = hay.as_bytes();
             let p = (buf.len() as f64 * p_frac) as usize;
             let v = View { buf, eof: true };
             let w = window.min(HISTORY).min(p);
-            let naive = keywords.iter().any(|k| {
+            let naive = keywords.iter().filter(|k| !k.is_empty()).any(|k| {
                 buf[p - w..p].windows(k.len()).any(|x| x.eq_ignore_ascii_case(k))
             });
-            proptest::prop_assert_eq!(keyword_before(&v, p, window, keywords), naive);
+            let compiled = Keywords::new(keywords);
+            proptest::prop_assert_eq!(compiled.before(&v, p, window), naive);
         }
     }
 
