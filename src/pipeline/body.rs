@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
@@ -20,7 +21,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::codec::{CodecError, Decoder, Encoder, DECODE_SLICE};
-use super::{BoxError, ResponseContext};
+use super::{BoxError, ResponseContext, RouteCounters};
 use crate::audit::{self, AuditRecord, MAX_FINGERPRINTS};
 use crate::config::policy::{OverLimit, PolicyAction};
 use crate::detect::{Action, ContentHint, Finding, Fingerprint, Kind, Scanner};
@@ -127,11 +128,10 @@ pub(crate) struct ScanState {
     input_seen: u64,
     /// Decoded bytes that went through the scanner.
     scanned: u64,
-    /// `scan_bytes_total` for this route, resolved once per response rather
-    /// than once per chunk.
-    scan_bytes: prometheus::IntCounter,
-    /// `findings_total` handles of the kinds seen so far in this response
-    /// (a dense page has a hundred findings of a handful of kinds).
+    /// The route's per-response series, resolved once per configuration.
+    counters: Arc<RouteCounters>,
+    /// `findings_total` handles this response resolved itself: kinds the
+    /// policy does not name (their action is the default, `detect`).
     finding_counters: Vec<(Kind, prometheus::IntCounter)>,
     out: Vec<u8>,
     decoded: Vec<u8>,
@@ -164,6 +164,7 @@ where
     pub(crate) fn new(
         inner: B,
         ctx: ResponseContext,
+        counters: Arc<RouteCounters>,
         status: StatusCode,
         hint: ContentHint,
         decoder: Option<Decoder>,
@@ -171,8 +172,7 @@ where
     ) -> ScanBody<B> {
         let enforce = !ctx.policy.monitor();
         let scanner = Scanner::new(ctx.policy.engine.clone(), hint);
-        ctx.metrics.responses_scanned_total.with_label_values(&[&ctx.route]).inc();
-        let scan_bytes = ctx.metrics.scan_bytes_total.with_label_values(&[&ctx.route]);
+        counters.responses_scanned.inc();
         ScanBody {
             inner,
             st: ScanState {
@@ -185,7 +185,7 @@ where
                 scanning: true,
                 input_seen: 0,
                 scanned: 0,
-                scan_bytes,
+                counters,
                 finding_counters: Vec::new(),
                 out: Vec::new(),
                 decoded: Vec::new(),
@@ -265,6 +265,11 @@ where
 }
 
 impl ScanState {
+    /// The exchange this body belongs to.
+    pub(crate) fn ctx(&self) -> &ResponseContext {
+        &self.ctx
+    }
+
     /// True once the upstream body ended and everything is queued.
     pub(crate) fn done(&self) -> bool {
         matches!(self.phase, Phase::Done)
@@ -392,7 +397,7 @@ impl ScanState {
         self.out.reserve(input.len() + OUT_SLACK);
         self.scanner.feed(input, &mut self.out, &mut self.findings);
         self.scanned += input.len() as u64;
-        self.scan_bytes.inc_by(input.len() as u64);
+        self.counters.scan_bytes.inc_by(input.len() as u64);
         self.handle_findings()
     }
 
@@ -435,8 +440,11 @@ impl ScanState {
         let mut decision = None;
         for f in self.findings.drain(..) {
             let action = policy.action(f.kind);
-            match self.finding_counters.iter().find(|(k, _)| *k == f.kind) {
-                Some((_, c)) => c.inc(),
+            let resolved = self.counters.finding(f.kind);
+            match resolved.or_else(|| {
+                self.finding_counters.iter().find(|(k, _)| *k == f.kind).map(|(_, c)| c)
+            }) {
+                Some(c) => c.inc(),
                 None => {
                     let c = self.ctx.metrics.findings_total.with_label_values(&[
                         &self.ctx.route,
