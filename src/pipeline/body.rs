@@ -458,7 +458,9 @@ impl ScanState {
             let n = self.tally.counts.entry(f.kind).or_insert(0);
             *n += 1;
             let n = *n;
-            if !self.tally.fingerprints.contains(&f.fingerprint) {
+            // Once the list is full and known to be truncated, nothing a
+            // finding's fingerprint could do changes it: skip the search.
+            if !self.tally.truncated && !self.tally.fingerprints.contains(&f.fingerprint) {
                 if self.tally.fingerprints.len() < MAX_FINGERPRINTS {
                     self.tally.fingerprints.push(f.fingerprint);
                 } else {
