@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
@@ -20,7 +21,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::codec::{CodecError, Decoder, Encoder, DECODE_SLICE};
-use super::{BoxError, ResponseContext};
+use super::{BoxError, ResponseContext, RouteCounters};
 use crate::audit::{self, AuditRecord, MAX_FINGERPRINTS};
 use crate::config::policy::{OverLimit, PolicyAction};
 use crate::detect::{Action, ContentHint, Finding, Fingerprint, Kind, Scanner};
@@ -127,11 +128,10 @@ pub(crate) struct ScanState {
     input_seen: u64,
     /// Decoded bytes that went through the scanner.
     scanned: u64,
-    /// `scan_bytes_total` for this route, resolved once per response rather
-    /// than once per chunk.
-    scan_bytes: prometheus::IntCounter,
-    /// `findings_total` handles of the kinds seen so far in this response
-    /// (a dense page has a hundred findings of a handful of kinds).
+    /// The route's per-response series, resolved once per configuration.
+    counters: Arc<RouteCounters>,
+    /// `findings_total` handles this response resolved itself: kinds the
+    /// policy does not name (their action is the default, `detect`).
     finding_counters: Vec<(Kind, prometheus::IntCounter)>,
     out: Vec<u8>,
     decoded: Vec<u8>,
@@ -164,6 +164,7 @@ where
     pub(crate) fn new(
         inner: B,
         ctx: ResponseContext,
+        counters: Arc<RouteCounters>,
         status: StatusCode,
         hint: ContentHint,
         decoder: Option<Decoder>,
@@ -171,8 +172,7 @@ where
     ) -> ScanBody<B> {
         let enforce = !ctx.policy.monitor();
         let scanner = Scanner::new(ctx.policy.engine.clone(), hint);
-        ctx.metrics.responses_scanned_total.with_label_values(&[&ctx.route]).inc();
-        let scan_bytes = ctx.metrics.scan_bytes_total.with_label_values(&[&ctx.route]);
+        counters.responses_scanned.inc();
         ScanBody {
             inner,
             st: ScanState {
@@ -185,7 +185,7 @@ where
                 scanning: true,
                 input_seen: 0,
                 scanned: 0,
-                scan_bytes,
+                counters,
                 finding_counters: Vec::new(),
                 out: Vec::new(),
                 decoded: Vec::new(),
@@ -265,6 +265,11 @@ where
 }
 
 impl ScanState {
+    /// The exchange this body belongs to.
+    pub(crate) fn ctx(&self) -> &ResponseContext {
+        &self.ctx
+    }
+
     /// True once the upstream body ended and everything is queued.
     pub(crate) fn done(&self) -> bool {
         matches!(self.phase, Phase::Done)
@@ -392,7 +397,7 @@ impl ScanState {
         self.out.reserve(input.len() + OUT_SLACK);
         self.scanner.feed(input, &mut self.out, &mut self.findings);
         self.scanned += input.len() as u64;
-        self.scan_bytes.inc_by(input.len() as u64);
+        self.counters.scan_bytes.inc_by(input.len() as u64);
         self.handle_findings()
     }
 
@@ -435,8 +440,11 @@ impl ScanState {
         let mut decision = None;
         for f in self.findings.drain(..) {
             let action = policy.action(f.kind);
-            match self.finding_counters.iter().find(|(k, _)| *k == f.kind) {
-                Some((_, c)) => c.inc(),
+            let resolved = self.counters.finding(f.kind);
+            match resolved.or_else(|| {
+                self.finding_counters.iter().find(|(k, _)| *k == f.kind).map(|(_, c)| c)
+            }) {
+                Some(c) => c.inc(),
                 None => {
                     let c = self.ctx.metrics.findings_total.with_label_values(&[
                         &self.ctx.route,
@@ -450,7 +458,9 @@ impl ScanState {
             let n = self.tally.counts.entry(f.kind).or_insert(0);
             *n += 1;
             let n = *n;
-            if !self.tally.fingerprints.contains(&f.fingerprint) {
+            // Once the list is full and known to be truncated, nothing a
+            // finding's fingerprint could do changes it: skip the search.
+            if !self.tally.truncated && !self.tally.fingerprints.contains(&f.fingerprint) {
                 if self.tally.fingerprints.len() < MAX_FINGERPRINTS {
                     self.tally.fingerprints.push(f.fingerprint);
                 } else {
@@ -547,7 +557,7 @@ impl ScanState {
             AuditExtra {
                 counts,
                 actions,
-                fingerprints: t.fingerprints.iter().map(|f| f.to_string()).collect(),
+                fingerprints: t.fingerprints.iter().map(fingerprint_hex).collect(),
                 truncated: t.truncated,
                 blocked: t.blocked,
                 would_block: t.would_block,
@@ -555,6 +565,20 @@ impl ScanState {
             },
         );
     }
+}
+
+/// A fingerprint as its `Display` writes it (lower-case hex), without the
+/// formatting machinery: a dense page lists up to [`MAX_FINGERPRINTS`] in
+/// its audit line, and `{:02x}` per byte cost more than the rest of the
+/// line.
+fn fingerprint_hex(f: &Fingerprint) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(f.0.len() * 2);
+    for b in f.0 {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    s
 }
 
 /// The per-response part of an audit line.
@@ -643,6 +667,28 @@ where
             SizeHint::with_exact(self.st.queued_bytes as u64)
         } else {
             SizeHint::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_hex_matches_display() {
+        let mut cases = vec![[0u8; 12], [0xff; 12], *b"0123456789ab"];
+        // Every byte value, in every position.
+        for b in 0..=255u8 {
+            let mut f = [0u8; 12];
+            for (i, x) in f.iter_mut().enumerate() {
+                *x = b.wrapping_add((i as u8).wrapping_mul(37));
+            }
+            cases.push(f);
+        }
+        for c in cases {
+            let f = Fingerprint(c);
+            assert_eq!(fingerprint_hex(&f), f.to_string());
         }
     }
 }

@@ -21,35 +21,56 @@ pub const DEFAULT_SCANNED: &[&str] = &[
 /// Long-lived streaming types that are never held back by the hold window.
 pub const DEFAULT_STREAM: &[&str] = &["text/event-stream", "application/x-ndjson"];
 
-/// A `type/subtype` essence, lowercased, parameters dropped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MediaType {
-    pub top: String,
-    pub sub: String,
+/// A `type/subtype` essence, parameters dropped, borrowed from the header
+/// value: it is parsed on every response, so it is compared
+/// case-insensitively rather than lowercased into new strings.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaType<'a> {
+    pub top: &'a str,
+    pub sub: &'a str,
 }
 
-impl MediaType {
+impl PartialEq for MediaType<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.top.eq_ignore_ascii_case(other.top) && self.sub.eq_ignore_ascii_case(other.sub)
+    }
+}
+
+impl Eq for MediaType<'_> {}
+
+impl<'a> MediaType<'a> {
     /// Parses a `Content-Type` value. `None` when it has no `type/subtype`.
-    pub fn parse(value: &str) -> Option<MediaType> {
+    pub fn parse(value: &'a str) -> Option<MediaType<'a>> {
         let essence = value.split(';').next().unwrap_or("").trim();
         let (top, sub) = essence.split_once('/')?;
         let (top, sub) = (top.trim(), sub.trim());
         if top.is_empty() || sub.is_empty() || sub.contains('/') {
             return None;
         }
-        Some(MediaType { top: top.to_ascii_lowercase(), sub: sub.to_ascii_lowercase() })
+        Some(MediaType { top, sub })
     }
 
     /// What the engine should assume about documents of this type.
     pub fn hint(&self) -> ContentHint {
-        if self.sub == "json" || self.sub.ends_with("+json") || self.sub == "x-ndjson" {
+        let sub = self.sub;
+        if sub.eq_ignore_ascii_case("json")
+            || ends_with_ignore_case(sub, "+json")
+            || sub.eq_ignore_ascii_case("x-ndjson")
+        {
             ContentHint::Json
-        } else if self.top == "text" && self.sub == "html" {
+        } else if self.top.eq_ignore_ascii_case("text") && sub.eq_ignore_ascii_case("html") {
             ContentHint::Html
         } else {
             ContentHint::Text
         }
     }
+}
+
+/// `s` ends with the ASCII `suffix`, ignoring ASCII case (compared as bytes,
+/// so a non-ASCII `s` cannot split a character).
+fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    let (s, suffix) = (s.as_bytes(), suffix.as_bytes());
+    s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,22 +119,24 @@ impl MediaPattern {
         Ok(MediaPattern { top, sub })
     }
 
-    pub fn matches(&self, mt: &MediaType) -> bool {
+    /// Patterns are stored lowercased; the media type is compared ignoring
+    /// ASCII case.
+    pub fn matches(&self, mt: &MediaType<'_>) -> bool {
         if let Some(top) = &self.top {
-            if *top != mt.top {
+            if !top.eq_ignore_ascii_case(mt.top) {
                 return false;
             }
         }
         match &self.sub {
             SubPattern::Any => true,
-            SubPattern::Exact(s) => *s == mt.sub,
-            SubPattern::Suffix(s) => mt.sub.ends_with(s.as_str()),
+            SubPattern::Exact(s) => s.eq_ignore_ascii_case(mt.sub),
+            SubPattern::Suffix(s) => ends_with_ignore_case(mt.sub, s),
         }
     }
 }
 
 /// True when any pattern matches.
-pub fn any_match(patterns: &[MediaPattern], mt: &MediaType) -> bool {
+pub fn any_match(patterns: &[MediaPattern], mt: &MediaType<'_>) -> bool {
     patterns.iter().any(|p| p.matches(mt))
 }
 
@@ -131,6 +154,12 @@ mod tests {
         let cases = [
             ("text/html; charset=utf-8", true, ContentHint::Html),
             ("TEXT/HTML", true, ContentHint::Html),
+            ("Text/Html ; charset=UTF-8", true, ContentHint::Html),
+            ("Application/Problem+JSON", true, ContentHint::Json),
+            ("APPLICATION/X-NDJSON", true, ContentHint::Json),
+            ("Application/Atom+XML", true, ContentHint::Text),
+            ("IMAGE/PNG", false, ContentHint::Text),
+            ("application/json\u{e9}", false, ContentHint::Text),
             ("text/plain", true, ContentHint::Text),
             ("application/json", true, ContentHint::Json),
             ("application/problem+json; charset=utf-8", true, ContentHint::Json),
@@ -152,6 +181,22 @@ mod tests {
                 assert_eq!(mt.hint(), hint, "{value}");
             }
         }
+    }
+
+    #[test]
+    fn essence_is_borrowed_and_compares_ignoring_case() {
+        let mt = MediaType::parse(" Text/HTML ;charset=utf-8").unwrap();
+        assert_eq!((mt.top, mt.sub), ("Text", "HTML"));
+        assert_eq!(mt, MediaType::parse("text/html").unwrap());
+        assert_ne!(mt, MediaType::parse("text/plain").unwrap());
+        let exact = MediaPattern::parse("Text/Plain").unwrap();
+        assert!(exact.matches(&MediaType::parse("TEXT/PLAIN").unwrap()));
+        assert!(!exact.matches(&MediaType::parse("text/plainx").unwrap()));
+        // A suffix longer than the subtype, and a non-ASCII subtype.
+        let suffix = MediaPattern::parse("application/*+json").unwrap();
+        assert!(!suffix.matches(&MediaType::parse("application/json").unwrap()));
+        assert!(!suffix.matches(&MediaType::parse("application/\u{e9}+jsonx").unwrap()));
+        assert!(suffix.matches(&MediaType::parse("application/\u{e9}+JSON").unwrap()));
     }
 
     #[test]

@@ -27,9 +27,11 @@ use http::{Method, Response, StatusCode};
 use http_body::Body;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
+use prometheus::IntCounter;
 
 use crate::audit::AuditSink;
 use crate::config::policy::{AcceptEncoding, OnError};
+use crate::detect::Kind;
 use crate::metrics::{block_reason, skip_reason, upstream_reason, Metrics};
 use crate::policy::Policy;
 use body::{AuditExtra, Failure, ScanBody};
@@ -57,6 +59,45 @@ pub struct ResponseContext {
     pub policy: Arc<Policy>,
     pub metrics: Arc<Metrics>,
     pub audit: Arc<AuditSink>,
+}
+
+/// The per-route series the pipeline touches on every response, resolved
+/// once per configuration (`with_label_values` hashes the labels and takes
+/// the vector's lock on every call). The series themselves are the ones
+/// [`Metrics::init_route`] creates at zero, so resolving them early makes
+/// none appear.
+pub struct RouteCounters {
+    responses_scanned: IntCounter,
+    scan_bytes: IntCounter,
+    skipped_content_type: IntCounter,
+    /// `findings_total` for each kind the policy names, with its action.
+    findings: Vec<(Kind, IntCounter)>,
+}
+
+impl RouteCounters {
+    pub fn new(metrics: &Metrics, route: &str, policy: &Policy) -> RouteCounters {
+        let findings = policy
+            .actions
+            .iter()
+            .map(|(&kind, action)| {
+                let labels = [route, policy.engine.kind_name(kind), action.as_str()];
+                (kind, metrics.findings_total.with_label_values(&labels))
+            })
+            .collect();
+        RouteCounters {
+            responses_scanned: metrics.responses_scanned_total.with_label_values(&[route]),
+            scan_bytes: metrics.scan_bytes_total.with_label_values(&[route]),
+            skipped_content_type: metrics
+                .scan_skipped_total
+                .with_label_values(&[route, skip_reason::CONTENT_TYPE]),
+            findings,
+        }
+    }
+
+    /// The resolved `findings_total` handle of a kind the policy names.
+    fn finding(&self, kind: Kind) -> Option<&IntCounter> {
+        self.findings.iter().find(|(k, _)| *k == kind).map(|(_, c)| c)
+    }
 }
 
 /// Codings leakwarden can decode, in the order offered upstream.
@@ -129,7 +170,25 @@ fn bodiless(method: &Method, status: StatusCode) -> bool {
 /// head is held until `hold_window` output bytes are ready, the body ends
 /// or `hold_timeout` passes, so that a block decided by then replaces the
 /// whole response with the generic block page.
+///
+/// This resolves the route's counters for this one response; the proxy
+/// keeps them per configuration and calls [`process_response_with`].
 pub async fn process_response<B>(ctx: ResponseContext, resp: Response<B>) -> Response<ProxyBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let counters = Arc::new(RouteCounters::new(&ctx.metrics, &ctx.route, &ctx.policy));
+    process_response_with(ctx, counters, resp).await
+}
+
+/// [`process_response`] with the route's counters already resolved
+/// (`counters` must belong to `ctx.route` and `ctx.policy`).
+pub async fn process_response_with<B>(
+    ctx: ResponseContext,
+    counters: Arc<RouteCounters>,
+    resp: Response<B>,
+) -> Response<ProxyBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -148,10 +207,7 @@ where
         .and_then(MediaType::parse);
     if let Some(mt) = &media {
         if !content::any_match(&policy.content_types, mt) {
-            ctx.metrics
-                .scan_skipped_total
-                .with_label_values(&[&ctx.route, skip_reason::CONTENT_TYPE])
-                .inc();
+            counters.skipped_content_type.inc();
             return passthrough(resp);
         }
     }
@@ -169,7 +225,8 @@ where
     };
 
     let (mut parts, upstream) = resp.into_parts();
-    let mut body = Box::pin(ScanBody::new(upstream, ctx.clone(), status, hint, decoder, encoder));
+    // The body owns the context from here on (no per-response copy of it).
+    let mut body = Box::pin(ScanBody::new(upstream, ctx, counters, status, hint, decoder, encoder));
     if policy.monitor() {
         // Monitor mode sends the upstream bytes as they are: no header
         // changes, no hold.
@@ -186,6 +243,7 @@ where
     }
 
     let st = body.state();
+    let ctx = st.ctx();
     match st.failure() {
         Some(Failure::Pipeline(_)) => {
             return block::page(&ctx.policy, &ctx.request_id);

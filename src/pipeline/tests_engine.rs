@@ -234,3 +234,43 @@ async fn audit_path_has_no_query_and_no_value() {
     let a: serde_json::Value = serde_json::from_str(line).unwrap();
     assert!(a["path"].as_str().unwrap().starts_with("/cards/"), "{line}");
 }
+
+#[tokio::test]
+async fn audit_fingerprints_stop_at_the_cap_and_say_so() {
+    use crate::audit::MAX_FINGERPRINTS;
+    // (distinct values, times each appears, fingerprints listed, truncated)
+    let cases = [
+        (MAX_FINGERPRINTS, 2, MAX_FINGERPRINTS, false),
+        (MAX_FINGERPRINTS + 1, 1, MAX_FINGERPRINTS, true),
+        (MAX_FINGERPRINTS + 8, 3, MAX_FINGERPRINTS, true),
+        (3, 5, 3, false),
+    ];
+    for (distinct, times, listed, truncated) in cases {
+        let h = harness("");
+        let mut doc = String::new();
+        for round in 0..times {
+            for i in 0..distinct {
+                doc.push_str(&format!("<li>{round}: user{i}@example.com</li>\n"));
+            }
+        }
+        let out = process_response(
+            h.ctx.clone(),
+            response(Some("text/html"), chunks([doc.clone().into_bytes()])),
+        )
+        .await;
+        collect(out).await.unwrap();
+        let lines = h.log.lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let a: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        let what = format!("{distinct} x {times}: {}", lines[0]);
+        assert_eq!(a["counts"]["email"], (distinct * times) as u64, "{what}");
+        let fps = a["fingerprints"].as_array().unwrap();
+        assert_eq!(fps.len(), listed, "{what}");
+        // Written only when true.
+        let said = a.get("fingerprints_truncated").and_then(serde_json::Value::as_bool);
+        assert_eq!(said.unwrap_or(false), truncated, "{what}");
+        let unique: std::collections::HashSet<&str> =
+            fps.iter().map(|f| f.as_str().unwrap()).collect();
+        assert_eq!(unique.len(), fps.len(), "{what}");
+    }
+}

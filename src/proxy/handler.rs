@@ -186,7 +186,9 @@ pub async fn handle(
     }
     // The pipeline may hold the head while its window fills: that wait
     // counts against the whole-request deadline too.
-    let processed = pipeline::process_response(ctx, Response::from_parts(rparts, rbody));
+    let counters = snap.route_counters[route_index].clone();
+    let processed =
+        pipeline::process_response_with(ctx, counters, Response::from_parts(rparts, rbody));
     let resp = match deadline {
         None => processed.await,
         Some(d) => match tokio::time::timeout_at(d, processed).await {

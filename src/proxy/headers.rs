@@ -4,7 +4,9 @@
 
 use std::net::IpAddr;
 
-use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, TE, TRAILER, UPGRADE, VIA};
+use http::header::{
+    Entry, HeaderMap, HeaderName, HeaderValue, CONNECTION, TE, TRAILER, UPGRADE, VIA,
+};
 use http::Version;
 
 /// The request id header, propagated upstream and echoed to the client.
@@ -18,32 +20,49 @@ static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 /// `Keep-Alive`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade` and any
 /// `Proxy-*` header.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    // Runs twice per exchange and usually finds nothing: one pass over the
-    // names (standard names compare by tag) is much cheaper than hashing
-    // for each of the fixed names. Any name listed in `Connection` needs
-    // `Connection` itself, so its absence rules those out too.
-    let fixed =
+    // Runs twice per exchange, and nearly every upstream response carries
+    // `Connection: keep-alive`: one pass over the names (standard names
+    // compare by tag) finds what is there, and only that is removed
+    // (each removal hashes its name). Any name listed in `Connection`
+    // needs `Connection` itself, so its absence rules those out too.
+    const FIXED: [&HeaderName; 6] =
         [&CONNECTION, &KEEP_ALIVE, &TE, &TRAILER, &http::header::TRANSFER_ENCODING, &UPGRADE];
-    if !headers.keys().any(|k| fixed.contains(&k) || k.as_str().starts_with("proxy-")) {
+    let mut present = [false; FIXED.len()];
+    let mut proxy = false;
+    for k in headers.keys() {
+        match FIXED.iter().position(|f| *f == k) {
+            Some(i) => present[i] = true,
+            None => proxy |= k.as_str().starts_with("proxy-"),
+        }
+    }
+    if !proxy && !present.contains(&true) {
         return;
     }
-    let named: Vec<HeaderName> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
+    if present[0] {
+        let named: Vec<HeaderName> = headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            // `keep-alive` (the usual token) is one of FIXED: removed below
+            // if present.
+            .filter(|t| !FIXED.iter().any(|f| f.as_str().eq_ignore_ascii_case(t)))
+            .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
     }
-    for name in fixed {
-        headers.remove(name);
+    for (name, _) in FIXED.iter().zip(present).filter(|(_, p)| *p) {
+        headers.remove(*name);
     }
-    let proxy: Vec<HeaderName> =
-        headers.keys().filter(|k| k.as_str().starts_with("proxy-")).cloned().collect();
-    for name in proxy {
-        headers.remove(name);
+    if proxy {
+        let proxy: Vec<HeaderName> =
+            headers.keys().filter(|k| k.as_str().starts_with("proxy-")).cloned().collect();
+        for name in proxy {
+            headers.remove(name);
+        }
     }
 }
 
@@ -51,28 +70,69 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 /// `X-Forwarded-Proto` and `X-Forwarded-Host` (replacing what the client
 /// sent: they describe this hop).
 pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &str, host: Option<&str>) {
-    use std::fmt::Write;
-    // One string, built in place: this runs on every request.
-    let mut chain = String::new();
-    for v in headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
-        chain.push_str(v);
-        chain.push_str(", ");
-    }
-    let _ = write!(chain, "{client}");
-    headers.remove(&X_FORWARDED_FOR);
-    if let Ok(v) = HeaderValue::try_from(chain) {
-        headers.insert(X_FORWARDED_FOR.clone(), v);
+    // This runs on every request: one lookup per header (the entry API),
+    // one string built in place, no formatting machinery for IPv4.
+    match headers.entry(&X_FORWARDED_FOR) {
+        Entry::Vacant(e) => {
+            let mut ip = String::with_capacity(15);
+            push_ip(&mut ip, client);
+            if let Ok(v) = HeaderValue::try_from(ip) {
+                e.insert(v);
+            }
+        }
+        Entry::Occupied(mut e) => {
+            let mut chain = String::new();
+            for v in e.iter().filter_map(|v| v.to_str().ok()).map(str::trim) {
+                if !v.is_empty() {
+                    chain.push_str(v);
+                    chain.push_str(", ");
+                }
+            }
+            push_ip(&mut chain, client);
+            match HeaderValue::try_from(chain) {
+                // Replaces every value the client sent.
+                Ok(v) => {
+                    e.insert(v);
+                }
+                Err(_) => {
+                    e.remove();
+                }
+            }
+        }
     }
     headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto_value(proto)));
-    headers.remove(&X_FORWARDED_HOST);
-    if let Some(v) = host.and_then(|h| HeaderValue::from_str(h).ok()) {
-        headers.insert(X_FORWARDED_HOST.clone(), v);
+    match host.and_then(|h| HeaderValue::from_str(h).ok()) {
+        Some(v) => {
+            headers.insert(X_FORWARDED_HOST.clone(), v);
+        }
+        None => {
+            headers.remove(&X_FORWARDED_HOST);
+        }
+    }
+}
+
+/// Appends an address as `Display` writes it; IPv4 (the common case) by
+/// hand, since `fmt` costs more than the rest of `set_forwarded`.
+fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                if octet >= 100 {
+                    out.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    out.push(char::from(b'0' + octet / 10 % 10));
+                }
+                out.push(char::from(b'0' + octet % 10));
+            }
+        }
+        IpAddr::V6(v6) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{v6}");
+        }
     }
 }
 
@@ -93,35 +153,59 @@ pub fn append_via(headers: &mut HeaderMap, version: Version) {
         Version::HTTP_3 => "3 leakwarden",
         _ => "1.1 leakwarden",
     };
+    let mut e = match headers.entry(VIA) {
+        Entry::Occupied(e) => e,
+        Entry::Vacant(e) => {
+            // The common case: one lookup, no allocation.
+            e.insert(HeaderValue::from_static(this_hop));
+            return;
+        }
+    };
     let mut via = String::new();
-    for (i, v) in headers.get_all(VIA).iter().filter_map(|v| v.to_str().ok()).enumerate() {
+    for (i, v) in e.iter().filter_map(|v| v.to_str().ok()).enumerate() {
         if i > 0 {
             via.push_str(", ");
         }
         via.push_str(v);
     }
-    if via.is_empty() {
-        // The common case: no allocation.
-        headers.insert(VIA, HeaderValue::from_static(this_hop));
-        return;
+    if !via.is_empty() {
+        via.push_str(", ");
     }
-    via.push_str(", ");
     via.push_str(this_hop);
     if let Ok(v) = HeaderValue::try_from(via) {
-        headers.insert(VIA, v);
+        e.insert(v);
     }
 }
 
 /// Keeps the client's `X-Request-Id` if it is short and printable,
 /// otherwise generates a new one; the header is (re)set either way.
 pub fn request_id(headers: &mut HeaderMap) -> String {
-    let incoming = headers
-        .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_string);
-    let id = incoming.unwrap_or_else(new_request_id);
-    headers.insert(X_REQUEST_ID.clone(), HeaderValue::from_str(&id).expect("printable ASCII"));
+    let good = |v: &HeaderValue| {
+        let v = v.as_bytes();
+        !v.is_empty() && v.len() <= 128 && v.iter().all(|b| b.is_ascii_graphic())
+    };
+    let mut e = match headers.entry(&X_REQUEST_ID) {
+        Entry::Occupied(e) => e,
+        Entry::Vacant(e) => {
+            let id = new_request_id();
+            e.insert(HeaderValue::from_str(&id).expect("hex digits"));
+            return id;
+        }
+    };
+    let mut values = e.iter();
+    if let (Some(v), None) = (values.next(), values.next()) {
+        if good(v) {
+            // A single good value stays as it is.
+            return String::from_utf8_lossy(v.as_bytes()).into_owned();
+        }
+    }
+    // The first value when it is good, else a new id; either way it
+    // replaces every value the client sent.
+    let id = match e.get() {
+        v if good(v) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        _ => new_request_id(),
+    };
+    e.insert(HeaderValue::from_str(&id).expect("printable ASCII"));
     id
 }
 
@@ -245,11 +329,61 @@ mod tests {
         assert_eq!(h["x-forwarded-host"], "shop.example.com");
         assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1);
 
-        let mut h = HeaderMap::new();
+        let mut h = map(&[("x-forwarded-host", "evil.example")]);
         set_forwarded(&mut h, "::1".parse().unwrap(), "https", None);
         assert_eq!(h["x-forwarded-for"], "::1");
         assert_eq!(h["x-forwarded-proto"], "https");
         assert!(h.get("x-forwarded-host").is_none());
+    }
+
+    #[test]
+    fn client_addresses_are_written_as_display_writes_them() {
+        let addrs = [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.9.99.100",
+            "192.168.1.255",
+            "255.255.255.255",
+            "1.20.199.250",
+            "::1",
+            "2001:db8::7",
+            "::ffff:192.0.2.1",
+        ];
+        for a in addrs {
+            let ip: IpAddr = a.parse().unwrap();
+            let mut s = String::from("x, ");
+            push_ip(&mut s, ip);
+            assert_eq!(s, format!("x, {ip}"), "{a}");
+        }
+        // Every octet value, in each position.
+        for o in 0..=255u8 {
+            let ip = IpAddr::from([o, 255 - o, o / 2, o.wrapping_mul(7)]);
+            let mut s = String::new();
+            push_ip(&mut s, ip);
+            assert_eq!(s, ip.to_string());
+        }
+        // Empty and blank client values are dropped from the chain.
+        let mut h = map(&[("x-forwarded-for", " "), ("x-forwarded-for", " 203.0.113.7 ")]);
+        set_forwarded(&mut h, "10.0.0.1".parse().unwrap(), "http", None);
+        assert_eq!(h["x-forwarded-for"], "203.0.113.7, 10.0.0.1");
+    }
+
+    #[test]
+    fn connection_tokens_that_name_fixed_headers_are_removed_once() {
+        // The usual upstream response: `Connection: keep-alive` and nothing
+        // else hop-by-hop; tokens in any case, with and without a header.
+        let mut h = map(&[
+            ("connection", "Keep-Alive, CLOSE, X-Hop"),
+            ("keep-alive", "timeout=5"),
+            ("x-hop", "1"),
+            ("close", "1"),
+            ("content-length", "5"),
+        ]);
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h, map(&[("content-length", "5")]));
+        let mut h = map(&[("connection", "keep-alive"), ("content-length", "5")]);
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h, map(&[("content-length", "5")]));
     }
 
     #[test]
@@ -278,6 +412,14 @@ mod tests {
         }
         let (mut a, mut b) = (HeaderMap::new(), HeaderMap::new());
         assert_ne!(request_id(&mut a), request_id(&mut b));
+        // Several values: the first if good, else a new id; one value left.
+        let mut h = map(&[("x-request-id", "first"), ("x-request-id", "second")]);
+        assert_eq!(request_id(&mut h), "first");
+        assert_eq!(h.get_all("x-request-id").iter().collect::<Vec<_>>(), ["first"]);
+        let mut h = map(&[("x-request-id", "bad one"), ("x-request-id", "second")]);
+        let id = request_id(&mut h);
+        assert_eq!(id.len(), 32);
+        assert_eq!(h.get_all("x-request-id").iter().collect::<Vec<_>>(), [id.as_str()]);
     }
 
     #[test]

@@ -33,6 +33,7 @@ use tokio::task::JoinSet;
 
 use crate::config::Runtime;
 use crate::metrics::Metrics;
+use crate::pipeline::RouteCounters;
 use handler::ConnInfo;
 use route_metrics::RouteMetrics;
 use upstream::UpstreamClient;
@@ -46,6 +47,8 @@ pub struct Snapshot {
     route_metrics: Vec<Arc<RouteMetrics>>,
     /// Metric handles for requests no route matched.
     unrouted: Arc<RouteMetrics>,
+    /// The pipeline's per-response counters, indexed like `runtime.routes`.
+    route_counters: Vec<Arc<RouteCounters>>,
     pub audit: Arc<crate::audit::AuditSink>,
 }
 
@@ -131,8 +134,20 @@ impl Snapshot {
             .map(|r| Arc::new(RouteMetrics::new(metrics, r.name.clone())))
             .collect();
         let unrouted = Arc::new(RouteMetrics::new(metrics, Arc::from(handler::UNROUTED)));
+        let route_counters = runtime
+            .routes
+            .iter()
+            .map(|r| Arc::new(RouteCounters::new(metrics, &r.name, &r.policy)))
+            .collect();
         let audit = runtime.audit.clone();
-        Snapshot { runtime: Arc::new(runtime), clients, route_metrics, unrouted, audit }
+        Snapshot {
+            runtime: Arc::new(runtime),
+            clients,
+            route_metrics,
+            unrouted,
+            route_counters,
+            audit,
+        }
     }
 }
 
