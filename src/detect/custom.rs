@@ -182,10 +182,8 @@ pub(crate) fn detect(
     if !ok {
         return Ok(None);
     }
-    if !rule.context.is_empty() {
-        if !rule.context.before(v, p, CONTEXT_WINDOW) {
-            return Ok(None);
-        }
+    if !rule.context.is_empty() && !rule.context.before(v, p, CONTEXT_WINDOW) {
+        return Ok(None);
     }
     Ok(Some(Hit::new(Kind::Custom(idx), len)))
 }
