@@ -124,7 +124,13 @@ pub(crate) fn brand(d: &[u8]) -> Option<Brand> {
     if !(12..=19).contains(&n) || n == 17 || n == 18 {
         return None;
     }
-    let (p2, p3, p4) = (prefix(d, 2), prefix(d, 3), prefix(d, 4));
+    // No issuer range starts with 0, 1, 7, 8 or 9: most IDs and epoch
+    // timestamps end here.
+    if !matches!(d[0], b'2'..=b'6') {
+        return None;
+    }
+    let p4 = prefix(d, 4);
+    let (p2, p3) = (p4 / 100, p4 / 10);
     let len = |lens: &[usize], b: Brand| lens.contains(&n).then_some(b);
     let long = |b: Brand| (n == 16 || n == 19).then_some(b);
     if d[0] == b'4' {

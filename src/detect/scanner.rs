@@ -25,7 +25,9 @@ use super::email::{self, MAX_LOCAL};
 use super::fingerprint::{self, HmacSha256};
 use super::rewrite;
 use super::secrets;
-use super::view::{is_digit, is_word, More, Probe, Shape, View, HISTORY};
+use super::view::{
+    alnum_bits, count_while, digit_bits, is_digit, is_word, More, Probe, Shape, View, HISTORY,
+};
 use super::{card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding, Kind};
 
 const DIGIT: u8 = 1;
@@ -599,7 +601,7 @@ fn seek_plain(eng: &Engine, buf: &[u8], mut pos: usize, end: usize, eof: bool) -
         if prev.is_ascii_alphanumeric() || prev == b'_' {
             // Inside a word (an ID, a hash, a version) nothing starts: no
             // numeric kind or IBAN after a letter or digit, no `+` or `(`.
-            pos = d + 1 + buf[d + 1..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+            pos = d + 1 + count_while(buf, d + 1, buf.len(), alnum_bits);
             continue;
         }
         // A digit cluster: its groups are judged one by one, by shape.
@@ -682,19 +684,6 @@ fn find_digit(buf: &[u8], from: usize, to: usize) -> Option<usize> {
         base += 8;
     }
     words.remainder().iter().position(u8::is_ascii_digit).map(|k| base + k)
-}
-
-/// The high bit of every byte of `w` that is an ASCII digit (SWAR: no
-/// carry crosses a byte, so each byte's answer is exact).
-#[inline]
-fn digit_bits(w: u64) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Digits become 0..=9; bytes >= 0x80 keep their high bit.
-    let y = w ^ 0x3030_3030_3030_3030;
-    // Adding 0x76 to the low seven bits sets the high bit exactly when
-    // they are 10 or more.
-    !(((y & LOW7) + 0x7676_7676_7676_7676) | y) & HIGH
 }
 
 /// The next `@` at or after `pos`; at the end of a chunk the end of the
@@ -1070,22 +1059,7 @@ mod tests {
     ];
 
     #[test]
-    fn digit_bits_is_exact_for_every_byte_in_every_lane() {
-        for b in 0..=255u8 {
-            for lane in 0..8 {
-                // The other lanes hold digits and non-digits around it.
-                let mut w = [b'0', b'a', b'9', b'/', b':', 0xff, b'5', 0x80];
-                w[lane] = b;
-                let bits = digit_bits(u64::from_le_bytes(w));
-                for (k, &c) in w.iter().enumerate() {
-                    assert_eq!(
-                        bits >> (8 * k + 7) & 1 == 1,
-                        c.is_ascii_digit(),
-                        "{b:#x} in lane {lane}"
-                    );
-                }
-            }
-        }
+    fn find_digit_table() {
         assert_eq!(find_digit(b"abcdefghijklmnopq7", 0, 18), Some(17));
         assert_eq!(find_digit(b"abcdefghijklmnopq7", 3, 17), None);
         assert_eq!(find_digit(b"ab3", 0, 3), Some(2));
