@@ -115,7 +115,7 @@ pub(crate) struct Shape<'a> {
 impl<'a> Shape<'a> {
     /// The shape at `i` (a digit), or `None` when it depends on bytes that
     /// have not arrived.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read(buf: &'a [u8], i: usize, eof: bool) -> Option<Shape<'a>> {
         let first = digit_run(buf, i, 20, eof)?;
         let mut shape = Shape { first: &buf[i..i + first], sep: None, second: 0 };
@@ -155,22 +155,25 @@ const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// Bytes from `i` (up to `end`) whose bit is set in `class`, eight at a
-/// time: digit runs and words are scanned for every candidate.
+/// time: digit runs and words are measured for every candidate. A word may
+/// be read past `end` (never past the buffer); only the count is capped.
 #[inline]
-pub(crate) fn count_while(buf: &[u8], i: usize, end: usize, class: fn(u64) -> u64) -> usize {
+pub(crate) fn count_while(buf: &[u8], i: usize, end: usize, class: impl Fn(u64) -> u64) -> usize {
     let mut n = i;
-    while n + 8 <= end {
-        let w = u64::from_le_bytes(buf[n..n + 8].try_into().expect("eight bytes"));
-        let other = !class(w) & HIGH;
-        if other != 0 {
-            return n + other.trailing_zeros() as usize / 8 - i;
+    while n < end {
+        if let Some(w) = buf.get(n..n + 8) {
+            let other = !class(u64::from_le_bytes(w.try_into().expect("eight bytes"))) & HIGH;
+            if other != 0 {
+                return (n + other.trailing_zeros() as usize / 8).min(end) - i;
+            }
+            n += 8;
+        } else if class(u64::from(buf[n])) & 0x80 != 0 {
+            n += 1;
+        } else {
+            break;
         }
-        n += 8;
     }
-    while n < end && class(u64::from(buf[n])) & 0x80 != 0 {
-        n += 1;
-    }
-    n - i
+    n.min(end) - i
 }
 
 /// The high bit of every byte of `w` that is an ASCII digit (SWAR: no
