@@ -345,7 +345,8 @@ mod tests {
 
     #[test]
     fn byte_classes_are_exact_for_every_byte_in_every_lane() {
-        let classes: [(fn(u64) -> u64, fn(&u8) -> bool); 2] =
+        type Class = (fn(u64) -> u64, fn(&u8) -> bool);
+        let classes: [Class; 2] =
             [(digit_bits, u8::is_ascii_digit), (alnum_bits, u8::is_ascii_alphanumeric)];
         for (bits_of, is) in classes {
             for b in 0..=255u8 {
