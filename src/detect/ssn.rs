@@ -27,8 +27,8 @@ pub(crate) const KEYWORD_WINDOW: usize = 32;
 pub(crate) const LOOKAHEAD: usize = 14;
 
 /// Whether an SSN can start at a cluster of this shape: 9 bare digits
-/// within the SSA rules, or 3 digits, a dash or space, and 2 digits. Never false where [`detect`]
-/// could match.
+/// within the SSA rules, or 3 digits, a dash or space, and 2 digits. Never
+/// false where [`detect`] could match.
 #[inline]
 pub(crate) fn may_start(s: &Shape) -> bool {
     match s.len() {
