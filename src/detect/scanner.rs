@@ -26,7 +26,7 @@ use super::fingerprint::{self, HmacSha256};
 use super::rewrite;
 use super::secrets;
 use super::view::{
-    alnum_bits, count_while, digit_bits, is_digit, is_word, More, Probe, Shape, View, HISTORY,
+    alnum_bits, count_while, digit_bits, is_word, More, Probe, Shape, View, HISTORY,
 };
 use super::{card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding, Kind};
 
@@ -302,7 +302,7 @@ impl Scanner {
         let b = v.buf[p];
         let class = CLASS[usize::from(b)];
         // Numeric kinds never start inside a word or a digit run.
-        let numeric = class == DIGIT && !v.before(p, 1).is_some_and(|c| is_word(c) || is_digit(c));
+        let numeric = class == DIGIT && !after_word(v.buf, p);
         let tries: [(bool, Detector); 5] = [
             (numeric && eng.kinds.card, card::detect),
             (numeric && eng.kinds.ssn, ssn::detect),
@@ -597,8 +597,7 @@ fn seek_plain(eng: &Engine, buf: &[u8], mut pos: usize, end: usize, eof: bool) -
         if k.phone && d > pos && phone_open(buf, d - 1, eof) {
             return d - 1;
         }
-        let prev = if d > 0 { buf[d - 1] } else { b' ' };
-        if prev.is_ascii_alphanumeric() || prev == b'_' {
+        if after_word(buf, d) {
             // Inside a word (an ID, a hash, a version) nothing starts: no
             // numeric kind or IBAN after a letter or digit, no `+` or `(`.
             pos = d + 1 + count_while(buf, d + 1, buf.len(), alnum_bits);
@@ -630,11 +629,15 @@ fn may_start_at(eng: &Engine, buf: &[u8], p: usize, eof: bool) -> bool {
     let k = eng.kinds;
     let b = buf[p];
     if b.is_ascii_digit() {
-        let prev = if p > 0 { buf[p - 1] } else { b' ' };
-        return !(prev.is_ascii_alphanumeric() || prev == b'_')
-            && Shape::read(buf, p, eof).map_or(true, |s| k.numeric(&s));
+        return !after_word(buf, p) && Shape::read(buf, p, eof).map_or(true, |s| k.numeric(&s));
     }
     (k.iban && iban_start(buf, p, eof)) || (k.phone && phone_open(buf, p, eof))
+}
+
+/// True when the byte before `p` is a letter, a digit or `_`: no numeric
+/// kind starts glued to a word or inside a digit run.
+fn after_word(buf: &[u8], p: usize) -> bool {
+    p > 0 && is_word(buf[p - 1])
 }
 
 /// Whether an IBAN may start at `c`: not inside a word, a country code,
