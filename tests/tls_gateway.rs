@@ -211,16 +211,25 @@ async fn https_upstream_with_private_ca_over_h1_and_h2() {
     }
 }
 
-#[tokio::test]
-async fn mismatched_upstream_name_is_refused_with_502() {
+/// A gateway in front of an HTTPS upstream whose certificate names
+/// `up.test` while the guard expects `wrong.test` (plus `upstream_extra`
+/// in the upstream's table); returns the URL to request through it.
+async fn gateway_to_misnamed_upstream(upstream_extra: &str) -> (Pki, Guard, Arc<Metrics>, String) {
     let pki = Pki::new();
     pki.issue("guard", &["guard.test"], false);
     pki.issue("up", &["up.test"], false);
     let up = https_upstream(&pki, "up", "must not be seen").await;
-    let upstream_extra = "tls = { ca_file = \"ca.pem\", server_name = \"wrong.test\" }";
+    let upstream_extra =
+        format!("{upstream_extra}\ntls = {{ ca_file = \"ca.pem\", server_name = \"wrong.test\" }}");
     let (guard, metrics) =
-        start(&pki, &gateway_toml(&format!("https://{up}"), "", upstream_extra)).await;
+        start(&pki, &gateway_toml(&format!("https://{up}"), "", &upstream_extra)).await;
     let url = format!("https://guard.test:{}/", port(&guard));
+    (pki, guard, metrics, url)
+}
+
+#[tokio::test]
+async fn mismatched_upstream_name_is_refused_with_502() {
+    let (pki, guard, metrics, url) = gateway_to_misnamed_upstream("").await;
     let out = curl(&pki, "guard.test", port(&guard), &["-w", "\nstatus=%{http_code}", &url]).await;
     assert_ok(&out);
     assert!(out.stdout.ends_with("status=502"), "{out:?}");
@@ -235,14 +244,7 @@ async fn mismatched_upstream_name_is_refused_with_502() {
 #[tokio::test]
 async fn refused_h2_upstream_handshake_counts_every_waiting_request_as_tls() {
     const N: usize = 12;
-    let pki = Pki::new();
-    pki.issue("guard", &["guard.test"], false);
-    pki.issue("up", &["up.test"], false);
-    let up = https_upstream(&pki, "up", "must not be seen").await;
-    let upstream_extra = "h2 = true\ntls = { ca_file = \"ca.pem\", server_name = \"wrong.test\" }";
-    let (guard, metrics) =
-        start(&pki, &gateway_toml(&format!("https://{up}"), "", upstream_extra)).await;
-    let url = format!("https://guard.test:{}/", port(&guard));
+    let (pki, guard, metrics, url) = gateway_to_misnamed_upstream("h2 = true").await;
     let mut args = vec!["--http2", "-Z", "--parallel-immediate", "--parallel-max", "12"];
     args.extend(["-o", "/dev/null", "-w", "status=%{http_code}\n"]);
     let urls = vec![url.as_str(); N];
