@@ -26,6 +26,24 @@ const GROUPINGS: &[&[usize]] = &[
 /// the two bytes of right context.
 pub(crate) const LOOKAHEAD: usize = 26;
 
+/// Per first-run length, the first digits (bit `d` for digit `d`) with
+/// which [`may_start`] can be true: the seek drops every other digit run
+/// from its byte-class masks alone. A first group of 4 may start with any
+/// digit (its brand is checked once the whole number is read); a
+/// contiguous run only with a first digit of an issuer range of that
+/// length (see [`brand`]).
+pub(crate) const START_DIGITS: [u16; 20] = {
+    let mut t = [0u16; 20];
+    t[4] = 0x3ff;
+    t[12] = 1 << 5 | 1 << 6; // Maestro
+    t[13] = 1 << 4 | 1 << 5 | 1 << 6; // Visa, Maestro
+    t[14] = 1 << 3 | 1 << 5 | 1 << 6; // Diners Club, Maestro
+    t[15] = 1 << 3 | 1 << 5 | 1 << 6; // Amex, Maestro
+    t[16] = 0b111_1100; // 2 to 6
+    t[19] = 0b111_1100;
+    t
+};
+
 /// Whether a card can start at a cluster of this shape: a contiguous run of
 /// a card length inside an issuer range, or a first group of 4 followed by
 /// a second group of 4 or 6 (every layout in [`GROUPINGS`]). Never false

@@ -34,6 +34,7 @@ mod phone;
 mod rewrite;
 mod scanner;
 mod secrets;
+mod simd;
 mod ssn;
 mod view;
 
@@ -317,6 +318,23 @@ impl StartKinds {
             || (self.ssn && ssn::may_start(s))
             || (self.phone && phone::may_start(s))
     }
+
+    /// Per first-run length (below 20), the first digits (bit `d` for
+    /// digit `d`) with which [`Self::numeric`] can be true.
+    pub(crate) fn start_digits(self) -> [u16; 20] {
+        let mut t = [0u16; 20];
+        let kinds = [
+            (self.card, &card::START_DIGITS),
+            (self.ssn, &ssn::START_DIGITS),
+            (self.phone, &phone::START_DIGITS),
+        ];
+        for (_, digits) in kinds.into_iter().filter(|k| k.0) {
+            for (t, d) in t.iter_mut().zip(digits) {
+                *t |= d;
+            }
+        }
+        t
+    }
 }
 
 /// Largest accepted `max_custom_match` (it bounds the hold-back).
@@ -343,6 +361,8 @@ pub struct Engine {
     pub(crate) anchors_ci: bool,
     /// Which kinds that start outside the automaton are enabled.
     pub(crate) kinds: StartKinds,
+    /// [`StartKinds::start_digits`] of `kinds`.
+    pub(crate) start_digits: [u16; 20],
     pub(crate) customs: Vec<custom::Compiled>,
     pub(crate) allow: allow::AllowList,
     enabled: [Option<Action>; 12],
@@ -469,9 +489,11 @@ impl Engine {
             iban: on(Kind::Iban),
             email: on(Kind::Email),
         };
+        let start_digits = kinds.start_digits();
         Ok(Engine {
             by_first,
             kinds,
+            start_digits,
             macs,
             ac: Some(ac),
             anchor_text: patterns,

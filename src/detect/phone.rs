@@ -12,6 +12,15 @@ use super::Kind;
 
 pub(crate) const LOOKAHEAD: usize = 40;
 
+/// Per first-run length, the first digits (bit `d` for digit `d`) with
+/// which [`may_start`] can be true: any digit, in a first group of 1 or 3.
+pub(crate) const START_DIGITS: [u16; 20] = {
+    let mut t = [0u16; 20];
+    t[1] = 0x3ff;
+    t[3] = 0x3ff;
+    t
+};
+
 /// Whether a national phone number can start at a digit cluster of this
 /// shape: a group of 1 or 3 digits, then `-` or `.` and a group of 3 (every
 /// form [`national`] accepts). Never false where [`detect`] could match at

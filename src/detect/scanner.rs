@@ -28,7 +28,7 @@ use super::secrets;
 use super::view::{
     alnum_bits, count_while, digit_bits, is_word, More, Probe, Shape, View, HISTORY,
 };
-use super::{card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding, Kind};
+use super::{card, iban, phone, simd, ssn, Action, Anchor, ContentHint, Engine, Finding, Kind};
 
 const DIGIT: u8 = 1;
 const PHONE_START: u8 = 2;
@@ -209,6 +209,7 @@ impl Scanner {
         let mut emit = hist;
         let mut ai = 0;
         let mut next_at = find_at(&self.buf, pos, eof);
+        let mut blocks = Blocks::NONE;
         let stop;
         loop {
             if self.stream.is_some() {
@@ -231,7 +232,7 @@ impl Scanner {
             let next_anchor = self.anchors.get(ai).map_or(usize::MAX, |a| a.0);
             let bound = limit.min(next_anchor);
             if reference.is_none() {
-                pos = seek(eng, &self.buf, pos, bound, &mut next_at, eof);
+                pos = seek(eng, &self.buf, pos, bound, &mut next_at, &mut blocks, eof);
             }
             if pos >= limit {
                 stop = pos;
@@ -534,6 +535,7 @@ fn seek(
     mut pos: usize,
     bound: usize,
     next_at: &mut usize,
+    blocks: &mut Blocks,
     eof: bool,
 ) -> usize {
     if pos >= bound {
@@ -546,7 +548,7 @@ fn seek(
         let zone = if eng.kinds.email { next_at.saturating_sub(MAX_LOCAL) } else { usize::MAX };
         let plain_end = bound.min(zone.max(pos));
         if pos < plain_end {
-            pos = seek_plain(eng, buf, pos, plain_end, eof);
+            pos = seek_plain(eng, buf, pos, plain_end, blocks, eof);
             if pos < plain_end {
                 return pos;
             }
@@ -580,12 +582,23 @@ fn seek(
 /// `+` or `(` one byte before; an IBAN's country code two bytes before its
 /// check digits). So only the starts of digit runs are looked at, and
 /// letters, markup and punctuation cost one pass, eight bytes at a time.
-fn seek_plain(eng: &Engine, buf: &[u8], mut pos: usize, end: usize, eof: bool) -> usize {
+fn seek_plain(
+    eng: &Engine,
+    buf: &[u8],
+    pos: usize,
+    end: usize,
+    blocks: &mut Blocks,
+    eof: bool,
+) -> usize {
     let k = eng.kinds;
     // The last two positions of a buffer that may still grow can start an
     // IBAN or a `+` phone whose digits have not arrived: leave them to the
     // probe.
     let sure = if eof { end } else { end.min(buf.len().saturating_sub(2)) };
+    let mut pos = match seek_blocks(eng, buf, pos, sure, blocks, eof) {
+        Ok(candidate) => return candidate,
+        Err(rest) => rest,
+    };
     while pos < sure {
         // A candidate before `sure` has its digit at most two bytes later.
         let Some(d) = find_digit(buf, pos, (sure + 2).min(buf.len())) else {
@@ -621,6 +634,126 @@ fn seek_plain(eng: &Engine, buf: &[u8], mut pos: usize, end: usize, eof: bool) -
         };
     }
     pos.min(end)
+}
+
+/// [`seek_plain`] over whole 64-byte blocks, judged from byte-class masks:
+/// `Ok` with the first candidate (or `sure` when the first one is at or
+/// past it), or `Err` with where the byte-by-byte loop takes over (near the
+/// end of the buffer, where a block and its lookahead do not fit).
+///
+/// The candidates are exactly those of the byte-by-byte loop: a digit run's
+/// start not glued to a word whose shape may start a numeric kind, a
+/// capital that [`iban_start`] accepts, a `+` or `(` that [`phone_open`]
+/// accepts. Digit runs of a length no numeric kind starts with are dropped
+/// from the masks alone; the rest are judged by [`Shape`] as before.
+fn seek_blocks(
+    eng: &Engine,
+    buf: &[u8],
+    pos: usize,
+    sure: usize,
+    blocks: &mut Blocks,
+    eof: bool,
+) -> Result<usize, usize> {
+    let k = eng.kinds;
+    let numeric = k.card || k.ssn || k.phone;
+    let classes = |at: usize| simd::classify(buf[at..at + BLOCK].try_into().expect("a block"));
+    let fits = |at: usize| at < sure && at + 2 * BLOCK <= buf.len();
+    // A probe that rejected a candidate resumes inside the block it came
+    // from: reuse its classes.
+    let mut b = blocks.at;
+    let mut skip = pos.wrapping_sub(b);
+    if b == usize::MAX || skip >= BLOCK {
+        if !fits(pos) {
+            return Err(pos);
+        }
+        *blocks = Blocks {
+            at: pos,
+            cur: classes(pos),
+            next: classes(pos + BLOCK),
+            word_before: u64::from(after_word(buf, pos)),
+        };
+        b = pos;
+        skip = 0;
+    }
+    let Blocks { mut cur, mut next, mut word_before, .. } = *blocks;
+    loop {
+        let ahead = |m: u64, n: u64, k: u32| m >> k | n << (64 - k);
+        let mut cand = 0;
+        if numeric {
+            cand |= cur.digit & !(cur.word << 1 | word_before);
+        }
+        if k.iban {
+            // A capital, a capital, two digits.
+            cand |= cur.upper
+                & ahead(cur.upper, next.upper, 1)
+                & ahead(cur.digit, next.digit, 2)
+                & ahead(cur.digit, next.digit, 3);
+        }
+        if k.phone {
+            cand |= cur.open & ahead(cur.digit, next.digit, 1);
+        }
+        cand &= u64::MAX << skip;
+        let digits = u128::from(cur.digit) | u128::from(next.digit) << 64;
+        while cand != 0 {
+            let i = cand.trailing_zeros();
+            cand &= cand - 1;
+            let q = b + i as usize;
+            if q >= sure {
+                return Ok(sure);
+            }
+            let start = if cur.digit >> i & 1 == 1 {
+                // The mask reaches at least 64 bytes past `q`: every run
+                // length below is exact.
+                let digits = digits >> i;
+                let run = digits.trailing_ones() as usize;
+                let first = usize::from(buf[q] - b'0');
+                eng.start_digits.get(run).is_some_and(|d| d >> first & 1 == 1)
+                    && k.numeric(&Shape::from_digits(buf, q, digits))
+            } else if cur.upper >> i & 1 == 1 {
+                iban_start(buf, q, eof)
+            } else {
+                phone_open(buf, q, eof)
+            };
+            if start {
+                *blocks = Blocks { at: b, cur, next, word_before };
+                return Ok(q);
+            }
+        }
+        word_before = cur.word >> 63;
+        b += BLOCK;
+        skip = 0;
+        if !fits(b) {
+            *blocks = Blocks::NONE;
+            return Err(b);
+        }
+        cur = next;
+        next = classes(b + BLOCK);
+    }
+}
+
+/// Bytes [`seek_blocks`] classifies at a time.
+const BLOCK: usize = 64;
+
+/// The block [`seek_blocks`] last stopped in, with its classes and the
+/// next block's (its lookahead). Lives for one run of the scanner, while
+/// the buffer does not change.
+#[derive(Clone, Copy)]
+struct Blocks {
+    /// Where the block starts; `usize::MAX` when there is none.
+    at: usize,
+    cur: simd::Classes,
+    next: simd::Classes,
+    /// Whether the byte before the block is a word byte, as bit 0.
+    word_before: u64,
+}
+
+impl Blocks {
+    const NONE: Blocks = Blocks {
+        at: usize::MAX,
+        cur: simd::Classes::EMPTY,
+        next: simd::Classes::EMPTY,
+        word_before: 0,
+    };
 }
 
 /// Whether some detector other than email may start at `p`, judged like
@@ -1087,6 +1220,30 @@ mod tests {
         }
     }
 
+    /// Every piece at every offset from 0 to past two 64-byte blocks, in
+    /// filler text whose bytes around it vary with the offset (letters,
+    /// digits, `_`, separators, `+`, `(`): the byte-class masks and their
+    /// carries across blocks must judge exactly like probing every
+    /// position.
+    #[test]
+    fn every_offset_across_blocks_equals_whole() {
+        const FILLER: &[u8] = b"ab 12-3 x_9 (Q+ 4.5 GB 7Z 00 a,b; ";
+        let filler = |n: usize| FILLER.iter().copied().cycle().take(n).collect::<Vec<u8>>();
+        for e in differential_engines() {
+            for piece in PIECES {
+                for offset in 0..=140 {
+                    let mut input = filler(offset);
+                    input.extend_from_slice(piece.as_bytes());
+                    input.extend(filler(150));
+                    let want = run_cuts(reference(e, ContentHint::Text), &input, &[]);
+                    let got = run_cuts(Scanner::new(e.clone(), ContentHint::Text), &input, &[]);
+                    assert!(got.0 == want.0, "output differs: {piece:?} at {offset}");
+                    assert_eq!(got.1, want.1, "{piece:?} at {offset}");
+                }
+            }
+        }
+    }
+
     fn piece() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
         use proptest::prelude::*;
         prop_oneof![
@@ -1106,7 +1263,8 @@ mod tests {
         /// anchor, whole and in any split.
         #[test]
         fn fast_path_equals_exhaustive_probe(
-            pieces in proptest::collection::vec(piece(), 0..16),
+            // Up to ~600 bytes: long enough for whole 64-byte blocks.
+            pieces in proptest::collection::vec(piece(), 0..48),
             cuts in proptest::collection::vec(proptest::prelude::any::<usize>(), 0..8),
             e in 0usize..7,
             h in proptest::sample::select(vec![ContentHint::Text, ContentHint::Json, ContentHint::Html]),

@@ -26,6 +26,16 @@ pub(crate) const KEYWORD_WINDOW: usize = 32;
 
 pub(crate) const LOOKAHEAD: usize = 14;
 
+/// Per first-run length, the first digits (bit `d` for digit `d`) with
+/// which [`may_start`] can be true: 3 digits of a separated SSN (any), or
+/// 9 bare digits whose area does not start with 9.
+pub(crate) const START_DIGITS: [u16; 20] = {
+    let mut t = [0u16; 20];
+    t[3] = 0x3ff;
+    t[9] = 0x1ff;
+    t
+};
+
 /// Whether an SSN can start at a cluster of this shape: 9 bare digits
 /// within the SSA rules, or 3 digits, a dash or space, and 2 digits. Never
 /// false where [`detect`] could match.

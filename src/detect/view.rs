@@ -135,6 +135,26 @@ impl<'a> Shape<'a> {
         Some(shape)
     }
 
+    /// The shape at `i` from a mask of digits: bit `j` of `digits` says
+    /// whether `buf[i + j]` is a digit. The first run must be shorter than
+    /// 20 digits, and the mask and `buf` must reach 28 bytes past `i`
+    /// (the longest first run read, a separator and a capped second run).
+    #[inline]
+    pub(crate) fn from_digits(buf: &'a [u8], i: usize, digits: u128) -> Shape<'a> {
+        let first = digits.trailing_ones() as usize;
+        debug_assert!(first < 20 && i + 28 <= buf.len());
+        let mut shape = Shape { first: &buf[i..i + first], sep: None, second: 0 };
+        let after = buf[i + first];
+        if matches!(after, b' ' | b'-' | b'.') {
+            let second = ((digits >> (first + 1)).trailing_ones() as usize).min(7);
+            if second > 0 {
+                shape.sep = Some(after);
+                shape.second = second;
+            }
+        }
+        shape
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.first.len()
     }
@@ -368,6 +388,90 @@ mod tests {
         assert_eq!(count_while(s, 14, s.len(), digit_bits), 0);
         assert_eq!(count_while(b"ab_9", 0, 4, alnum_bits), 2);
         assert_eq!(count_while(b"abcDEF0123456789", 1, 16, alnum_bits), 15);
+    }
+
+    /// Renders a shape's fields for comparison (`Shape` holds a slice of
+    /// the buffer and is not `Debug`).
+    fn fields(s: &Shape) -> (Vec<u8>, Option<u8>, usize) {
+        (s.first.to_vec(), s.sep, s.second)
+    }
+
+    proptest::proptest! {
+        /// A shape built from the seek's digit mask equals one read byte by
+        /// byte, wherever its first run is shorter than 20 digits.
+        #[test]
+        fn shape_from_digit_mask_equals_read(
+            hay in "([0-9]{1,22}[ .\\-a]{1,2}){1,4}",
+            i_frac in 0.0f64..1.0,
+        ) {
+            let mut buf = hay.into_bytes();
+            let i = (buf.len() as f64 * i_frac) as usize;
+            buf.extend_from_slice(&[b'x'; 28]);
+            if buf[i].is_ascii_digit() {
+                let read = Shape::read(&buf, i, false).expect("the run ends in the buffer");
+                if read.len() < 20 {
+                    let digits = buf[i..]
+                        .iter()
+                        .take(128)
+                        .enumerate()
+                        .fold(0u128, |m, (j, b)| m | u128::from(b.is_ascii_digit()) << j);
+                    let built = Shape::from_digits(&buf, i, digits);
+                    proptest::prop_assert_eq!(fields(&built), fields(&read));
+                }
+            }
+        }
+    }
+
+    /// `StartKinds::start_digits` never drops a digit run at which a
+    /// numeric kind may start: for every first-run length and first digit
+    /// the table leaves out, no shape with that run is a start. The next
+    /// three digits are tried exhaustively (issuer ranges depend on four).
+    #[test]
+    fn start_digit_tables_never_drop_a_start() {
+        let all = super::super::StartKinds {
+            card: true,
+            ssn: true,
+            phone: true,
+            iban: false,
+            email: false,
+        };
+        let table = all.start_digits();
+        let seps: [(Option<u8>, &[usize]); 4] = [
+            (None, &[0]),
+            (Some(b' '), &[1, 2, 3, 4, 6, 7]),
+            (Some(b'-'), &[1, 2, 3, 4, 6, 7]),
+            (Some(b'.'), &[1, 2, 3, 4, 6, 7]),
+        ];
+        for (len, &allowed) in table.iter().enumerate().skip(1) {
+            for first in 0..10u8 {
+                if allowed >> first & 1 == 1 {
+                    continue;
+                }
+                for tail in 0..1000u32 {
+                    for fill in [b'0', b'1', b'5', b'9'] {
+                        let mut run = vec![fill; len];
+                        run[0] = b'0' + first;
+                        for (k, d) in
+                            [tail / 100, tail / 10 % 10, tail % 10].into_iter().enumerate()
+                        {
+                            if let Some(x) = run.get_mut(k + 1) {
+                                *x = b'0' + d as u8;
+                            }
+                        }
+                        for (sep, seconds) in seps {
+                            for &second in seconds {
+                                let shape = Shape { first: &run, sep, second };
+                                assert!(
+                                    !all.numeric(&shape),
+                                    "{:?} {sep:?} {second} starts a kind",
+                                    String::from_utf8_lossy(&run)
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
