@@ -82,7 +82,8 @@ pub(crate) fn compile(rule: &CustomRule) -> Result<(Compiled, Anchors), EngineEr
         name: name.clone(),
         regex,
         validator: rule.validator,
-        context: Keywords::new(&rule.context),
+        context: Keywords::new(&rule.context)
+            .map_err(|e| bad(&format!("context keywords: {e}")))?,
         action: rule.action.unwrap_or(Action::Mask),
         case_insensitive: ci,
     };

@@ -89,8 +89,24 @@ const LENGTHS: &[(&[u8; 2], usize)] = &[
 /// Longest IBAN (34) printed with spaces, plus right context.
 pub(crate) const LOOKAHEAD: usize = 44;
 
+/// [`LENGTHS`] indexed by the two capitals (26 x 26), 0 where none.
+static BY_CODE: [u8; 26 * 26] = {
+    let mut t = [0u8; 26 * 26];
+    let mut i = 0;
+    while i < LENGTHS.len() {
+        let (cc, len) = LENGTHS[i];
+        t[(cc[0] - b'A') as usize * 26 + (cc[1] - b'A') as usize] = len as u8;
+        i += 1;
+    }
+    t
+};
+
 fn country_len(cc: [u8; 2]) -> Option<usize> {
-    LENGTHS.binary_search_by(|(c, _)| c[..].cmp(&cc[..])).ok().map(|i| LENGTHS[i].1)
+    if !cc[0].is_ascii_uppercase() || !cc[1].is_ascii_uppercase() {
+        return None;
+    }
+    let len = BY_CODE[usize::from(cc[0] - b'A') * 26 + usize::from(cc[1] - b'A')];
+    (len != 0).then_some(usize::from(len))
 }
 
 /// True for a country code with a known IBAN length (the scanner's cheap
@@ -163,8 +179,15 @@ mod tests {
     }
 
     #[test]
-    fn country_table_is_sorted_for_binary_search() {
+    fn country_lookup_equals_the_list() {
+        // Unique codes, so the table holds every entry of the list.
         assert!(LENGTHS.windows(2).all(|w| w[0].0 < w[1].0));
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let listed = LENGTHS.iter().find(|(c, _)| **c == [a, b]).map(|(_, n)| *n);
+                assert_eq!(country_len([a, b]), listed, "{a:#x} {b:#x}");
+            }
+        }
         assert_eq!(country_len(*b"AD"), Some(24));
         assert_eq!(country_len(*b"XK"), Some(20));
         assert_eq!(country_len(*b"ZZ"), None);

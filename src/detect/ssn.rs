@@ -19,6 +19,7 @@ static KEYWORDS: LazyLock<Keywords> = LazyLock::new(|| {
         "ss#",
         "ss no",
     ])
+    .expect("eight short keywords compile")
 });
 
 /// How far before a bare 9-digit run the keyword may be.
