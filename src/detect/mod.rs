@@ -10,7 +10,9 @@
 //! detector family ([`card`], [`ssn`], [`iban`], [`email`], [`phone`],
 //! [`secrets`], [`custom`]); [`allow`] and [`fingerprint`] decide what is
 //! reported and how it is identified; [`rewrite`] produces masks, markers
-//! and tokens; [`scanner`] is the streaming loop.
+//! and tokens; [`scanner`] is the streaming loop, which finds where a
+//! detector may start from the byte-class masks of [`simd`] (the one module
+//! of the crate allowed `unsafe`, for its vector loads).
 //!
 //! Defaults worth knowing: the well-known test card numbers (4111 1111 1111
 //! 1111 and friends) ARE reported; allow-list them with `allow_values` if a
