@@ -580,8 +580,10 @@ fn seek(
 /// starts outside the anchor automaton has a digit at its start or just
 /// after it (a card, SSN or national phone at its first digit; a phone's
 /// `+` or `(` one byte before; an IBAN's country code two bytes before its
-/// check digits). So only the starts of digit runs are looked at, and
-/// letters, markup and punctuation cost one pass, eight bytes at a time.
+/// check digits). So only the starts of digit runs are looked at: whole
+/// 64-byte blocks through their byte-class masks ([`seek_blocks`]), and the
+/// last bytes of the buffer, where a block and its lookahead do not fit,
+/// eight at a time.
 fn seek_plain(
     eng: &Engine,
     buf: &[u8],
@@ -658,7 +660,7 @@ fn seek_blocks(
     let numeric = k.card || k.ssn || k.phone;
     // No kind starts with a run of two digits (cents, days, months, minutes:
     // the most common runs of all); they are dropped from the masks.
-    let pairs = eng.start_digits[2] != 0;
+    let two_digit_starts = eng.start_digits[2] != 0;
     let classes = |at: usize| simd::classify(buf[at..at + BLOCK].try_into().expect("a block"));
     let fits = |at: usize| at < sure && at + 2 * BLOCK <= buf.len();
     // A probe that rejected a candidate resumes inside the block it came
@@ -684,8 +686,8 @@ fn seek_blocks(
         let mut cand = 0;
         if numeric {
             let starts = cur.digit & !(cur.word << 1 | word_before);
-            let pair = ahead(cur.digit, next.digit, 1) & !ahead(cur.digit, next.digit, 2);
-            cand |= if pairs { starts } else { starts & !pair };
+            let two = ahead(cur.digit, next.digit, 1) & !ahead(cur.digit, next.digit, 2);
+            cand |= if two_digit_starts { starts } else { starts & !two };
         }
         if k.iban {
             // A capital, a capital, two digits.
