@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use common::*;
 use http::{Request, Response, StatusCode};
 use leakwarden::detect::{ContentHint, Engine};
+use leakwarden::proxy::Guard;
 
 /// Two cards (Visa and Mastercard test numbers) and one SSN.
 const JSON_BODY: &str = r#"{"customer":{"card":"4111 1111 1111 1111","backup":"5555-5555-5555-4444","ssn":"536-22-1945"}}"#;
@@ -37,6 +38,30 @@ fn value(text: &str, series: &str) -> f64 {
         .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
         .map(|v| v.trim().parse().unwrap())
         .unwrap_or(0.0)
+}
+
+/// The exposition once both latency histograms of the route have counted
+/// `requests`. The guard observes a request's duration when hyper drops
+/// the response body, which can happen just after the client has read the
+/// last byte: there is no signal to await, so the scrape is repeated (every
+/// 10 ms, for at most 5 s) until the count is reached, as a Prometheus
+/// server would see it a moment later. The assertions then run on that
+/// exposition, so a count that never arrives still fails them.
+async fn metrics_once_observed(guard: &Guard, requests: f64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let text = metrics_text(guard).await;
+        let settled = [
+            r#"leakwarden_request_duration_seconds_count{route="shop"}"#,
+            r#"leakwarden_upstream_duration_seconds_count{route="shop"}"#,
+        ]
+        .iter()
+        .all(|series| value(&text, series) >= requests);
+        if settled || std::time::Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
@@ -90,7 +115,7 @@ upstream = "shop"
         );
     }
 
-    let text = metrics_text(&guard).await;
+    let text = metrics_once_observed(&guard, 7.0).await;
     let v = |s: &str| value(&text, s);
     assert_eq!(
         v(r#"leakwarden_requests_total{code="200",method="GET",route="shop"}"#),
@@ -133,7 +158,7 @@ upstream = "shop"
 
 #[tokio::test]
 async fn upstream_errors_are_counted_by_reason() {
-    let dead = closed_port().await;
+    let (dead, _dead_socket) = closed_port();
     let (guard, _metrics) = start_guard_config(&format!(
         r#"
 [upstreams.gone]

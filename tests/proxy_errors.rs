@@ -20,7 +20,7 @@ fn route_to(up: std::net::SocketAddr, limits: &str) -> String {
 
 #[tokio::test]
 async fn failures_before_headers_map_to_502_and_504() {
-    let refused = closed_port().await;
+    let (refused, _refused_socket) = closed_port();
     let reset = raw_upstream(|s| async move { drop(s) }).await;
     let garbage = raw_upstream(|mut s| async move {
         let _ = s.write_all(b"SECRET-UPSTREAM-BYTES 4111111111111111\r\n\r\n").await;

@@ -203,7 +203,7 @@ async fn listener_change_needs_a_restart_and_keeps_the_listeners() {
     let addr = guard.listen[0];
 
     // Some other port: the listener cannot move without a restart.
-    let other = closed_port().await;
+    let (other, _other_socket) = closed_port();
     std::fs::write(&path, with_listen(&other.to_string(), b)).unwrap();
     let done = reloader.reload(reload::Trigger::Api).expect("reload succeeds");
     assert_eq!(done.needs_restart, vec!["server.listen"]);

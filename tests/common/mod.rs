@@ -133,12 +133,14 @@ where
     addr
 }
 
-/// A port on 127.0.0.1 where nothing listens (bound, then released).
-pub async fn closed_port() -> SocketAddr {
-    let l = TcpListener::bind(loopback()).await.unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    addr
+/// A port on 127.0.0.1 where nothing listens: the socket is bound but never
+/// listens, so a connection is refused. Keep the socket alive while the
+/// port is in use: a port bound and then released could be handed to
+/// another test's listener in the meantime, which would then answer.
+pub fn closed_port() -> (SocketAddr, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(loopback()).unwrap();
+    (socket.local_addr().unwrap(), socket)
 }
 
 /// An HTTP/1.1 client.
