@@ -36,11 +36,11 @@ pub(crate) fn classify(block: &[u8; 64]) -> Classes {
         // std caches the answer: this is one relaxed atomic load.
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { avx2::classify(block) }
+            unsafe { x86::avx2(block) }
         } else {
             // SAFETY: the build enables SSE2 (the cfg above), so the CPU
             // has it.
-            unsafe { sse2::classify(block) }
+            unsafe { x86::sse2(block) }
         }
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
@@ -72,98 +72,148 @@ pub(crate) fn portable(block: &[u8; 64]) -> Classes {
     c
 }
 
+/// The x86_64 versions: one body, [`x86::classify_with`], generic over the
+/// vector width, the way memchr writes its searchers. It is inlined into a
+/// function compiled for SSE2 (16 lanes) and one compiled for AVX2 (32).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-mod sse2 {
+mod x86 {
     use std::arch::x86_64::{
-        __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
+        __m128i, __m256i, _mm256_add_epi8, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8,
+        _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm_add_epi8,
+        _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
     };
 
     use super::Classes;
 
-    /// Bytes in `lo..lo + n` (ASCII, `lo + n <= 0x80`): shifted so that
-    /// `lo` lands on -128, the range is exactly the bytes below -128 + n in
-    /// a signed compare.
-    #[target_feature(enable = "sse2")]
-    fn in_range(x: __m128i, lo: u8, n: u8) -> __m128i {
-        let shifted = _mm_add_epi8(x, _mm_set1_epi8(0x80u8.wrapping_sub(lo) as i8));
-        _mm_cmplt_epi8(shifted, _mm_set1_epi8((0x80u8 + n) as i8))
+    /// The byte-vector operations the classes need.
+    ///
+    /// # Safety
+    /// Every method requires the CPU feature of its vector type (SSE2 for
+    /// `__m128i`, AVX2 for `__m256i`) and is only called, inlined, from a
+    /// function compiled with that feature; `load` also requires `LANES`
+    /// readable bytes at `p`.
+    trait Lanes: Copy {
+        const LANES: usize;
+        unsafe fn load(p: *const u8) -> Self;
+        unsafe fn splat(b: u8) -> Self;
+        unsafe fn add(self, other: Self) -> Self;
+        unsafe fn or(self, other: Self) -> Self;
+        unsafe fn eq(self, other: Self) -> Self;
+        /// Lane-wise signed `self < other`.
+        unsafe fn lt(self, other: Self) -> Self;
+        /// The sign bit of each lane, lane 0 in bit 0.
+        unsafe fn bits(self) -> u64;
     }
 
-    #[target_feature(enable = "sse2")]
-    fn bits(m: __m128i, k: usize) -> u64 {
-        // The sign bit of each of the 16 lanes.
-        u64::from(_mm_movemask_epi8(m) as u16) << (16 * k)
+    impl Lanes for __m128i {
+        const LANES: usize = 16;
+        #[inline(always)]
+        unsafe fn load(p: *const u8) -> Self {
+            _mm_loadu_si128(p.cast())
+        }
+        #[inline(always)]
+        unsafe fn splat(b: u8) -> Self {
+            _mm_set1_epi8(b as i8)
+        }
+        #[inline(always)]
+        unsafe fn add(self, other: Self) -> Self {
+            _mm_add_epi8(self, other)
+        }
+        #[inline(always)]
+        unsafe fn or(self, other: Self) -> Self {
+            _mm_or_si128(self, other)
+        }
+        #[inline(always)]
+        unsafe fn eq(self, other: Self) -> Self {
+            _mm_cmpeq_epi8(self, other)
+        }
+        #[inline(always)]
+        unsafe fn lt(self, other: Self) -> Self {
+            _mm_cmplt_epi8(self, other)
+        }
+        #[inline(always)]
+        unsafe fn bits(self) -> u64 {
+            u64::from(_mm_movemask_epi8(self) as u16)
+        }
     }
 
-    #[target_feature(enable = "sse2")]
-    pub(super) fn classify(block: &[u8; 64]) -> Classes {
+    impl Lanes for __m256i {
+        const LANES: usize = 32;
+        #[inline(always)]
+        unsafe fn load(p: *const u8) -> Self {
+            _mm256_loadu_si256(p.cast())
+        }
+        #[inline(always)]
+        unsafe fn splat(b: u8) -> Self {
+            _mm256_set1_epi8(b as i8)
+        }
+        #[inline(always)]
+        unsafe fn add(self, other: Self) -> Self {
+            _mm256_add_epi8(self, other)
+        }
+        #[inline(always)]
+        unsafe fn or(self, other: Self) -> Self {
+            _mm256_or_si256(self, other)
+        }
+        #[inline(always)]
+        unsafe fn eq(self, other: Self) -> Self {
+            _mm256_cmpeq_epi8(self, other)
+        }
+        #[inline(always)]
+        unsafe fn lt(self, other: Self) -> Self {
+            // AVX2 only has "greater than".
+            _mm256_cmpgt_epi8(other, self)
+        }
+        #[inline(always)]
+        unsafe fn bits(self) -> u64 {
+            u64::from(_mm256_movemask_epi8(self) as u32)
+        }
+    }
+
+    /// The classes of `block`, `V::LANES` bytes at a time.
+    ///
+    /// # Safety
+    /// As for [`Lanes`]: only inlined into a function compiled with `V`'s
+    /// feature, on a CPU that has it.
+    #[inline(always)]
+    unsafe fn classify_with<V: Lanes>(block: &[u8; 64]) -> Classes {
+        // Bytes in `lo..lo + n` (ASCII, `lo + n <= 0x80`): shifted so that
+        // `lo` lands on -128, the range is exactly the bytes below
+        // -128 + n in a signed compare.
+        let in_range =
+            |x: V, lo: u8, n: u8| x.add(V::splat(0x80u8.wrapping_sub(lo))).lt(V::splat(0x80 + n));
         let mut c = Classes::default();
-        for k in 0..4 {
-            // SAFETY: `block` holds 64 bytes, so bytes 16k..16k+16 are in
-            // bounds; `_mm_loadu_si128` has no alignment requirement.
-            let x = unsafe { _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>()) };
+        for k in 0..64 / V::LANES {
+            let x = V::load(block.as_ptr().add(k * V::LANES));
             let digit = in_range(x, b'0', 10);
             let upper = in_range(x, b'A', 26);
             // Setting bit 5 folds capitals onto small letters and keeps
             // every other byte out of `a..=z`.
-            let letter = in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), b'a', 26);
-            let under = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'_' as i8));
-            let open = _mm_or_si128(
-                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'+' as i8)),
-                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'(' as i8)),
-            );
-            c.digit |= bits(digit, k);
-            c.word |= bits(_mm_or_si128(_mm_or_si128(digit, letter), under), k);
-            c.upper |= bits(upper, k);
-            c.open |= bits(open, k);
+            let letter = in_range(x.or(V::splat(0x20)), b'a', 26);
+            let word = digit.or(letter).or(x.eq(V::splat(b'_')));
+            let open = x.eq(V::splat(b'+')).or(x.eq(V::splat(b'(')));
+            let at = k * V::LANES;
+            c.digit |= digit.bits() << at;
+            c.word |= word.bits() << at;
+            c.upper |= upper.bits() << at;
+            c.open |= open.bits() << at;
         }
         c
     }
-}
 
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-mod avx2 {
-    use std::arch::x86_64::{
-        __m256i, _mm256_add_epi8, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256,
-        _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
-    };
-
-    use super::Classes;
-
-    /// Bytes in `lo..lo + n`, as in the SSE2 version.
-    #[target_feature(enable = "avx2")]
-    fn in_range(x: __m256i, lo: u8, n: u8) -> __m256i {
-        let shifted = _mm256_add_epi8(x, _mm256_set1_epi8(0x80u8.wrapping_sub(lo) as i8));
-        _mm256_cmpgt_epi8(_mm256_set1_epi8((0x80u8 + n) as i8), shifted)
+    /// # Safety
+    /// The CPU must have SSE2 (every x86_64 CPU does).
+    #[target_feature(enable = "sse2")]
+    pub(super) unsafe fn sse2(block: &[u8; 64]) -> Classes {
+        classify_with::<__m128i>(block)
     }
 
+    /// # Safety
+    /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
-    fn bits(m: __m256i, k: usize) -> u64 {
-        u64::from(_mm256_movemask_epi8(m) as u32) << (32 * k)
-    }
-
-    #[target_feature(enable = "avx2")]
-    pub(super) fn classify(block: &[u8; 64]) -> Classes {
-        let mut c = Classes::default();
-        for k in 0..2 {
-            // SAFETY: `block` holds 64 bytes, so bytes 32k..32k+32 are in
-            // bounds; `_mm256_loadu_si256` has no alignment requirement.
-            let x = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * k).cast::<__m256i>()) };
-            let digit = in_range(x, b'0', 10);
-            let upper = in_range(x, b'A', 26);
-            let letter = in_range(_mm256_or_si256(x, _mm256_set1_epi8(0x20)), b'a', 26);
-            let under = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'_' as i8));
-            let open = _mm256_or_si256(
-                _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'+' as i8)),
-                _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'(' as i8)),
-            );
-            c.digit |= bits(digit, k);
-            c.word |= bits(_mm256_or_si256(_mm256_or_si256(digit, letter), under), k);
-            c.upper |= bits(upper, k);
-            c.open |= bits(open, k);
-        }
-        c
+    pub(super) unsafe fn avx2(block: &[u8; 64]) -> Classes {
+        classify_with::<__m256i>(block)
     }
 }
 
@@ -187,10 +237,10 @@ mod tests {
                 {
                     // Both vector versions, whichever one this CPU picks.
                     // SAFETY: SSE2 is in the build's baseline.
-                    assert_eq!(unsafe { sse2::classify(&block) }, want);
+                    assert_eq!(unsafe { x86::sse2(&block) }, want);
                     if std::is_x86_feature_detected!("avx2") {
                         // SAFETY: the CPU has AVX2.
-                        assert_eq!(unsafe { avx2::classify(&block) }, want);
+                        assert_eq!(unsafe { x86::avx2(&block) }, want);
                     }
                 }
             }
