@@ -671,16 +671,12 @@ fn seek_blocks(
         if !fits(pos) {
             return Err(pos);
         }
-        *blocks = Blocks {
-            at: pos,
-            cur: classes(pos),
-            next: classes(pos + BLOCK),
-            word_before: u64::from(after_word(buf, pos)),
-        };
+        *blocks = Blocks { at: pos, cur: classes(pos), next: classes(pos + BLOCK) };
         b = pos;
         skip = 0;
     }
-    let Blocks { mut cur, mut next, mut word_before, .. } = *blocks;
+    let Blocks { mut cur, mut next, .. } = *blocks;
+    let mut word_before = u64::from(after_word(buf, b));
     loop {
         let ahead = |m: u64, n: u64, k: u32| m >> k | n << (64 - k);
         let mut cand = 0;
@@ -722,7 +718,7 @@ fn seek_blocks(
                 phone_open(buf, q, eof)
             };
             if start {
-                *blocks = Blocks { at: b, cur, next, word_before };
+                *blocks = Blocks { at: b, cur, next };
                 return Ok(q);
             }
         }
@@ -750,17 +746,11 @@ struct Blocks {
     at: usize,
     cur: simd::Classes,
     next: simd::Classes,
-    /// Whether the byte before the block is a word byte, as bit 0.
-    word_before: u64,
 }
 
 impl Blocks {
-    const NONE: Blocks = Blocks {
-        at: usize::MAX,
-        cur: simd::Classes::EMPTY,
-        next: simd::Classes::EMPTY,
-        word_before: 0,
-    };
+    const NONE: Blocks =
+        Blocks { at: usize::MAX, cur: simd::Classes::EMPTY, next: simd::Classes::EMPTY };
 }
 
 /// Whether some detector other than email may start at `p`, judged like
@@ -816,17 +806,9 @@ fn phone_open(buf: &[u8], c: usize, eof: bool) -> bool {
 /// The first ASCII digit in `buf[from..to]`, eight bytes at a time.
 #[inline]
 fn find_digit(buf: &[u8], from: usize, to: usize) -> Option<usize> {
-    let hay = buf.get(from..to)?;
-    let mut words = hay.chunks_exact(8);
-    let mut base = from;
-    for w in words.by_ref() {
-        let bits = digit_bits(u64::from_le_bytes(w.try_into().expect("eight bytes")));
-        if bits != 0 {
-            return Some(base + bits.trailing_zeros() as usize / 8);
-        }
-        base += 8;
-    }
-    words.remainder().iter().position(u8::is_ascii_digit).map(|k| base + k)
+    // The run of non-digits before it, measured like any other run.
+    let at = from + count_while(buf, from, to, |w| !digit_bits(w));
+    (at < to).then_some(at)
 }
 
 /// The next `@` at or after `pos`; at the end of a chunk the end of the

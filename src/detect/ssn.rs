@@ -92,15 +92,15 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
             return Ok(None);
         }
         d.copy_from_slice(&v.buf[p..end]);
-        // The keyword search is the costly part: most 9-digit numbers fail
-        // the SSA rules first.
-        if !valid(&d) || !KEYWORDS.before(v, p, KEYWORD_WINDOW) {
-            return Ok(None);
-        }
     } else {
         return Ok(None);
     }
     if opt(v.at(end)?, is_word) || !valid(&d) {
+        return Ok(None);
+    }
+    // Bare digits need a keyword before them; the search is the costly
+    // part, so it comes after every other check.
+    if run == 9 && !KEYWORDS.before(v, p, KEYWORD_WINDOW) {
         return Ok(None);
     }
     Ok(Some(Hit::new(Kind::Ssn, end - p)))
