@@ -552,7 +552,11 @@ impl Engine {
     /// True when `tail` is a proper prefix of a literal anchor (compared
     /// ignoring ASCII case when the automaton does).
     pub(crate) fn is_anchor_prefix(&self, tail: &[u8]) -> bool {
-        self.anchor_text.iter().any(|a| {
+        let Some(&first) = tail.first() else { return false };
+        // Only the anchors that start with this byte: most tail bytes start
+        // none, and a chunk's end is tried at every one of them.
+        self.by_first[usize::from(first)].iter().any(|&pid| {
+            let a = &self.anchor_text[pid as usize];
             a.len() > tail.len()
                 && if self.anchors_ci {
                     a[..tail.len()].eq_ignore_ascii_case(tail)

@@ -24,68 +24,40 @@ fn mask(
     json_number: bool,
 ) {
     let start = out.len();
-    // Each arm extends `out` from one exact-size iterator: one reservation
-    // and no capacity check per byte (a finding's bytes were pushed one by
-    // one, which dense input paid for on every finding).
+    // Copied whole, then the masked bytes overwritten in place: one copy
+    // and a plain loop per finding, which dense input pays on every match.
+    out.extend_from_slice(raw);
+    let written = &mut out[start..];
     match kind {
         Kind::Card | Kind::Ssn | Kind::Phone => {
-            let total = raw.iter().filter(|b| b.is_ascii_digit()).count();
             let (head, tail) = match (kind, card_mask) {
                 (Kind::Card, CardMask::Last4) => (0, 4),
                 (Kind::Card, CardMask::First6Last4) => (6, 4),
                 _ => (0, 0),
             };
-            let mut k = 0;
-            out.extend(raw.iter().map(|&b| {
-                if !b.is_ascii_digit() {
-                    return b;
-                }
-                let keep = k < head || k + tail >= total;
-                k += 1;
-                if keep {
-                    b
-                } else {
-                    MASK
-                }
-            }));
+            let total = raw.iter().filter(|b| b.is_ascii_digit()).count();
+            mask_class(written, u8::is_ascii_digit, head, total.saturating_sub(tail));
         }
         Kind::Iban => {
             let total = raw.iter().filter(|b| b.is_ascii_alphanumeric()).count();
-            let mut k = 0;
-            out.extend(raw.iter().map(|&b| {
-                if !b.is_ascii_alphanumeric() {
-                    return b;
-                }
-                let keep = k < keep_prefix || k + 4 >= total;
-                k += 1;
-                if keep {
-                    b
-                } else {
-                    MASK
-                }
-            }));
+            mask_class(written, u8::is_ascii_alphanumeric, keep_prefix, total.saturating_sub(4));
         }
         Kind::Email => {
             let at = raw.iter().position(|&b| b == b'@').unwrap_or(raw.len());
             let tld = raw.iter().rposition(|&b| b == b'.').filter(|&d| d > at).unwrap_or(raw.len());
-            out.extend(raw.iter().enumerate().map(|(i, &b)| {
-                let keep = b == b'@' || (i > at && b == b'.') || i > tld;
-                if keep {
-                    b
-                } else {
-                    MASK
+            for (i, b) in written.iter_mut().enumerate() {
+                let keep = *b == b'@' || (i > at && *b == b'.') || i > tld;
+                if !keep {
+                    *b = MASK;
                 }
-            }));
+            }
         }
         _ => {
-            out.extend(raw.iter().enumerate().map(|(i, &b)| {
-                let keep = i < keep_prefix || !b.is_ascii_alphanumeric();
-                if keep {
-                    b
-                } else {
-                    MASK
+            for b in written.iter_mut().skip(keep_prefix) {
+                if b.is_ascii_alphanumeric() {
+                    *b = MASK;
                 }
-            }));
+            }
         }
     }
     if json_number {
@@ -95,6 +67,20 @@ fn mask(
             if *b == MASK {
                 *b = if i == 0 { b'9' } else { b'0' };
             }
+        }
+    }
+}
+
+/// Masks the bytes of `class` in `w` from the `from`-th of them (counted
+/// from 0) up to, not including, the `to`-th; every other byte stays.
+fn mask_class(w: &mut [u8], class: fn(&u8) -> bool, from: usize, to: usize) {
+    let mut k = 0;
+    for b in w.iter_mut() {
+        if class(b) {
+            if k >= from && k < to {
+                *b = MASK;
+            }
+            k += 1;
         }
     }
 }

@@ -302,12 +302,20 @@ impl Scanner {
         }
         let b = v.buf[p];
         let class = CLASS[usize::from(b)];
-        // Numeric kinds never start inside a word or a digit run.
+        // Numeric kinds never start inside a word or a digit run, and each
+        // only at a shape it may start with (the seek's judgement, per kind:
+        // a card is not probed at an SSN's three digits).
+        #[cfg(test)]
+        let exhaustive = self.reference.is_some();
+        #[cfg(not(test))]
+        let exhaustive = false;
         let numeric = class == DIGIT && !after_word(v.buf, p);
+        let shape = if numeric && !exhaustive { Shape::read(v.buf, p, v.eof) } else { None };
+        let may = |may_start: fn(&Shape) -> bool| numeric && shape.as_ref().map_or(true, may_start);
         let tries: [(bool, Detector); 5] = [
-            (numeric && eng.kinds.card, card::detect),
-            (numeric && eng.kinds.ssn, ssn::detect),
-            ((numeric || class == PHONE_START) && eng.kinds.phone, phone::detect),
+            (eng.kinds.card && may(card::may_start), card::detect),
+            (eng.kinds.ssn && may(ssn::may_start), ssn::detect),
+            (eng.kinds.phone && (may(phone::may_start) || class == PHONE_START), phone::detect),
             (class == UPPER && eng.kinds.iban, iban::detect),
             (in_zone && email::is_local(b) && eng.kinds.email, email::detect),
         ];

@@ -49,6 +49,39 @@ pub(crate) fn classify(block: &[u8; 64]) -> Classes {
     }
 }
 
+/// For each of `bytes` (at most eight), the mask of the block's bytes equal
+/// to it once bit 0x20 is set in both (which folds ASCII case): bit `i` of
+/// mask `k` is `block[i] | 0x20 == bytes[k] | 0x20`. Masks past
+/// `bytes.len()` are zero.
+#[inline]
+pub(crate) fn folded_eq(block: &[u8; 64], bytes: &[u8]) -> [u64; 8] {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { x86::folded_eq_avx2(block, bytes) }
+        } else {
+            // SAFETY: the build enables SSE2, so the CPU has it.
+            unsafe { x86::folded_eq_sse2(block, bytes) }
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        folded_eq_portable(block, bytes)
+    }
+}
+
+/// [`folded_eq`] byte by byte: its definition, and what other targets run.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+pub(crate) fn folded_eq_portable(block: &[u8; 64], bytes: &[u8]) -> [u64; 8] {
+    let mut masks = [0u64; 8];
+    for (m, &n) in masks.iter_mut().zip(bytes) {
+        *m =
+            block.iter().enumerate().fold(0, |m, (i, &b)| m | u64::from(b | 0x20 == n | 0x20) << i);
+    }
+    masks
+}
+
 /// The classes byte by byte: the definition [`classify`] must equal, and
 /// what other targets run.
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
@@ -202,6 +235,36 @@ mod x86 {
         c
     }
 
+    /// [`super::folded_eq`], `V::LANES` bytes at a time.
+    ///
+    /// # Safety
+    /// As for [`classify_with`].
+    #[inline(always)]
+    unsafe fn folded_eq_with<V: Lanes>(block: &[u8; 64], bytes: &[u8]) -> [u64; 8] {
+        let mut masks = [0u64; 8];
+        for k in 0..64 / V::LANES {
+            let x = V::load(block.as_ptr().add(k * V::LANES)).or(V::splat(0x20));
+            for (m, &n) in masks.iter_mut().zip(bytes) {
+                *m |= x.eq(V::splat(n | 0x20)).bits() << (k * V::LANES);
+            }
+        }
+        masks
+    }
+
+    /// # Safety
+    /// The CPU must have SSE2.
+    #[target_feature(enable = "sse2")]
+    pub(super) unsafe fn folded_eq_sse2(block: &[u8; 64], bytes: &[u8]) -> [u64; 8] {
+        folded_eq_with::<__m128i>(block, bytes)
+    }
+
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn folded_eq_avx2(block: &[u8; 64], bytes: &[u8]) -> [u64; 8] {
+        folded_eq_with::<__m256i>(block, bytes)
+    }
+
     /// # Safety
     /// The CPU must have SSE2 (every x86_64 CPU does).
     #[target_feature(enable = "sse2")]
@@ -245,6 +308,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn folded_equality_in_every_lane_matches_the_definition() {
+        let bytes = b"sS#x\x00 \xe9";
+        for b in 0..=255u8 {
+            for lane in 0..64 {
+                let mut block = [0u8; 64];
+                for (i, x) in block.iter_mut().enumerate() {
+                    *x = b"sSxX#\x03 \x00`@\xc9\xe9a9.-"[i % 16];
+                }
+                block[lane] = b;
+                let want = folded_eq_portable(&block, bytes);
+                assert_eq!(folded_eq(&block, bytes), want, "{b:#x} in lane {lane}");
+                #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+                {
+                    // SAFETY: SSE2 is in the build's baseline.
+                    assert_eq!(unsafe { x86::folded_eq_sse2(&block, bytes) }, want);
+                    if std::is_x86_feature_detected!("avx2") {
+                        // SAFETY: the CPU has AVX2.
+                        assert_eq!(unsafe { x86::folded_eq_avx2(&block, bytes) }, want);
+                    }
+                }
+            }
+        }
+        let mut block = [b'.'; 64];
+        block[..3].copy_from_slice(b"sSx");
+        assert_eq!(folded_eq_portable(&block, b"s"), [0b11, 0, 0, 0, 0, 0, 0, 0]);
     }
 
     #[test]

@@ -8,19 +8,11 @@ use super::view::{is_digit, is_word, opt, Hit, Keywords, Probe, Shape, View};
 use super::Kind;
 
 /// Keywords that make a bare 9-digit run an SSN (case-insensitive).
-static KEYWORDS: LazyLock<Keywords> = LazyLock::new(|| {
-    Keywords::new([
-        "ssn",
-        "social security",
-        "soc sec",
-        "soc. sec",
-        "taxpayer",
-        "tax id",
-        "ss#",
-        "ss no",
-    ])
-    .expect("eight short keywords compile")
-});
+pub(crate) const KEYWORD_LIST: [&str; 8] =
+    ["ssn", "social security", "soc sec", "soc. sec", "taxpayer", "tax id", "ss#", "ss no"];
+
+static KEYWORDS: LazyLock<Keywords> =
+    LazyLock::new(|| Keywords::new(KEYWORD_LIST).expect("eight short keywords compile"));
 
 /// How far before a bare 9-digit run the keyword may be.
 pub(crate) const KEYWORD_WINDOW: usize = 32;

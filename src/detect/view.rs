@@ -280,6 +280,9 @@ pub(crate) fn mod97(chars: impl Iterator<Item = u8>) -> u32 {
 pub(crate) struct Keywords {
     /// `None` when there are no keywords.
     ac: Option<aho_corasick::AhoCorasick>,
+    /// A byte pair from every keyword; `None` when a keyword is one byte
+    /// long or no cover of at most [`MAX_PAIRS`] pairs exists.
+    pairs: Option<Pairs>,
     words: Vec<Vec<u8>>,
 }
 
@@ -309,7 +312,8 @@ impl Keywords {
                     .build(&words)?,
             )
         };
-        Ok(Keywords { ac, words })
+        let pairs = Pairs::cover(&words);
+        Ok(Keywords { ac, pairs, words })
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -320,7 +324,102 @@ impl Keywords {
     /// (at most [`HISTORY`]).
     pub(crate) fn before(&self, v: &View, p: usize, window: usize) -> bool {
         let window = window.min(HISTORY).min(p);
+        // Most windows hold none of the pairs: that answer takes a few
+        // vector compares instead of a walk of the automaton.
+        if let Some(pairs) = &self.pairs {
+            if !pairs.any_before(v.buf, p, window) {
+                return false;
+            }
+        }
         self.ac.as_ref().is_some_and(|ac| ac.is_match(&v.buf[p - window..p]))
+    }
+}
+
+/// At most this many pairs (so at most eight distinct bytes) make up a
+/// [`Pairs`] cover; keyword sets that need more go straight to the
+/// automaton.
+const MAX_PAIRS: usize = 4;
+
+/// A prefilter for [`Keywords`]: byte pairs, ASCII case folded, such that
+/// every keyword contains one of them. A window that holds none of the pairs
+/// holds no keyword; one that holds a pair may (the automaton decides).
+#[derive(Clone, Debug)]
+struct Pairs {
+    /// The distinct bytes of the pairs (at most eight).
+    bytes: Vec<u8>,
+    /// Each pair as two indices into `bytes`.
+    pairs: Vec<(usize, usize)>,
+}
+
+impl Pairs {
+    /// A small cover of the keywords by pairs, chosen greedily: the pair in
+    /// the most keywords not yet covered, the rarer one on a tie.
+    fn cover(words: &[Vec<u8>]) -> Option<Pairs> {
+        if words.is_empty() {
+            return None;
+        }
+        // Bit 0x20 folds ASCII case; it also merges a few other bytes (`@`
+        // with a backquote...), which can only let a window through to the
+        // automaton, never hide a keyword.
+        let folded: Vec<Vec<u8>> =
+            words.iter().map(|w| w.iter().map(|b| b | 0x20).collect()).collect();
+        let has = |w: &Vec<u8>, p: (u8, u8)| w.windows(2).any(|q| q == [p.0, p.1]);
+        let mut left: Vec<&Vec<u8>> = folded.iter().collect();
+        let mut chosen: Vec<(u8, u8)> = Vec::new();
+        while !left.is_empty() {
+            let best = left.iter().flat_map(|w| w.windows(2)).map(|q| (q[0], q[1])).max_by_key(
+                |&(a, b)| {
+                    let covers = left.iter().filter(|w| has(w, (a, b))).count();
+                    (covers, std::cmp::Reverse(commonness(a) + commonness(b)), a, b)
+                },
+            )?;
+            if chosen.len() == MAX_PAIRS {
+                return None;
+            }
+            left.retain(|w| !has(w, best));
+            chosen.push(best);
+        }
+        let mut distinct: Vec<u8> = chosen.iter().flat_map(|&(a, b)| [a, b]).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let index = |b: u8| distinct.iter().position(|&d| d == b).expect("a chosen byte");
+        let pairs = chosen.iter().map(|&(a, b)| (index(a), index(b))).collect();
+        Some(Pairs { bytes: distinct, pairs })
+    }
+
+    /// Whether a pair lies wholly within the `window` (at most 64) bytes
+    /// before `p`.
+    fn any_before(&self, buf: &[u8], p: usize, window: usize) -> bool {
+        if window < 2 {
+            return false;
+        }
+        // The 64 bytes that end at `p`; near the start of a stream the
+        // missing front is padding, outside the window below.
+        let mut padded = [0u8; 64];
+        let block: &[u8; 64] = match buf[..p].last_chunk() {
+            Some(b) => b,
+            None => {
+                padded[64 - p..].copy_from_slice(&buf[..p]);
+                &padded
+            }
+        };
+        // A pair starts at bit `i` for `i` in the window and not in the
+        // last byte.
+        let starts = (u64::MAX << (64 - window)) & !(1 << 63);
+        let eq = super::simd::folded_eq(block, &self.bytes);
+        self.pairs.iter().any(|&(a, b)| eq[a] & (eq[b] >> 1) & starts != 0)
+    }
+}
+
+/// How common a folded byte is in text (higher is more common): the space,
+/// then letters in English frequency order, then digits, then the rest.
+fn commonness(b: u8) -> usize {
+    const LETTERS: &[u8] = b"zqxjkvbpygfwmucldrhsnioate";
+    match b {
+        b' ' => 40,
+        b'a'..=b'z' => 10 + LETTERS.iter().position(|&l| l == b).unwrap_or(0),
+        b'0'..=b'9' => 8,
+        _ => 0,
     }
 }
 
@@ -508,6 +607,33 @@ mod tests {
         assert!(at("SsN", 3));
         assert!(!at("SsN", 2));
         assert!(!Keywords::new([""; 0]).unwrap().before(&View { buf: b"ssn", eof: true }, 3, 3));
+    }
+
+    /// Each SSN keyword at every offset of every window length, in both
+    /// cases, among filler bytes: found exactly when it lies wholly inside
+    /// the window. This is what the pair prefilter's masks must not break.
+    #[test]
+    fn keywords_are_found_at_every_offset_of_every_window() {
+        let words = super::super::ssn::KEYWORD_LIST;
+        let k = Keywords::new(words).unwrap();
+        assert!(k.pairs.is_some(), "the SSN keywords have a pair cover");
+        for word in words {
+            for upper in [false, true] {
+                let word = if upper { word.to_ascii_uppercase() } else { word.to_string() };
+                for at in 0..=HISTORY + 2 {
+                    let mut buf = vec![b'-'; at];
+                    buf.extend_from_slice(word.as_bytes());
+                    buf.extend_from_slice(&[b'-'; 9]);
+                    let v = View { buf: &buf, eof: true };
+                    for p in 0..=buf.len() {
+                        for window in [0, 1, 2, 7, 8, 9, 15, 16, 32, 63, HISTORY] {
+                            let inside = p >= at + word.len() && p - window.min(p) <= at;
+                            assert_eq!(k.before(&v, p, window), inside, "{word} at {at}, p {p}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
