@@ -275,7 +275,9 @@ pub(crate) fn mod97(chars: impl Iterator<Item = u8>) -> u32 {
 }
 
 /// Context keywords (matched ignoring ASCII case), compiled once into one
-/// automaton: a window is read once, whatever the number of keywords.
+/// automaton: a window is read once, whatever the number of keywords. Most
+/// windows hold no keyword at all, and a few byte pairs ([`Pairs`]) say so
+/// before the automaton walks them.
 #[derive(Clone, Default)]
 pub(crate) struct Keywords {
     /// `None` when there are no keywords.
