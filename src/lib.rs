@@ -15,8 +15,9 @@
 //! - [`reload`]: hot reload of the configuration (SIGHUP, POST /reload).
 //! - [`audit`]: the audit log (what was found where, never the value).
 //! - [`cli`], [`scan`], [`demo`]: the command line.
-// `deny`, not `forbid`: `detect::simd` alone allows `unsafe`, for its SSE2
-// loads; everything else stays free of it.
+// `deny`, not `forbid`: `detect::simd` alone allows `unsafe`, for its vector
+// loads and its calls of `target_feature` functions; everything else stays
+// free of it.
 #![deny(unsafe_code)]
 
 pub mod admin;

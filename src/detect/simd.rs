@@ -29,25 +29,34 @@ impl Classes {
     pub(crate) const EMPTY: Classes = Classes { digit: 0, word: 0, upper: 0, open: 0 };
 }
 
+/// Calls the AVX2 version of a function when the CPU has AVX2 and the SSE2
+/// version otherwise; on other targets, the portable one. The one place
+/// where a `target_feature` function is called.
+macro_rules! dispatch {
+    ($avx2:path, $sse2:path, $portable:path, ($($arg:expr),*)) => {{
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        {
+            // std caches the answer: this is one relaxed atomic load.
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe { $avx2($($arg),*) }
+            } else {
+                // SAFETY: the build enables SSE2 (the cfg above), so the
+                // CPU has it.
+                unsafe { $sse2($($arg),*) }
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        {
+            $portable($($arg),*)
+        }
+    }};
+}
+
 /// The classes of `block`.
 #[inline]
 pub(crate) fn classify(block: &[u8; 64]) -> Classes {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    {
-        // std caches the answer: this is one relaxed atomic load.
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { x86::avx2(block) }
-        } else {
-            // SAFETY: the build enables SSE2 (the cfg above), so the CPU
-            // has it.
-            unsafe { x86::sse2(block) }
-        }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    {
-        portable(block)
-    }
+    dispatch!(x86::avx2, x86::sse2, portable, (block))
 }
 
 /// For each of `bytes` (at most eight), the mask of the block's bytes equal
@@ -56,20 +65,7 @@ pub(crate) fn classify(block: &[u8; 64]) -> Classes {
 /// `bytes.len()` are zero.
 #[inline]
 pub(crate) fn folded_eq(block: &[u8; 64], bytes: &[u8]) -> [u64; 8] {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    {
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { x86::folded_eq_avx2(block, bytes) }
-        } else {
-            // SAFETY: the build enables SSE2, so the CPU has it.
-            unsafe { x86::folded_eq_sse2(block, bytes) }
-        }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    {
-        folded_eq_portable(block, bytes)
-    }
+    dispatch!(x86::folded_eq_avx2, x86::folded_eq_sse2, folded_eq_portable, (block, bytes))
 }
 
 /// [`folded_eq`] byte by byte: its definition, and what other targets run.
