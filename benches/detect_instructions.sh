@@ -56,8 +56,8 @@ count() {
 
 tiny=$(mktemp)
 trap 'rm -f "$tiny"' EXIT
-# A bare 9-digit number makes the SSN detector build its keyword automaton
-# (once per process, on first use), so that is start-up too.
+# The engine builds every automaton when it is created (before 2026-11-30
+# the SSN keywords were built on first use, which this line triggered).
 echo "nothing to find here 123456789" >"$tiny"
 base=$(count "$tiny")
 

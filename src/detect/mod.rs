@@ -313,11 +313,22 @@ pub(crate) struct StartKinds {
 
 impl StartKinds {
     /// Whether an enabled card, SSN or national phone number can start at
-    /// a digit cluster of this shape.
-    #[inline]
+    /// a digit cluster of this shape: what [`Self::start_digits`] is tested
+    /// against.
+    #[cfg(test)]
     pub(crate) fn numeric(self, s: &view::Shape) -> bool {
         (self.card && card::may_start(s))
             || (self.ssn && ssn::may_start(s))
+            || (self.phone && phone::may_start(s))
+    }
+
+    /// [`Self::numeric`] at `p` of `buf`, which the seek asks: it also
+    /// passes over a bare 9-digit run with no SSN keyword before it (the
+    /// first field of many CSV exports), so no probe stops there.
+    #[inline(always)]
+    pub(crate) fn numeric_at(self, buf: &[u8], p: usize, s: &view::Shape) -> bool {
+        (self.card && card::may_start(s))
+            || (self.ssn && ssn::may_start_at(buf, p, s))
             || (self.phone && phone::may_start(s))
     }
 
@@ -492,6 +503,10 @@ impl Engine {
             email: on(Kind::Email),
         };
         let start_digits = kinds.start_digits();
+        if kinds.ssn {
+            // Built here, not by the first bare 9-digit run of some response.
+            ssn::build_keywords();
+        }
         Ok(Engine {
             by_first,
             kinds,

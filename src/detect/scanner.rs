@@ -238,13 +238,13 @@ impl Scanner {
                 stop = pos;
                 break;
             }
-            if next_at < pos {
+            if next_at.at < pos {
                 next_at = find_at(&self.buf, pos, eof);
             }
             while ai < self.anchors.len() && self.anchors[ai].0 < pos {
                 ai += 1;
             }
-            let in_zone = pos + MAX_LOCAL >= next_at && pos < next_at;
+            let in_zone = pos + MAX_LOCAL >= next_at.at && pos < next_at.at;
             let v = View { buf: &self.buf, eof };
             match self.probe(eng, &v, pos, ai, in_zone) {
                 Err(More) => {
@@ -535,53 +535,55 @@ fn jwt_mask(b: u8) -> u8 {
 /// decided from the bytes at hand is returned for the probe to decide (or
 /// hold at), so chunk invariance rests on the probe alone.
 ///
-/// Positions within [`MAX_LOCAL`] bytes before an `@` (the email zone) are
-/// walked one by one, stopping where an email local part may start too.
+/// Before each `@` there is one place an email can start: the first byte
+/// of the run of local-part bytes that ends at it ([`email_start`]). The
+/// seek stops there as well; everything else is [`seek_plain`]'s.
 fn seek(
     eng: &Engine,
     buf: &[u8],
     mut pos: usize,
     bound: usize,
-    next_at: &mut usize,
+    next_at: &mut NextAt,
     blocks: &mut Blocks,
     eof: bool,
 ) -> usize {
-    if pos >= bound {
-        return pos;
-    }
     loop {
-        if *next_at < pos {
+        if pos >= bound {
+            return pos;
+        }
+        if next_at.at < pos {
             *next_at = find_at(buf, pos, eof);
         }
-        let zone = if eng.kinds.email { next_at.saturating_sub(MAX_LOCAL) } else { usize::MAX };
-        let plain_end = bound.min(zone.max(pos));
+        let email = if eng.kinds.email { next_at.email } else { None };
+        // An email start before `pos` was already probed (or passed over
+        // with its run, when the probe matched something else there).
+        let email = email.filter(|&s| s >= pos).unwrap_or(usize::MAX);
+        let plain_end = bound.min(email).min(next_at.at);
         if pos < plain_end {
             pos = seek_plain(eng, buf, pos, plain_end, blocks, eof);
             if pos < plain_end {
                 return pos;
             }
         }
-        if pos >= bound {
-            return bound;
-        }
-        let zone_end = bound.min(*next_at);
-        while pos < zone_end {
-            let b = buf[pos];
-            if email::is_local(b) && b != b'.' && !(pos > 0 && email::is_local(buf[pos - 1])) {
-                return pos;
-            }
-            if may_start_at(eng, buf, pos, eof) {
-                return pos;
-            }
-            pos += 1;
-        }
-        if pos >= bound {
-            return bound;
+        if pos >= bound || pos == email {
+            return pos;
         }
         // `pos` is the `@` itself, which starts nothing (an anchor there
         // would have bounded the search).
         pos += 1;
     }
+}
+
+/// Where an email whose `@` is at `at` can start: the first byte of the run
+/// of local-part bytes that ends there, when that run is 1 to
+/// [`MAX_LOCAL`] bytes long and does not start with a dot (what
+/// [`email::detect`] accepts). `at` may be the end of the buffer, standing
+/// in for an `@` that has not arrived; past it there is no `@`.
+fn email_start(buf: &[u8], at: usize) -> Option<usize> {
+    let before = buf.get(at.saturating_sub(MAX_LOCAL + 1)..at)?;
+    let run = before.iter().rev().take_while(|&&b| email::is_local(b)).count();
+    let s = at - run;
+    ((1..=MAX_LOCAL).contains(&run) && buf[s] != b'.').then_some(s)
 }
 
 /// [`seek`] outside the email zone, driven by digits: every detector that
@@ -633,7 +635,7 @@ fn seek_plain(
                 return end;
             }
             let Some(shape) = Shape::read(buf, at, eof) else { return at };
-            if k.numeric(&shape) {
+            if k.numeric_at(buf, at, &shape) {
                 return at;
             }
             match shape.sep {
@@ -719,7 +721,7 @@ fn seek_blocks(
                 let run = digits.trailing_ones() as usize;
                 let first = usize::from(buf[q] - b'0');
                 eng.start_digits.get(run).is_some_and(|d| d >> first & 1 == 1)
-                    && k.numeric(&Shape::from_digits(buf, q, digits))
+                    && k.numeric_at(buf, q, &Shape::from_digits(buf, q, digits))
             } else if cur.upper >> i & 1 == 1 {
                 iban_start(buf, q, eof)
             } else {
@@ -762,12 +764,15 @@ impl Blocks {
 }
 
 /// Whether some detector other than email may start at `p`, judged like
-/// [`seek_plain`] does (true when it depends on bytes not yet arrived).
+/// [`seek_plain`] does (true when it depends on bytes not yet arrived): the
+/// byte-by-byte definition the block seek is tested against.
+#[cfg(test)]
 fn may_start_at(eng: &Engine, buf: &[u8], p: usize, eof: bool) -> bool {
     let k = eng.kinds;
     let b = buf[p];
     if b.is_ascii_digit() {
-        return !after_word(buf, p) && Shape::read(buf, p, eof).map_or(true, |s| k.numeric(&s));
+        return !after_word(buf, p)
+            && Shape::read(buf, p, eof).map_or(true, |s| k.numeric_at(buf, p, &s));
     }
     (k.iban && iban_start(buf, p, eof)) || (k.phone && phone_open(buf, p, eof))
 }
@@ -819,14 +824,24 @@ fn find_digit(buf: &[u8], from: usize, to: usize) -> Option<usize> {
     (at < to).then_some(at)
 }
 
-/// The next `@` at or after `pos`; at the end of a chunk the end of the
-/// buffer stands in for an `@` that may still come.
-fn find_at(buf: &[u8], pos: usize, eof: bool) -> usize {
-    match memchr::memchr(b'@', &buf[pos.min(buf.len())..]) {
+/// The next `@` at or after some position, and where an email ending at it
+/// can start ([`email_start`]): found once per `@`, not per seek.
+#[derive(Clone, Copy)]
+struct NextAt {
+    /// The `@`; at the end of a chunk the end of the buffer stands in for an
+    /// `@` that may still come; `usize::MAX` for none at the end of the
+    /// stream.
+    at: usize,
+    email: Option<usize>,
+}
+
+fn find_at(buf: &[u8], pos: usize, eof: bool) -> NextAt {
+    let at = match memchr::memchr(b'@', &buf[pos.min(buf.len())..]) {
         Some(i) => pos + i,
         None if eof => usize::MAX,
         None => buf.len(),
-    }
+    };
+    NextAt { at, email: email_start(buf, at) }
 }
 
 /// True when an all-digit value at `p` is a bare JSON number: not inside a
@@ -1189,6 +1204,12 @@ mod tests {
         "ISBN 978-6207369461",
         "1684053472519",
         "3499.60",
+        // A keyword at the far edge of its window, and just beyond it.
+        "ssn: 29 bytes of other text.... 822438021",
+        "ssn: 30 bytes of other text..... 822438021",
+        // Local parts of 64 bytes (the longest allowed) and 65.
+        "a234567890123456789012345678901234567890123456789012345678901234@example.org",
+        "a2345678901234567890123456789012345678901234567890123456789012345@example.org",
     ];
 
     #[test]

@@ -62,19 +62,20 @@ pub(crate) fn classify(block: &[u8; 64]) -> Classes {
 /// For each of `bytes` (at most eight), the mask of the block's bytes equal
 /// to it once bit 0x20 is set in both (which folds ASCII case): bit `i` of
 /// mask `k` is `block[i] | 0x20 == bytes[k] | 0x20`. Masks past
-/// `bytes.len()` are zero.
+/// `bytes.len()` are zero. The block is 32 bytes, one AVX2 vector: a
+/// context window is rarely longer.
 #[inline]
-pub(crate) fn folded_eq(block: &[u8; 64], bytes: &[u8]) -> [u64; 8] {
+pub(crate) fn folded_eq(block: &[u8; 32], bytes: &[u8]) -> [u32; 8] {
     dispatch!(x86::folded_eq_avx2, x86::folded_eq_sse2, folded_eq_portable, (block, bytes))
 }
 
 /// [`folded_eq`] byte by byte: its definition, and what other targets run.
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
-pub(crate) fn folded_eq_portable(block: &[u8; 64], bytes: &[u8]) -> [u64; 8] {
-    let mut masks = [0u64; 8];
+pub(crate) fn folded_eq_portable(block: &[u8; 32], bytes: &[u8]) -> [u32; 8] {
+    let mut masks = [0u32; 8];
     for (m, &n) in masks.iter_mut().zip(bytes) {
         *m =
-            block.iter().enumerate().fold(0, |m, (i, &b)| m | u64::from(b | 0x20 == n | 0x20) << i);
+            block.iter().enumerate().fold(0, |m, (i, &b)| m | u32::from(b | 0x20 == n | 0x20) << i);
     }
     masks
 }
@@ -237,12 +238,13 @@ mod x86 {
     /// # Safety
     /// As for [`classify_with`].
     #[inline(always)]
-    unsafe fn folded_eq_with<V: Lanes>(block: &[u8; 64], bytes: &[u8]) -> [u64; 8] {
-        let mut masks = [0u64; 8];
-        for k in 0..64 / V::LANES {
+    unsafe fn folded_eq_with<V: Lanes>(block: &[u8; 32], bytes: &[u8]) -> [u32; 8] {
+        let mut masks = [0u32; 8];
+        for k in 0..32 / V::LANES {
             let x = V::load(block.as_ptr().add(k * V::LANES)).or(V::splat(0x20));
             for (m, &n) in masks.iter_mut().zip(bytes) {
-                *m |= x.eq(V::splat(n | 0x20)).bits() << (k * V::LANES);
+                // At most 32 lanes: the mask fits.
+                *m |= (x.eq(V::splat(n | 0x20)).bits() as u32) << (k * V::LANES);
             }
         }
         masks
@@ -251,14 +253,14 @@ mod x86 {
     /// # Safety
     /// The CPU must have SSE2.
     #[target_feature(enable = "sse2")]
-    pub(super) unsafe fn folded_eq_sse2(block: &[u8; 64], bytes: &[u8]) -> [u64; 8] {
+    pub(super) unsafe fn folded_eq_sse2(block: &[u8; 32], bytes: &[u8]) -> [u32; 8] {
         folded_eq_with::<__m128i>(block, bytes)
     }
 
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn folded_eq_avx2(block: &[u8; 64], bytes: &[u8]) -> [u64; 8] {
+    pub(super) unsafe fn folded_eq_avx2(block: &[u8; 32], bytes: &[u8]) -> [u32; 8] {
         folded_eq_with::<__m256i>(block, bytes)
     }
 
@@ -295,19 +297,32 @@ mod tests {
                     *x = b"0aZ_+(/:@ \xff\x80`{[9sSxX#\x03\xc9"[i % 23];
                 }
                 block[lane] = b;
-                let want = (portable(&block), folded_eq_portable(&block, bytes));
-                let got = (classify(&block), folded_eq(&block, bytes));
+                // `folded_eq` takes half a block.
+                let (lo, hi) = block.split_at(32);
+                let (lo, hi): (&[u8; 32], &[u8; 32]) =
+                    (lo.try_into().unwrap(), hi.try_into().unwrap());
+                let want = (
+                    portable(&block),
+                    [folded_eq_portable(lo, bytes), folded_eq_portable(hi, bytes)],
+                );
+                let got = (classify(&block), [folded_eq(lo, bytes), folded_eq(hi, bytes)]);
                 assert_eq!(got, want, "{b:#x} in lane {lane}");
                 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
                 {
                     // Both vector versions, whichever one this CPU picks.
                     // SAFETY: SSE2 is in the build's baseline.
-                    let sse2 = unsafe { (x86::sse2(&block), x86::folded_eq_sse2(&block, bytes)) };
+                    let sse2 = unsafe {
+                        let eq = [x86::folded_eq_sse2(lo, bytes), x86::folded_eq_sse2(hi, bytes)];
+                        (x86::sse2(&block), eq)
+                    };
                     assert_eq!(sse2, want);
                     if std::is_x86_feature_detected!("avx2") {
                         // SAFETY: the CPU has AVX2.
-                        let avx2 =
-                            unsafe { (x86::avx2(&block), x86::folded_eq_avx2(&block, bytes)) };
+                        let avx2 = unsafe {
+                            let eq =
+                                [x86::folded_eq_avx2(lo, bytes), x86::folded_eq_avx2(hi, bytes)];
+                            (x86::avx2(&block), eq)
+                        };
                         assert_eq!(avx2, want);
                     }
                 }
@@ -317,12 +332,12 @@ mod tests {
 
     #[test]
     fn portable_folded_equality_table() {
-        let mut block = [b'.'; 64];
+        let mut block = [b'.'; 32];
         block[..4].copy_from_slice(b"sSx@");
-        block[63] = b'`';
+        block[31] = b'`';
         let masks = folded_eq_portable(&block, b"s`");
         // `@` and a backquote fold together: a prefilter may only over-match.
-        assert_eq!(masks, [0b11, 1 << 3 | 1 << 63, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(masks, [0b11, 1 << 3 | 1 << 31, 0, 0, 0, 0, 0, 0]);
     }
 
     #[test]

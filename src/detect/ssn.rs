@@ -14,6 +14,11 @@ pub(crate) const KEYWORD_LIST: [&str; 8] =
 static KEYWORDS: LazyLock<Keywords> =
     LazyLock::new(|| Keywords::new(KEYWORD_LIST).expect("eight short keywords compile"));
 
+/// Builds the keyword automaton now rather than on first use.
+pub(crate) fn build_keywords() {
+    LazyLock::force(&KEYWORDS);
+}
+
 /// How far before a bare 9-digit run the keyword may be.
 pub(crate) const KEYWORD_WINDOW: usize = 32;
 
@@ -39,6 +44,23 @@ pub(crate) fn may_start(s: &Shape) -> bool {
         3 => matches!(s.sep, Some(b'-' | b' ')) && s.second == 2,
         _ => false,
     }
+}
+
+/// [`may_start`] at `p` of `buf`, with the one check a shape cannot make:
+/// a bare 9-digit run needs a keyword in the [`KEYWORD_WINDOW`] bytes
+/// before it. Those bytes are always in the buffer (the scanner keeps
+/// [`HISTORY`](super::view::HISTORY) bytes of history), so the answer does
+/// not depend on how the stream was split.
+#[inline(always)]
+pub(crate) fn may_start_at(buf: &[u8], p: usize, s: &Shape) -> bool {
+    may_start(s) && (s.len() != 9 || keyword_before(buf, p))
+}
+
+/// Kept out of line: the seek's judgement of every digit run inlines
+/// [`may_start_at`], and only bare 9-digit runs get this far.
+#[inline(never)]
+fn keyword_before(buf: &[u8], p: usize) -> bool {
+    KEYWORDS.before(&View { buf, eof: false }, p, KEYWORD_WINDOW)
 }
 
 /// SSA rules: area not 000, 666 or 900-999; group not 00; serial not 0000.

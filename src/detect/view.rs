@@ -389,27 +389,43 @@ impl Pairs {
         Some(Pairs { bytes: distinct, pairs })
     }
 
-    /// Whether a pair lies wholly within the `window` (at most 64) bytes
-    /// before `p`.
+    /// Whether a pair lies wholly within the `window` bytes before `p`;
+    /// true (undecided, for the automaton) past [`MAX_PAIR_WINDOW`].
     fn any_before(&self, buf: &[u8], p: usize, window: usize) -> bool {
-        if window < 2 {
-            return false;
+        if window > MAX_PAIR_WINDOW {
+            return true;
         }
-        // The 64 bytes that end at `p`; near the start of a stream the
-        // missing front is padding, outside the window below.
-        let mut padded = [0u8; 64];
-        let block: &[u8; 64] = match buf[..p].last_chunk() {
-            Some(b) => b,
-            None => {
-                padded[64 - p..].copy_from_slice(&buf[..p]);
-                &padded
-            }
+        // Bit `i` of a 32-byte block's masks is its byte `i`; a pair starts
+        // at bits `from..=30` (bit 31's second byte is past the block).
+        let found = |end: usize, from: usize| {
+            let block = last_32(&buf[..end]);
+            let eq = super::simd::folded_eq(&block, &self.bytes);
+            let starts = (u32::MAX << from) & !(1 << 31);
+            self.pairs.iter().any(|&(a, b)| eq[a] & (eq[b] >> 1) & starts != 0)
         };
-        // A pair starts at bit `i` for `i` in the window and not in the
-        // last byte.
-        let starts = (u64::MAX << (64 - window)) & !(1 << 63);
-        let eq = super::simd::folded_eq(block, &self.bytes);
-        self.pairs.iter().any(|&(a, b)| eq[a] & (eq[b] >> 1) & starts != 0)
+        // The 32 bytes before `p` hold the pairs starting in the last 31
+        // of them; the 32 bytes ending at `p - 31` hold those starting up to
+        // 63 bytes before `p`.
+        window >= 2
+            && (found(p, 32 - window.min(32))
+                || (window > 32 && found(p - 31, MAX_PAIR_WINDOW - window)))
+    }
+}
+
+/// The longest window [`Pairs`] decides (two overlapping 32-byte blocks).
+const MAX_PAIR_WINDOW: usize = 63;
+
+/// The 32 bytes that end `buf`; near the start of a stream the missing
+/// front is zero padding, which no window reaches.
+#[inline]
+fn last_32(buf: &[u8]) -> [u8; 32] {
+    match buf.last_chunk::<32>() {
+        Some(b) => *b,
+        None => {
+            let mut padded = [0u8; 32];
+            padded[32 - buf.len()..].copy_from_slice(buf);
+            padded
+        }
     }
 }
 
@@ -625,10 +641,11 @@ mod tests {
                 for at in 0..=HISTORY + 2 {
                     let mut buf = vec![b'-'; at];
                     buf.extend_from_slice(word.as_bytes());
-                    buf.extend_from_slice(&[b'-'; 9]);
+                    // Far enough to leave the keyword out of every window.
+                    buf.extend_from_slice(&[b'-'; HISTORY + 2]);
                     let v = View { buf: &buf, eof: true };
                     for p in 0..=buf.len() {
-                        for window in [0, 1, 2, 7, 8, 9, 15, 16, 32, 63, HISTORY] {
+                        for window in [0, 1, 2, 7, 9, 16, 31, 32, 33, 34, 48, 62, 63, HISTORY] {
                             let inside = p >= at + word.len() && p - window.min(p) <= at;
                             assert_eq!(k.before(&v, p, window), inside, "{word} at {at}, p {p}");
                         }
