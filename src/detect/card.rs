@@ -8,19 +8,13 @@
 use super::view::{is_digit, is_word, luhn, opt, Hit, Probe, Shape, View};
 use super::{Brand, Kind};
 
-/// Group layouts accepted for separated numbers. Conservative on purpose:
-/// the common printed forms only.
-const GROUPINGS: &[&[usize]] = &[
-    &[4, 4, 4, 1],
-    &[4, 4, 4, 2],
-    &[4, 4, 4, 3],
-    &[4, 4, 4, 4],
-    &[4, 4, 4, 4, 1],
-    &[4, 4, 4, 4, 2],
-    &[4, 4, 4, 4, 3],
-    &[4, 6, 5],
-    &[4, 6, 4],
-];
+/// Whether these group lengths are a layout accepted for separated numbers:
+/// 4-4-4 and a last group of 1 to 4 (13 to 16 digits), 4-4-4-4 and 1 to 3
+/// (17 to 19), 4-6-5 (Amex) and 4-6-4 (Diners Club). Conservative on
+/// purpose: the common printed forms only.
+fn grouping_ok(groups: &[usize]) -> bool {
+    matches!(groups, [4, 4, 4, 1..=4] | [4, 4, 4, 4, 1..=3] | [4, 6, 4 | 5])
+}
 
 /// Longest span a card candidate can cover (19 digits, 4 separators) plus
 /// the two bytes of right context.
@@ -46,7 +40,7 @@ pub(crate) const START_DIGITS: [u16; 20] = {
 
 /// Whether a card can start at a cluster of this shape: a contiguous run of
 /// a card length inside an issuer range, or a first group of 4 followed by
-/// a second group of 4 or 6 (every layout in [`GROUPINGS`]). Never false
+/// a second group of 4 or 6 (every layout [`grouping_ok`] accepts). Never false
 /// where [`detect`] could match.
 #[inline]
 pub(crate) fn may_start(s: &Shape) -> bool {
@@ -99,7 +93,7 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
             }
             break;
         }
-        if !GROUPINGS.iter().any(|l| *l == &groups[..ng]) {
+        if !grouping_ok(&groups[..ng]) {
             return Ok(None);
         }
     } else if !(12..=19).contains(&run) {
@@ -213,6 +207,7 @@ mod tests {
             ("6759649826438453", Some((16, Some(Maestro)))),
             ("2200000000000004", Some((16, Some(Mir)))),
             ("4222222222222", Some((13, Some(Visa)))),
+            ("4222 2222 2222 2", Some((16, Some(Visa)))),
             // Luhn failure.
             ("4111111111111112", None),
             // Part of a longer run.
