@@ -317,9 +317,7 @@ impl StartKinds {
     /// against.
     #[cfg(test)]
     pub(crate) fn numeric(self, s: &view::Shape) -> bool {
-        (self.card && card::may_start(s))
-            || (self.ssn && ssn::may_start(s))
-            || (self.phone && phone::may_start(s))
+        self.numeric_with(s, ssn::may_start)
     }
 
     /// [`Self::numeric`] at `p` of `buf`, which the seek asks: it also
@@ -327,8 +325,13 @@ impl StartKinds {
     /// first field of many CSV exports), so no probe stops there.
     #[inline(always)]
     pub(crate) fn numeric_at(self, buf: &[u8], p: usize, s: &view::Shape) -> bool {
+        self.numeric_with(s, |s| ssn::may_start_at(buf, p, s))
+    }
+
+    #[inline(always)]
+    fn numeric_with(self, s: &view::Shape, ssn: impl Fn(&view::Shape) -> bool) -> bool {
         (self.card && card::may_start(s))
-            || (self.ssn && ssn::may_start_at(buf, p, s))
+            || (self.ssn && ssn(s))
             || (self.phone && phone::may_start(s))
     }
 
