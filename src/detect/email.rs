@@ -23,6 +23,20 @@ fn is_label(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-'
 }
 
+/// Where an email whose `@` is at `at` can start: the first byte of the run
+/// of local-part bytes that ends there, when that run is 1 to [`MAX_LOCAL`]
+/// bytes long and does not start with a dot; anywhere else [`detect`] finds
+/// nothing. `at` may be the end of the buffer, standing in for an `@` that
+/// has not arrived; past it there is no `@`. Kept beside [`detect`]: the two
+/// state the same rules.
+#[inline]
+pub(crate) fn start_before(buf: &[u8], at: usize) -> Option<usize> {
+    let before = buf.get(at.saturating_sub(MAX_LOCAL + 1)..at)?;
+    let run = before.iter().rev().take_while(|&&b| is_local(b)).count();
+    let s = at - run;
+    ((1..=MAX_LOCAL).contains(&run) && buf[s] != b'.').then_some(s)
+}
+
 /// Detects an email address whose local part starts at `p`.
 pub(crate) fn detect(v: &View, p: usize) -> Probe {
     if opt(v.before(p, 1), is_local) || v.buf[p] == b'.' {

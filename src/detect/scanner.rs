@@ -536,8 +536,8 @@ fn jwt_mask(b: u8) -> u8 {
 /// hold at), so chunk invariance rests on the probe alone.
 ///
 /// Before each `@` there is one place an email can start: the first byte
-/// of the run of local-part bytes that ends at it ([`email_start`]). The
-/// seek stops there as well; everything else is [`seek_plain`]'s.
+/// of the run of local-part bytes that ends at it ([`email::start_before`]).
+/// The seek stops there as well; everything else is [`seek_plain`]'s.
 fn seek(
     eng: &Engine,
     buf: &[u8],
@@ -572,18 +572,6 @@ fn seek(
         // would have bounded the search).
         pos += 1;
     }
-}
-
-/// Where an email whose `@` is at `at` can start: the first byte of the run
-/// of local-part bytes that ends there, when that run is 1 to
-/// [`MAX_LOCAL`] bytes long and does not start with a dot (what
-/// [`email::detect`] accepts). `at` may be the end of the buffer, standing
-/// in for an `@` that has not arrived; past it there is no `@`.
-fn email_start(buf: &[u8], at: usize) -> Option<usize> {
-    let before = buf.get(at.saturating_sub(MAX_LOCAL + 1)..at)?;
-    let run = before.iter().rev().take_while(|&&b| email::is_local(b)).count();
-    let s = at - run;
-    ((1..=MAX_LOCAL).contains(&run) && buf[s] != b'.').then_some(s)
 }
 
 /// [`seek`] outside the email zone, driven by digits: every detector that
@@ -825,7 +813,7 @@ fn find_digit(buf: &[u8], from: usize, to: usize) -> Option<usize> {
 }
 
 /// The next `@` at or after some position, and where an email ending at it
-/// can start ([`email_start`]): found once per `@`, not per seek.
+/// can start ([`email::start_before`]): found once per `@`, not per seek.
 #[derive(Clone, Copy)]
 struct NextAt {
     /// The `@`; at the end of a chunk the end of the buffer stands in for an
@@ -841,7 +829,7 @@ fn find_at(buf: &[u8], pos: usize, eof: bool) -> NextAt {
         None if eof => usize::MAX,
         None => buf.len(),
     };
-    NextAt { at, email: email_start(buf, at) }
+    NextAt { at, email: email::start_before(buf, at) }
 }
 
 /// True when an all-digit value at `p` is a bare JSON number: not inside a
