@@ -11,21 +11,17 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use leakwarden::detect::{ContentHint, Engine, EngineConfig};
 
-#[path = "../tests/support/shared_dir.rs"]
-mod shared_dir;
-use shared_dir::shared_dir;
 #[path = "support/common.rs"]
 mod common;
 use common::{stream, CHUNK};
 
 fn bench(c: &mut Criterion) {
-    let shared = shared_dir();
     let engine = Arc::new(Engine::new(EngineConfig::default()).unwrap());
     let mut out = Vec::with_capacity(CHUNK + engine.max_hold());
     let mut findings = Vec::new();
 
     let mut g = c.benchmark_group("clean");
-    for (name, hint, data) in common::clean(&shared) {
+    for (name, hint, data) in common::clean() {
         g.throughput(Throughput::Bytes(data.len() as u64));
         g.bench_with_input(BenchmarkId::from_parameter(name), &data, |b, d| {
             b.iter(|| stream(&engine, d, hint, &mut out, &mut findings))
@@ -34,7 +30,7 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     // The densest labeled documents (most labels per byte), concatenated.
-    let dense = common::dense(&shared);
+    let dense = common::dense();
     let mut g = c.benchmark_group("dense");
     g.throughput(Throughput::Bytes(dense.len() as u64));
     g.bench_function("top10_concatenated", |b| {
@@ -45,8 +41,7 @@ fn bench(c: &mut Criterion) {
     // One small response, as the proxy sees it: the head of a corpus-clean
     // HTML document (the benchmark harness's 12 KB page), a fresh scanner
     // per response. Per-response costs show here and not above.
-    let page: Vec<u8> = std::fs::read(shared.join("corpus-clean/doc000.html")).unwrap();
-    let page = &page[..12 * 1024];
+    let page = &common::page()[..];
     let mut g = c.benchmark_group("response");
     g.throughput(Throughput::Bytes(page.len() as u64));
     g.bench_function("html_12k", |b| {

@@ -18,27 +18,19 @@ use leakwarden::detect::{ContentHint, Engine, EngineConfig};
 
 #[path = "support/common.rs"]
 mod common;
-#[path = "../tests/support/shared_dir.rs"]
-mod shared_dir;
 use common::{stream, CHUNK};
 
 fn main() {
-    let shared = shared_dir::shared_dir();
     let passes: usize = std::env::var("PASSES").ok().and_then(|s| s.parse().ok()).unwrap_or(3000);
     let engine = Arc::new(Engine::new(EngineConfig::default()).unwrap());
     let mut out = Vec::with_capacity(CHUNK + engine.max_hold());
     let mut findings = Vec::new();
     let mut sink = 0;
-    let mut inputs: Vec<(String, ContentHint, Vec<u8>, usize)> = common::clean(&shared)
+    let mut inputs: Vec<(String, ContentHint, Vec<u8>, usize)> = common::clean()
         .into_iter()
         .map(|(name, hint, data)| (format!("clean/{name}"), hint, data, passes / 5))
         .collect();
-    inputs.push((
-        "dense/top10_concatenated".into(),
-        ContentHint::Text,
-        common::dense(&shared),
-        passes,
-    ));
+    inputs.push(("dense/top10_concatenated".into(), ContentHint::Text, common::dense(), passes));
     // Ten rounds over every input, so that each input has passes in the
     // machine's quiet spells (they come and go over seconds).
     const ROUNDS: usize = 10;

@@ -1,6 +1,8 @@
 //! Chunk invariance: for any split of the input (down to 1-byte chunks) the
 //! streaming scanner produces exactly the output and findings of
 //! `Engine::scan_all`, and never holds more than `Engine::max_hold()`.
+//! Inputs mix fixed pieces, random bytes and slices of the labeled corpus
+//! (generated, plus the shared one when present).
 
 use std::sync::{Arc, OnceLock};
 
@@ -10,9 +12,10 @@ use leakwarden::detect::{
 };
 use proptest::prelude::*;
 
+#[path = "support/corpus/mod.rs"]
+mod corpus;
 #[path = "support/shared_dir.rs"]
 mod shared_dir;
-use shared_dir::shared_dir;
 
 const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
 
@@ -52,18 +55,18 @@ const PIECES: &[&str] = &[
     "d3f535ec-f93a-941d-708c-94839e596a58",
 ];
 
+/// The generated corpus's documents, then the shared corpus's when present
+/// (`../shared/corpus`, optional).
 fn corpus_docs() -> &'static Vec<Vec<u8>> {
     static DOCS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     DOCS.get_or_init(|| {
-        let dir = shared_dir().join("corpus");
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .expect("corpus dir")
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("doc")))
-            .collect();
-        names.sort();
-        let docs: Vec<_> = names.iter().map(|p| std::fs::read(p).unwrap()).collect();
-        assert!(docs.len() >= 10, "corpus documents missing");
+        let mut docs: Vec<Vec<u8>> =
+            corpus::generate(corpus::SEED, 16).into_iter().map(|d| d.data).collect();
+        match shared_dir::shared_or_note("detect_chunking").and_then(|d| corpus::shared(&d)) {
+            Some(shared) => docs.extend(shared.into_iter().map(|d| d.data)),
+            None => println!("note: detect_chunking: generated documents only"),
+        }
+        assert!(docs.len() >= 16, "corpus documents missing");
         docs
     })
 }
@@ -209,12 +212,26 @@ proptest! {
 
 #[test]
 fn corpus_documents_in_one_byte_chunks() {
-    let docs = corpus_docs();
+    // One generated document of each type, scanned with its own hint and
+    // with the JSON hint; then the first shared documents (when present).
+    let generated = corpus::generate(corpus::SEED, corpus::DocType::ALL.len());
+    let mut docs: Vec<(&[u8], ContentHint)> = Vec::new();
+    for d in &generated {
+        let own = match d.content_type.as_str() {
+            t if t.contains("json") => ContentHint::Json,
+            t if t.contains("html") => ContentHint::Html,
+            _ => ContentHint::Text,
+        };
+        docs.push((&d.data, own));
+        docs.push((&d.data, ContentHint::Json));
+    }
+    let shared = &corpus_docs()[16..];
+    docs.extend(shared.iter().take(4).map(|d| (d.as_slice(), ContentHint::Json)));
     for engine in engines() {
-        for doc in docs.iter().take(12) {
-            let whole = engine.scan_all(doc, ContentHint::Json);
+        for &(doc, h) in &docs {
+            let whole = engine.scan_all(doc, h);
             let cuts: Vec<usize> = (1..doc.len()).collect();
-            let parts = streamed(engine, doc, &cuts, ContentHint::Json);
+            let parts = streamed(engine, doc, &cuts, h);
             assert!(whole.0 == parts.0);
             assert_eq!(whole.1, parts.1);
         }
