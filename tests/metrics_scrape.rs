@@ -32,12 +32,17 @@ async fn shop() -> SocketAddr {
 }
 
 /// The value of the sample `series` (name plus labels in exposition
-/// order), or 0 if absent.
+/// order). Panics when the exposition has no such sample: a misspelled
+/// name, label or label value must fail, not read as 0.
 fn value(text: &str, series: &str) -> f64 {
+    try_value(text, series).unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))
+}
+
+/// The value of the sample `series`, `None` when absent (for polling).
+fn try_value(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
         .map(|v| v.trim().parse().unwrap())
-        .unwrap_or(0.0)
 }
 
 /// The exposition once both latency histograms of the route have counted
@@ -56,7 +61,7 @@ async fn metrics_once_observed(guard: &Guard, requests: f64) -> String {
             r#"leakwarden_upstream_duration_seconds_count{route="shop"}"#,
         ]
         .iter()
-        .all(|series| value(&text, series) >= requests);
+        .all(|series| try_value(&text, series).is_some_and(|v| v >= requests));
         if settled || std::time::Instant::now() > deadline {
             return text;
         }

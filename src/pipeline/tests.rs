@@ -95,13 +95,14 @@ pub(super) async fn collect(
     Ok((c.to_bytes(), trailers))
 }
 
-pub(super) fn metric(m: &Metrics, needle: &str) -> u64 {
+/// The value of the sample `series` (name plus labels in exposition
+/// order). Panics when absent: a misspelled label must fail, not read 0.
+pub(super) fn metric(m: &Metrics, series: &str) -> u64 {
     let text = String::from_utf8(m.encode()).unwrap();
     text.lines()
-        .find(|l| l.starts_with(needle))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))
 }
 
 fn text(n: usize) -> Vec<u8> {
