@@ -227,7 +227,7 @@ fn record(b: &mut Builder, rng: &mut Rng, v: &Value, first: bool) {
         DocType::Log => {
             let level = *rng.pick(&["INFO", "WARN", "DEBUG", "ERROR"]);
             let user = format!("{}{}", rng.pick(values::FIRST_NAMES), rng.range(1, 99));
-            b.text(&format!("{} {level} req={} user={user} ", iso(rng), uuid(rng)));
+            b.text(&format!("{} {level} req={} user={user} ", iso(rng), values::uuid_text(rng)));
             if v.multiline {
                 // A multi-line value follows its log line, as a dump would.
                 let s = sentence(rng);
@@ -293,18 +293,6 @@ fn record(b: &mut Builder, rng: &mut Rng, v: &Value, first: bool) {
             b.text(&format!("{after}{}.\n\n", sentence(rng)));
         }
     }
-}
-
-fn uuid(rng: &mut Rng) -> String {
-    const HEX: &[u8] = b"0123456789abcdef";
-    format!(
-        "{}-{}-{}-{}-{}",
-        rng.string(HEX, 8),
-        rng.string(HEX, 4),
-        rng.string(HEX, 4),
-        rng.string(HEX, 4),
-        rng.string(HEX, 12)
-    )
 }
 
 fn head(b: &mut Builder, rng: &mut Rng) {

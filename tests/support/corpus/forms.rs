@@ -38,14 +38,7 @@ pub const FORMS: &[Form] =
 /// A form for `v` in a document of type `t`, drawn by weight among those
 /// that apply (`plain` always does).
 pub fn choose(rng: &mut Rng, v: &Value, t: DocType) -> &'static Form {
-    let ok: Vec<&Form> = FORMS.iter().filter(|f| (f.applies)(v, t)).collect();
-    let total: usize = ok.iter().map(|f| f.weight).sum();
-    let mut n = rng.below(total);
-    for f in ok {
-        if n < f.weight {
-            return f;
-        }
-        n -= f.weight;
-    }
-    unreachable!("weights sum to total")
+    let ok: Vec<&'static Form> = FORMS.iter().filter(|f| (f.applies)(v, t)).collect();
+    let form: &&'static Form = rng.weighted(&ok, |f| f.weight);
+    form
 }

@@ -76,6 +76,19 @@ impl Rng {
         self.below(100) < percent
     }
 
+    /// An item drawn with probability proportional to its `weight`.
+    pub fn weighted<'a, T>(&mut self, items: &'a [T], weight: impl Fn(&T) -> usize) -> &'a T {
+        let total: usize = items.iter().map(&weight).sum();
+        let mut n = self.below(total);
+        for it in items {
+            if n < weight(it) {
+                return it;
+            }
+            n -= weight(it);
+        }
+        unreachable!("weights sum to total")
+    }
+
     /// `n` characters drawn from `alphabet`.
     pub fn string(&mut self, alphabet: &[u8], n: usize) -> String {
         (0..n).map(|_| char::from(*self.pick(alphabet))).collect()

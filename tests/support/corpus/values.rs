@@ -89,15 +89,7 @@ impl Shape {
 
 /// A row drawn by weight from `rows`.
 pub fn pick<'a>(rng: &mut Rng, rows: &'a [Shape]) -> &'a Shape {
-    let total: usize = rows.iter().map(|r| r.weight).sum();
-    let mut n = rng.below(total);
-    for r in rows {
-        if n < r.weight {
-            return r;
-        }
-        n -= r.weight;
-    }
-    unreachable!("weights sum to total")
+    rng.weighted(rows, |r| r.weight)
 }
 
 const DIGITS: &[u8] = b"0123456789";
@@ -597,15 +589,20 @@ fn ip(rng: &mut Rng) -> Made {
     ))
 }
 
-fn uuid(rng: &mut Rng) -> Made {
-    made(format!(
+/// A random (version-less) UUID in its canonical text form.
+pub fn uuid_text(rng: &mut Rng) -> String {
+    format!(
         "{}-{}-{}-{}-{}",
         rng.string(HEX, 8),
         rng.string(HEX, 4),
         rng.string(HEX, 4),
         rng.string(HEX, 4),
         rng.string(HEX, 12)
-    ))
+    )
+}
+
+fn uuid(rng: &mut Rng) -> Made {
+    made(uuid_text(rng))
 }
 
 fn sha(rng: &mut Rng) -> Made {
