@@ -1,0 +1,123 @@
+//! The audit log writer, through the pipeline as the proxy drives it: a
+//! request with an arbitrary method and path, a response with an arbitrary
+//! HTML body, and the audit line written for it.
+//!
+//! Input: byte 0 is the method's length, then the method; the next byte is
+//! the path's length, then the path (with query); the rest is the body.
+//! Checks: no panic; every audit line is JSON; no field holds a value the
+//! engine would rewrite, read as written and after percent-decoding (a
+//! value in a URL path arrives percent-encoded).
+//!
+//! Shared by the fuzz target (`fuzz/fuzz_targets/audit.rs`) and the
+//! regression test that replays seeds and kept crash inputs
+//! (`tests/fuzz_regressions.rs`).
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Response};
+use http_body_util::{BodyExt, Full};
+use leakwarden::audit::AuditSink;
+use leakwarden::detect::{Action, ContentHint, Engine};
+use leakwarden::metrics::Metrics;
+use leakwarden::pipeline::{process_response, ResponseContext};
+use leakwarden::policy::Policy;
+
+struct Fixed {
+    rt: tokio::runtime::Runtime,
+    policy: Arc<Policy>,
+    metrics: Arc<Metrics>,
+}
+
+fn fixed() -> &'static Fixed {
+    static F: OnceLock<Fixed> = OnceLock::new();
+    F.get_or_init(|| Fixed {
+        rt: tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime"),
+        policy: Arc::new(Policy::default_policy()),
+        metrics: Arc::new(Metrics::new()),
+    })
+}
+
+fn take(data: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (&n, rest) = data.split_first()?;
+    (rest.len() >= usize::from(n)).then(|| rest.split_at(usize::from(n)))
+}
+
+/// `%XX` escapes decoded; every other byte as it is.
+fn percent_decode(b: &[u8]) -> Vec<u8> {
+    let hex = |c: Option<&u8>| c.and_then(|&c| char::from(c).to_digit(16)).map(|d| d as u8);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if let (Some(h), Some(l)) = (hex(b.get(i + 1)), hex(b.get(i + 2))) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Panics if `s`, as written or percent-decoded, holds a value the engine
+/// rewrites.
+fn assert_clean(engine: &Arc<Engine>, field: &str, s: &str) {
+    let decoded = percent_decode(s.as_bytes());
+    for form in [s.as_bytes(), &decoded] {
+        let (_, findings) = engine.scan_all(form, ContentHint::Text);
+        for f in findings {
+            assert!(
+                engine.action(f.kind) == Some(Action::Detect),
+                "audit field {field} holds a {} at {}..{}",
+                f.kind.as_str(),
+                f.start,
+                f.end
+            );
+        }
+    }
+}
+
+fn walk(engine: &Arc<Engine>, field: &str, v: &serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => assert_clean(engine, field, s),
+        serde_json::Value::Array(a) => a.iter().for_each(|v| walk(engine, field, v)),
+        serde_json::Value::Object(o) => {
+            for (k, v) in o {
+                assert_clean(engine, "key", k);
+                walk(engine, k, v);
+            }
+        }
+        _ => {}
+    }
+}
+
+pub fn check(data: &[u8]) {
+    let Some((method, rest)) = take(data) else { return };
+    let Some((path, body)) = take(rest) else { return };
+    let Ok(method) = Method::from_bytes(method) else { return };
+    let Ok(pq) = http::uri::PathAndQuery::try_from(path) else { return };
+    let f = fixed();
+    let (sink, log) = AuditSink::memory();
+    let ctx = ResponseContext {
+        route: Arc::from("fuzz"),
+        method,
+        path: pq.as_str().to_string(),
+        request_id: "fuzz".into(),
+        client: "127.0.0.1:40000".parse().expect("address"),
+        policy: f.policy.clone(),
+        metrics: f.metrics.clone(),
+        audit: Arc::new(sink),
+    };
+    let mut resp = Response::new(Full::new(Bytes::copy_from_slice(body)));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    f.rt.block_on(async {
+        let out = process_response(ctx, resp).await;
+        let _ = out.into_body().collect().await;
+    });
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(&line).expect("an audit line is JSON");
+        walk(&f.policy.engine, "line", &v);
+    }
+}
