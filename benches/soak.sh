@@ -49,18 +49,10 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=benches/lib.sh
+. "$HERE/lib.sh"
 
-need=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-command -v curl >/dev/null 2>&1 || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    log "installing ${need[*]}"
-    $SUDO apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need[@]}" >/dev/null
-fi
+require_tools nginx wrk curl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 if [ -n "${LEAKWARDEN_BIN:-}" ]; then
@@ -76,12 +68,7 @@ fi
 TMP=$(mktemp -d /tmp/leakwarden-soak.XXXXXX)
 PIDS=()
 cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
+    stop_pids "${PIDS[@]}"
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -181,13 +168,6 @@ path = "/dev/null"
 level = "warn"
 EOF
 
-wait_http() {
-    for _ in $(seq 200); do
-        curl -s -o /dev/null --max-time 1 "$1" && return 0
-        sleep 0.1
-    done
-    return 1
-}
 "$NGINX" -p "$TMP" -c "$TMP/nginx.conf" >"$TMP/nginx.out" 2>&1 &
 PIDS+=($!)
 "$LW_BIN" run --config "$TMP/leakwarden.toml" >"$TMP/leakwarden.out" 2>&1 &

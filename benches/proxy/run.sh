@@ -59,26 +59,12 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=benches/lib.sh
+. "$HERE/../lib.sh"
 
 # ---------------------------------------------------------------- tools ---
-need_install=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_install+=(nginx)
-command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_install+=(haproxy)
-command -v wrk >/dev/null 2>&1 || need_install+=(wrk)
-command -v h2load >/dev/null 2>&1 || need_install+=(nghttp2-client)
-command -v curl >/dev/null 2>&1 || need_install+=(curl)
-command -v python3 >/dev/null 2>&1 || need_install+=(python3)
-if [ ${#need_install[@]} -gt 0 ]; then
-    if [ "$INSTALL" = 1 ]; then
-        SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-        log "installing ${need_install[*]}"
-        $SUDO apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_install[@]}" >/dev/null
-    else
-        echo "run.sh: missing ${need_install[*]} (and --no-install given)" >&2; exit 1
-    fi
-fi
+[ "$INSTALL" = 1 ] || NO_INSTALL=1
+require_tools nginx haproxy wrk h2load=nghttp2-client curl python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 
@@ -104,12 +90,7 @@ done
 TMP=$(mktemp -d /tmp/leakwarden-bench.XXXXXX)
 PIDS=()
 cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
+    stop_pids "${PIDS[@]}"
     if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -150,14 +131,6 @@ render() { # template out key=value...
     sed "${args[@]}" "$tpl" > "$out"
 }
 
-wait_http() { # url [curl args] ; waits up to 20 s for any HTTP answer
-    local url=$1; shift
-    for _ in $(seq 200); do
-        if curl -s -o /dev/null --max-time 1 "$@" "$url"; then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
 
 # ----------------------------------------------------------- the pages ---
 log "generating pages from $SHARED"
