@@ -1,5 +1,5 @@
 //! The command line (clap derive): `run`, `check-config`, `scan`, `demo`,
-//! `healthcheck`. It turns arguments into a runtime configuration, builds
+//! `healthcheck`, `completions`, `man`. It turns arguments into a runtime configuration, builds
 //! the tokio runtime by hand (so `--workers` applies) and maps outcomes to
 //! exit codes: 0 success, 1 runtime failure, 2 bad configuration or usage.
 
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{self, ConfigError, Overrides};
 use crate::metrics::Metrics;
@@ -19,10 +19,18 @@ pub const EXIT_CONFIG: u8 = 2;
 /// Exit code for a failure while running (a port in use, ...).
 pub const EXIT_FAILURE: u8 = 1;
 
+/// The git revision the binary was built from (build.rs), or "unknown" for
+/// a build outside a git checkout without `LEAKWARDEN_REVISION` set.
+pub const REVISION: &str = env!("LEAKWARDEN_REVISION");
+
+/// What `--version` prints after the program name: `0.1.0 (rev 1a2b3c4d5e6f)`.
+pub const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (rev ", env!("LEAKWARDEN_REVISION"), ")");
+
 #[derive(Debug, Parser)]
 #[command(
     name = "leakwarden",
-    version,
+    version = VERSION,
     about = "A streaming reverse proxy that keeps card numbers, personal data and secrets from leaking out of HTTP responses",
     long_about = "leakwarden sits in front of a website (as a sidecar or a gateway) and streams every \
 text-like response body through a detection engine: card numbers, SSNs, IBANs, emails, phone \
@@ -51,6 +59,29 @@ pub enum Command {
     /// Exit 0 if the admin listener's /healthz answers 200 (for container
     /// health checks in images without curl).
     Healthcheck(HealthArgs),
+    /// Print a shell completion script to standard output, e.g.
+    /// `leakwarden completions bash > /etc/bash_completion.d/leakwarden`.
+    Completions(CompletionArgs),
+    /// Print the manual page (roff) to standard output, e.g.
+    /// `leakwarden man | man -l -`, or write one page per command.
+    Man(ManArgs),
+}
+
+/// Arguments of `leakwarden man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write leakwarden.1 and a page per subcommand (leakwarden-run.1, ...)
+    /// into this directory instead of printing leakwarden.1.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// Arguments of `leakwarden completions`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `leakwarden run`.
@@ -127,6 +158,35 @@ pub fn main() -> ExitCode {
         Command::Scan(args) => crate::scan::run(args),
         Command::Demo(args) => crate::demo::run(args),
         Command::Healthcheck(args) => healthcheck(&args),
+        Command::Completions(args) => completions(&args, &mut std::io::stdout()),
+        Command::Man(args) => man(&args, &mut std::io::stdout()),
+    }
+}
+
+/// The clap command tree, as the completion and man page generators see it.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+fn completions(args: &CompletionArgs, out: &mut dyn std::io::Write) -> ExitCode {
+    clap_complete::generate(args.shell, &mut command(), "leakwarden", out);
+    ExitCode::SUCCESS
+}
+
+/// Writes leakwarden(1) to `out`, or with `--out-dir` one page per
+/// command (leakwarden.1, leakwarden-run.1, ...) into that directory.
+fn man(args: &ManArgs, out: &mut dyn std::io::Write) -> ExitCode {
+    let result = match &args.out_dir {
+        Some(dir) => clap_mangen::generate_to(command(), dir),
+        None => clap_mangen::Man::new(command()).render(out),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("leakwarden man: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
     }
 }
 

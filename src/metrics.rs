@@ -121,13 +121,13 @@ impl Metrics {
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "leakwarden_build_info",
-                "Always 1; the version label says which build runs.",
+                "Always 1; the version and revision labels say which build runs.",
             ),
-            &["version"],
+            &["version", "revision"],
         )
         .expect("valid metric");
         reg.register(Box::new(build_info.clone())).expect("metric registered once");
-        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), crate::cli::REVISION]).set(1);
         #[cfg(target_os = "linux")]
         {
             let pc = prometheus::process_collector::ProcessCollector::for_self();
@@ -301,7 +301,12 @@ mod tests {
         assert!(
             text.contains("leakwarden_requests_total{code=\"200\",method=\"GET\",route=\"r\"} 1")
         );
-        assert!(text.contains("leakwarden_build_info{version="));
+        let build_info = format!(
+            "leakwarden_build_info{{revision=\"{}\",version=\"{}\"}} 1",
+            crate::cli::REVISION,
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.contains(&build_info), "{text}");
         assert!(text.contains("leakwarden_connections_active 0"));
         assert!(text.contains("leakwarden_config_reloads_total{result=\"failure\"} 0"));
         assert!(text.contains("leakwarden_config_reloads_total{result=\"success\"} 0"));

@@ -43,6 +43,11 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
     pub format: ScanFormat,
+    /// Follow symbolic links met inside directories (loops are detected
+    /// and skipped). Without it they are skipped, as `grep -r` and `rg` do;
+    /// links named on the command line are always followed.
+    #[arg(long, short = 'L')]
+    pub follow_symlinks: bool,
     /// Files or directories (scanned recursively) to scan; `-` reads
     /// standard input.
     #[arg(required = true)]
@@ -77,14 +82,11 @@ pub fn run_with(
             return 2;
         }
     };
-    let mut files = Vec::new();
-    let mut failed = false;
+    let mut walk = Walk::new(args.follow_symlinks);
     for p in &args.paths {
-        if let Err(e) = expand(p, &mut files) {
-            let _ = writeln!(err, "leakwarden scan: {}: {e}", p.display());
-            failed = true;
-        }
+        walk.expand(p, err);
     }
+    let Walk { files, mut failed, .. } = walk;
     let mut summary = Summary::default();
     let mut buf = vec![0u8; READ_SIZE];
     for path in &files {
@@ -175,23 +177,84 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Files to scan: `-` as is, directories recursively in name order.
-fn expand(p: &Path, files: &mut Vec<PathBuf>) -> io::Result<()> {
-    if p.as_os_str() == "-" {
-        files.push(p.to_path_buf());
-        return Ok(());
-    }
-    if std::fs::metadata(p)?.is_dir() {
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(p)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
-        entries.sort();
-        for e in entries {
-            expand(&e, files)?;
+/// The files to scan, in command-line order and within a directory in
+/// name order (walkdir), each file once however many links lead to it.
+struct Walk {
+    follow: bool,
+    files: Vec<PathBuf>,
+    /// (device, inode) of every file listed: two links to one file, or a
+    /// directory reached twice through symlinks, scan it once.
+    #[cfg(unix)]
+    seen: std::collections::HashSet<(u64, u64)>,
+    failed: bool,
+}
+
+impl Walk {
+    fn new(follow: bool) -> Walk {
+        Walk {
+            follow,
+            files: Vec::new(),
+            #[cfg(unix)]
+            seen: Default::default(),
+            failed: false,
         }
-    } else {
-        files.push(p.to_path_buf());
     }
-    Ok(())
+
+    fn expand(&mut self, p: &Path, err: &mut dyn Write) {
+        if p.as_os_str() == "-" {
+            self.files.push(p.to_path_buf());
+            return;
+        }
+        let walker = walkdir::WalkDir::new(p).follow_links(self.follow).sort_by_file_name();
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) if e.loop_ancestor().is_some() => {
+                    // Following links, walkdir stops at a link back to an
+                    // ancestor: everything below it is scanned already.
+                    let at = e
+                        .path()
+                        .map_or_else(|| p.display().to_string(), |l| l.display().to_string());
+                    let _ = writeln!(err, "leakwarden scan: {at}: symlink loop, skipped");
+                    continue;
+                }
+                Err(e) => {
+                    let at = e.path().unwrap_or(p).display().to_string();
+                    let msg = e.io_error().map_or_else(|| e.to_string(), ToString::to_string);
+                    let _ = writeln!(err, "leakwarden scan: {at}: {msg}");
+                    self.failed = true;
+                    continue;
+                }
+            };
+            // Not following, a link inside a directory is reported as a
+            // link: skipped. A link named on the command line is followed
+            // (walkdir descends into a root link to a directory, but
+            // reports a root link to a file as a link).
+            let is_file = entry.file_type().is_file()
+                || (entry.depth() == 0 && entry.path_is_symlink() && entry.path().is_file());
+            if !is_file {
+                continue;
+            }
+            if self.first_visit(&entry) {
+                self.files.push(entry.into_path());
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    fn first_visit(&mut self, entry: &walkdir::DirEntry) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match entry.metadata() {
+            Ok(m) => self.seen.insert((m.dev(), m.ino())),
+            // Opening it will report the error.
+            Err(_) => true,
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn first_visit(&mut self, _entry: &walkdir::DirEntry) -> bool {
+        true
+    }
 }
 
 fn hint_for(p: &Path) -> ContentHint {
@@ -294,7 +357,12 @@ mod tests {
     use super::*;
 
     fn args(format: ScanFormat, paths: &[&Path]) -> ScanArgs {
-        ScanArgs { config: None, format, paths: paths.iter().map(|p| p.to_path_buf()).collect() }
+        ScanArgs {
+            config: None,
+            format,
+            follow_symlinks: false,
+            paths: paths.iter().map(|p| p.to_path_buf()).collect(),
+        }
     }
 
     fn run_str(a: &ScanArgs, stdin: &str) -> (u8, String, String) {
@@ -339,6 +407,37 @@ mod tests {
         assert!(err.contains("missing"), "{err}");
     }
 
+    /// A link back to an ancestor once made the walk scan the same file
+    /// dozens of times and exit 2 ("too many levels of symbolic links").
+    /// Each file is scanned once, with or without following links, and
+    /// findings decide the exit code.
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loops_scan_each_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("site");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("page.html"), "<p>4111 1111 1111 1111</p>").unwrap();
+        std::os::unix::fs::symlink(dir.path(), sub.join("up")).unwrap();
+        std::os::unix::fs::symlink(".", sub.join("self")).unwrap();
+        std::os::unix::fs::symlink("page.html", sub.join("alias.html")).unwrap();
+        for follow in [false, true] {
+            let mut a = args(ScanFormat::Json, &[dir.path()]);
+            a.follow_symlinks = follow;
+            let (code, out, err) = run_str(&a, "");
+            assert_eq!(code, 1, "follow={follow}: {err}");
+            assert_eq!(out.lines().count(), 1, "follow={follow}: one finding, once: {out}");
+            let mut a = args(ScanFormat::Text, &[dir.path()]);
+            a.follow_symlinks = follow;
+            let (code, out, _) = run_str(&a, "");
+            assert_eq!(code, 1);
+            assert!(out.contains("scanned 1 file(s)"), "follow={follow}: {out}");
+        }
+        // A link named on the command line is followed.
+        let (code, out, _) = run_str(&args(ScanFormat::Json, &[&sub.join("alias.html")]), "");
+        assert_eq!((code, out.lines().count()), (1, 1));
+    }
+
     #[test]
     fn large_input_streams() {
         // 3 MiB with a card at the very end, fed through 64 KiB reads.
@@ -361,6 +460,7 @@ mod tests {
         let a = ScanArgs {
             config: Some(cfg.clone()),
             format: ScanFormat::Text,
+            follow_symlinks: false,
             paths: vec!["-".into()],
         };
         let (code, _, err) = run_str(&a, "");

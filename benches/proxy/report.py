@@ -14,7 +14,7 @@ import re
 import statistics
 import sys
 
-TARGETS = ["direct", "nginx", "leakwarden", "leakwarden-noscan"]
+TARGETS = ["direct", "nginx", "haproxy", "leakwarden", "leakwarden-noscan"]
 PAGES = ["api-1k.json", "page-12k.html", "page-600k.html", "pii-12k.json"]
 
 
@@ -104,12 +104,13 @@ def table(results, rss_path, mem_path):
                                   for r in runs))
 
     out = ["| target | page | protocol | req/s (median) | req/s min-max | p50 ms | p99 ms "
-           "| ratio vs nginx | errors | proxy CPU % | CPU us/req | peak RSS MiB |",
-           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| ratio vs nginx | vs haproxy | errors | proxy CPU % | CPU us/req | peak RSS MiB |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     pages = [p for p in PAGES if any(k[0] == p for k in rows)]
     for proto in ["h1", "h2"]:
         for page in pages:
             base = agg((page, proto, "nginx"))
+            base_ha = agg((page, proto, "haproxy"))
             for target in TARGETS:
                 key = (page, proto, target)
                 if key not in rows:
@@ -117,11 +118,12 @@ def table(results, rss_path, mem_path):
                 a = agg(key)
                 label = "HTTP/1.1" if proto == "h1" else "HTTP/2 (h2c)"
                 if a is None:
-                    out.append(f"| {target} | {page} | {label} | n/a | | | | | | | | |")
+                    out.append(f"| {target} | {page} | {label} | n/a | | | | | | | | | |")
                     continue
                 ratio = f"{a[0] / base[0]:.2f}x" if base and base[0] > 0 else "n/a"
+                ratio_ha = f"{a[0] / base_ha[0]:.2f}x" if base_ha and base_ha[0] > 0 else "n/a"
                 out.append(f"| {target} | {page} | {label} | {a[0]:,.0f} | {a[5]:,.0f}-{a[6]:,.0f} "
-                           f"| {fmt_ms(a[1])} | {fmt_ms(a[2])} | {ratio} | {a[3]} "
+                           f"| {fmt_ms(a[1])} | {fmt_ms(a[2])} | {ratio} | {ratio_ha} | {a[3]} "
                            f"| {a[7]:.0f} | {a[8]:.0f} | {rss.get(key, '-')} |")
     print("\n".join(out))
 
@@ -163,6 +165,18 @@ def table(results, rss_path, mem_path):
                 ok = lw[2] <= ng[2] + 1000
                 checks.append(f"- {page} {proto}: leakwarden p99 {fmt_ms(lw[2])} ms vs nginx p99 "
                               f"{fmt_ms(ng[2])} ms + 1 ms: {'HOLDS' if ok else 'MISSED'}")
+            ha = get(page, proto, "haproxy")
+            if lw and ha and ha[0] > 0:
+                # Issue 17: >= 1.0x HAProxy is the next step; say how far off.
+                ok = lw[0] >= ha[0]
+                checks.append(f"- {page} {proto}: leakwarden req/s {lw[0]:,.0f} vs haproxy "
+                              f"{ha[0]:,.0f} = {lw[0] / ha[0]:.2f}x (next step >= 1.00x): "
+                              f"{'HOLDS' if ok else 'MISSED'}")
+                faster = min(ng[2], ha[2]) if ng else ha[2]
+                ok = lw[2] <= faster + 1000
+                checks.append(f"- {page} {proto}: leakwarden p99 {fmt_ms(lw[2])} ms vs the faster "
+                              f"peer's p99 {fmt_ms(faster)} ms + 1 ms: "
+                              f"{'HOLDS' if ok else 'MISSED'}")
     for proto in ["h1", "h2"]:
         on, off = get("page-12k.html", proto, "leakwarden"), get("page-12k.html", proto,
                                                                 "leakwarden-noscan")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Side-by-side load benchmark: leakwarden vs nginx pass-through (issue 7).
+# Side-by-side load benchmark: leakwarden vs nginx and HAProxy pass-through
+# (issues 7 and 17).
 #
 #   bash benches/proxy/run.sh [--quick] [--rounds N] [--duration S]
 #                             [--pages LIST] [--protocols h1,h2] [--no-mem]
@@ -8,6 +9,7 @@
 # Everything runs on 127.0.0.1 with free ports and is killed on exit:
 #   upstream        nginx serving the generated pages (static, 1 worker)
 #   nginx           nginx pass-through reverse proxy (1 worker, keep-alive pool)
+#   haproxy         HAProxy pass-through (nbthread 1, http-reuse always)
 #   leakwarden      default policy (all detectors, masking), --workers 1
 #   leakwarden-noscan  same, with a policy that scans nothing
 # With 2+ cores each proxy is pinned to the same single core (PROXY_CPU) and
@@ -57,26 +59,14 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=benches/lib.sh
+. "$HERE/../lib.sh"
 
 # ---------------------------------------------------------------- tools ---
-need_install=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_install+=(nginx)
-command -v wrk >/dev/null 2>&1 || need_install+=(wrk)
-command -v h2load >/dev/null 2>&1 || need_install+=(nghttp2-client)
-command -v curl >/dev/null 2>&1 || need_install+=(curl)
-command -v python3 >/dev/null 2>&1 || need_install+=(python3)
-if [ ${#need_install[@]} -gt 0 ]; then
-    if [ "$INSTALL" = 1 ]; then
-        SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-        log "installing ${need_install[*]}"
-        $SUDO apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_install[@]}" >/dev/null
-    else
-        echo "run.sh: missing ${need_install[*]} (and --no-install given)" >&2; exit 1
-    fi
-fi
+[ "$INSTALL" = 1 ] || NO_INSTALL=1
+require_tools nginx haproxy wrk h2load=nghttp2-client curl python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 
 # ---------------------------------------------------------- leakwarden ---
 if [ -n "${LEAKWARDEN_BIN:-}" ]; then
@@ -100,12 +90,7 @@ done
 TMP=$(mktemp -d /tmp/leakwarden-bench.XXXXXX)
 PIDS=()
 cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
+    stop_pids "${PIDS[@]}"
     if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -126,10 +111,10 @@ fi
 
 # Free loopback ports (held open together so they are distinct).
 read -r UP_PORT UP_H2_PORT NG_PORT NG_H2_PORT LW_PORT LW_ADMIN LW0_PORT LW0_ADMIN \
-        PY_PORT NGM_PORT NGM_H2_PORT LWM_PORT LWM_ADMIN < <(python3 - <<'EOF'
+        PY_PORT NGM_PORT NGM_H2_PORT LWM_PORT LWM_ADMIN HA_PORT HA_H2_PORT < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(13):
+for _ in range(15):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
@@ -146,14 +131,6 @@ render() { # template out key=value...
     sed "${args[@]}" "$tpl" > "$out"
 }
 
-wait_http() { # url [curl args] ; waits up to 20 s for any HTTP answer
-    local url=$1; shift
-    for _ in $(seq 200); do
-        if curl -s -o /dev/null --max-time 1 "$@" "$url"; then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
 
 # ----------------------------------------------------------- the pages ---
 log "generating pages from $SHARED"
@@ -183,6 +160,14 @@ NG_PID=$LAST_PID
 wait_http "http://127.0.0.1:$UP_PORT/api-1k.json" || { echo "upstream nginx did not start" >&2; cat "$TMP/upstream.out" >&2; exit 1; }
 wait_http "http://127.0.0.1:$NG_PORT/api-1k.json" || { echo "nginx proxy did not start" >&2; cat "$TMP/nginx.out" >&2; exit 1; }
 
+render "$HERE/haproxy-proxy.cfg.in" "$TMP/haproxy.cfg" "BACKEND_PORT=$UP_PORT" \
+    "H1_PORT=$HA_PORT" "H2_PORT=$HA_H2_PORT"
+"$HAPROXY" -c -q -f "$TMP/haproxy.cfg" 2>"$TMP/haproxy.check.log" \
+    || { cat "$TMP/haproxy.check.log" >&2; exit 1; }
+launch haproxy "${PIN_PROXY[@]}" "$HAPROXY" -db -f "$TMP/haproxy.cfg"
+HA_PID=$LAST_PID
+wait_http "http://127.0.0.1:$HA_PORT/api-1k.json" || { echo "haproxy did not start" >&2; cat "$TMP/haproxy.out" >&2; exit 1; }
+
 # leakwarden: the scanning one and the one that scans nothing.
 LW_OK=0
 LW_PID=""; LW0_PID=""
@@ -207,7 +192,7 @@ if [ "$LW_OK" != 1 ]; then
     tail -n 20 "$TMP"/leakwarden*.out >&2 || true
 fi
 
-TARGETS=(direct nginx)
+TARGETS=(direct nginx haproxy)
 [ "$LW_OK" = 1 ] && TARGETS+=(leakwarden leakwarden-noscan)
 
 url_for() { # target proto page
@@ -215,6 +200,7 @@ url_for() { # target proto page
     case "$1:$2" in
         direct:h1) port=$UP_PORT ;; direct:h2) port=$UP_H2_PORT ;;
         nginx:h1) port=$NG_PORT ;; nginx:h2) port=$NG_H2_PORT ;;
+        haproxy:h1) port=$HA_PORT ;; haproxy:h2) port=$HA_H2_PORT ;;
         leakwarden:*) port=$LW_PORT ;; leakwarden-noscan:*) port=$LW0_PORT ;;
     esac
     echo "http://127.0.0.1:$port/$3"
@@ -222,7 +208,8 @@ url_for() { # target proto page
 pids_for() { # target -> comma-separated pids whose RSS counts (nginx: master + worker)
     local p
     case "$1" in
-        direct) p=$UP_PID ;; nginx) p=$NG_PID ;; leakwarden) p=$LW_PID ;; leakwarden-noscan) p=$LW0_PID ;;
+        direct) p=$UP_PID ;; nginx) p=$NG_PID ;; haproxy) p=$HA_PID ;;
+        leakwarden) p=$LW_PID ;; leakwarden-noscan) p=$LW0_PID ;;
     esac
     pids_of "$p"
 }
@@ -356,11 +343,11 @@ fi
 
 # -------------------------------------------------------------- report ---
 {
-    echo "## leakwarden vs nginx, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "## leakwarden vs nginx and HAProxy, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "- leakwarden $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo '?') ($("$LW_BIN" --version 2>/dev/null || echo 'not built')), $("$NGINX" -v 2>&1 | sed 's/.*: //'), $(wrk -v 2>&1 | head -1 | awk '{print "wrk "$2}'), $(h2load --version 2>&1 | head -1)"
-    echo "- proxies pinned to CPU $PROXY_CPU (leakwarden --workers 1; nginx worker_processes 1); load generator and upstream nginx on CPU(s) $OTHER_CPUS"
+    echo "- leakwarden $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo '?') ($("$LW_BIN" --version 2>/dev/null || echo 'not built')), $("$NGINX" -v 2>&1 | sed 's/.*: //'), $("$HAPROXY" -v 2>&1 | head -1 | awk '{print "haproxy "$3}'), $(wrk -v 2>&1 | head -1 | awk '{print "wrk "$2}'), $(h2load --version 2>&1 | head -1)"
+    echo "- proxies pinned to CPU $PROXY_CPU (leakwarden --workers 1; nginx worker_processes 1; haproxy nbthread 1, http-reuse always); load generator and upstream nginx on CPU(s) $OTHER_CPUS"
     echo "- HTTP/1.1: wrk -t1 -c$CONNS -d${DURATION}s (keep-alive); HTTP/2: h2load -c$CONNS -m$H2_STREAMS -D $DURATION (h2c prior knowledge); $ROUNDS interleaved round(s) per page, median shown; warm-up ${WARMUP}s per target and page"
     echo "- p50/p99 are medians over rounds of each round's percentile; errors = socket errors + non-2xx/3xx responses summed over rounds"
     echo "- proxy CPU = CPU time (user+sys, from /proc/PID/stat) the target's process(es) used during a run, as % of one core and per request: with the machine shared, a proxy below ~100% was not the bottleneck; CPU per request measures its cost independent of load (for direct it is the upstream nginx's)"

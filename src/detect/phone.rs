@@ -86,7 +86,7 @@ fn international(v: &View, p: usize) -> Probe {
         }
         i += g;
         match after {
-            Some(s) if is_sep(s) && sep.map_or(true, |x| x == s) && opt(v.at(i + 1)?, is_digit) => {
+            Some(s) if is_sep(s) && sep.is_none_or(|x| x == s) && opt(v.at(i + 1)?, is_digit) => {
                 sep = Some(s);
                 i += 1;
             }
@@ -146,7 +146,7 @@ fn national(v: &View, p: usize) -> Probe {
         ng += 1;
         i += g;
         match after {
-            Some(s) if (s == b'-' || s == b'.') && sep.map_or(true, |x| x == s) => {
+            Some(s) if (s == b'-' || s == b'.') && sep.is_none_or(|x| x == s) => {
                 if !opt(v.at(i + 1)?, is_digit) {
                     break;
                 }

@@ -311,7 +311,7 @@ impl Scanner {
         let exhaustive = false;
         let numeric = class == DIGIT && !after_word(v.buf, p);
         let shape = if numeric && !exhaustive { Shape::read(v.buf, p, v.eof) } else { None };
-        let may = |may_start: fn(&Shape) -> bool| numeric && shape.as_ref().map_or(true, may_start);
+        let may = |may_start: fn(&Shape) -> bool| numeric && shape.as_ref().is_none_or(may_start);
         let tries: [(bool, Detector); 5] = [
             (eng.kinds.card && may(card::may_start), card::detect),
             (eng.kinds.ssn && may(ssn::may_start), ssn::detect),
@@ -760,7 +760,7 @@ fn may_start_at(eng: &Engine, buf: &[u8], p: usize, eof: bool) -> bool {
     let b = buf[p];
     if b.is_ascii_digit() {
         return !after_word(buf, p)
-            && Shape::read(buf, p, eof).map_or(true, |s| k.numeric_at(buf, p, &s));
+            && Shape::read(buf, p, eof).is_none_or(|s| k.numeric_at(buf, p, &s));
     }
     (k.iban && iban_start(buf, p, eof)) || (k.phone && phone_open(buf, p, eof))
 }

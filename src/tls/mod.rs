@@ -39,7 +39,7 @@ pub enum TlsError {
     /// The file holds no `CERTIFICATE` block.
     #[error("{}: no PEM certificate found", file.display())]
     NoCertificate { file: PathBuf },
-    /// The file holds no private key rustls-pemfile recognises.
+    /// The file holds no private key the PEM reader recognises.
     #[error(
         "{}: no private key found (expected a PEM PKCS#8, PKCS#1 RSA or SEC1 EC key; \
          encrypted keys are not supported)",

@@ -5,8 +5,7 @@
 //! startup or reload error, not a handshake failure later. Key bytes never
 //! appear in an error or a log line.
 
-use std::fs::File;
-use std::io::BufReader;
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rustls::crypto::CryptoProvider;
 use rustls::sign::CertifiedKey;
 use rustls::RootCertStore;
+use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::x509;
@@ -22,18 +22,31 @@ use super::TlsError;
 /// A certificate is reported as "expiring soon" below this many seconds.
 const EXPIRY_WARNING_SECS: i64 = 14 * 86_400;
 
-fn open(path: &Path) -> Result<BufReader<File>, TlsError> {
-    File::open(path)
-        .map(BufReader::new)
-        .map_err(|source| TlsError::Read { file: path.to_owned(), source })
+/// A PEM reader error as an I/O error for [`TlsError::Read`]. Only the
+/// kind of syntax error is kept: the reader's own messages quote the
+/// offending line, which must not reach a log from a key file.
+fn pem_error(path: &Path, e: pem::Error) -> TlsError {
+    let source = match e {
+        pem::Error::Io(e) => e,
+        pem::Error::MissingSectionEnd { .. } => bad_pem("a PEM section has no END line"),
+        pem::Error::IllegalSectionStart { .. } => bad_pem("a PEM BEGIN line is malformed"),
+        pem::Error::Base64Decode(_) => bad_pem("a PEM section is not valid base64"),
+        pem::Error::SectionTooLarge => bad_pem("a PEM section is too large"),
+        _ => bad_pem("not valid PEM"),
+    };
+    TlsError::Read { file: path.to_owned(), source }
+}
+
+fn bad_pem(what: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what)
 }
 
 /// Every `CERTIFICATE` block of a PEM file, in order; at least one.
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let mut reader = open(path)?;
-    let certs = rustls_pemfile::certs(&mut reader)
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| pem_error(path, e))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| TlsError::Read { file: path.to_owned(), source })?;
+        .map_err(|e| pem_error(path, e))?;
     if certs.is_empty() {
         return Err(TlsError::NoCertificate { file: path.to_owned() });
     }
@@ -42,11 +55,10 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
 
 /// The first private key of a PEM file (PKCS#8, PKCS#1 RSA or SEC1 EC).
 pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let mut reader = open(path)?;
-    match rustls_pemfile::private_key(&mut reader) {
-        Ok(Some(key)) => Ok(key),
-        Ok(None) => Err(TlsError::NoKey { file: path.to_owned() }),
-        Err(source) => Err(TlsError::Read { file: path.to_owned(), source }),
+    match PrivateKeyDer::from_pem_file(path) {
+        Ok(key) => Ok(key),
+        Err(pem::Error::NoItemsFound) => Err(TlsError::NoKey { file: path.to_owned() }),
+        Err(e) => Err(pem_error(path, e)),
     }
 }
 

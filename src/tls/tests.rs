@@ -76,7 +76,11 @@ fn loads_ecdsa_pkcs8_key_and_sec1_key() {
 
     // Unwrap the SEC1 ECPrivateKey from the PKCS#8 OCTET STRING.
     let pem = std::fs::read_to_string(pki.path("a.key")).unwrap();
-    let pk8 = rustls_pemfile::pkcs8_private_keys(&mut pem.as_bytes()).next().unwrap().unwrap();
+    let pk8 =
+        <rustls_pki_types::PrivatePkcs8KeyDer as rustls_pki_types::pem::PemObject>::from_pem_slice(
+            pem.as_bytes(),
+        )
+        .unwrap();
     let der = pk8.secret_pkcs8_der();
     let sec1 = der.windows(4).position(|w| w == [0x04, 0x6d, 0x30, 0x6b]).map(|i| {
         let len = der[i + 1] as usize;

@@ -1,0 +1,45 @@
+# Shell helpers shared by benches/proxy/run.sh and benches/soak.sh (sourced,
+# not run). Everything they start listens on 127.0.0.1 only.
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+# require_tools CMD[=PACKAGE]...: installs the Debian package of every
+# command not found (in PATH or /usr/sbin), with sudo when not root; with
+# NO_INSTALL=1 it fails instead.
+require_tools() {
+    local need=() spec cmd
+    for spec in "$@"; do
+        cmd=${spec%%=*}
+        command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("${spec#*=}")
+    done
+    [ ${#need[@]} -gt 0 ] || return 0
+    if [ "${NO_INSTALL:-0}" = 1 ]; then
+        echo "missing ${need[*]} (and --no-install given)" >&2
+        exit 1
+    fi
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    log "installing ${need[*]}"
+    $sudo apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}" >/dev/null
+}
+
+# stop_pids PID...: SIGTERM to each, up to 5 s for it to exit, then SIGKILL.
+stop_pids() {
+    local pid
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+}
+
+# wait_http URL [curl args]: waits up to 20 s for any HTTP answer.
+wait_http() {
+    local url=$1; shift
+    for _ in $(seq 200); do
+        if curl -s -o /dev/null --max-time 1 "$@" "$url"; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
