@@ -123,3 +123,19 @@ async fn no_budget_no_charge_handle() {
     let p = policy("default", PolicyMode::Enforce);
     assert!(exfil.check(&p, &HeaderMap::new(), ip("10.0.0.1")).await.is_none());
 }
+
+#[tokio::test]
+async fn a_reload_keeps_the_counts_and_takes_the_new_budget() {
+    let metrics = Metrics::new();
+    let exfil = Exfil::start(&settings("budget = { card = 5 }"), &metrics);
+    let p = policy("default", PolicyMode::Enforce);
+    let client = ip("10.0.0.4");
+    exfil.check(&p, &HeaderMap::new(), client).await.unwrap().charge([("card", 3)]);
+    assert!(!exfil.check(&p, &HeaderMap::new(), client).await.unwrap().blocks());
+    // A lower budget applies to what was already charged.
+    exfil.apply(&settings("budget = { card = 3 }"));
+    assert!(exfil.check(&p, &HeaderMap::new(), client).await.unwrap().blocks());
+    // No budget any more: no decision, nothing charged.
+    exfil.apply(&settings(""));
+    assert!(exfil.check(&p, &HeaderMap::new(), client).await.is_none());
+}
