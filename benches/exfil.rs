@@ -160,6 +160,15 @@ fn bench(c: &mut Criterion) {
                 .with_label_values(&["default", "card"])
                 .get();
             assert!(charged > 0, "{name}: responses were charged");
+            // A figure for Redis only means something if Redis answered.
+            let errors = &guard.proxy.metrics().exfiltration.store_errors_total;
+            let fell_back: u64 = ["read", "timeout", "write"]
+                .iter()
+                .map(|op| errors.with_label_values(&[op]).get())
+                .sum();
+            if fell_back > 0 {
+                eprintln!("exfil bench: {name}: {fell_back} store errors (local fallback); the figure is not Redis's");
+            }
         }
         rt.block_on(guard.shutdown());
     }

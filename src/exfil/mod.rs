@@ -188,6 +188,10 @@ impl Exfil {
         headers: &HeaderMap,
         peer: IpAddr,
     ) -> Option<Charge> {
+        // The feature off costs one atomic load per request.
+        if self.settings.load().is_off() {
+            return None;
+        }
         let settings = self.settings.load_full();
         let rule = settings.rules.get(&policy.name)?.clone();
         let client = key::identify(&rule.key, headers, peer, &settings.hash_key);
