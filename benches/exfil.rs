@@ -3,8 +3,9 @@
 //! with budgets off, with the local store, and with a Redis store (a
 //! `redis-server` started on 127.0.0.1 with a free port; skipped with a
 //! message when it is not installed). Requests are sequential on one
-//! keep-alive connection, so the difference between targets is the added
-//! latency per request (the request-start read, the charge).
+//! keep-alive connection (`sequential`: the latency each request gains from
+//! the request-start read and the charge) and 16 at a time (`concurrent`:
+//! requests per second, where the store's round trips overlap).
 //!
 //! Run: `cargo bench --bench exfil -- --warm-up-time 1 --measurement-time 5`.
 //! On a shared machine the means move with the neighbours' load: compare
@@ -27,6 +28,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use leakwarden::config::{self, Overrides};
 use leakwarden::metrics::Metrics;
 use leakwarden::proxy::Guard;
+
+/// Requests in flight at once in the `concurrent` measurement.
+const CONCURRENT: usize = 16;
 
 /// A 12 KB HTML page with one card number.
 fn page() -> Bytes {
@@ -129,7 +133,6 @@ fn bench(c: &mut Criterion) {
         Client::builder(TokioExecutor::new()).build(HttpConnector::new());
 
     let mut g = c.benchmark_group("exfil/page_12k");
-    g.throughput(Throughput::Elements(1));
     for (name, exfil) in targets {
         let guard = rt.block_on(guard(up, &exfil));
         let addr = guard.listen[0];
@@ -140,14 +143,33 @@ fn bench(c: &mut Criterion) {
             assert!(Instant::now() < deadline, "{name}: store did not connect");
             std::thread::sleep(Duration::from_millis(20));
         }
-        g.bench_function(name, |b| {
+        let get = || {
+            let client = client.clone();
+            let len = page.len();
+            async move {
+                let req = Request::get(format!("http://{addr}/")).body(Empty::new()).unwrap();
+                let resp = client.request(req).await.unwrap();
+                assert_eq!(resp.status(), 200);
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                assert_eq!(body.len(), len);
+            }
+        };
+        // One request at a time: the latency each request gains.
+        g.throughput(Throughput::Elements(1));
+        g.bench_function(format!("{name}/sequential"), |b| b.iter(|| rt.block_on(get())));
+        // CONCURRENT requests at once (a pooled connection each): requests
+        // per second under load, where the store's round trip overlaps.
+        g.throughput(Throughput::Elements(CONCURRENT as u64));
+        g.bench_function(format!("{name}/concurrent"), |b| {
             b.iter(|| {
                 rt.block_on(async {
-                    let req = Request::get(format!("http://{addr}/")).body(Empty::new()).unwrap();
-                    let resp = client.request(req).await.unwrap();
-                    assert_eq!(resp.status(), 200);
-                    let body = resp.into_body().collect().await.unwrap().to_bytes();
-                    assert_eq!(body.len(), page.len());
+                    let mut set = tokio::task::JoinSet::new();
+                    for _ in 0..CONCURRENT {
+                        set.spawn(get());
+                    }
+                    while let Some(r) = set.join_next().await {
+                        r.unwrap();
+                    }
                 })
             })
         });
