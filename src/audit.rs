@@ -169,6 +169,10 @@ pub struct AuditRecord<'a> {
     /// False when the body did not reach its end (client gone, upstream
     /// error, abort).
     pub complete: bool,
+    /// The exfiltration budget decision, with the client's keyed hash
+    /// (absent when the policy has no budget).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exfil: Option<crate::exfil::AuditNote>,
 }
 
 /// Strips the query string (and fragment) from a path.
@@ -255,6 +259,7 @@ mod tests {
             blocked,
             would_block: None,
             complete: true,
+            exfil: None,
         }
     }
 

@@ -34,3 +34,5 @@ pub mod proxy;
 pub mod reload;
 pub mod scan;
 pub mod tls;
+// Bulk-exfiltration budgets per client, optionally shared through Redis.
+pub mod exfil;

@@ -29,6 +29,8 @@ pub mod block_reason {
     pub const ABORTED: &str = "aborted";
     pub const THRESHOLD: &str = "threshold";
     pub const FAIL_CLOSED: &str = "fail_closed";
+    /// The client was over its exfiltration budget at request start.
+    pub const EXFIL_BUDGET: &str = "exfil_budget";
 }
 
 /// Bounded reasons for `leakwarden_scan_skipped_total`.
@@ -55,6 +57,7 @@ const BLOCK_REASONS: &[&str] = &[
     block_reason::ABORTED,
     block_reason::THRESHOLD,
     block_reason::FAIL_CLOSED,
+    block_reason::EXFIL_BUDGET,
 ];
 const SKIP_REASONS: &[&str] = &[skip_reason::CONTENT_TYPE, skip_reason::SIZE_LIMIT];
 
@@ -83,6 +86,8 @@ pub struct Metrics {
     /// `prometheus_config_last_reload_successful`).
     pub config_last_reload_successful: IntGauge,
     pub build_info: IntGaugeVec,
+    /// Exfiltration budgets ([`crate::exfil`]).
+    pub exfiltration: ExfilMetrics,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -211,6 +216,7 @@ impl Metrics {
             config_last_reload_success_timestamp_seconds: last_reload,
             config_last_reload_successful: last_reload_ok,
             build_info,
+            exfiltration: ExfilMetrics::register(&reg),
             registry: reg,
         };
         // Both results exist from the start so that the first failure is an
@@ -286,6 +292,69 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+/// Values of the `op` label of `leakwarden_exfiltration_store_errors_total`.
+pub mod exfil_op {
+    /// The request-start read failed.
+    pub const READ: &str = "read";
+    /// A read or write did not answer in time.
+    pub const TIMEOUT: &str = "timeout";
+    /// A write pipeline failed, or its queue was full.
+    pub const WRITE: &str = "write";
+    /// A (re)connection attempt failed.
+    pub const CONNECT: &str = "connect";
+    /// The local counters were full and a new client was not tracked.
+    pub const LOCAL_FULL: &str = "local_full";
+    pub const ALL: &[&str] = &[READ, TIMEOUT, WRITE, CONNECT, LOCAL_FULL];
+}
+
+/// Metrics of exfiltration budgets. Labels: policy names (configuration),
+/// kind names (the configured budgets), `action` (block, monitor) and `op`
+/// ([`exfil_op`]); never a client or its hash.
+#[derive(Clone)]
+pub struct ExfilMetrics {
+    pub store_errors_total: IntCounterVec,
+    pub store_degraded: IntGauge,
+    pub over_budget_total: IntCounterVec,
+    pub charged_total: IntCounterVec,
+}
+
+impl ExfilMetrics {
+    fn register(reg: &Registry) -> ExfilMetrics {
+        let degraded = IntGauge::new(
+            "leakwarden_exfiltration_store_degraded",
+            "1 while the shared exfiltration store cannot answer and budgets fall back to local counters (or fail closed).",
+        )
+        .expect("valid metric");
+        reg.register(Box::new(degraded.clone())).expect("metric registered once");
+        let m = ExfilMetrics {
+            store_errors_total: counter(
+                reg,
+                "leakwarden_exfiltration_store_errors_total",
+                "Exfiltration store failures, by operation (read, timeout, write, connect, local_full).",
+                &["op"],
+            ),
+            store_degraded: degraded,
+            over_budget_total: counter(
+                reg,
+                "leakwarden_exfiltration_over_budget_total",
+                "Requests whose client was over its exfiltration budget at request start, by policy and action (block, monitor).",
+                &["policy", "action"],
+            ),
+            charged_total: counter(
+                reg,
+                "leakwarden_exfiltration_charged_total",
+                "Sensitive values charged to client budgets, by policy and kind.",
+                &["policy", "kind"],
+            ),
+        };
+        // At zero from the first scrape, so the first error is an increase.
+        for op in exfil_op::ALL {
+            m.store_errors_total.with_label_values(&[op]);
+        }
+        m
     }
 }
 

@@ -54,6 +54,10 @@ pub struct FileConfig {
     /// TLS on the proxy listener; absent means plain HTTP (and h2c).
     #[serde(default)]
     pub tls: Option<ListenerTlsSection>,
+    /// Per-client budgets of sensitive values (bulk exfiltration), shared
+    /// across replicas through Redis or kept in this process.
+    #[serde(default)]
+    pub exfiltration: super::exfiltration::ExfiltrationSection,
 }
 
 /// The `[server]` section.

@@ -6,6 +6,7 @@
 //! anything; it only reads and validates.
 
 pub mod detect;
+pub mod exfiltration;
 pub mod file;
 pub mod log;
 pub mod policy;

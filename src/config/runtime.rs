@@ -133,6 +133,8 @@ pub struct Runtime {
     /// The listener's TLS (certificates read and checked at load time);
     /// `None` serves plain HTTP and h2c.
     pub tls: Option<Arc<crate::tls::ServerTls>>,
+    /// Exfiltration budgets, validated (run by [`crate::exfil`]).
+    pub exfil: Arc<super::exfiltration::ExfilSettings>,
 }
 
 impl Runtime {
@@ -251,6 +253,19 @@ impl Runtime {
         }
 
         let audit = AuditSink::from_config(&file.audit).map_err(|e| invalid(e.to_string()))?;
+        // Exfiltration budgets: kind names are the built-in and custom ones;
+        // client hashes use [detect]'s key unless the section names its own.
+        let exfil = super::exfiltration::ExfilSettings::build(
+            &file.exfiltration,
+            policies.keys().map(String::as_str),
+            &|k: &str| {
+                crate::detect::Kind::from_name(k).is_some()
+                    || file.detect.custom.iter().any(|r| r.name == k)
+            },
+            &policies[DEFAULT_POLICY].engine.config().hash_key,
+            &|var: &str| std::env::var(var).ok(),
+        )
+        .map_err(invalid)?;
 
         Ok(Runtime {
             listen: file.server.listen.clone(),
@@ -263,6 +278,7 @@ impl Runtime {
             audit: Arc::new(audit),
             file: Arc::new(file),
             tls,
+            exfil: Arc::new(exfil),
         })
     }
 }

@@ -543,11 +543,17 @@ impl ScanState {
             self.ctx.metrics.responses_modified_total.with_label_values(&[&self.ctx.route]).inc();
         }
         let t = &self.tally;
-        if t.counts.is_empty() && t.blocked.is_none() {
-            return;
-        }
         let policy = &self.ctx.policy;
         let engine = &policy.engine;
+        // Exfiltration budget (src/exfil): the counts are final here, for a
+        // finished and a cut response alike. Never waits.
+        if let Some(charge) = &self.ctx.exfil {
+            charge.charge(t.counts.iter().map(|(&k, &n)| (engine.kind_name(k), n)));
+        }
+        let flagged = self.ctx.exfil.as_ref().is_some_and(|c| c.flagged());
+        if t.counts.is_empty() && t.blocked.is_none() && !flagged {
+            return;
+        }
         let counts = t.counts.iter().map(|(&k, &n)| (engine.kind_name(k), n)).collect();
         let actions =
             t.counts.keys().map(|&k| (engine.kind_name(k), policy.action(k).as_str())).collect();
@@ -619,6 +625,7 @@ pub(crate) fn write_audit(ctx: &ResponseContext, status: u16, extra: AuditExtra<
         blocked: extra.blocked,
         would_block: extra.would_block,
         complete: extra.complete,
+        exfil: ctx.exfil.as_ref().map(|c| c.audit()),
     });
 }
 

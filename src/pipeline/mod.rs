@@ -59,6 +59,9 @@ pub struct ResponseContext {
     pub policy: Arc<Policy>,
     pub metrics: Arc<Metrics>,
     pub audit: Arc<AuditSink>,
+    /// The client's exfiltration budget ([`crate::exfil`]), charged with
+    /// the findings when the response ends; `None` without a budget.
+    pub exfil: Option<crate::exfil::Charge>,
 }
 
 /// The per-route series the pipeline touches on every response, resolved
@@ -327,19 +330,28 @@ where
     if ctx.policy.monitor() || ctx.policy.on_error == OnError::FailOpen {
         return passthrough(resp);
     }
-    ctx.metrics
-        .responses_blocked_total
-        .with_label_values(&[&ctx.route, block_reason::FAIL_CLOSED])
-        .inc();
+    blocked_without_body(&ctx, block_reason::FAIL_CLOSED)
+}
+
+/// A client over its exfiltration budget ([`crate::exfil`]): the block page
+/// instead of calling the upstream.
+pub fn budget_block(ctx: &ResponseContext) -> Response<ProxyBody> {
+    blocked_without_body(ctx, block_reason::EXFIL_BUDGET)
+}
+
+/// The block page for a response decided before any body byte was read,
+/// counted and audited under `reason`.
+fn blocked_without_body(ctx: &ResponseContext, reason: &'static str) -> Response<ProxyBody> {
+    ctx.metrics.responses_blocked_total.with_label_values(&[&ctx.route, reason]).inc();
     body::write_audit(
-        &ctx,
+        ctx,
         ctx.policy.block_status.as_u16(),
         AuditExtra {
             counts: Default::default(),
             actions: Default::default(),
             fingerprints: Vec::new(),
             truncated: false,
-            blocked: Some(block_reason::FAIL_CLOSED),
+            blocked: Some(reason),
             would_block: None,
             complete: false,
         },

@@ -131,6 +131,10 @@ pub async fn handle(
     pipeline::prepare_request(&route.policy, &mut parts);
     // Shared, not re-parsed, for the response header.
     let request_id_value = parts.headers.get(&X_REQUEST_ID).cloned();
+    // Exfiltration budget (src/exfil): the client's count is read before
+    // the upstream is called (bounded by `read_timeout`); the response's
+    // findings are charged to it when the response ends.
+    let exfil = proxy.exfil().check(&route.policy, &parts.headers, conn.peer.ip()).await;
 
     let ctx = ResponseContext {
         route: route_name.clone(),
@@ -141,7 +145,12 @@ pub async fn handle(
         policy: route.policy.clone(),
         metrics: metrics.clone(),
         audit: snap.audit.clone(),
+        exfil,
     };
+    // Over budget with `action = "block"`: the block page, upstream untouched.
+    if ctx.exfil.as_ref().is_some_and(|c| c.blocks()) {
+        return Ok(finish(rm, pipeline::budget_block(&ctx), false));
+    }
 
     let upstream_start = Instant::now();
     let mut header_deadline = tokio::time::Instant::now() + limits.response_header_timeout;

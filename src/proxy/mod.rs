@@ -58,13 +58,17 @@ pub struct Proxy {
     metrics: Arc<Metrics>,
     ready: AtomicBool,
     draining: AtomicBool,
+    /// Exfiltration budgets: counters and the shared store outlive reloads.
+    exfil: Arc<crate::exfil::Exfil>,
 }
 
 impl Proxy {
     pub fn new(runtime: Runtime, metrics: Arc<Metrics>) -> Arc<Proxy> {
         init_routes(&metrics, &runtime);
+        let exfil = crate::exfil::Exfil::start(&runtime.exfil, &metrics);
         let snap = Snapshot::build(runtime, &metrics, None);
         Arc::new(Proxy {
+            exfil,
             current: ArcSwap::from_pointee(snap),
             metrics,
             ready: AtomicBool::new(false),
@@ -88,12 +92,18 @@ impl Proxy {
     /// connection pools. Listener addresses are not rebound.
     pub fn apply(&self, runtime: Runtime) {
         init_routes(&self.metrics, &runtime);
+        self.exfil.apply(&runtime.exfil);
         let old = self.current.load_full();
         self.current.store(Arc::new(Snapshot::build(runtime, &self.metrics, Some(&old))));
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// The exfiltration budgets ([`crate::exfil`]).
+    pub fn exfil(&self) -> &Arc<crate::exfil::Exfil> {
+        &self.exfil
     }
 
     /// True once listeners are bound and configuration is loaded, and until

@@ -1,0 +1,185 @@
+//! Which client a response is charged to, as a keyed hash: the identifier
+//! (an IP address, a header or cookie value, a token's subject) is never
+//! stored, logged or sent to the store, only its HMAC-SHA256 under the
+//! configured key, cut to 128 bits.
+//!
+//! `jwt_sub` reads the `sub` claim of an `Authorization: Bearer` token
+//! without verifying its signature: keying needs no trust in the token,
+//! because a forged one is refused by the upstream (which does verify) and
+//! so receives no data to charge. It does mean a client can choose which
+//! budget it spends by sending another token: this key only makes sense in
+//! front of an upstream that authenticates every request under the policy.
+//! The same holds for `header:` and `cookie:`. A request without the
+//! configured header, cookie or token is charged to its client IP.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use http::header::{AUTHORIZATION, COOKIE};
+use http::HeaderMap;
+use sha2::Sha256;
+
+use crate::config::exfiltration::ClientKey;
+
+/// Longest token payload decoded for `jwt_sub`; larger ones key by IP.
+const MAX_JWT_PAYLOAD: usize = 8 * 1024;
+
+/// A client's keyed hash.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientId(pub [u8; 16]);
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientId({self})")
+    }
+}
+
+/// The hash of the client `key` names in this request.
+pub fn identify(key: &ClientKey, headers: &HeaderMap, peer: IpAddr, hmac_key: &[u8]) -> ClientId {
+    let found = match key {
+        ClientKey::ClientIp => None,
+        ClientKey::Header(name) => headers
+            .get(name)
+            .map(|v| v.as_bytes())
+            .filter(|v| !v.is_empty())
+            .map(|v| (name.as_str().as_bytes(), v.to_vec())),
+        ClientKey::Cookie(name) => cookie(headers, name).map(|v| (name.as_bytes(), v.to_vec())),
+        ClientKey::JwtSub => jwt_sub(headers).map(|s| (&b"jwt_sub"[..], s.into_bytes())),
+    };
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(hmac_key).expect("any key length");
+    mac.update(b"leakwarden-exfil\0");
+    match found {
+        Some((source, value)) => {
+            mac.update(source);
+            mac.update(b"\0");
+            mac.update(&value);
+        }
+        None => {
+            mac.update(b"ip\0");
+            mac.update(peer.to_string().as_bytes());
+        }
+    }
+    let out = mac.finalize().into_bytes();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&out[..16]);
+    ClientId(id)
+}
+
+/// The value of cookie `name`, if the request carries it.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h [u8]> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b';'))
+        .filter_map(|pair| {
+            let pair = pair.trim_ascii();
+            let eq = pair.iter().position(|&b| b == b'=')?;
+            Some((&pair[..eq], &pair[eq + 1..]))
+        })
+        .find(|(n, v)| *n == name.as_bytes() && !v.is_empty())
+        .map(|(_, v)| v)
+}
+
+/// The `sub` claim of the request's bearer token (signature not verified:
+/// see the module documentation).
+fn jwt_sub(headers: &HeaderMap) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Claims {
+        sub: String,
+    }
+    const B64: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let auth = headers.get(AUTHORIZATION)?.as_bytes();
+    let (scheme, token) = auth.split_at_checked(7)?;
+    if !scheme.eq_ignore_ascii_case(b"bearer ") {
+        return None;
+    }
+    let mut parts = token.trim_ascii().split(|&b| b == b'.');
+    let (_header, payload) = (parts.next()?, parts.next()?);
+    if payload.len() > MAX_JWT_PAYLOAD {
+        return None;
+    }
+    let claims: Claims = serde_json::from_slice(&B64.decode(payload).ok()?).ok()?;
+    (!claims.sub.is_empty()).then_some(claims.sub)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"0123456789abcdef";
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (n, v) in pairs {
+            h.append(http::HeaderName::from_bytes(n.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        h
+    }
+
+    fn jwt(payload: &str) -> String {
+        let b = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("Bearer {}.{}.sig", b.encode(r#"{"alg":"HS256"}"#), b.encode(payload))
+    }
+
+    #[test]
+    fn same_client_same_hash_and_fallback_to_the_ip() {
+        let ip: IpAddr = "10.0.0.7".parse().unwrap();
+        let other: IpAddr = "10.0.0.8".parse().unwrap();
+        let by_ip = identify(&ClientKey::ClientIp, &HeaderMap::new(), ip, KEY);
+        let header = ClientKey::Header(http::HeaderName::from_static("x-user"));
+        let cookie = ClientKey::Cookie("sid".into());
+        let cases: Vec<(ClientKey, HeaderMap, IpAddr, bool)> = vec![
+            // (key, headers, peer, same hash as `by_ip`)
+            (ClientKey::ClientIp, HeaderMap::new(), ip, true),
+            (ClientKey::ClientIp, HeaderMap::new(), other, false),
+            (header.clone(), headers(&[("x-user", "alice")]), ip, false),
+            (header.clone(), HeaderMap::new(), ip, true),
+            (header.clone(), headers(&[("x-user", "")]), ip, true),
+            (cookie.clone(), headers(&[("cookie", "a=1; sid=xyz")]), ip, false),
+            (cookie.clone(), headers(&[("cookie", "a=1; sidx=xyz")]), ip, true),
+            (ClientKey::JwtSub, headers(&[("authorization", &jwt(r#"{"sub":"u1"}"#))]), ip, false),
+            (ClientKey::JwtSub, headers(&[("authorization", &jwt(r#"{"nosub":1}"#))]), ip, true),
+            (ClientKey::JwtSub, headers(&[("authorization", "Basic dTpw")]), ip, true),
+            (ClientKey::JwtSub, headers(&[("authorization", "Bearer not-a-jwt")]), ip, true),
+        ];
+        for (i, (key, h, peer, same)) in cases.into_iter().enumerate() {
+            let id = identify(&key, &h, peer, KEY);
+            assert_eq!(id == by_ip, same, "case {i}");
+        }
+    }
+
+    #[test]
+    fn values_not_ips_decide_and_the_key_matters() {
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let jwt_u1 = headers(&[("authorization", &jwt(r#"{"sub":"u1","exp":1}"#))]);
+        let jwt_u2 = headers(&[("authorization", &jwt(r#"{"sub":"u2"}"#))]);
+        let k = ClientKey::JwtSub;
+        // The same subject from two addresses is one client.
+        assert_eq!(identify(&k, &jwt_u1, a, KEY), identify(&k, &jwt_u1, b, KEY));
+        assert_ne!(identify(&k, &jwt_u1, a, KEY), identify(&k, &jwt_u2, a, KEY));
+        assert_ne!(
+            identify(&k, &jwt_u1, a, KEY),
+            identify(&k, &jwt_u1, a, b"another-key-16-bytes")
+        );
+        // Shown as 32 hex digits, never the value.
+        let shown = identify(&k, &jwt_u1, a, KEY).to_string();
+        assert_eq!(shown.len(), 32);
+        assert!(shown.bytes().all(|c| c.is_ascii_hexdigit()));
+    }
+}

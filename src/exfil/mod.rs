@@ -1,0 +1,342 @@
+//! Bulk-exfiltration budgets: how many sensitive values of each kind one
+//! client may receive in a window, across every response and, with a
+//! shared store, across every replica.
+//!
+//! The model: at request start, [`Exfil::check`] names the client (a keyed
+//! hash, [`key`]), reads its counts for the window ([`window`]) and decides:
+//! over budget on a route under a policy with `action = "block"`, the proxy
+//! answers with the block page before calling the upstream. Every scanned
+//! response then [`Charge::charge`]s its findings per kind to that client
+//! when it ends or is cut. Counters live in this process ([`local`]) or in
+//! Redis ([`redis_store`]), which falls back to the local ones while unreachable.
+//!
+//! This module must never delay a response for a write, never wait on the
+//! store longer than `read_timeout`, never fail a request because the store
+//! failed, and never store, log or label a client identifier other than
+//! its keyed hash. It knows nothing of bodies: the pipeline hands it counts.
+
+pub mod key;
+pub mod local;
+pub mod redis_store;
+pub mod window;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use http::HeaderMap;
+use serde::Serialize;
+
+use crate::config::exfiltration::{
+    BudgetAction, BudgetRule, ExfilSettings, OnStoreError, StoreSettings,
+};
+use crate::metrics::{exfil_op, ExfilMetrics, Metrics};
+use crate::policy::Policy;
+use key::ClientId;
+use local::LocalStore;
+use redis_store::RedisStore;
+
+/// How long a bucket is kept after its window: the previous bucket still
+/// counts (weighted) for one more window, plus slack for clock skew.
+const KEEP_SLACK: Duration = Duration::from_secs(60);
+
+/// The budget service of a running guard: settings (swapped on reload),
+/// the local counters (kept across reloads) and the shared store, if any.
+pub struct Exfil {
+    settings: ArcSwap<ExfilSettings>,
+    local: Arc<LocalStore>,
+    redis: ArcSwapOption<Shared>,
+    metrics: ExfilMetrics,
+}
+
+/// A shared store and the settings it was started with.
+struct Shared {
+    url: String,
+    prefix: String,
+    store: RedisStore,
+}
+
+/// What the request-start read decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Under budget for every kind.
+    Within,
+    /// At or over the budget of a kind (index into the rule's budget).
+    Over(usize),
+    /// The shared store could not answer and `on_store_error =
+    /// "fail_closed"`.
+    StoreUnavailable,
+}
+
+/// Which counters a decision was made from (for the audit line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Local,
+    Redis,
+    /// The shared store failed; the local counters decided.
+    LocalFallback,
+    /// The shared store failed; nothing could be read.
+    None,
+}
+
+/// One request's budget: its client, its decision, and the handle that
+/// charges the response's findings when it ends.
+#[derive(Clone)]
+pub struct Charge {
+    inner: Arc<ChargeInner>,
+}
+
+struct ChargeInner {
+    policy: String,
+    rule: Arc<BudgetRule>,
+    client: ClientId,
+    decision: Decision,
+    source: Source,
+    /// The policy's budget action, forced to monitor in a monitor policy.
+    action: BudgetAction,
+    local: Arc<LocalStore>,
+    redis: Option<Arc<Shared>>,
+    metrics: ExfilMetrics,
+}
+
+/// The budget decision as the audit line records it.
+#[derive(Debug, Serialize)]
+pub struct AuditNote {
+    /// The client's keyed hash (32 hex digits).
+    pub key: String,
+    /// `within`, `over_budget` or `store_unavailable`.
+    pub decision: &'static str,
+    /// The kind whose budget was reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `block` or `monitor`.
+    pub action: &'static str,
+    pub source: Source,
+}
+
+impl Exfil {
+    /// Starts the service for `settings`; with a shared store it connects in
+    /// the background (the store counts as down until then). Needs a tokio
+    /// runtime when a shared store is configured.
+    pub fn start(settings: &ExfilSettings, metrics: &Metrics) -> Arc<Exfil> {
+        let exfil = Arc::new(Exfil {
+            settings: ArcSwap::from_pointee(settings.clone()),
+            local: Arc::new(LocalStore::default()),
+            redis: ArcSwapOption::empty(),
+            metrics: metrics.exfiltration.clone(),
+        });
+        exfil.connect(settings);
+        exfil
+    }
+
+    /// Takes a reloaded configuration. Counters are kept; the shared store
+    /// is reconnected only when its URL or prefix changed.
+    pub fn apply(&self, settings: &ExfilSettings) {
+        self.connect(settings);
+        self.settings.store(Arc::new(settings.clone()));
+    }
+
+    fn connect(&self, settings: &ExfilSettings) {
+        let wanted = match &settings.store {
+            StoreSettings::Redis { url, prefix } if !settings.is_off() => Some((url, prefix)),
+            _ => None,
+        };
+        let current = self.redis.load();
+        let same = match (&*current, wanted) {
+            (Some(s), Some((url, prefix))) => s.url == *url && s.prefix == *prefix,
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        let next = wanted.and_then(|(url, prefix)| {
+            if tokio::runtime::Handle::try_current().is_err() {
+                tracing::error!("exfiltration store needs a tokio runtime; counting locally");
+                return None;
+            }
+            match RedisStore::start(url, self.metrics.clone()) {
+                Ok(store) => {
+                    Some(Arc::new(Shared { url: url.clone(), prefix: prefix.clone(), store }))
+                }
+                Err(_) => {
+                    // Validated at load time; the client's message may quote
+                    // the URL, so it is not logged.
+                    tracing::error!("exfiltration store URL rejected; counting locally");
+                    None
+                }
+            }
+        });
+        if next.is_none() {
+            self.metrics.store_degraded.set(0);
+        }
+        self.redis.store(next);
+    }
+
+    /// True when some policy has a budget.
+    pub fn is_on(&self) -> bool {
+        !self.settings.load().is_off()
+    }
+
+    /// Decides a request at its start. `None` when the policy has no budget.
+    /// Waits on a shared store at most `read_timeout`.
+    pub async fn check(
+        &self,
+        policy: &Policy,
+        headers: &HeaderMap,
+        peer: IpAddr,
+    ) -> Option<Charge> {
+        // The feature off costs one atomic load per request.
+        if self.settings.load().is_off() {
+            return None;
+        }
+        let settings = self.settings.load_full();
+        let rule = settings.rules.get(&policy.name)?.clone();
+        let client = key::identify(&rule.key, headers, peer, &settings.hash_key);
+        let now = window::now_ms();
+        let pos = window::position(now, rule.window);
+        let cur = bucket_key(&rule, client, pos.bucket);
+        let prev = bucket_key(&rule, client, pos.bucket.wrapping_sub(1));
+        let redis = self.redis.load_full();
+
+        let mut source = Source::Local;
+        let mut counts = None;
+        if let Some(shared) = &redis {
+            let (p, c) = (shared.key(&prev), shared.key(&cur));
+            counts = shared.store.read(&p, &c, &rule.budget, settings.read_timeout).await;
+            source = if counts.is_some() { Source::Redis } else { Source::LocalFallback };
+        }
+        let decision = match counts {
+            None if source == Source::LocalFallback
+                && settings.on_store_error == OnStoreError::FailClosed =>
+            {
+                source = Source::None;
+                Decision::StoreUnavailable
+            }
+            counts => {
+                let (p, c) = counts.unwrap_or_else(|| {
+                    (
+                        self.local.read(&prev, &rule.budget, now),
+                        self.local.read(&cur, &rule.budget, now),
+                    )
+                });
+                over(&rule, &p, &c, pos.prev_weight)
+            }
+        };
+        let action = if policy.monitor() { BudgetAction::Monitor } else { rule.action };
+        if decision != Decision::Within {
+            self.metrics
+                .over_budget_total
+                .with_label_values(&[policy.name.as_str(), action.as_str()])
+                .inc();
+        }
+        Some(Charge {
+            inner: Arc::new(ChargeInner {
+                policy: policy.name.clone(),
+                rule,
+                client,
+                decision,
+                source,
+                action,
+                local: self.local.clone(),
+                redis,
+                metrics: self.metrics.clone(),
+            }),
+        })
+    }
+}
+
+impl Shared {
+    fn key(&self, bucket_key: &str) -> String {
+        format!("{}{bucket_key}", self.prefix)
+    }
+}
+
+/// `scope:window_ms:client:bucket`: the window is part of the name so a
+/// reload that changes it never mixes buckets of different lengths.
+fn bucket_key(rule: &BudgetRule, client: ClientId, bucket: u64) -> String {
+    format!("{}:{}:{client}:{bucket}", rule.scope, rule.window.as_millis())
+}
+
+/// The first kind at or over its budget.
+fn over(rule: &BudgetRule, prev: &[u64], cur: &[u64], prev_weight: f64) -> Decision {
+    for (i, (_, budget)) in rule.budget.iter().enumerate() {
+        let n = window::estimate(prev[i], cur[i], prev_weight);
+        if n >= *budget {
+            return Decision::Over(i);
+        }
+    }
+    Decision::Within
+}
+
+impl Charge {
+    /// True when the proxy must answer with the block page instead of
+    /// calling the upstream.
+    pub fn blocks(&self) -> bool {
+        self.inner.action == BudgetAction::Block && self.inner.decision != Decision::Within
+    }
+
+    /// True when the client was found over budget (or could not be checked
+    /// and the policy fails closed), whatever the action.
+    pub fn flagged(&self) -> bool {
+        self.inner.decision != Decision::Within
+    }
+
+    pub fn decision(&self) -> Decision {
+        self.inner.decision
+    }
+
+    /// Charges a finished (or cut) response's findings, `(kind name,
+    /// count)`, to the client. Kinds without a budget are ignored. Never
+    /// waits: the local counters take the charge at once, the shared store
+    /// gets it through its writer queue.
+    pub fn charge<'a>(&self, counts: impl IntoIterator<Item = (&'a str, u64)>) {
+        let c = &*self.inner;
+        let budgeted: Vec<(&str, u64)> = counts
+            .into_iter()
+            .filter(|(kind, n)| *n > 0 && c.rule.budget.iter().any(|(k, _)| k == kind))
+            .collect();
+        if budgeted.is_empty() {
+            return;
+        }
+        for (kind, n) in &budgeted {
+            c.metrics.charged_total.with_label_values(&[c.policy.as_str(), kind]).inc_by(*n);
+        }
+        let now = window::now_ms();
+        let bucket = window::position(now, c.rule.window).bucket;
+        let key = bucket_key(&c.rule, c.client, bucket);
+        let keep = c.rule.window * 2 + KEEP_SLACK;
+        if !c.local.add(&key, &budgeted, now + keep.as_millis() as u64, now) {
+            c.metrics.store_errors_total.with_label_values(&[exfil_op::LOCAL_FULL]).inc();
+        }
+        if let Some(shared) = &c.redis {
+            shared.store.write(redis_store::Write {
+                key: shared.key(&key),
+                counts: budgeted.iter().map(|&(k, n)| (k.into(), n)).collect(),
+                ttl: keep,
+            });
+        }
+    }
+
+    /// The decision for the audit line.
+    pub fn audit(&self) -> AuditNote {
+        let c = &*self.inner;
+        let (decision, kind) = match c.decision {
+            Decision::Within => ("within", None),
+            Decision::Over(i) => ("over_budget", Some(c.rule.budget[i].0.clone())),
+            Decision::StoreUnavailable => ("store_unavailable", None),
+        };
+        AuditNote {
+            key: c.client.to_string(),
+            decision,
+            kind,
+            action: c.action.as_str(),
+            source: c.source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,217 @@
+//! The shared store: counters in Redis, one hash per (scope, client,
+//! bucket) with a field per kind, so the request-start read is one
+//! pipelined round trip (two `HMGET`) and a charge is `HINCRBY` per kind
+//! plus `PEXPIRE`.
+//!
+//! Failure model: the store is either *up* (reads and writes go to Redis)
+//! or *down* (nothing waits on Redis: the caller falls back at once). Any
+//! error or timeout marks it down, counts
+//! `leakwarden_exfiltration_store_errors_total{op}`, sets
+//! `leakwarden_exfiltration_store_degraded` and wakes the supervisor, which
+//! reconnects with exponential backoff (100 ms doubling to 5 s) and marks
+//! it up once a `PING` answers. Writes never delay a response: a charge is
+//! queued on a bounded channel (`try_send`) and a writer task sends what
+//! has queued in one pipeline.
+//!
+//! This module never logs a key, a URL or a Redis error text that could
+//! quote one.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use redis::aio::MultiplexedConnection;
+use redis::AsyncConnectionConfig;
+use tokio::sync::{mpsc, Notify};
+
+use crate::metrics::{exfil_op, ExfilMetrics};
+
+/// Charges queued for the writer; past this, charges stay local only.
+const QUEUE: usize = 8192;
+/// Charges sent in one pipeline at most.
+const BATCH: usize = 256;
+/// Bound on a write pipeline or a reconnection attempt (they delay no
+/// request, but must not hang a task forever).
+const IO_TIMEOUT: Duration = Duration::from_secs(1);
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// One charge on its way to Redis.
+pub struct Write {
+    pub key: String,
+    pub counts: Vec<(Box<str>, u64)>,
+    pub ttl: Duration,
+}
+
+/// The connection and its health, shared by the store, the writer and the
+/// supervisor.
+struct Link {
+    client: redis::Client,
+    conn: ArcSwapOption<MultiplexedConnection>,
+    up: AtomicBool,
+    wake: Arc<Notify>,
+    metrics: ExfilMetrics,
+}
+
+impl Link {
+    fn fail(&self, op: &'static str) {
+        self.metrics.store_errors_total.with_label_values(&[op]).inc();
+        if self.up.swap(false, Ordering::SeqCst) {
+            self.metrics.store_degraded.set(1);
+            tracing::warn!(op, "exfiltration store unavailable; counting locally until it is back");
+            self.wake.notify_one();
+        }
+    }
+
+    fn connection(&self) -> Option<MultiplexedConnection> {
+        if !self.up.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.conn.load_full().map(|c| (*c).clone())
+    }
+}
+
+/// A Redis store with its writer and supervisor tasks (they end when it is
+/// dropped).
+pub struct RedisStore {
+    link: Arc<Link>,
+    tx: mpsc::Sender<Write>,
+}
+
+impl RedisStore {
+    /// Starts connecting in the background; the store is down until the
+    /// first `PING` answers. Needs a tokio runtime.
+    pub fn start(url: &str, metrics: ExfilMetrics) -> Result<RedisStore, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let wake = Arc::new(Notify::new());
+        metrics.store_degraded.set(1);
+        let link = Arc::new(Link {
+            client,
+            conn: ArcSwapOption::empty(),
+            up: AtomicBool::new(false),
+            wake: wake.clone(),
+            metrics,
+        });
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(supervise(Arc::downgrade(&link), wake));
+        tokio::spawn(write_loop(link.clone(), rx));
+        Ok(RedisStore { link, tx })
+    }
+
+    /// True while Redis answers.
+    pub fn is_up(&self) -> bool {
+        self.link.up.load(Ordering::SeqCst)
+    }
+
+    /// Reads `kinds` of buckets `prev` and `cur`, within `timeout`. `None`
+    /// when the store is down, fails or is late (then marked down).
+    pub async fn read(
+        &self,
+        prev: &str,
+        cur: &str,
+        kinds: &[(String, u64)],
+        timeout: Duration,
+    ) -> Option<(Vec<u64>, Vec<u64>)> {
+        let mut conn = self.link.connection()?;
+        let mut pipe = redis::pipe();
+        for key in [prev, cur] {
+            let cmd = pipe.cmd("HMGET").arg(key);
+            for (kind, _) in kinds {
+                cmd.arg(kind.as_str());
+            }
+        }
+        let reply = tokio::time::timeout(
+            timeout,
+            pipe.query_async::<(Vec<Option<u64>>, Vec<Option<u64>>)>(&mut conn),
+        )
+        .await;
+        match reply {
+            Ok(Ok((p, c))) => {
+                let flat = |v: Vec<Option<u64>>| v.into_iter().map(|n| n.unwrap_or(0)).collect();
+                Some((flat(p), flat(c)))
+            }
+            Ok(Err(_)) => {
+                self.link.fail(exfil_op::READ);
+                None
+            }
+            Err(_elapsed) => {
+                self.link.fail(exfil_op::TIMEOUT);
+                None
+            }
+        }
+    }
+
+    /// Queues a charge; never waits. A full queue drops the shared copy of
+    /// the charge (the local one stays) and counts a write error.
+    pub fn write(&self, w: Write) {
+        if !self.is_up() {
+            return;
+        }
+        if self.tx.try_send(w).is_err() {
+            self.link.metrics.store_errors_total.with_label_values(&[exfil_op::WRITE]).inc();
+        }
+    }
+}
+
+/// Sends queued charges, a pipeline per batch.
+async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let Some(mut conn) = link.connection() else {
+            // Down: these charges are counted locally only.
+            batch.clear();
+            continue;
+        };
+        let mut pipe = redis::pipe();
+        for w in batch.drain(..) {
+            for (kind, n) in &w.counts {
+                pipe.cmd("HINCRBY").arg(&w.key).arg(&**kind).arg(*n).ignore();
+            }
+            pipe.cmd("PEXPIRE").arg(&w.key).arg(w.ttl.as_millis() as u64).ignore();
+        }
+        match tokio::time::timeout(IO_TIMEOUT, pipe.exec_async(&mut conn)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => link.fail(exfil_op::WRITE),
+            Err(_elapsed) => link.fail(exfil_op::TIMEOUT),
+        }
+    }
+}
+
+/// Connects, and reconnects with backoff whenever the store is marked down.
+async fn supervise(link: Weak<Link>, wake: Arc<Notify>) {
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let Some(l) = link.upgrade() else { return };
+        if l.up.load(Ordering::SeqCst) {
+            drop(l);
+            backoff = BACKOFF_MIN;
+            // Wakes on a failure; the timeout only notices a dropped store.
+            let _ = tokio::time::timeout(BACKOFF_MAX, wake.notified()).await;
+            continue;
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(IO_TIMEOUT))
+            .set_response_timeout(Some(IO_TIMEOUT));
+        let attempt = async {
+            let mut conn = l.client.get_multiplexed_async_connection_with_config(&config).await?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await?;
+            Ok::<_, redis::RedisError>(conn)
+        };
+        match tokio::time::timeout(IO_TIMEOUT * 2, attempt).await {
+            Ok(Ok(conn)) => {
+                l.conn.store(Some(Arc::new(conn)));
+                l.up.store(true, Ordering::SeqCst);
+                l.metrics.store_degraded.set(0);
+                tracing::info!("exfiltration store connected");
+                continue;
+            }
+            Ok(Err(_)) | Err(_) => {
+                l.metrics.store_errors_total.with_label_values(&[exfil_op::CONNECT]).inc();
+            }
+        }
+        drop(l);
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}

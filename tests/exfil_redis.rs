@@ -1,0 +1,440 @@
+//! Exfiltration budgets end to end, with the real binary: two guard
+//! processes sharing a real `redis-server` on 127.0.0.1 (a free port), and
+//! one guard with the local store. Each response of the test upstream
+//! carries one card number; clients are told apart by an `x-client` header.
+//!
+//! Without `redis-server` installed the Redis tests print why and skip,
+//! unless `CI` is set (then they fail: `.ci/run` installs it).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+
+/// The card every upstream response carries (a well-known test number).
+const PAGE: &str = r#"{"name":"test","card":"4111 1111 1111 1111"}"#;
+const HASH_KEY: &str = "exfil-test-key-0123456789";
+/// Budget of the main route: four cards per client per hour.
+const BUDGET: usize = 4;
+/// Budget and window of `/short`.
+const SHORT_BUDGET: usize = 2;
+const SHORT_WINDOW: Duration = Duration::from_secs(2);
+
+// ---- redis-server -------------------------------------------------------
+
+/// `redis-server` on PATH, or why the test cannot run.
+fn redis_server() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).map(|d| d.join("redis-server")).find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-server is not installed but CI is set: .ci/run must install it (apt-get install redis-server)"
+        );
+        eprintln!(
+            "SKIPPED: redis-server is not installed (apt-get install redis-server); CI is not set"
+        );
+    }
+    found
+}
+
+/// A free port on 127.0.0.1: bound to port 0, then released.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Redis {
+    bin: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    fn start(bin: PathBuf) -> Redis {
+        let mut r = Redis { bin, port: free_port(), child: None };
+        r.restart();
+        r
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again, on the same port) and waits for PONG.
+    fn restart(&mut self) {
+        let child = Command::new(&self.bin)
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.ping().is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not answer on {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn ping(&self) -> redis::RedisResult<String> {
+        let client = redis::Client::open(self.url())?;
+        let mut conn = client.get_connection_with_timeout(Duration::from_millis(200))?;
+        redis::cmd("PING").query(&mut conn)
+    }
+
+    /// SIGKILL, as a crash would.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Cards charged so far to the client whose hash is `hex`, summed over
+    /// its buckets (what every replica reads).
+    fn charged(&self, hex: &str) -> u64 {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut conn = client.get_connection_with_timeout(Duration::from_secs(1)).unwrap();
+        let keys: Vec<String> =
+            redis::cmd("KEYS").arg(format!("lwtest:*:{hex}:*")).query(&mut conn).unwrap();
+        keys.iter()
+            .map(|k| {
+                let n: Option<u64> =
+                    redis::cmd("HGET").arg(k).arg("card").query(&mut conn).unwrap();
+                n.unwrap_or(0)
+            })
+            .sum()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+// ---- guard processes ----------------------------------------------------
+
+struct GuardProc {
+    child: Child,
+    proxy: SocketAddr,
+    admin: SocketAddr,
+}
+
+impl Drop for GuardProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn config(dir: &Path, up: SocketAddr, store: &str) -> PathBuf {
+    let audit = dir.join(format!("audit-{}.jsonl", free_port()));
+    let text = format!(
+        r#"
+[upstreams.app]
+url = "http://{up}"
+[[routes]]
+name = "app"
+upstream = "app"
+[[routes]]
+name = "short"
+path_prefix = "/short"
+upstream = "app"
+policy = "short"
+[policies.short]
+[audit]
+output = "file"
+path = "{audit}"
+[exfiltration]
+key = "header:x-client"
+window = "1h"
+budget = {{ card = {BUDGET} }}
+store = "{store}"
+key_prefix = "lwtest:"
+hash_key_env = "LW_TEST_EXFIL_KEY"
+read_timeout = "50ms"
+[exfiltration.policies.short]
+window = "{}s"
+budget = {{ card = {SHORT_BUDGET} }}
+"#,
+        SHORT_WINDOW.as_secs(),
+        audit = audit.display(),
+    );
+    let path = dir.join(format!("guard-{}.toml", free_port()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn start_guard_proc(config: &Path) -> GuardProc {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leakwarden"))
+        .args(["run", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--workers", "2"])
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .env("LW_TEST_EXFIL_KEY", HASH_KEY)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let re = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    let addr = |what: &str| loop {
+        let line = rx.recv_timeout(Duration::from_secs(20)).expect("guard logs its addresses");
+        if line.contains(what) {
+            if let Some(m) = re.find(&line) {
+                return m.as_str().parse::<SocketAddr>().unwrap();
+            }
+        }
+    };
+    let proxy = addr("proxy listening");
+    let admin = addr("admin listening");
+    GuardProc { child, proxy, admin }
+}
+
+async fn card_upstream() -> SocketAddr {
+    upstream(|_req: Request<hyper::body::Incoming>| async move {
+        let mut r = Response::new(full(PAGE));
+        r.headers_mut().insert(http::header::CONTENT_TYPE, "application/json".parse().unwrap());
+        r
+    })
+    .await
+}
+
+/// One GET through a guard as client `who`; the whole body is read.
+async fn get(guard: &GuardProc, path: &str, who: &str) -> (StatusCode, String) {
+    let req = Request::get(format!("http://{}{path}", guard.proxy))
+        .header("x-client", who)
+        .body(empty())
+        .unwrap();
+    let started = Instant::now();
+    let resp = h1_client().request(req).await.expect("guard answers");
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert!(started.elapsed() < Duration::from_secs(3), "a request hung");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A metric sample's value from the guard's /metrics (0 when absent).
+async fn metric(guard: &GuardProc, sample: &str) -> f64 {
+    let req = Request::get(format!("http://{}/metrics", guard.admin)).body(empty()).unwrap();
+    let resp = h1_client().request(req).await.unwrap();
+    let text = resp.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8_lossy(&text)
+        .lines()
+        .find_map(|l| l.strip_prefix(sample).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0.0)
+}
+
+async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The hash a guard files client `who` under (same key, same algorithm).
+fn client_hash(who: &str) -> String {
+    let key = leakwarden::config::exfiltration::ClientKey::Header(http::HeaderName::from_static(
+        "x-client",
+    ));
+    let mut h = http::HeaderMap::new();
+    h.insert("x-client", who.parse().unwrap());
+    leakwarden::exfil::key::identify(&key, &h, "127.0.0.1".parse().unwrap(), HASH_KEY.as_bytes())
+        .to_string()
+}
+
+/// Sends `who`'s requests round-robin over `guards` until one is blocked;
+/// returns how many were served. With `redis`, each served response's
+/// charge is awaited in Redis before the next request (writes are
+/// asynchronous by design).
+async fn served_until_blocked(
+    guards: &[&GuardProc],
+    path: &str,
+    who: &str,
+    redis: Option<&Redis>,
+) -> usize {
+    let mut served = 0;
+    loop {
+        let (status, body) = get(guards[served % guards.len()], path, who).await;
+        if status == StatusCode::FORBIDDEN {
+            return served;
+        }
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(!body.contains("4111 1111 1111 1111"), "the card is masked: {body}");
+        served += 1;
+        assert!(served <= 50, "{who} was never blocked");
+        if let Some(r) = redis {
+            let hex = client_hash(who);
+            wait_for("the charge to reach Redis", || async { r.charged(&hex) == served as u64 })
+                .await;
+        }
+    }
+}
+
+async fn blocked_everywhere(guards: &[&GuardProc], path: &str, who: &str) {
+    for g in guards {
+        assert_eq!(get(g, path, who).await.0, StatusCode::FORBIDDEN, "{who} on {}", g.proxy);
+    }
+}
+
+// ---- tests ---------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_one_budget_through_redis() {
+    let Some(bin) = redis_server() else { return };
+    let redis = Redis::start(bin);
+    let dir = tempfile::tempdir().unwrap();
+    let up = card_upstream().await;
+    let cfg = config(dir.path(), up, &redis.url());
+    let (a, b) = (start_guard_proc(&cfg), start_guard_proc(&cfg));
+    for g in [&a, &b] {
+        wait_for("the store", || async {
+            metric(g, "leakwarden_exfiltration_store_degraded").await == 0.0
+        })
+        .await;
+    }
+
+    // Alternating between the replicas: blocked after exactly the budget
+    // summed over both, then on both.
+    assert_eq!(served_until_blocked(&[&a, &b], "/", "alice", Some(&redis)).await, BUDGET);
+    blocked_everywhere(&[&a, &b], "/", "alice").await;
+    // Another client is not affected.
+    for g in [&a, &b] {
+        assert_eq!(get(g, "/", "bob").await.0, StatusCode::OK);
+    }
+
+    // The short window: blocked at its budget, served again once it passed.
+    let short = served_until_blocked(&[&b, &a], "/short", "carol", Some(&redis)).await;
+    assert_eq!(short, SHORT_BUDGET);
+    let blocked_at = Instant::now();
+    wait_for("the window to pass", || async {
+        get(&a, "/short", "carol").await.0 == StatusCode::OK
+    })
+    .await;
+    assert!(blocked_at.elapsed() <= SHORT_WINDOW * 2 + Duration::from_secs(1));
+    // `/short` counts in its own scope: alice's hour budget is not spent there.
+    assert_eq!(get(&b, "/short", "alice").await.0, StatusCode::OK);
+
+    let mut over = 0.0;
+    let mut blocked = 0.0;
+    for g in [&a, &b] {
+        over += metric(
+            g,
+            "leakwarden_exfiltration_over_budget_total{action=\"block\",policy=\"default\"}",
+        )
+        .await;
+        blocked +=
+            metric(g, "leakwarden_responses_blocked_total{reason=\"exfil_budget\",route=\"app\"}")
+                .await;
+    }
+    assert!(over >= 3.0 && blocked >= 3.0, "over {over}, blocked {blocked}");
+
+    // The audit line records the decision with the key's hash, never the key.
+    let hex = client_hash("alice");
+    let audit: String = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let blocked_line = audit
+        .lines()
+        .find(|l| l.contains("\"exfil_budget\"") && l.contains(&hex))
+        .unwrap_or_else(|| panic!("no budget block audited for {hex}:\n{audit}"));
+    let v: serde_json::Value = serde_json::from_str(blocked_line).unwrap();
+    assert_eq!(v["exfil"]["decision"], "over_budget");
+    assert_eq!(v["exfil"]["kind"], "card");
+    assert_eq!(v["exfil"]["source"], "redis");
+    assert!(!audit.contains("alice") && !audit.contains("carol"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_falls_back_to_local_counters_and_recovers() {
+    let Some(bin) = redis_server() else { return };
+    let mut redis = Redis::start(bin);
+    let dir = tempfile::tempdir().unwrap();
+    let up = card_upstream().await;
+    let cfg = config(dir.path(), up, &redis.url());
+    let (a, b) = (start_guard_proc(&cfg), start_guard_proc(&cfg));
+    for g in [&a, &b] {
+        wait_for("the store", || async {
+            metric(g, "leakwarden_exfiltration_store_degraded").await == 0.0
+        })
+        .await;
+    }
+    // One shared charge before the outage.
+    assert_eq!(get(&a, "/", "dave").await.0, StatusCode::OK);
+    let dave = client_hash("dave");
+    wait_for("the charge to reach Redis", || async { redis.charged(&dave) == 1 }).await;
+
+    redis.kill();
+    let errors = "leakwarden_exfiltration_store_errors_total{op=\"read\"}";
+    // Requests keep being served (within the 3 s `get` allows), now with
+    // replica a's own counters: it already holds dave's first charge.
+    let served = served_until_blocked(&[&a], "/", "dave", None).await;
+    assert_eq!(served, BUDGET - 1, "local counters continue from this replica's charges");
+    assert_eq!(get(&b, "/", "erin").await.0, StatusCode::OK);
+    for g in [&a, &b] {
+        assert_eq!(metric(g, "leakwarden_exfiltration_store_degraded").await, 1.0);
+        let e = metric(g, errors).await
+            + metric(g, "leakwarden_exfiltration_store_errors_total{op=\"write\"}").await
+            + metric(g, "leakwarden_exfiltration_store_errors_total{op=\"timeout\"}").await;
+        assert!(e >= 1.0, "store errors counted on {}", g.proxy);
+    }
+
+    // Redis returns (empty: no persistence); both replicas reconnect and
+    // share their counting again.
+    redis.restart();
+    for g in [&a, &b] {
+        wait_for("the reconnection", || async {
+            metric(g, "leakwarden_exfiltration_store_degraded").await == 0.0
+        })
+        .await;
+    }
+    assert_eq!(served_until_blocked(&[&b, &a], "/", "frank", Some(&redis)).await, BUDGET);
+    blocked_everywhere(&[&a, &b], "/", "frank").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_store_gives_the_same_results_on_one_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = card_upstream().await;
+    let cfg = config(dir.path(), up, "local");
+    let g = start_guard_proc(&cfg);
+    assert_eq!(served_until_blocked(&[&g], "/", "alice", None).await, BUDGET);
+    blocked_everywhere(&[&g], "/", "alice").await;
+    assert_eq!(get(&g, "/", "bob").await.0, StatusCode::OK);
+    assert_eq!(served_until_blocked(&[&g], "/short", "carol", None).await, SHORT_BUDGET);
+    let blocked_at = Instant::now();
+    wait_for("the window to pass", || async {
+        get(&g, "/short", "carol").await.0 == StatusCode::OK
+    })
+    .await;
+    assert!(blocked_at.elapsed() <= SHORT_WINDOW * 2 + Duration::from_secs(1));
+    assert_eq!(metric(&g, "leakwarden_exfiltration_store_degraded").await, 0.0);
+    assert_eq!(
+        metric(&g, "leakwarden_exfiltration_charged_total{kind=\"card\",policy=\"default\"}").await,
+        (BUDGET + 1) as f64
+    );
+}
