@@ -200,6 +200,16 @@ impl Reloader {
             rt.admin = old.admin;
             needs_restart.push("admin.listen");
         }
+        // The token and host names are the bound listener's: never logged
+        // (the token is only a digest anyway), kept until a restart.
+        if rt.admin_access != old.admin_access {
+            tracing::warn!(
+                "[admin] token or hosts changed: needs a restart; the running admin listener \
+                 keeps its access rules"
+            );
+            rt.admin_access = old.admin_access.clone();
+            needs_restart.push("admin.access");
+        }
         // Certificates reload with the file (the listener takes the TLS
         // configuration of the current runtime at each accept), but turning
         // TLS on or off would change the protocol of a bound port under its

@@ -119,6 +119,8 @@ pub struct Runtime {
     pub listen: Vec<SocketAddr>,
     /// `None` when the admin listener is disabled.
     pub admin: Option<SocketAddr>,
+    /// Who may use the admin listener (token, host names).
+    pub admin_access: crate::admin::Access,
     pub drain_timeout: Duration,
     pub limits: Limits,
     pub upstreams: Vec<Arc<Upstream>>,
@@ -250,11 +252,14 @@ impl Runtime {
             routes.push(route);
         }
 
+        let admin_access = build_admin_access(&file.admin, &base_dir, |k| std::env::var(k).ok())
+            .map_err(invalid)?;
         let audit = AuditSink::from_config(&file.audit).map_err(|e| invalid(e.to_string()))?;
 
         Ok(Runtime {
             listen: file.server.listen.clone(),
             admin: file.admin.enabled.then_some(file.admin.listen),
+            admin_access,
             drain_timeout: file.server.drain_timeout.0,
             limits,
             upstreams,
@@ -265,6 +270,42 @@ impl Runtime {
             tls,
         })
     }
+}
+
+/// The admin listener's access rules; reads the token file or variable.
+/// Errors name the setting, the file or the variable, never the token.
+fn build_admin_access(
+    section: &super::file::AdminSection,
+    base_dir: &Path,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<crate::admin::Access, String> {
+    use crate::admin::{Access, AdminToken};
+    let token = match (&section.token_file, &section.token_env) {
+        (Some(_), Some(_)) => return Err("[admin] set token_file or token_env, not both".into()),
+        (Some(path), None) => {
+            let path = base_dir.join(path);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("[admin] token_file: cannot read {}: {e}", path.display()))?;
+            let token = AdminToken::new(&text)
+                .map_err(|e| format!("[admin] token_file {}: {e}", path.display()))?;
+            Some(token)
+        }
+        (None, Some(var)) => {
+            let text = env(var).ok_or_else(|| {
+                format!("[admin] token_env: environment variable {var:?} is not set")
+            })?;
+            Some(AdminToken::new(&text).map_err(|e| format!("[admin] token_env {var:?}: {e}"))?)
+        }
+        (None, None) => None,
+    };
+    let mut hosts = Vec::new();
+    for h in &section.hosts {
+        match parse_host_match(h) {
+            Some(HostMatch::Exact(h)) => hosts.push(h),
+            _ => return Err(format!("[admin] hosts: {h:?} must be a host name")),
+        }
+    }
+    Ok(Access { token, hosts, allow_remote_without_token: section.allow_remote_without_token })
 }
 
 fn build_limits(file: &FileConfig) -> Result<Limits, String> {

@@ -19,7 +19,6 @@ pub mod upstream;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -31,6 +30,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::admin::{AdminServer, Health, ReloadHook};
 use crate::config::Runtime;
 use crate::metrics::Metrics;
 use crate::pipeline::RouteCounters;
@@ -56,8 +56,7 @@ pub struct Snapshot {
 pub struct Proxy {
     current: ArcSwap<Snapshot>,
     metrics: Arc<Metrics>,
-    ready: AtomicBool,
-    draining: AtomicBool,
+    health: Arc<Health>,
 }
 
 impl Proxy {
@@ -67,8 +66,7 @@ impl Proxy {
         Arc::new(Proxy {
             current: ArcSwap::from_pointee(snap),
             metrics,
-            ready: AtomicBool::new(false),
-            draining: AtomicBool::new(false),
+            health: Arc::new(Health::default()),
         })
     }
 
@@ -96,22 +94,27 @@ impl Proxy {
         &self.metrics
     }
 
+    /// Readiness and draining, shared with the admin listener.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
     /// True once listeners are bound and configuration is loaded, and until
     /// draining starts.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst) && !self.draining.load(Ordering::SeqCst)
+        self.health.is_ready()
     }
 
     pub fn set_ready(&self, ready: bool) {
-        self.ready.store(ready, Ordering::SeqCst);
+        self.health.set_ready(ready);
     }
 
     pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
+        self.health.is_draining()
     }
 
     pub fn set_draining(&self) {
-        self.draining.store(true, Ordering::SeqCst);
+        self.health.set_draining();
     }
 }
 
@@ -385,13 +388,15 @@ impl Guard {
 
     /// Like [`Guard::start`] with an existing [`Proxy`] and an optional
     /// admin reload hook.
-    pub async fn start_with(
-        proxy: Arc<Proxy>,
-        reload: Option<crate::admin::ReloadHook>,
-    ) -> io::Result<Guard> {
+    pub async fn start_with(proxy: Arc<Proxy>, reload: Option<ReloadHook>) -> io::Result<Guard> {
         let server = Server::bind(proxy.clone()).await?;
-        let admin = match proxy.runtime().admin {
-            Some(addr) => Some(crate::admin::AdminServer::bind(addr, proxy.clone(), reload).await?),
+        let rt = proxy.runtime();
+        let admin = match rt.admin {
+            Some(addr) => {
+                let (health, metrics) = (proxy.health.clone(), proxy.metrics.clone());
+                let access = rt.admin_access.clone();
+                Some(AdminServer::bind(addr, access, health, metrics, reload).await?)
+            }
             None => None,
         };
         let listen = server.local_addrs();
