@@ -160,6 +160,22 @@ async fn invalid_file_keeps_the_old_configuration_and_names_the_place() {
 }
 
 #[tokio::test]
+async fn secret_settings_are_named_never_echoed() {
+    let up = named_upstream("first").await;
+    let g = Reloadable::start(&one_route("first", up)).await;
+    // A numeric key is a type error, whose parser message quotes the value.
+    for bad in
+        ["hash_key = 9876543210987654", "hash_key = 98765.4321", "hash_key = \"98765-short\""]
+    {
+        let text = format!("[detect]\n{bad}\n{}", one_route("first", up));
+        let (status, answer) = g.reload_with(&text).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert!(answer.contains("hash_key") || answer.contains("hash key"), "{answer}");
+        assert!(!answer.contains("98765"), "{bad}: {answer}");
+    }
+}
+
+#[tokio::test]
 async fn missing_file_is_a_failed_reload() {
     let a = named_upstream("from-a").await;
     let g = Reloadable::start(&one_route("first", a)).await;

@@ -33,7 +33,7 @@ pub struct DetectSection {
     /// `hash_key_env`. Without either, a random per-process key is used and
     /// fingerprints do not correlate across restarts or replicas.
     #[serde(default)]
-    pub hash_key: Option<String>,
+    pub hash_key: Option<super::file::Secret>,
     /// Name of the environment variable holding the hash key.
     #[serde(default)]
     pub hash_key_env: Option<String>,
@@ -152,7 +152,7 @@ impl DetectSection {
         let bad = |m: String| ConfigError::Invalid(format!("[detect] {m}"));
         let hash_key = match (&self.hash_key, &self.hash_key_env) {
             (Some(_), Some(_)) => return Err(bad("set hash_key or hash_key_env, not both".into())),
-            (Some(k), None) => k.as_bytes().to_vec(),
+            (Some(k), None) => k.expose().as_bytes().to_vec(),
             (None, Some(var)) => match env(var) {
                 Some(k) => k.into_bytes(),
                 None => {
@@ -279,5 +279,7 @@ mod tests {
             .engine_config_with_env(|_| None)
             .unwrap_err();
         assert!(!err.to_string().contains("short-secret"));
+        let d = parse("hash_key = \"0123456789abcdef-secret\"").unwrap();
+        assert!(!format!("{d:?}").contains("secret\""), "{d:?}");
     }
 }

@@ -283,6 +283,25 @@ fn default_prefix() -> String {
     "/".to_string()
 }
 
+/// A secret string setting (`hash_key`): its `Debug` never shows the
+/// value, so no debug print of the configuration can leak it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
 /// A duration written as a string with a unit: `"250ms"`, `"5s"`, `"2m"`,
 /// `"1h"`; `"0s"` means "none" where a setting allows it.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -37,17 +37,38 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     parse_str(&text, &name)
 }
 
+/// Settings whose values are secrets: an error at one of them names the
+/// key and the place, never the value (parse messages quote the offending
+/// value, as in "invalid type: integer `...`").
+pub const SECRET_KEYS: &[&str] = &["hash_key"];
+
 /// Parses configuration text; `name` is used in error messages.
 pub fn parse_str(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
     toml::from_str(text).map_err(|e| {
-        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        ConfigError::At {
-            file: name.to_string(),
-            line,
-            column,
-            message: e.message().trim_end().to_string(),
-        }
+        let span = e.span().unwrap_or(0..0);
+        let (line, column) = line_col(text, span.start);
+        let message = match secret_key_at(text, span) {
+            Some(key) => format!("{key}: invalid value (a secret: the value is not shown)"),
+            None => e.message().trim_end().to_string(),
+        };
+        ConfigError::At { file: name.to_string(), line, column, message }
     })
+}
+
+/// The secret key named on any line the byte range touches, if any.
+fn secret_key_at(text: &str, span: std::ops::Range<usize>) -> Option<&'static str> {
+    let floor = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let (start, end) = (floor(span.start), floor(span.end.max(span.start)));
+    let from = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let to = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    let lines = &text[from..to];
+    SECRET_KEYS.iter().copied().find(|k| lines.contains(k))
 }
 
 /// Reads, parses and validates a configuration file with overrides applied.
@@ -88,6 +109,23 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         assert_eq!(line_col(text, 9), (2, 3));
+    }
+
+    #[test]
+    fn errors_at_secret_settings_name_the_key_never_the_value() {
+        let cases = [
+            "[detect]\nhash_key = 9876543210987654\n",
+            "[detect]\nhash_key = 98765.4321\n",
+            "[detect]\nhash_key = [\"98765432109876543210987\"]\n",
+            "[detect]\nhash_key = \"98765432109876543210987\nx = 1\n",
+            "detect = { hash_key = 9876543210987654 }\n",
+        ];
+        for text in cases {
+            let err = parse_str(text, "f.toml").expect_err(text).to_string();
+            assert!(!err.contains("98765"), "{text}: {err}");
+            assert!(err.contains("hash_key"), "{text}: {err}");
+            assert!(err.starts_with("f.toml:"), "{err}");
+        }
     }
 
     #[test]
