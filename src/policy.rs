@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::config::detect::DetectSection;
+use crate::config::detect::{CardMaskName, DetectSection, RuleActionName, ValidatorName};
 use crate::config::policy::{
     AcceptEncoding, OnError, OverLimit, PolicyAction, PolicyMode, PolicySection,
 };
 use crate::config::ConfigError;
-use crate::detect::{Action, CustomRule, Engine, EngineConfig, Kind};
-use crate::pipeline::content::{MediaPattern, DEFAULT_SCANNED, DEFAULT_STREAM};
+use crate::detect::{Action, CardMask, CustomRule, Engine, EngineConfig, Kind, Validator};
+use crate::media::{MediaPattern, DEFAULT_SCANNED, DEFAULT_STREAM};
 
 /// Default hold window: output bytes held before headers are sent.
 pub const DEFAULT_HOLD_WINDOW: usize = 64 * 1024;
@@ -106,7 +106,7 @@ impl Policy {
         detect: &DetectSection,
     ) -> Result<Policy, ConfigError> {
         let invalid = |msg: String| ConfigError::Invalid(format!("policy {name:?}: {msg}"));
-        let mut cfg = base_engine_config(detect)?;
+        let mut cfg = engine_config(detect)?;
         let custom_rules = cfg.custom.clone();
         let kind = |field: &str, n: &str| {
             resolve_kind(n, &custom_rules).ok_or_else(|| {
@@ -292,10 +292,72 @@ impl Policy {
     }
 }
 
-/// The engine settings shared by every policy (custom rules, allow-lists,
-/// hash key), from the `[detect]` section.
-fn base_engine_config(detect: &DetectSection) -> Result<EngineConfig, ConfigError> {
-    detect.engine_config()
+const MIN_KEY: usize = 16;
+
+/// The engine settings a `[detect]` section describes, with every built-in
+/// detector at its default action (policies then choose theirs). Every
+/// regex is compiled here, so errors surface at load time.
+pub fn engine_config(detect: &DetectSection) -> Result<EngineConfig, ConfigError> {
+    engine_config_with_env(detect, |k| std::env::var(k).ok())
+}
+
+/// As [`engine_config`], reading environment variables through
+/// `env` (testable).
+pub fn engine_config_with_env(
+    detect: &DetectSection,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<EngineConfig, ConfigError> {
+    let bad = |m: String| ConfigError::Invalid(format!("[detect] {m}"));
+    let hash_key = match (&detect.hash_key, &detect.hash_key_env) {
+        (Some(_), Some(_)) => return Err(bad("set hash_key or hash_key_env, not both".into())),
+        (Some(k), None) => k.expose().as_bytes().to_vec(),
+        (None, Some(var)) => match env(var) {
+            Some(k) => k.into_bytes(),
+            None => {
+                return Err(bad(format!("hash_key_env: environment variable {var:?} is not set")))
+            }
+        },
+        (None, None) => Vec::new(),
+    };
+    if !hash_key.is_empty() && hash_key.len() < MIN_KEY {
+        // Never echo the key itself.
+        return Err(bad(format!("hash key must be at least {MIN_KEY} bytes")));
+    }
+    let custom = detect
+        .custom
+        .iter()
+        .map(|r| CustomRule {
+            name: r.name.clone(),
+            literals: r.literals.clone(),
+            case_insensitive: r.case_insensitive,
+            regex: r.regex.clone(),
+            validator: r.validator.map(|v| match v {
+                ValidatorName::Luhn => Validator::Luhn,
+                ValidatorName::Mod97 => Validator::Mod97,
+            }),
+            context: r.context.clone(),
+            action: r.action.map(|a| match a {
+                RuleActionName::Mask => Action::Mask,
+                RuleActionName::Redact => Action::Redact,
+                RuleActionName::Hash => Action::Hash,
+                RuleActionName::Detect => Action::Detect,
+            }),
+        })
+        .collect();
+    let cfg = EngineConfig {
+        card_mask: match detect.card_mask {
+            CardMaskName::Last4 => CardMask::Last4,
+            CardMaskName::First6Last4 => CardMask::First6Last4,
+        },
+        hash_key,
+        custom,
+        allow_values: detect.allow_values.clone(),
+        allow_patterns: detect.allow_patterns.clone(),
+        max_custom_match: detect.max_custom_match,
+        ..EngineConfig::default()
+    };
+    Engine::new(cfg.clone()).map_err(|e| bad(e.to_string()))?;
+    Ok(cfg)
 }
 
 #[cfg(test)]
@@ -380,5 +442,77 @@ mod tests {
         assert!(p.monitor());
         assert_eq!(p.on_error, OnError::FailOpen);
         assert_eq!(p.accept_encoding, AcceptEncoding::Identity);
+    }
+
+    fn parse_detect(s: &str) -> Result<DetectSection, toml::de::Error> {
+        toml::from_str(s)
+    }
+
+    #[test]
+    fn full_detect_section() {
+        let d = parse_detect(
+            r#"
+            allow_values = ["4111 1111 1111 1111"]
+            allow_patterns = ['^5555']
+            hash_key_env = "LW_KEY"
+            card_mask = "first6_last4"
+            max_custom_match = 128
+
+            [[custom]]
+            name = "customer_id"
+            regex = 'CUST-\d{8}'
+            context = ["customer"]
+            action = "redact"
+
+            [[custom]]
+            name = "canary"
+            literals = ["canary.internal"]
+            case_insensitive = true
+            validator = "luhn"
+            "#,
+        )
+        .unwrap();
+        let cfg = engine_config_with_env(&d, |_| Some("0123456789abcdef0123".into())).unwrap();
+        assert_eq!(cfg.card_mask, CardMask::First6Last4);
+        assert_eq!(cfg.custom.len(), 2);
+        assert_eq!(cfg.custom[0].action, Some(Action::Redact));
+        assert_eq!(cfg.custom[1].validator, Some(Validator::Luhn));
+        assert_eq!(cfg.max_custom_match, 128);
+        assert_eq!(cfg.hash_key, b"0123456789abcdef0123");
+    }
+
+    #[test]
+    fn detect_defaults() {
+        let cfg = engine_config_with_env(&DetectSection::default(), |_| None).unwrap();
+        assert!(cfg.hash_key.is_empty());
+        assert_eq!(parse_detect("").unwrap().max_custom_match, 256);
+    }
+
+    #[test]
+    fn bad_detect_sections() {
+        for s in ["unknown = 1", "card_mask = \"first4\"", "[[custom]]\nname = \"x\"\nflavour = 1"]
+        {
+            assert!(parse_detect(s).is_err(), "{s}");
+        }
+        let cases: &[(&str, &str)] = &[
+            ("[[custom]]\nname = \"x\"\nregex = '\\d+'", "literal prefix"),
+            ("[[custom]]\nname = \"x\"\nregex = 'AB('", "invalid regex"),
+            ("[[custom]]\nname = \"card\"\nliterals = [\"a\"]", "built-in"),
+            ("allow_patterns = ['(']", "allow_patterns[0]"),
+            ("hash_key = \"short\"", "at least 16"),
+            ("hash_key = \"0123456789abcdef\"\nhash_key_env = \"X\"", "not both"),
+            ("hash_key_env = \"NOPE\"", "not set"),
+            ("max_custom_match = 0", "max_custom_match"),
+        ];
+        for (s, want) in cases {
+            let err = engine_config_with_env(&parse_detect(s).unwrap(), |_| None)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{s}: {err}");
+            assert!(err.starts_with("[detect]"), "{err}");
+        }
+        let d = parse_detect("hash_key = \"short-secret\"").unwrap();
+        let err = engine_config_with_env(&d, |_| None).unwrap_err();
+        assert!(!err.to_string().contains("short-secret"));
     }
 }

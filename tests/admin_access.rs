@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::*;
 use http::{Request, StatusCode};
-use leakwarden::config::{self, Overrides};
+use leakwarden::app::{self, Overrides};
 use leakwarden::metrics::Metrics;
 use leakwarden::proxy::{Guard, Proxy};
 use leakwarden::reload::Reloader;
@@ -43,7 +43,7 @@ impl Admin {
         std::fs::write(&path, text).unwrap();
         let overrides =
             Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Overrides::default() };
-        let (_, runtime) = config::load(&path, &overrides).expect("config valid");
+        let (_, runtime) = app::load(&path, &overrides).expect("config valid");
         let metrics = Arc::new(Metrics::new());
         let proxy = Proxy::new(runtime, metrics.clone());
         let reloader = Reloader::new(Some(path), overrides, proxy.clone());
@@ -177,7 +177,7 @@ fn token_errors_name_the_setting_never_the_token() {
     for (admin, want) in cases {
         let path = dir.path().join("c.toml");
         std::fs::write(&path, format!("{admin}{route}")).unwrap();
-        let err = config::load(&path, &Overrides::default()).unwrap_err().to_string();
+        let err = app::load(&path, &Overrides::default()).unwrap_err().to_string();
         assert!(err.contains(want), "{admin}: {err}");
         assert!(!err.contains("tooshort-tok"), "{err}");
     }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::*;
 use http::{Request, Response, StatusCode};
-use leakwarden::config::{self, Overrides};
+use leakwarden::app::{self, Overrides};
 use leakwarden::metrics::Metrics;
 use leakwarden::proxy::{Guard, Proxy};
 use leakwarden::reload::{self, Reloader};
@@ -37,9 +37,9 @@ impl Reloadable {
         std::fs::write(&path, text).unwrap();
         let overrides =
             Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Overrides::default() };
-        let (_, runtime) = config::load(&path, &overrides).expect("initial config valid");
+        let (_, runtime) = app::load(&path, &overrides).expect("initial config valid");
         let metrics = Arc::new(Metrics::new());
-        metrics.record_initial_load(reload::unix_now());
+        metrics.record_initial_load(leakwarden::clock::unix_now());
         let proxy = Proxy::new(runtime, metrics.clone());
         let reloader = Reloader::new(Some(path.clone()), overrides, proxy.clone());
         let guard = Guard::start_with(proxy, Some(reloader.admin_hook())).await.expect("starts");
@@ -211,7 +211,7 @@ async fn listener_change_needs_a_restart_and_keeps_the_listeners() {
     };
     std::fs::write(&path, with_listen("127.0.0.1:0", a)).unwrap();
     let overrides = Overrides::default();
-    let (_, runtime) = config::load(&path, &overrides).unwrap();
+    let (_, runtime) = app::load(&path, &overrides).unwrap();
     let metrics = Arc::new(Metrics::new());
     let proxy = Proxy::new(runtime, metrics.clone());
     let reloader = Reloader::new(Some(path.clone()), overrides, proxy.clone());

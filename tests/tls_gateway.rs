@@ -10,7 +10,7 @@ mod tls_common;
 use std::path::Path;
 use std::sync::Arc;
 
-use leakwarden::config::{self, Overrides};
+use leakwarden::app::{self, Overrides};
 use leakwarden::metrics::Metrics;
 use leakwarden::proxy::{Guard, Proxy};
 use tls_common::{curl, http_upstream, https_upstream, CurlOut, Pki};
@@ -26,7 +26,7 @@ async fn start(pki: &Pki, toml: &str) -> (Guard, Arc<Metrics>) {
     std::fs::write(&path, toml).unwrap();
     let overrides =
         Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Default::default() };
-    let (_, runtime) = config::load(&path, &overrides).expect("test config is valid");
+    let (_, runtime) = app::load(&path, &overrides).expect("test config is valid");
     let metrics = Arc::new(Metrics::new());
     let guard = Guard::start(runtime, metrics.clone()).await.expect("guard starts");
     (guard, metrics)
@@ -294,7 +294,7 @@ async fn startup_errors_name_the_file() {
 
 /// Rebuilds the runtime from the file, like SIGHUP / POST /reload do.
 fn reload(proxy: &Proxy, path: &Path, overrides: &Overrides) -> Result<(), String> {
-    let (_, runtime) = config::load(path, overrides).map_err(|e| e.to_string())?;
+    let (_, runtime) = app::load(path, overrides).map_err(|e| e.to_string())?;
     proxy.apply(runtime);
     Ok(())
 }
@@ -308,7 +308,7 @@ async fn certificates_reload_without_dropping_connections() {
     std::fs::write(&path, gateway_toml(&format!("http://{up}"), "", "")).unwrap();
     let overrides =
         Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Default::default() };
-    let (_, runtime) = config::load(&path, &overrides).unwrap();
+    let (_, runtime) = app::load(&path, &overrides).unwrap();
     let proxy = Proxy::new(runtime, Arc::new(Metrics::new()));
     let guard = Guard::start_with(proxy.clone(), None).await.unwrap();
     let url = format!("https://guard.test:{}/", port(&guard));

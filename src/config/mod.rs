@@ -1,21 +1,21 @@
 //! Configuration: the TOML file format (serde structs, unknown keys
-//! rejected, every field documented) and its validation, once, into an
-//! immutable runtime configuration that reloads atomically.
+//! rejected, every field documented), parsing with errors at file, line and
+//! column, and [`ConfigError`].
 //!
-//! Errors name the file, line and column. This module never starts
-//! anything; it only reads and validates.
+//! A leaf: it imports no other module of the crate. It never opens a file
+//! other than the configuration itself, never compiles a detector and never
+//! starts anything; [`crate::app`] turns a parsed file into the running
+//! application's objects.
 
 pub mod detect;
 pub mod file;
 pub mod log;
 pub mod policy;
-pub mod runtime;
 pub mod tls;
 
 use std::path::Path;
 
 pub use file::FileConfig;
-pub use runtime::{Overrides, Runtime};
 
 /// A configuration that cannot be used. Never contains a scanned value.
 #[derive(Debug, thiserror::Error)]
@@ -69,22 +69,6 @@ fn secret_key_at(text: &str, span: std::ops::Range<usize>) -> Option<&'static st
     let to = text[end..].find('\n').map_or(text.len(), |i| end + i);
     let lines = &text[from..to];
     SECRET_KEYS.iter().copied().find(|k| lines.contains(k))
-}
-
-/// Reads, parses and validates a configuration file with overrides applied.
-pub fn load(path: &Path, overrides: &Overrides) -> Result<(FileConfig, Runtime), ConfigError> {
-    let file = read_file(path)?;
-    let runtime = Runtime::build(file.clone(), overrides, &path.display().to_string())?;
-    Ok((file, runtime))
-}
-
-/// Builds the runtime from an optional file plus overrides (the `run`
-/// command's logic: flags alone are enough for a sidecar).
-pub fn load_optional(path: Option<&Path>, overrides: &Overrides) -> Result<Runtime, ConfigError> {
-    match path {
-        Some(p) => load(p, overrides).map(|(_, rt)| rt),
-        None => Runtime::build(FileConfig::default(), overrides, "command line"),
-    }
 }
 
 /// 1-based line and column (in characters) of a byte offset.

@@ -8,14 +8,13 @@
 //! never let an upstream byte of a blocked response reach the client, and
 //! never put a matched value in a header, an error or a log.
 //!
-//! Layout: [`content`] classifies media types, [`codec`] decodes and
+//! Layout: [`content`] (media types, from [`crate::media`]), [`codec`] decodes and
 //! re-encodes content codings, [`body`] is the `http_body::Body` wrapper,
 //! [`block`] is the generic page that replaces a blocked response.
 
 pub mod block;
 pub mod body;
 pub mod codec;
-pub mod content;
 
 use std::future::poll_fn;
 use std::net::SocketAddr;
@@ -32,6 +31,7 @@ use prometheus::IntCounter;
 use crate::audit::AuditSink;
 use crate::config::policy::{AcceptEncoding, OnError};
 use crate::detect::Kind;
+pub use crate::media as content;
 use crate::metrics::{block_reason, skip_reason, upstream_reason, Metrics};
 use crate::policy::Policy;
 use body::{AuditExtra, Failure, ScanBody};

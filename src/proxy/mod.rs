@@ -31,7 +31,7 @@ use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::admin::{AdminServer, Health, ReloadHook};
-use crate::config::Runtime;
+use crate::app::Runtime;
 use crate::metrics::Metrics;
 use crate::pipeline::RouteCounters;
 use handler::ConnInfo;

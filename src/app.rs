@@ -1,9 +1,14 @@
-//! The validated, immutable runtime configuration: built once from the file
-//! (plus command-line overrides) and swapped atomically on reload. Every
-//! cross-reference is resolved here, so the proxy never meets a dangling
-//! name or an unparsed value at request time.
+//! Assembly: the one place that turns a parsed configuration file (plus
+//! command-line overrides) into the running application's objects, the
+//! immutable [`Runtime`]: compiled policies (detector engines), the opened
+//! audit log, the listener's certificates and the upstreams' TLS clients,
+//! the admin listener's access rules. `leakwarden run` builds its first
+//! runtime here and every reload builds the next one here, so both
+//! validate the same way. Every cross-reference is resolved here, so the
+//! proxy never meets a dangling name or an unparsed value at request time.
 //!
-//! This module never binds, connects or spawns anything.
+//! Building blocks (reads files, compiles regexes): call it from a
+//! blocking context. This module never binds, connects or spawns anything.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -14,11 +19,12 @@ use std::time::Duration;
 use http::uri::{Authority, Scheme};
 use http::Uri;
 
-use super::file::{FileConfig, RouteSection, UpstreamSection};
-use super::policy::PolicySection;
-use super::tls::{ListenerTlsSection, UpstreamTlsSection};
-use super::ConfigError;
+use crate::admin::{Access, AdminToken};
 use crate::audit::AuditSink;
+use crate::config::file::{AdminSection, FileConfig, RouteSection, UpstreamSection};
+use crate::config::policy::PolicySection;
+use crate::config::tls::{ListenerTlsSection, UpstreamTlsSection};
+use crate::config::{read_file, ConfigError};
 use crate::policy::Policy;
 
 /// Name of the policy used by routes that name none.
@@ -120,7 +126,7 @@ pub struct Runtime {
     /// `None` when the admin listener is disabled.
     pub admin: Option<SocketAddr>,
     /// Who may use the admin listener (token, host names).
-    pub admin_access: crate::admin::Access,
+    pub admin_access: Access,
     pub drain_timeout: Duration,
     pub limits: Limits,
     pub upstreams: Vec<Arc<Upstream>>,
@@ -275,11 +281,10 @@ impl Runtime {
 /// The admin listener's access rules; reads the token file or variable.
 /// Errors name the setting, the file or the variable, never the token.
 fn build_admin_access(
-    section: &super::file::AdminSection,
+    section: &AdminSection,
     base_dir: &Path,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<crate::admin::Access, String> {
-    use crate::admin::{Access, AdminToken};
+) -> Result<Access, String> {
     let token = match (&section.token_file, &section.token_env) {
         (Some(_), Some(_)) => return Err("[admin] set token_file or token_env, not both".into()),
         (Some(path), None) => {
@@ -306,6 +311,22 @@ fn build_admin_access(
         }
     }
     Ok(Access { token, hosts, allow_remote_without_token: section.allow_remote_without_token })
+}
+
+/// Reads, parses and validates a configuration file with overrides applied.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<(FileConfig, Runtime), ConfigError> {
+    let file = read_file(path)?;
+    let runtime = Runtime::build(file.clone(), overrides, &path.display().to_string())?;
+    Ok((file, runtime))
+}
+
+/// Builds the runtime from an optional file plus overrides (the `run`
+/// command's logic: flags alone are enough for a sidecar).
+pub fn load_optional(path: Option<&Path>, overrides: &Overrides) -> Result<Runtime, ConfigError> {
+    match path {
+        Some(p) => load(p, overrides).map(|(_, rt)| rt),
+        None => Runtime::build(FileConfig::default(), overrides, "command line"),
+    }
 }
 
 fn build_limits(file: &FileConfig) -> Result<Limits, String> {
