@@ -35,6 +35,8 @@ pub mod block_reason {
 pub mod skip_reason {
     pub const CONTENT_TYPE: &str = "content_type";
     pub const SIZE_LIMIT: &str = "size_limit";
+    /// The request path is in the policy's `exempt_paths`.
+    pub const EXEMPT_PATH: &str = "exempt_path";
 }
 
 /// Values of the `result` label of `leakwarden_config_reloads_total`.
@@ -56,7 +58,8 @@ const BLOCK_REASONS: &[&str] = &[
     block_reason::THRESHOLD,
     block_reason::FAIL_CLOSED,
 ];
-const SKIP_REASONS: &[&str] = &[skip_reason::CONTENT_TYPE, skip_reason::SIZE_LIMIT];
+const SKIP_REASONS: &[&str] =
+    &[skip_reason::CONTENT_TYPE, skip_reason::SIZE_LIMIT, skip_reason::EXEMPT_PATH];
 
 /// All metrics. Cheap to share behind an `Arc`; every test server gets its
 /// own so that counters can be asserted exactly.

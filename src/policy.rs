@@ -52,6 +52,98 @@ pub struct Policy {
     pub max_ratio: u64,
     pub accept_encoding: AcceptEncoding,
     pub strip_range: bool,
+    /// Request paths forwarded unscanned (`exempt_paths`).
+    pub exempt_paths: Vec<PathPattern>,
+}
+
+/// An `exempt_paths` entry: a segment-wise prefix, or a glob whose `*`
+/// matches within one segment and whose final `/**` matches any rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathPattern {
+    Prefix(String),
+    /// The pattern's segments (after the leading `/`); `rest` when it ends
+    /// in `/**`.
+    Glob {
+        segments: Vec<String>,
+        rest: bool,
+    },
+}
+
+impl PathPattern {
+    pub fn parse(s: &str) -> Result<PathPattern, String> {
+        if !s.starts_with('/') || s.contains(['?', '#', ' ', '\\']) || s.contains("//") {
+            return Err(format!("{s:?} must start with '/' and hold no query, space or '//'"));
+        }
+        if !s.contains('*') {
+            let prefix = s.trim_end_matches('/');
+            return Ok(PathPattern::Prefix(prefix.to_string()));
+        }
+        let (body, rest) = match s.strip_suffix("/**") {
+            Some(b) => (b, true),
+            None => (s, false),
+        };
+        if body.contains("**") {
+            return Err(format!("{s:?}: '**' is only allowed as the final segment"));
+        }
+        let segments = body[1..].split('/').map(str::to_string).collect();
+        Ok(PathPattern::Glob { segments: if body.is_empty() { vec![] } else { segments }, rest })
+    }
+
+    /// True when `path` (no query) matches.
+    pub fn matches(&self, path: &str) -> bool {
+        match self {
+            PathPattern::Prefix(p) => {
+                path.strip_prefix(p.as_str()).is_some_and(|r| r.is_empty() || r.starts_with('/'))
+            }
+            PathPattern::Glob { segments, rest } => {
+                let Some(path) = path.strip_prefix('/') else { return false };
+                let mut parts = path.split('/');
+                for seg in segments {
+                    match parts.next() {
+                        Some(p) if wildcard(seg.as_bytes(), p.as_bytes()) => {}
+                        _ => return false,
+                    }
+                }
+                *rest || parts.next().is_none()
+            }
+        }
+    }
+}
+
+/// `*` matches any run of bytes (within a segment: the caller splits).
+/// Greedy with one backtrack point: linear in practice, never exponential.
+fn wildcard(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&b| b == b'*')
+}
+
+/// True when a path can be compared to `exempt_paths` as written: no dot
+/// segments and no encoded separator or dot, which an upstream could
+/// resolve to a different, scanned path (`/static/../account`).
+fn plain_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    !lower.contains("%2e")
+        && !lower.contains("%2f")
+        && !lower.contains("%5c")
+        && !path.contains('\\')
+        && !path.contains("//")
+        && !path.split('/').any(|s| s == "." || s == "..")
 }
 
 /// The default action of a kind a careful operator would pick: secrets,
@@ -244,6 +336,14 @@ impl Policy {
             ));
         }
 
+        cfg.allow_values.extend(section.allow_values.iter().cloned());
+        cfg.allow_patterns.extend(section.allow_patterns.iter().cloned());
+        let exempt_paths = section
+            .exempt_paths
+            .iter()
+            .map(|s| PathPattern::parse(s).map_err(|e| invalid(format!("exempt_paths: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+
         let engine = Engine::new(cfg).map_err(|e| invalid(e.to_string()))?;
         Ok(Policy {
             name: name.to_string(),
@@ -263,6 +363,7 @@ impl Policy {
             max_ratio,
             accept_encoding: section.accept_encoding.unwrap_or(AcceptEncoding::Passthrough),
             strip_range: section.strip_range.unwrap_or(true),
+            exempt_paths,
         })
     }
 
@@ -284,6 +385,13 @@ impl Policy {
         self.actions
             .values()
             .all(|a| matches!(a, PolicyAction::Mask | PolicyAction::Detect | PolicyAction::Block))
+    }
+
+    /// True when responses to `path` (no query) are forwarded unscanned.
+    pub fn exempt(&self, path: &str) -> bool {
+        !self.exempt_paths.is_empty()
+            && plain_path(path)
+            && self.exempt_paths.iter().any(|p| p.matches(path))
     }
 
     /// True in monitor mode.
@@ -363,6 +471,7 @@ pub fn engine_config_with_env(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::ContentHint;
 
     fn section(toml_src: &str) -> PolicySection {
         toml::from_str(toml_src).expect("valid policy toml")
@@ -514,5 +623,56 @@ mod tests {
         let d = parse_detect("hash_key = \"short-secret\"").unwrap();
         let err = engine_config_with_env(&d, |_| None).unwrap_err();
         assert!(!err.to_string().contains("short-secret"));
+    }
+
+    #[test]
+    fn exempt_paths_match_prefixes_and_globs_but_never_dot_segments() {
+        let p = build(
+            "exempt_paths = [\"/static\", \"/assets/*.css\", \"/api/*/health\", \"/media/**\"]",
+        )
+        .unwrap();
+        let cases = [
+            ("/static", true),
+            ("/static/app.js", true),
+            ("/statics", false),
+            ("/assets/site.css", true),
+            ("/assets/x/site.css", false),
+            ("/assets/site.js", false),
+            ("/api/v1/health", true),
+            ("/api/v1/users", false),
+            ("/media", true),
+            ("/media/a/b/c.png", true),
+            ("/account", false),
+            ("/static/../account", false),
+            ("/static/%2e%2e/account", false),
+            ("/static/%2F..%2Faccount", false),
+            ("/static//x", false),
+        ];
+        for (path, want) in cases {
+            assert_eq!(p.exempt(path), want, "{path}");
+        }
+        for bad in ["static", "/a/**/b", "/a?x", "/a//b"] {
+            let err = build(&format!("exempt_paths = [{bad:?}]")).unwrap_err().to_string();
+            assert!(err.contains("exempt_paths"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn policy_allow_lists_add_to_the_shared_ones() {
+        let detect: DetectSection =
+            toml::from_str("allow_values = [\"4111111111111111\"]").unwrap();
+        let s = section("allow_values = [\"5555555555554444\"]\nallow_patterns = ['4000\\d{12}']");
+        let p = Policy::build("p", &s, &detect).unwrap();
+        let cfg = p.engine.config();
+        assert_eq!(cfg.allow_values, ["4111111111111111", "5555555555554444"]);
+        assert_eq!(cfg.allow_patterns, [r"4000\d{12}"]);
+        let text = b"a 4111 1111 1111 1111 b 5555 5555 5555 4444 c 4000 0000 0000 0002";
+        let (_, found) = p.engine.scan_all(text, ContentHint::Text);
+        assert!(found.is_empty(), "{found:?}");
+        let other = Policy::build("q", &PolicySection::default(), &detect).unwrap();
+        let (_, found) = other.engine.scan_all(b"5555 5555 5555 4444", ContentHint::Text);
+        assert_eq!(found.len(), 1);
+        let err = build("allow_patterns = ['(']").unwrap_err().to_string();
+        assert!(err.contains("policy \"p\"") && err.contains("allow_patterns"), "{err}");
     }
 }

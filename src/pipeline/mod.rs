@@ -70,6 +70,7 @@ pub struct RouteCounters {
     responses_scanned: IntCounter,
     scan_bytes: IntCounter,
     skipped_content_type: IntCounter,
+    skipped_exempt: IntCounter,
     /// `findings_total` for each kind the policy names, with its action.
     findings: Vec<(Kind, IntCounter)>,
 }
@@ -90,6 +91,9 @@ impl RouteCounters {
             skipped_content_type: metrics
                 .scan_skipped_total
                 .with_label_values(&[route, skip_reason::CONTENT_TYPE]),
+            skipped_exempt: metrics
+                .scan_skipped_total
+                .with_label_values(&[route, skip_reason::EXEMPT_PATH]),
             findings,
         }
     }
@@ -196,6 +200,10 @@ where
     let policy = ctx.policy.clone();
     let status = resp.status();
     if bodiless(&ctx.method, status) {
+        return passthrough(resp);
+    }
+    if policy.exempt(&ctx.path) {
+        counters.skipped_exempt.inc();
         return passthrough(resp);
     }
     // No Content-Type, or one that does not parse: scan it anyway, the
