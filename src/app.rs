@@ -141,6 +141,10 @@ pub struct Runtime {
     /// The listener's TLS (certificates read and checked at load time);
     /// `None` serves plain HTTP and h2c.
     pub tls: Option<Arc<crate::tls::ServerTls>>,
+    /// Every configured certificate's `notAfter` (Unix seconds), labelled
+    /// `listener`, `sni:<first name>` or `upstream:<name>`, for the expiry
+    /// gauge. Labels come from the configuration, so the set is bounded.
+    pub certificates: Vec<(String, i64)>,
 }
 
 impl Runtime {
@@ -258,6 +262,7 @@ impl Runtime {
             routes.push(route);
         }
 
+        let certificates = certificate_expiries(&file, &base_dir);
         let admin_access = build_admin_access(&file.admin, &base_dir, |k| std::env::var(k).ok())
             .map_err(invalid)?;
         let audit = AuditSink::from_config(&file.audit).map_err(|e| invalid(e.to_string()))?;
@@ -274,6 +279,7 @@ impl Runtime {
             audit: Arc::new(audit),
             file: Arc::new(file),
             tls,
+            certificates,
         })
     }
 }
@@ -311,6 +317,30 @@ fn build_admin_access(
         }
     }
     Ok(Access { token, hosts, allow_remote_without_token: section.allow_remote_without_token })
+}
+
+/// The expiry of every certificate the file configures (already checked
+/// by the TLS builders, which report unreadable files).
+fn certificate_expiries(file: &FileConfig, base_dir: &Path) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    let mut add = |label: String, cert: &Path| {
+        if let Some(not_after) = crate::tls::leaf_not_after(base_dir, cert) {
+            out.push((label, not_after));
+        }
+    };
+    if let Some(tls) = &file.tls {
+        add("listener".into(), &tls.cert);
+        for entry in &tls.sni {
+            let name = entry.names.first().map_or("", String::as_str);
+            add(format!("sni:{name}"), &entry.cert);
+        }
+    }
+    for (name, upstream) in &file.upstreams {
+        if let Some(cert) = upstream.tls.as_ref().and_then(|t| t.client_cert.as_ref()) {
+            add(format!("upstream:{name}"), cert);
+        }
+    }
+    out
 }
 
 /// Reads, parses and validates a configuration file with overrides applied.

@@ -86,6 +86,10 @@ pub struct Metrics {
     /// `prometheus_config_last_reload_successful`).
     pub config_last_reload_successful: IntGauge,
     pub build_info: IntGaugeVec,
+    /// `notAfter` of each configured certificate (listener, SNI entries,
+    /// upstream client certificates), labelled by where the configuration
+    /// names it: a bounded set.
+    pub tls_certificate_expiry_timestamp_seconds: IntGaugeVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -131,6 +135,16 @@ impl Metrics {
         .expect("valid metric");
         reg.register(Box::new(build_info.clone())).expect("metric registered once");
         build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        let cert_expiry = IntGaugeVec::new(
+            Opts::new(
+                "leakwarden_tls_certificate_expiry_timestamp_seconds",
+                "Unix time at which a configured certificate expires (its notAfter), by where \
+                 the configuration names it.",
+            ),
+            &["certificate"],
+        )
+        .expect("valid metric");
+        reg.register(Box::new(cert_expiry.clone())).expect("metric registered once");
         #[cfg(target_os = "linux")]
         {
             let pc = prometheus::process_collector::ProcessCollector::for_self();
@@ -214,6 +228,7 @@ impl Metrics {
             config_last_reload_success_timestamp_seconds: last_reload,
             config_last_reload_successful: last_reload_ok,
             build_info,
+            tls_certificate_expiry_timestamp_seconds: cert_expiry,
             registry: reg,
         };
         // Both results exist from the start so that the first failure is an
@@ -222,6 +237,18 @@ impl Metrics {
             m.config_reloads_total.with_label_values(&[result]);
         }
         m
+    }
+
+    /// Replaces the certificate-expiry series with `certificates` (label,
+    /// `notAfter` in Unix seconds): a certificate dropped by a reload stops
+    /// being exported.
+    pub fn set_certificate_expiries(&self, certificates: &[(String, i64)]) {
+        self.tls_certificate_expiry_timestamp_seconds.reset();
+        for (label, not_after) in certificates {
+            self.tls_certificate_expiry_timestamp_seconds
+                .with_label_values(&[label])
+                .set(*not_after);
+        }
     }
 
     /// Creates the zero-valued series of one configured route, so that

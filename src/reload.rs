@@ -216,6 +216,7 @@ impl Reloader {
                     "[tls] added or removed: needs a restart; the listener keeps its protocol"
                 );
                 rt.tls = old.tls.clone();
+                rt.certificates = old.certificates.clone();
                 needs_restart.push("tls");
             }
             _ => {}

@@ -157,6 +157,7 @@ impl Snapshot {
 /// Creates every per-route series at zero so alerts see them from the
 /// first scrape.
 fn init_routes(metrics: &Metrics, runtime: &Runtime) {
+    metrics.set_certificate_expiries(&runtime.certificates);
     metrics.init_route(handler::UNROUTED, std::iter::empty());
     for route in &runtime.routes {
         let policy = &route.policy;
