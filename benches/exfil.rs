@@ -25,7 +25,8 @@ use hyper::service::service_fn;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use leakwarden::config::{self, Overrides};
+use leakwarden::app::{self, Overrides};
+use leakwarden::config;
 use leakwarden::metrics::Metrics;
 use leakwarden::proxy::Guard;
 
@@ -78,7 +79,7 @@ async fn guard(up: SocketAddr, exfil: &str) -> Guard {
     let file = config::parse_str(&text, "bench.toml").unwrap();
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let overrides = Overrides { listen: vec![loopback], admin: None, ..Overrides::default() };
-    let runtime = config::Runtime::build(file, &overrides, "bench.toml").unwrap();
+    let runtime = app::Runtime::build(file, &overrides, "bench.toml").unwrap();
     Guard::start(runtime, Arc::new(Metrics::new())).await.unwrap()
 }
 

@@ -1,23 +1,18 @@
 //! The command line (clap derive): `run`, `check-config`, `scan`, `demo`,
-//! `healthcheck`, `completions`, `man`. It turns arguments into a runtime configuration, builds
-//! the tokio runtime by hand (so `--workers` applies) and maps outcomes to
-//! exit codes: 0 success, 1 runtime failure, 2 bad configuration or usage.
+//! `healthcheck`, `completions`, `man`. It turns arguments into settings and
+//! hands `run` to [`crate::serve`] (tokio runtime, signals, exit codes: 0
+//! success, 1 runtime failure, 2 bad configuration or usage).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::config::{self, ConfigError, Overrides};
-use crate::metrics::Metrics;
-use crate::proxy::{Guard, Proxy};
-
-/// Exit code for a configuration or usage error.
-pub const EXIT_CONFIG: u8 = 2;
-/// Exit code for a failure while running (a port in use, ...).
-pub const EXIT_FAILURE: u8 = 1;
+use crate::app::{self, HostMatch, Overrides};
+use crate::config;
+use crate::serve::config_error;
+pub use crate::serve::{EXIT_CONFIG, EXIT_FAILURE};
 
 /// The git revision the binary was built from (build.rs), or "unknown" for
 /// a build outside a git checkout without `LEAKWARDEN_REVISION` set.
@@ -190,159 +185,8 @@ fn man(args: &ManArgs, out: &mut dyn std::io::Write) -> ExitCode {
     }
 }
 
-/// Installs logging from the `[log]` section (RUST_LOG overrides it). The
-/// section was validated with the rest of the configuration, so a failure
-/// here can only mean a subscriber is already installed.
-pub fn init_logging(section: &crate::config::log::LogSection) {
-    if let Err(e) = crate::logging::init(section) {
-        if !matches!(e, crate::logging::LogError::AlreadyInstalled) {
-            eprintln!("leakwarden: logging: {e}");
-        }
-    }
-}
-
-/// Builds the multi-thread tokio runtime (no `#[tokio::main]`, so the
-/// worker count can come from a flag).
-pub fn tokio_runtime(workers: Option<u16>) -> std::io::Result<tokio::runtime::Runtime> {
-    let mut b = tokio::runtime::Builder::new_multi_thread();
-    b.enable_all().thread_name("leakwarden-worker");
-    if let Some(n) = workers {
-        b.worker_threads(usize::from(n));
-    }
-    b.build()
-}
-
-fn config_error(e: &ConfigError) -> ExitCode {
-    eprintln!("leakwarden: configuration error: {e}");
-    ExitCode::from(EXIT_CONFIG)
-}
-
 fn run(args: RunArgs) -> ExitCode {
-    let runtime = match config::load_optional(args.config.as_deref(), &args.overrides()) {
-        Ok(rt) => rt,
-        Err(e) => return config_error(&e),
-    };
-    init_logging(&runtime.file.log);
-    let tokio_rt = match tokio_runtime(args.workers) {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("leakwarden: cannot start the runtime: {e}");
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
-    tokio_rt.block_on(async move {
-        let metrics = Arc::new(Metrics::new());
-        metrics.record_initial_load(unix_now());
-        let proxy = Proxy::new(runtime, metrics);
-        let reloader = crate::reload::Reloader::new(args.config.clone(), args.overrides(), proxy.clone());
-        // Every signal handler is in place before the first listener binds:
-        // until then SIGHUP and SIGTERM have their default action, which
-        // kills the process at once (a supervisor that reloads right after
-        // the start would take the guard down).
-        let signals = ShutdownSignals::install();
-        #[cfg(unix)]
-        let _sighup = match reloader.spawn_sighup() {
-            Ok(task) => Some(task),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGHUP; reload with POST /reload");
-                None
-            }
-        };
-        let guard = match Guard::start_with(proxy, Some(reloader.admin_hook())).await {
-            Ok(g) => g,
-            Err(e) => {
-                eprintln!("leakwarden: {e}");
-                return ExitCode::from(EXIT_FAILURE);
-            }
-        };
-        let rt = guard.proxy.runtime();
-        for addr in &guard.listen {
-            tracing::info!(%addr, "proxy listening");
-        }
-        if let Some(addr) = guard.admin {
-            tracing::info!(%addr, "admin listening");
-        }
-        for r in &rt.routes {
-            let u = &rt.upstreams[r.upstream];
-            tracing::info!(route = &*r.name, upstream = %format!("{}://{}", u.scheme, u.authority), "route");
-        }
-        run_until_signal(guard, signals).await
-    })
-}
-
-/// Waits for SIGTERM/SIGINT, then drains. A second signal exits at once.
-pub async fn run_until_signal(mut guard: Guard, mut signals: ShutdownSignals) -> ExitCode {
-    signals.recv().await;
-    tracing::info!("shutting down: no new connections, finishing in-flight responses");
-    guard.begin_shutdown();
-    tokio::select! {
-        _ = guard.wait() => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        _ = signals.recv() => {
-            tracing::warn!("second signal: exiting without finishing the drain");
-            ExitCode::from(EXIT_FAILURE)
-        }
-    }
-}
-
-/// SIGTERM and SIGINT (Ctrl-C), registered when this is created: from then
-/// on they start a graceful drain instead of killing the process. Create it
-/// before the listeners bind. Needs a Tokio runtime.
-pub struct ShutdownSignals {
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    int: Option<tokio::signal::unix::Signal>,
-}
-
-impl ShutdownSignals {
-    pub fn install() -> ShutdownSignals {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let term = signal(SignalKind::terminate())
-                .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGTERM"))
-                .ok();
-            let int = signal(SignalKind::interrupt())
-                .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGINT"))
-                .ok();
-            ShutdownSignals { term, int }
-        }
-        #[cfg(not(unix))]
-        ShutdownSignals {}
-    }
-
-    /// Completes on the next SIGTERM or SIGINT.
-    pub async fn recv(&mut self) {
-        #[cfg(unix)]
-        {
-            async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
-                match s {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            }
-            tokio::select! {
-                _ = next(&mut self.term) => {}
-                _ = next(&mut self.int) => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-pub fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    crate::serve::run(args.config.clone(), args.overrides(), args.workers)
 }
 
 fn check_config(args: &CheckArgs) -> ExitCode {
@@ -358,7 +202,7 @@ fn check_config(args: &CheckArgs) -> ExitCode {
         upstream: needs_upstream.then(|| "http://127.0.0.1:1".to_string()),
         ..Overrides::default()
     };
-    let rt = match config::Runtime::build(file, &overrides, &name) {
+    let rt = match app::Runtime::build(file, &overrides, &name) {
         Ok(rt) => rt,
         Err(e) => return config_error(&e),
     };
@@ -378,9 +222,9 @@ fn check_config(args: &CheckArgs) -> ExitCode {
         for r in &rt.routes {
             let u = &rt.upstreams[r.upstream];
             let host = match &r.host {
-                config::runtime::HostMatch::Any => "*".to_string(),
-                config::runtime::HostMatch::Exact(h) => h.clone(),
-                config::runtime::HostMatch::Suffix(s) => format!("*{s}"),
+                HostMatch::Any => "*".to_string(),
+                HostMatch::Exact(h) => h.clone(),
+                HostMatch::Suffix(s) => format!("*{s}"),
             };
             println!(
                 "  route {}: host {host} prefix {} -> {} ({}://{}) policy {}",

@@ -23,10 +23,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 
-use crate::cli::{EXIT_CONFIG, EXIT_FAILURE};
-use crate::config::{self, Overrides};
+use crate::app::{self, Overrides};
 use crate::metrics::Metrics;
 use crate::proxy::{Guard, Proxy};
+use crate::serve::{self, EXIT_CONFIG, EXIT_FAILURE};
 
 /// Arguments of `leakwarden demo`.
 #[derive(Debug, clap::Args)]
@@ -170,7 +170,7 @@ pub async fn spawn_shop(addr: SocketAddr) -> io::Result<SocketAddr> {
 
 /// Runs the demo until Ctrl-C.
 pub fn run(args: DemoArgs) -> ExitCode {
-    let tokio_rt = match crate::cli::tokio_runtime(None) {
+    let tokio_rt = match serve::tokio_runtime(None) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("leakwarden demo: cannot start the runtime: {e}");
@@ -191,18 +191,18 @@ pub fn run(args: DemoArgs) -> ExitCode {
             upstream: Some(format!("http://{shop_addr}")),
             ..Overrides::default()
         };
-        let runtime = match config::load_optional(args.config.as_deref(), &overrides) {
+        let runtime = match app::load_optional(args.config.as_deref(), &overrides) {
             Ok(rt) => rt,
             Err(e) => {
                 eprintln!("leakwarden demo: configuration error: {e}");
                 return ExitCode::from(EXIT_CONFIG);
             }
         };
-        crate::cli::init_logging(&runtime.file.log);
+        serve::init_logging(&runtime.file.log);
         let metrics = Arc::new(Metrics::new());
-        metrics.record_initial_load(crate::cli::unix_now());
+        metrics.record_initial_load(crate::clock::unix_now());
         let proxy = Proxy::new(runtime, metrics);
-        let signals = crate::cli::ShutdownSignals::install();
+        let signals = serve::ShutdownSignals::install();
         let guard = match Guard::start_with(proxy, None).await {
             Ok(g) => g,
             Err(e) => {
@@ -233,6 +233,6 @@ pub fn run(args: DemoArgs) -> ExitCode {
              \n\
              All data is fake: published test card numbers and invented SSNs and IBANs.\n"
         );
-        crate::cli::run_until_signal(guard, signals).await
+        serve::run_until_signal(guard, signals).await
     })
 }

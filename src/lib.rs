@@ -9,30 +9,39 @@
 //! - [`policy`]: compiled per-route policies (which detectors, which actions).
 //! - [`proxy`]: the hyper server and client plumbing, routing, proxy headers.
 //! - [`tls`]: rustls configuration for the listener and for upstreams.
-//! - [`config`]: the TOML file format and its validation into a runtime config.
+//! - [`config`]: the TOML file format, its parsing and `ConfigError` (a leaf).
+//! - [`app`]: the one place that assembles the runtime (policies, audit log,
+//!   certificates, upstream TLS) from a parsed config; `run` and reload use it.
+//! - [`media`]: media-type patterns (a leaf shared by policy and pipeline).
+//! - [`clock`]: wall-clock seconds and calendar dates (a leaf).
 //! - [`metrics`]: every Prometheus metric, registered once.
 //! - [`admin`]: the admin listener (/healthz, /readyz, /metrics, /reload).
 //! - [`reload`]: hot reload of the configuration (SIGHUP, POST /reload).
 //! - [`audit`]: the audit log (what was found where, never the value).
-//! - [`cli`], [`scan`], [`demo`]: the command line.
+//! - [`cli`], [`scan`], [`demo`]: the command line; [`serve`] runs the
+//!   process (tokio runtime, signals, exit codes).
 // `deny`, not `forbid`: `detect::simd` alone allows `unsafe`, for its vector
 // loads and its calls of `target_feature` functions; everything else stays
 // free of it.
 #![deny(unsafe_code)]
 
 pub mod admin;
+pub mod app;
 pub mod audit;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod detect;
 pub mod logging;
+pub mod media;
 pub mod metrics;
 pub mod pipeline;
 pub mod policy;
 pub mod proxy;
 pub mod reload;
 pub mod scan;
+pub mod serve;
 pub mod tls;
 // Bulk-exfiltration budgets per client, optionally shared through Redis.
 pub mod exfil;

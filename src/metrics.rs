@@ -37,6 +37,8 @@ pub mod block_reason {
 pub mod skip_reason {
     pub const CONTENT_TYPE: &str = "content_type";
     pub const SIZE_LIMIT: &str = "size_limit";
+    /// The request path is in the policy's `exempt_paths`.
+    pub const EXEMPT_PATH: &str = "exempt_path";
 }
 
 /// Values of the `result` label of `leakwarden_config_reloads_total`.
@@ -59,7 +61,8 @@ const BLOCK_REASONS: &[&str] = &[
     block_reason::FAIL_CLOSED,
     block_reason::EXFIL_BUDGET,
 ];
-const SKIP_REASONS: &[&str] = &[skip_reason::CONTENT_TYPE, skip_reason::SIZE_LIMIT];
+const SKIP_REASONS: &[&str] =
+    &[skip_reason::CONTENT_TYPE, skip_reason::SIZE_LIMIT, skip_reason::EXEMPT_PATH];
 
 /// All metrics. Cheap to share behind an `Arc`; every test server gets its
 /// own so that counters can be asserted exactly.
@@ -88,6 +91,10 @@ pub struct Metrics {
     pub build_info: IntGaugeVec,
     /// Exfiltration budgets ([`crate::exfil`]).
     pub exfiltration: ExfilMetrics,
+    /// `notAfter` of each configured certificate (listener, SNI entries,
+    /// upstream client certificates), labelled by where the configuration
+    /// names it: a bounded set.
+    pub tls_certificate_expiry_timestamp_seconds: IntGaugeVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -132,7 +139,17 @@ impl Metrics {
         )
         .expect("valid metric");
         reg.register(Box::new(build_info.clone())).expect("metric registered once");
-        build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), crate::cli::REVISION]).set(1);
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), env!("LEAKWARDEN_REVISION")]).set(1);
+        let cert_expiry = IntGaugeVec::new(
+            Opts::new(
+                "leakwarden_tls_certificate_expiry_timestamp_seconds",
+                "Unix time at which a configured certificate expires (its notAfter), by where \
+                 the configuration names it.",
+            ),
+            &["certificate"],
+        )
+        .expect("valid metric");
+        reg.register(Box::new(cert_expiry.clone())).expect("metric registered once");
         #[cfg(target_os = "linux")]
         {
             let pc = prometheus::process_collector::ProcessCollector::for_self();
@@ -217,6 +234,7 @@ impl Metrics {
             config_last_reload_successful: last_reload_ok,
             build_info,
             exfiltration: ExfilMetrics::register(&reg),
+            tls_certificate_expiry_timestamp_seconds: cert_expiry,
             registry: reg,
         };
         // Both results exist from the start so that the first failure is an
@@ -225,6 +243,18 @@ impl Metrics {
             m.config_reloads_total.with_label_values(&[result]);
         }
         m
+    }
+
+    /// Replaces the certificate-expiry series with `certificates` (label,
+    /// `notAfter` in Unix seconds): a certificate dropped by a reload stops
+    /// being exported.
+    pub fn set_certificate_expiries(&self, certificates: &[(String, i64)]) {
+        self.tls_certificate_expiry_timestamp_seconds.reset();
+        for (label, not_after) in certificates {
+            self.tls_certificate_expiry_timestamp_seconds
+                .with_label_values(&[label])
+                .set(*not_after);
+        }
     }
 
     /// Creates the zero-valued series of one configured route, so that
@@ -372,7 +402,7 @@ mod tests {
         );
         let build_info = format!(
             "leakwarden_build_info{{revision=\"{}\",version=\"{}\"}} 1",
-            crate::cli::REVISION,
+            env!("LEAKWARDEN_REVISION"),
             env!("CARGO_PKG_VERSION")
         );
         assert!(text.contains(&build_info), "{text}");

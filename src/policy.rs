@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::config::detect::DetectSection;
+use crate::config::detect::{CardMaskName, DetectSection, RuleActionName, ValidatorName};
 use crate::config::policy::{
     AcceptEncoding, OnError, OverLimit, PolicyAction, PolicyMode, PolicySection,
 };
 use crate::config::ConfigError;
-use crate::detect::{Action, CustomRule, Engine, EngineConfig, Kind};
-use crate::pipeline::content::{MediaPattern, DEFAULT_SCANNED, DEFAULT_STREAM};
+use crate::detect::{Action, CardMask, CustomRule, Engine, EngineConfig, Kind, Validator};
+use crate::media::{MediaPattern, DEFAULT_SCANNED, DEFAULT_STREAM};
 
 /// Default hold window: output bytes held before headers are sent.
 pub const DEFAULT_HOLD_WINDOW: usize = 64 * 1024;
@@ -52,6 +52,98 @@ pub struct Policy {
     pub max_ratio: u64,
     pub accept_encoding: AcceptEncoding,
     pub strip_range: bool,
+    /// Request paths forwarded unscanned (`exempt_paths`).
+    pub exempt_paths: Vec<PathPattern>,
+}
+
+/// An `exempt_paths` entry: a segment-wise prefix, or a glob whose `*`
+/// matches within one segment and whose final `/**` matches any rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathPattern {
+    Prefix(String),
+    /// The pattern's segments (after the leading `/`); `rest` when it ends
+    /// in `/**`.
+    Glob {
+        segments: Vec<String>,
+        rest: bool,
+    },
+}
+
+impl PathPattern {
+    pub fn parse(s: &str) -> Result<PathPattern, String> {
+        if !s.starts_with('/') || s.contains(['?', '#', ' ', '\\']) || s.contains("//") {
+            return Err(format!("{s:?} must start with '/' and hold no query, space or '//'"));
+        }
+        if !s.contains('*') {
+            let prefix = s.trim_end_matches('/');
+            return Ok(PathPattern::Prefix(prefix.to_string()));
+        }
+        let (body, rest) = match s.strip_suffix("/**") {
+            Some(b) => (b, true),
+            None => (s, false),
+        };
+        if body.contains("**") {
+            return Err(format!("{s:?}: '**' is only allowed as the final segment"));
+        }
+        let segments = body[1..].split('/').map(str::to_string).collect();
+        Ok(PathPattern::Glob { segments: if body.is_empty() { vec![] } else { segments }, rest })
+    }
+
+    /// True when `path` (no query) matches.
+    pub fn matches(&self, path: &str) -> bool {
+        match self {
+            PathPattern::Prefix(p) => {
+                path.strip_prefix(p.as_str()).is_some_and(|r| r.is_empty() || r.starts_with('/'))
+            }
+            PathPattern::Glob { segments, rest } => {
+                let Some(path) = path.strip_prefix('/') else { return false };
+                let mut parts = path.split('/');
+                for seg in segments {
+                    match parts.next() {
+                        Some(p) if wildcard(seg.as_bytes(), p.as_bytes()) => {}
+                        _ => return false,
+                    }
+                }
+                *rest || parts.next().is_none()
+            }
+        }
+    }
+}
+
+/// `*` matches any run of bytes (within a segment: the caller splits).
+/// Greedy with one backtrack point: linear in practice, never exponential.
+fn wildcard(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&b| b == b'*')
+}
+
+/// True when a path can be compared to `exempt_paths` as written: no dot
+/// segments and no encoded separator or dot, which an upstream could
+/// resolve to a different, scanned path (`/static/../account`).
+fn plain_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    !lower.contains("%2e")
+        && !lower.contains("%2f")
+        && !lower.contains("%5c")
+        && !path.contains('\\')
+        && !path.contains("//")
+        && !path.split('/').any(|s| s == "." || s == "..")
 }
 
 /// The default action of a kind a careful operator would pick: secrets,
@@ -106,7 +198,7 @@ impl Policy {
         detect: &DetectSection,
     ) -> Result<Policy, ConfigError> {
         let invalid = |msg: String| ConfigError::Invalid(format!("policy {name:?}: {msg}"));
-        let mut cfg = base_engine_config(detect)?;
+        let mut cfg = engine_config(detect)?;
         let custom_rules = cfg.custom.clone();
         let kind = |field: &str, n: &str| {
             resolve_kind(n, &custom_rules).ok_or_else(|| {
@@ -244,6 +336,14 @@ impl Policy {
             ));
         }
 
+        cfg.allow_values.extend(section.allow_values.iter().cloned());
+        cfg.allow_patterns.extend(section.allow_patterns.iter().cloned());
+        let exempt_paths = section
+            .exempt_paths
+            .iter()
+            .map(|s| PathPattern::parse(s).map_err(|e| invalid(format!("exempt_paths: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+
         let engine = Engine::new(cfg).map_err(|e| invalid(e.to_string()))?;
         Ok(Policy {
             name: name.to_string(),
@@ -263,6 +363,7 @@ impl Policy {
             max_ratio,
             accept_encoding: section.accept_encoding.unwrap_or(AcceptEncoding::Passthrough),
             strip_range: section.strip_range.unwrap_or(true),
+            exempt_paths,
         })
     }
 
@@ -286,21 +387,91 @@ impl Policy {
             .all(|a| matches!(a, PolicyAction::Mask | PolicyAction::Detect | PolicyAction::Block))
     }
 
+    /// True when responses to `path` (no query) are forwarded unscanned.
+    pub fn exempt(&self, path: &str) -> bool {
+        !self.exempt_paths.is_empty()
+            && plain_path(path)
+            && self.exempt_paths.iter().any(|p| p.matches(path))
+    }
+
     /// True in monitor mode.
     pub fn monitor(&self) -> bool {
         self.mode == PolicyMode::Monitor
     }
 }
 
-/// The engine settings shared by every policy (custom rules, allow-lists,
-/// hash key), from the `[detect]` section.
-fn base_engine_config(detect: &DetectSection) -> Result<EngineConfig, ConfigError> {
-    detect.engine_config()
+const MIN_KEY: usize = 16;
+
+/// The engine settings a `[detect]` section describes, with every built-in
+/// detector at its default action (policies then choose theirs). Every
+/// regex is compiled here, so errors surface at load time.
+pub fn engine_config(detect: &DetectSection) -> Result<EngineConfig, ConfigError> {
+    engine_config_with_env(detect, |k| std::env::var(k).ok())
+}
+
+/// As [`engine_config`], reading environment variables through
+/// `env` (testable).
+pub fn engine_config_with_env(
+    detect: &DetectSection,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<EngineConfig, ConfigError> {
+    let bad = |m: String| ConfigError::Invalid(format!("[detect] {m}"));
+    let hash_key = match (&detect.hash_key, &detect.hash_key_env) {
+        (Some(_), Some(_)) => return Err(bad("set hash_key or hash_key_env, not both".into())),
+        (Some(k), None) => k.expose().as_bytes().to_vec(),
+        (None, Some(var)) => match env(var) {
+            Some(k) => k.into_bytes(),
+            None => {
+                return Err(bad(format!("hash_key_env: environment variable {var:?} is not set")))
+            }
+        },
+        (None, None) => Vec::new(),
+    };
+    if !hash_key.is_empty() && hash_key.len() < MIN_KEY {
+        // Never echo the key itself.
+        return Err(bad(format!("hash key must be at least {MIN_KEY} bytes")));
+    }
+    let custom = detect
+        .custom
+        .iter()
+        .map(|r| CustomRule {
+            name: r.name.clone(),
+            literals: r.literals.clone(),
+            case_insensitive: r.case_insensitive,
+            regex: r.regex.clone(),
+            validator: r.validator.map(|v| match v {
+                ValidatorName::Luhn => Validator::Luhn,
+                ValidatorName::Mod97 => Validator::Mod97,
+            }),
+            context: r.context.clone(),
+            action: r.action.map(|a| match a {
+                RuleActionName::Mask => Action::Mask,
+                RuleActionName::Redact => Action::Redact,
+                RuleActionName::Hash => Action::Hash,
+                RuleActionName::Detect => Action::Detect,
+            }),
+        })
+        .collect();
+    let cfg = EngineConfig {
+        card_mask: match detect.card_mask {
+            CardMaskName::Last4 => CardMask::Last4,
+            CardMaskName::First6Last4 => CardMask::First6Last4,
+        },
+        hash_key,
+        custom,
+        allow_values: detect.allow_values.clone(),
+        allow_patterns: detect.allow_patterns.clone(),
+        max_custom_match: detect.max_custom_match,
+        ..EngineConfig::default()
+    };
+    Engine::new(cfg.clone()).map_err(|e| bad(e.to_string()))?;
+    Ok(cfg)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::ContentHint;
 
     fn section(toml_src: &str) -> PolicySection {
         toml::from_str(toml_src).expect("valid policy toml")
@@ -380,5 +551,128 @@ mod tests {
         assert!(p.monitor());
         assert_eq!(p.on_error, OnError::FailOpen);
         assert_eq!(p.accept_encoding, AcceptEncoding::Identity);
+    }
+
+    fn parse_detect(s: &str) -> Result<DetectSection, toml::de::Error> {
+        toml::from_str(s)
+    }
+
+    #[test]
+    fn full_detect_section() {
+        let d = parse_detect(
+            r#"
+            allow_values = ["4111 1111 1111 1111"]
+            allow_patterns = ['^5555']
+            hash_key_env = "LW_KEY"
+            card_mask = "first6_last4"
+            max_custom_match = 128
+
+            [[custom]]
+            name = "customer_id"
+            regex = 'CUST-\d{8}'
+            context = ["customer"]
+            action = "redact"
+
+            [[custom]]
+            name = "canary"
+            literals = ["canary.internal"]
+            case_insensitive = true
+            validator = "luhn"
+            "#,
+        )
+        .unwrap();
+        let cfg = engine_config_with_env(&d, |_| Some("0123456789abcdef0123".into())).unwrap();
+        assert_eq!(cfg.card_mask, CardMask::First6Last4);
+        assert_eq!(cfg.custom.len(), 2);
+        assert_eq!(cfg.custom[0].action, Some(Action::Redact));
+        assert_eq!(cfg.custom[1].validator, Some(Validator::Luhn));
+        assert_eq!(cfg.max_custom_match, 128);
+        assert_eq!(cfg.hash_key, b"0123456789abcdef0123");
+    }
+
+    #[test]
+    fn detect_defaults() {
+        let cfg = engine_config_with_env(&DetectSection::default(), |_| None).unwrap();
+        assert!(cfg.hash_key.is_empty());
+        assert_eq!(parse_detect("").unwrap().max_custom_match, 256);
+    }
+
+    #[test]
+    fn bad_detect_sections() {
+        for s in ["unknown = 1", "card_mask = \"first4\"", "[[custom]]\nname = \"x\"\nflavour = 1"]
+        {
+            assert!(parse_detect(s).is_err(), "{s}");
+        }
+        let cases: &[(&str, &str)] = &[
+            ("[[custom]]\nname = \"x\"\nregex = '\\d+'", "literal prefix"),
+            ("[[custom]]\nname = \"x\"\nregex = 'AB('", "invalid regex"),
+            ("[[custom]]\nname = \"card\"\nliterals = [\"a\"]", "built-in"),
+            ("allow_patterns = ['(']", "allow_patterns[0]"),
+            ("hash_key = \"short\"", "at least 16"),
+            ("hash_key = \"0123456789abcdef\"\nhash_key_env = \"X\"", "not both"),
+            ("hash_key_env = \"NOPE\"", "not set"),
+            ("max_custom_match = 0", "max_custom_match"),
+        ];
+        for (s, want) in cases {
+            let err = engine_config_with_env(&parse_detect(s).unwrap(), |_| None)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{s}: {err}");
+            assert!(err.starts_with("[detect]"), "{err}");
+        }
+        let d = parse_detect("hash_key = \"short-secret\"").unwrap();
+        let err = engine_config_with_env(&d, |_| None).unwrap_err();
+        assert!(!err.to_string().contains("short-secret"));
+    }
+
+    #[test]
+    fn exempt_paths_match_prefixes_and_globs_but_never_dot_segments() {
+        let p = build(
+            "exempt_paths = [\"/static\", \"/assets/*.css\", \"/api/*/health\", \"/media/**\"]",
+        )
+        .unwrap();
+        let cases = [
+            ("/static", true),
+            ("/static/app.js", true),
+            ("/statics", false),
+            ("/assets/site.css", true),
+            ("/assets/x/site.css", false),
+            ("/assets/site.js", false),
+            ("/api/v1/health", true),
+            ("/api/v1/users", false),
+            ("/media", true),
+            ("/media/a/b/c.png", true),
+            ("/account", false),
+            ("/static/../account", false),
+            ("/static/%2e%2e/account", false),
+            ("/static/%2F..%2Faccount", false),
+            ("/static//x", false),
+        ];
+        for (path, want) in cases {
+            assert_eq!(p.exempt(path), want, "{path}");
+        }
+        for bad in ["static", "/a/**/b", "/a?x", "/a//b"] {
+            let err = build(&format!("exempt_paths = [{bad:?}]")).unwrap_err().to_string();
+            assert!(err.contains("exempt_paths"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn policy_allow_lists_add_to_the_shared_ones() {
+        let detect: DetectSection =
+            toml::from_str("allow_values = [\"4111111111111111\"]").unwrap();
+        let s = section("allow_values = [\"5555555555554444\"]\nallow_patterns = ['4000\\d{12}']");
+        let p = Policy::build("p", &s, &detect).unwrap();
+        let cfg = p.engine.config();
+        assert_eq!(cfg.allow_values, ["4111111111111111", "5555555555554444"]);
+        assert_eq!(cfg.allow_patterns, [r"4000\d{12}"]);
+        let text = b"a 4111 1111 1111 1111 b 5555 5555 5555 4444 c 4000 0000 0000 0002";
+        let (_, found) = p.engine.scan_all(text, ContentHint::Text);
+        assert!(found.is_empty(), "{found:?}");
+        let other = Policy::build("q", &PolicySection::default(), &detect).unwrap();
+        let (_, found) = other.engine.scan_all(b"5555 5555 5555 4444", ContentHint::Text);
+        assert_eq!(found.len(), 1);
+        let err = build("allow_patterns = ['(']").unwrap_err().to_string();
+        assert!(err.contains("policy \"p\"") && err.contains("allow_patterns"), "{err}");
     }
 }

@@ -19,7 +19,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::config::{self, ConfigError, Overrides, Runtime};
+use crate::app::{self, Overrides, Runtime};
+use crate::clock::unix_now;
+use crate::config::ConfigError;
 use crate::logging::{self, LogReload};
 use crate::metrics::Metrics;
 use crate::proxy::Proxy;
@@ -68,14 +70,6 @@ impl fmt::Display for Reloaded {
         }
         Ok(())
     }
-}
-
-/// Seconds since the Unix epoch, for the last-success gauge.
-pub fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// A step that must succeed before a new configuration is swapped in, for
@@ -146,7 +140,7 @@ impl Reloader {
 
     fn load(&self) -> Result<Runtime, ConfigError> {
         // Runtime::build validates everything, [log] included.
-        let rt = config::load_optional(self.path.as_deref(), &self.overrides)?;
+        let rt = app::load_optional(self.path.as_deref(), &self.overrides)?;
         for (name, hook) in self.hooks.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             hook(&rt)
                 .map_err(|e| ConfigError::Invalid(format!("{}: {name}: {e}", self.source())))?;
@@ -200,6 +194,16 @@ impl Reloader {
             rt.admin = old.admin;
             needs_restart.push("admin.listen");
         }
+        // The token and host names are the bound listener's: never logged
+        // (the token is only a digest anyway), kept until a restart.
+        if rt.admin_access != old.admin_access {
+            tracing::warn!(
+                "[admin] token or hosts changed: needs a restart; the running admin listener \
+                 keeps its access rules"
+            );
+            rt.admin_access = old.admin_access.clone();
+            needs_restart.push("admin.access");
+        }
         // Certificates reload with the file (the listener takes the TLS
         // configuration of the current runtime at each accept), but turning
         // TLS on or off would change the protocol of a bound port under its
@@ -212,6 +216,7 @@ impl Reloader {
                     "[tls] added or removed: needs a restart; the listener keeps its protocol"
                 );
                 rt.tls = old.tls.clone();
+                rt.certificates = old.certificates.clone();
                 needs_restart.push("tls");
             }
             _ => {}

@@ -105,3 +105,46 @@ fn help_and_version() {
     let out = leakwarden().arg("no-such-command").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Every field of every configuration struct (the serde structs in
+/// src/config/ that reject unknown keys) appears in the shipped example,
+/// as a key (`name = ...`, possibly commented out) or as a table
+/// (`[name]`, `[[x.name]]`): a new setting cannot ship undocumented.
+#[test]
+fn shipped_example_config_shows_every_setting() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = std::fs::read_to_string(root.join("config/leakwarden.toml")).unwrap();
+    let shown = |name: &str| {
+        example.lines().any(|line| {
+            let line = line.trim_start_matches(['#', ' ']);
+            let key = line.split('=').next().unwrap_or("").trim();
+            key == name
+                || (line.starts_with('[')
+                    && line.trim_matches(['[', ']']).split('.').any(|part| part == name))
+        })
+    };
+    let mut fields = Vec::new();
+    for file in ["file.rs", "detect.rs", "log.rs", "policy.rs", "tls.rs"] {
+        let src = std::fs::read_to_string(root.join("src/config").join(file)).unwrap();
+        let mut strict = false;
+        let mut inside = false;
+        for line in src.lines() {
+            if line.contains("deny_unknown_fields") {
+                strict = true;
+            } else if strict && line.starts_with("pub struct") {
+                inside = true;
+            } else if inside && line == "}" {
+                (strict, inside) = (false, false);
+            } else if inside {
+                if let Some(rest) = line.trim().strip_prefix("pub ") {
+                    if let Some((name, _)) = rest.split_once(':') {
+                        fields.push((file, name.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(fields.len() > 60, "found only {} fields: the scan is broken", fields.len());
+    let missing: Vec<_> = fields.iter().filter(|(_, name)| !shown(name)).collect();
+    assert!(missing.is_empty(), "settings missing from config/leakwarden.toml: {missing:?}");
+}

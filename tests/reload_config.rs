@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::*;
 use http::{Request, Response, StatusCode};
-use leakwarden::config::{self, Overrides};
+use leakwarden::app::{self, Overrides};
 use leakwarden::metrics::Metrics;
 use leakwarden::proxy::{Guard, Proxy};
 use leakwarden::reload::{self, Reloader};
@@ -37,9 +37,9 @@ impl Reloadable {
         std::fs::write(&path, text).unwrap();
         let overrides =
             Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Overrides::default() };
-        let (_, runtime) = config::load(&path, &overrides).expect("initial config valid");
+        let (_, runtime) = app::load(&path, &overrides).expect("initial config valid");
         let metrics = Arc::new(Metrics::new());
-        metrics.record_initial_load(reload::unix_now());
+        metrics.record_initial_load(leakwarden::clock::unix_now());
         let proxy = Proxy::new(runtime, metrics.clone());
         let reloader = Reloader::new(Some(path.clone()), overrides, proxy.clone());
         let guard = Guard::start_with(proxy, Some(reloader.admin_hook())).await.expect("starts");
@@ -160,6 +160,22 @@ async fn invalid_file_keeps_the_old_configuration_and_names_the_place() {
 }
 
 #[tokio::test]
+async fn secret_settings_are_named_never_echoed() {
+    let up = named_upstream("first").await;
+    let g = Reloadable::start(&one_route("first", up)).await;
+    // A numeric key is a type error, whose parser message quotes the value.
+    for bad in
+        ["hash_key = 9876543210987654", "hash_key = 98765.4321", "hash_key = \"98765-short\""]
+    {
+        let text = format!("[detect]\n{bad}\n{}", one_route("first", up));
+        let (status, answer) = g.reload_with(&text).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert!(answer.contains("hash_key") || answer.contains("hash key"), "{answer}");
+        assert!(!answer.contains("98765"), "{bad}: {answer}");
+    }
+}
+
+#[tokio::test]
 async fn missing_file_is_a_failed_reload() {
     let a = named_upstream("from-a").await;
     let g = Reloadable::start(&one_route("first", a)).await;
@@ -195,7 +211,7 @@ async fn listener_change_needs_a_restart_and_keeps_the_listeners() {
     };
     std::fs::write(&path, with_listen("127.0.0.1:0", a)).unwrap();
     let overrides = Overrides::default();
-    let (_, runtime) = config::load(&path, &overrides).unwrap();
+    let (_, runtime) = app::load(&path, &overrides).unwrap();
     let metrics = Arc::new(Metrics::new());
     let proxy = Proxy::new(runtime, metrics.clone());
     let reloader = Reloader::new(Some(path.clone()), overrides, proxy.clone());

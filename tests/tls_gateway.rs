@@ -10,7 +10,7 @@ mod tls_common;
 use std::path::Path;
 use std::sync::Arc;
 
-use leakwarden::config::{self, Overrides};
+use leakwarden::app::{self, Overrides};
 use leakwarden::metrics::Metrics;
 use leakwarden::proxy::{Guard, Proxy};
 use tls_common::{curl, http_upstream, https_upstream, CurlOut, Pki};
@@ -26,7 +26,7 @@ async fn start(pki: &Pki, toml: &str) -> (Guard, Arc<Metrics>) {
     std::fs::write(&path, toml).unwrap();
     let overrides =
         Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Default::default() };
-    let (_, runtime) = config::load(&path, &overrides).expect("test config is valid");
+    let (_, runtime) = app::load(&path, &overrides).expect("test config is valid");
     let metrics = Arc::new(Metrics::new());
     let guard = Guard::start(runtime, metrics.clone()).await.expect("guard starts");
     (guard, metrics)
@@ -294,7 +294,7 @@ async fn startup_errors_name_the_file() {
 
 /// Rebuilds the runtime from the file, like SIGHUP / POST /reload do.
 fn reload(proxy: &Proxy, path: &Path, overrides: &Overrides) -> Result<(), String> {
-    let (_, runtime) = config::load(path, overrides).map_err(|e| e.to_string())?;
+    let (_, runtime) = app::load(path, overrides).map_err(|e| e.to_string())?;
     proxy.apply(runtime);
     Ok(())
 }
@@ -308,7 +308,7 @@ async fn certificates_reload_without_dropping_connections() {
     std::fs::write(&path, gateway_toml(&format!("http://{up}"), "", "")).unwrap();
     let overrides =
         Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Default::default() };
-    let (_, runtime) = config::load(&path, &overrides).unwrap();
+    let (_, runtime) = app::load(&path, &overrides).unwrap();
     let proxy = Proxy::new(runtime, Arc::new(Metrics::new()));
     let guard = Guard::start_with(proxy.clone(), None).await.unwrap();
     let url = format!("https://guard.test:{}/", port(&guard));
@@ -334,4 +334,44 @@ async fn certificates_reload_without_dropping_connections() {
     assert_ok(&still);
     assert!(still.stderr.contains("O=renewed"), "{}", still.stderr);
     guard.shutdown().await;
+}
+
+#[tokio::test]
+async fn certificate_expiry_is_exported_per_certificate() {
+    let pki = Pki::new();
+    pki.issue_with("guard", &["guard.test"], false, |p| {
+        p.not_after = rcgen::date_time_ymd(2031, 5, 17);
+    });
+    pki.issue_with("shop", &["shop.test"], false, |p| {
+        p.not_after = rcgen::date_time_ymd(2030, 2, 28);
+    });
+    let up = http_upstream("expiry").await;
+    let sni = "[[tls.sni]]\nnames = [\"shop.test\"]\ncert = \"shop.crt\"\nkey = \"shop.key\"\n";
+    let (guard, metrics) = start(&pki, &gateway_toml(&format!("http://{up}"), sni, "")).await;
+    let day = |y, m, d| leakwarden::clock::days_from_civil(y, m, d) * 86_400;
+    let gauge = |label: &str| {
+        metrics.tls_certificate_expiry_timestamp_seconds.with_label_values(&[label]).get()
+    };
+    assert_eq!(gauge("listener"), day(2031, 5, 17));
+    assert_eq!(gauge("sni:shop.test"), day(2030, 2, 28));
+    let (_, body) = tls_common_metrics(&guard).await;
+    let want = format!(
+        "leakwarden_tls_certificate_expiry_timestamp_seconds{{certificate=\"listener\"}} {}",
+        day(2031, 5, 17)
+    );
+    assert!(body.contains(&want), "{body}");
+    guard.shutdown().await;
+}
+
+/// The admin /metrics text, fetched over plain HTTP on loopback.
+async fn tls_common_metrics(guard: &Guard) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(guard.admin.unwrap()).await.unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, out)
 }

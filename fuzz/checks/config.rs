@@ -9,7 +9,8 @@
 //! regression test that replays seeds and kept crash inputs
 //! (`tests/fuzz_regressions.rs`).
 use leakwarden::config::policy::AuditOutput;
-use leakwarden::config::{self, ConfigError, Overrides, Runtime};
+use leakwarden::app::{Overrides, Runtime};
+use leakwarden::config::{self, ConfigError};
 
 pub fn check(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -1,15 +1,11 @@
 //! The `[detect]` section: detector settings shared by every policy
 //! (custom rules, allow-lists, hash key, card mask style).
 //!
-//! Parsed with unknown keys rejected, then validated once into an
-//! [`EngineConfig`] by [`DetectSection::engine_config`] (which compiles
-//! every regex, so a bad rule is a config error, never a runtime one).
-//! Never reads or stores a scanned value.
+//! Parsed with unknown keys rejected; `crate::policy` turns it into the
+//! engine's settings (compiling every regex, so a bad rule is a config
+//! error, never a runtime one). Never reads or stores a scanned value.
 
 use serde::Deserialize;
-
-use super::ConfigError;
-use crate::detect::{Action, CardMask, CustomRule, Engine, EngineConfig, Validator};
 
 /// The `[detect]` section.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,7 +29,7 @@ pub struct DetectSection {
     /// `hash_key_env`. Without either, a random per-process key is used and
     /// fingerprints do not correlate across restarts or replicas.
     #[serde(default)]
-    pub hash_key: Option<String>,
+    pub hash_key: Option<super::file::Secret>,
     /// Name of the environment variable holding the hash key.
     #[serde(default)]
     pub hash_key_env: Option<String>,
@@ -133,151 +129,22 @@ pub struct CustomRuleSection {
     pub action: Option<RuleActionName>,
 }
 
-const MIN_KEY: usize = 16;
-
-impl DetectSection {
-    /// The engine settings this section describes, with every built-in
-    /// detector at its default action (policies then choose theirs). Every
-    /// regex is compiled here, so errors surface at load time.
-    pub fn engine_config(&self) -> Result<EngineConfig, ConfigError> {
-        self.engine_config_with_env(|k| std::env::var(k).ok())
-    }
-
-    /// As [`Self::engine_config`], reading environment variables through
-    /// `env` (testable).
-    pub fn engine_config_with_env(
-        &self,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<EngineConfig, ConfigError> {
-        let bad = |m: String| ConfigError::Invalid(format!("[detect] {m}"));
-        let hash_key = match (&self.hash_key, &self.hash_key_env) {
-            (Some(_), Some(_)) => return Err(bad("set hash_key or hash_key_env, not both".into())),
-            (Some(k), None) => k.as_bytes().to_vec(),
-            (None, Some(var)) => match env(var) {
-                Some(k) => k.into_bytes(),
-                None => {
-                    return Err(bad(format!(
-                        "hash_key_env: environment variable {var:?} is not set"
-                    )))
-                }
-            },
-            (None, None) => Vec::new(),
-        };
-        if !hash_key.is_empty() && hash_key.len() < MIN_KEY {
-            // Never echo the key itself.
-            return Err(bad(format!("hash key must be at least {MIN_KEY} bytes")));
-        }
-        let custom = self
-            .custom
-            .iter()
-            .map(|r| CustomRule {
-                name: r.name.clone(),
-                literals: r.literals.clone(),
-                case_insensitive: r.case_insensitive,
-                regex: r.regex.clone(),
-                validator: r.validator.map(|v| match v {
-                    ValidatorName::Luhn => Validator::Luhn,
-                    ValidatorName::Mod97 => Validator::Mod97,
-                }),
-                context: r.context.clone(),
-                action: r.action.map(|a| match a {
-                    RuleActionName::Mask => Action::Mask,
-                    RuleActionName::Redact => Action::Redact,
-                    RuleActionName::Hash => Action::Hash,
-                    RuleActionName::Detect => Action::Detect,
-                }),
-            })
-            .collect();
-        let cfg = EngineConfig {
-            card_mask: match self.card_mask {
-                CardMaskName::Last4 => CardMask::Last4,
-                CardMaskName::First6Last4 => CardMask::First6Last4,
-            },
-            hash_key,
-            custom,
-            allow_values: self.allow_values.clone(),
-            allow_patterns: self.allow_patterns.clone(),
-            max_custom_match: self.max_custom_match,
-            ..EngineConfig::default()
-        };
-        Engine::new(cfg.clone()).map_err(|e| bad(e.to_string()))?;
-        Ok(cfg)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> Result<DetectSection, toml::de::Error> {
-        toml::from_str(s)
-    }
-
     #[test]
-    fn full_section() {
-        let d = parse(
-            r#"
-            allow_values = ["4111 1111 1111 1111"]
-            allow_patterns = ['^5555']
-            hash_key_env = "LW_KEY"
-            card_mask = "first6_last4"
-            max_custom_match = 128
-
-            [[custom]]
-            name = "customer_id"
-            regex = 'CUST-\d{8}'
-            context = ["customer"]
-            action = "redact"
-
-            [[custom]]
-            name = "canary"
-            literals = ["canary.internal"]
-            case_insensitive = true
-            validator = "luhn"
-            "#,
-        )
-        .unwrap();
-        let cfg = d.engine_config_with_env(|_| Some("0123456789abcdef0123".into())).unwrap();
-        assert_eq!(cfg.card_mask, CardMask::First6Last4);
-        assert_eq!(cfg.custom.len(), 2);
-        assert_eq!(cfg.custom[0].action, Some(Action::Redact));
-        assert_eq!(cfg.custom[1].validator, Some(Validator::Luhn));
-        assert_eq!(cfg.max_custom_match, 128);
-        assert_eq!(cfg.hash_key, b"0123456789abcdef0123");
-    }
-
-    #[test]
-    fn defaults() {
-        let cfg = DetectSection::default().engine_config_with_env(|_| None).unwrap();
-        assert!(cfg.hash_key.is_empty());
-        assert_eq!(parse("").unwrap().max_custom_match, 256);
-    }
-
-    #[test]
-    fn bad_sections() {
+    fn unknown_keys_and_values_are_rejected() {
         for s in ["unknown = 1", "card_mask = \"first4\"", "[[custom]]\nname = \"x\"\nflavour = 1"]
         {
-            assert!(parse(s).is_err(), "{s}");
+            assert!(toml::from_str::<DetectSection>(s).is_err(), "{s}");
         }
-        let cases: &[(&str, &str)] = &[
-            ("[[custom]]\nname = \"x\"\nregex = '\\d+'", "literal prefix"),
-            ("[[custom]]\nname = \"x\"\nregex = 'AB('", "invalid regex"),
-            ("[[custom]]\nname = \"card\"\nliterals = [\"a\"]", "built-in"),
-            ("allow_patterns = ['(']", "allow_patterns[0]"),
-            ("hash_key = \"short\"", "at least 16"),
-            ("hash_key = \"0123456789abcdef\"\nhash_key_env = \"X\"", "not both"),
-            ("hash_key_env = \"NOPE\"", "not set"),
-            ("max_custom_match = 0", "max_custom_match"),
-        ];
-        for (s, want) in cases {
-            let err = parse(s).unwrap().engine_config_with_env(|_| None).unwrap_err().to_string();
-            assert!(err.contains(want), "{s}: {err}");
-            assert!(err.starts_with("[detect]"), "{err}");
-        }
-        let err = parse("hash_key = \"short-secret\"")
-            .unwrap()
-            .engine_config_with_env(|_| None)
-            .unwrap_err();
-        assert!(!err.to_string().contains("short-secret"));
+        assert_eq!(toml::from_str::<DetectSection>("").unwrap().max_custom_match, 256);
+    }
+
+    #[test]
+    fn the_hash_key_never_prints() {
+        let d: DetectSection = toml::from_str("hash_key = \"0123456789abcdef-secret\"").unwrap();
+        assert!(!format!("{d:?}").contains("secret\""), "{d:?}");
     }
 }

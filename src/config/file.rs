@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -99,11 +100,39 @@ pub struct AdminSection {
     /// network: it exposes metrics and (with reload) control.
     #[serde(default = "default_admin_listen")]
     pub listen: SocketAddr,
+    /// File holding the admin token (at least 16 bytes; surrounding
+    /// whitespace ignored). When a token is set, mutating endpoints
+    /// (`POST /reload`) need `Authorization: Bearer <token>`. Relative paths
+    /// resolve against the configuration file's directory.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// Name of the environment variable holding the admin token (instead of
+    /// `token_file`).
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// Host names accepted in the `Host` header of admin requests, besides
+    /// IP literals and `localhost` (which are always accepted). Any other
+    /// host is refused, so that a web page cannot reach the listener through
+    /// DNS rebinding. Example: `["leakwarden-admin.internal"]`.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Serve mutating endpoints without a token when `listen` is not a
+    /// loopback address. Off by default: such a listener refuses
+    /// `POST /reload` (read-only endpoints keep working) and warns at start.
+    #[serde(default)]
+    pub allow_remote_without_token: bool,
 }
 
 impl Default for AdminSection {
     fn default() -> Self {
-        AdminSection { enabled: true, listen: default_admin_listen() }
+        AdminSection {
+            enabled: true,
+            listen: default_admin_listen(),
+            token_file: None,
+            token_env: None,
+            hosts: Vec::new(),
+            allow_remote_without_token: false,
+        }
     }
 }
 
@@ -256,6 +285,25 @@ pub struct RouteSection {
 
 fn default_prefix() -> String {
     "/".to_string()
+}
+
+/// A secret string setting (`hash_key`): its `Debug` never shows the
+/// value, so no debug print of the configuration can leak it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 /// A duration written as a string with a unit: `"250ms"`, `"5s"`, `"2m"`,

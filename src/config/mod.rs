@@ -1,22 +1,22 @@
 //! Configuration: the TOML file format (serde structs, unknown keys
-//! rejected, every field documented) and its validation, once, into an
-//! immutable runtime configuration that reloads atomically.
+//! rejected, every field documented), parsing with errors at file, line and
+//! column, and [`ConfigError`].
 //!
-//! Errors name the file, line and column. This module never starts
-//! anything; it only reads and validates.
+//! A leaf: it imports no other module of the crate. It never opens a file
+//! other than the configuration itself, never compiles a detector and never
+//! starts anything; [`crate::app`] turns a parsed file into the running
+//! application's objects.
 
 pub mod detect;
 pub mod exfiltration;
 pub mod file;
 pub mod log;
 pub mod policy;
-pub mod runtime;
 pub mod tls;
 
 use std::path::Path;
 
 pub use file::FileConfig;
-pub use runtime::{Overrides, Runtime};
 
 /// A configuration that cannot be used. Never contains a scanned value.
 #[derive(Debug, thiserror::Error)]
@@ -38,33 +38,38 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     parse_str(&text, &name)
 }
 
+/// Settings whose values are secrets: an error at one of them names the
+/// key and the place, never the value (parse messages quote the offending
+/// value, as in "invalid type: integer `...`").
+pub const SECRET_KEYS: &[&str] = &["hash_key"];
+
 /// Parses configuration text; `name` is used in error messages.
 pub fn parse_str(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
     toml::from_str(text).map_err(|e| {
-        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        ConfigError::At {
-            file: name.to_string(),
-            line,
-            column,
-            message: e.message().trim_end().to_string(),
-        }
+        let span = e.span().unwrap_or(0..0);
+        let (line, column) = line_col(text, span.start);
+        let message = match secret_key_at(text, span) {
+            Some(key) => format!("{key}: invalid value (a secret: the value is not shown)"),
+            None => e.message().trim_end().to_string(),
+        };
+        ConfigError::At { file: name.to_string(), line, column, message }
     })
 }
 
-/// Reads, parses and validates a configuration file with overrides applied.
-pub fn load(path: &Path, overrides: &Overrides) -> Result<(FileConfig, Runtime), ConfigError> {
-    let file = read_file(path)?;
-    let runtime = Runtime::build(file.clone(), overrides, &path.display().to_string())?;
-    Ok((file, runtime))
-}
-
-/// Builds the runtime from an optional file plus overrides (the `run`
-/// command's logic: flags alone are enough for a sidecar).
-pub fn load_optional(path: Option<&Path>, overrides: &Overrides) -> Result<Runtime, ConfigError> {
-    match path {
-        Some(p) => load(p, overrides).map(|(_, rt)| rt),
-        None => Runtime::build(FileConfig::default(), overrides, "command line"),
-    }
+/// The secret key named on any line the byte range touches, if any.
+fn secret_key_at(text: &str, span: std::ops::Range<usize>) -> Option<&'static str> {
+    let floor = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let (start, end) = (floor(span.start), floor(span.end.max(span.start)));
+    let from = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let to = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    let lines = &text[from..to];
+    SECRET_KEYS.iter().copied().find(|k| lines.contains(k))
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -89,6 +94,23 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         assert_eq!(line_col(text, 9), (2, 3));
+    }
+
+    #[test]
+    fn errors_at_secret_settings_name_the_key_never_the_value() {
+        let cases = [
+            "[detect]\nhash_key = 9876543210987654\n",
+            "[detect]\nhash_key = 98765.4321\n",
+            "[detect]\nhash_key = [\"98765432109876543210987\"]\n",
+            "[detect]\nhash_key = \"98765432109876543210987\nx = 1\n",
+            "detect = { hash_key = 9876543210987654 }\n",
+        ];
+        for text in cases {
+            let err = parse_str(text, "f.toml").expect_err(text).to_string();
+            assert!(!err.contains("98765"), "{text}: {err}");
+            assert!(err.contains("hash_key"), "{text}: {err}");
+            assert!(err.starts_with("f.toml:"), "{err}");
+        }
     }
 
     #[test]

@@ -88,6 +88,23 @@ pub struct PolicySection {
     /// when the request leaves.
     #[serde(default)]
     pub strip_range: Option<bool>,
+    /// Exact values never reported on this policy's routes, in addition to
+    /// `[detect] allow_values` (same normalized comparison).
+    #[serde(default)]
+    pub allow_values: Vec<String>,
+    /// Regexes (whole-value match) of values never reported on this
+    /// policy's routes, in addition to `[detect] allow_patterns`.
+    #[serde(default)]
+    pub allow_patterns: Vec<String>,
+    /// Request paths whose responses are forwarded unscanned, counted in
+    /// `leakwarden_scan_skipped_total{reason="exempt_path"}`. A pattern
+    /// without `*` is a segment-wise prefix (`/static` matches `/static` and
+    /// `/static/app.js`, not `/statics`); with `*` it is a glob over the
+    /// whole path where `*` matches within one segment and a final `/**`
+    /// matches any rest (`/assets/*.css`, `/api/*/health`, `/media/**`).
+    /// Paths with dot segments or encoded separators are always scanned.
+    #[serde(default)]
+    pub exempt_paths: Vec<String>,
 }
 
 /// Enforce or only observe.

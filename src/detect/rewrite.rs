@@ -132,14 +132,12 @@ pub(crate) fn redact(out: &mut Vec<u8>, name: &str) {
 
 /// `tok_<kind>_<16 hex>`: the first 8 bytes of the value's keyed MAC.
 pub(crate) fn token(out: &mut Vec<u8>, name: &str, mac: &[u8; 32]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 16];
+    hex::encode_to_slice(&mac[..8], &mut digits).expect("8 bytes are 16 hex digits");
     out.extend_from_slice(b"tok_");
     out.extend_from_slice(name.as_bytes());
     out.push(b'_');
-    for &b in &mac[..8] {
-        out.push(HEX[usize::from(b >> 4)]);
-        out.push(HEX[usize::from(b & 15)]);
-    }
+    out.extend_from_slice(&digits);
 }
 
 #[cfg(test)]

@@ -578,13 +578,7 @@ impl ScanState {
 /// its audit line, and `{:02x}` per byte cost more than the rest of the
 /// line.
 fn fingerprint_hex(f: &Fingerprint) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(f.0.len() * 2);
-    for b in f.0 {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    s
+    hex::encode(f.0)
 }
 
 /// The per-response part of an audit line.

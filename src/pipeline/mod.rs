@@ -8,14 +8,13 @@
 //! never let an upstream byte of a blocked response reach the client, and
 //! never put a matched value in a header, an error or a log.
 //!
-//! Layout: [`content`] classifies media types, [`codec`] decodes and
+//! Layout: [`content`] (media types, from [`crate::media`]), [`codec`] decodes and
 //! re-encodes content codings, [`body`] is the `http_body::Body` wrapper,
 //! [`block`] is the generic page that replaces a blocked response.
 
 pub mod block;
 pub mod body;
 pub mod codec;
-pub mod content;
 
 use std::future::poll_fn;
 use std::net::SocketAddr;
@@ -32,6 +31,7 @@ use prometheus::IntCounter;
 use crate::audit::AuditSink;
 use crate::config::policy::{AcceptEncoding, OnError};
 use crate::detect::Kind;
+pub use crate::media as content;
 use crate::metrics::{block_reason, skip_reason, upstream_reason, Metrics};
 use crate::policy::Policy;
 use body::{AuditExtra, Failure, ScanBody};
@@ -73,6 +73,7 @@ pub struct RouteCounters {
     responses_scanned: IntCounter,
     scan_bytes: IntCounter,
     skipped_content_type: IntCounter,
+    skipped_exempt: IntCounter,
     /// `findings_total` for each kind the policy names, with its action.
     findings: Vec<(Kind, IntCounter)>,
 }
@@ -93,6 +94,9 @@ impl RouteCounters {
             skipped_content_type: metrics
                 .scan_skipped_total
                 .with_label_values(&[route, skip_reason::CONTENT_TYPE]),
+            skipped_exempt: metrics
+                .scan_skipped_total
+                .with_label_values(&[route, skip_reason::EXEMPT_PATH]),
             findings,
         }
     }
@@ -199,6 +203,10 @@ where
     let policy = ctx.policy.clone();
     let status = resp.status();
     if bodiless(&ctx.method, status) {
+        return passthrough(resp);
+    }
+    if policy.exempt(&ctx.path) {
+        counters.skipped_exempt.inc();
         return passthrough(resp);
     }
     // No Content-Type, or one that does not parse: scan it anyway, the

@@ -255,10 +255,7 @@ fn mix64(mut z: u64) -> u64 {
 }
 
 fn hex_u64(v: u64, out: &mut [u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (i, o) in out.iter_mut().enumerate().take(16) {
-        *o = HEX[((v >> (60 - 4 * i)) & 0xf) as usize];
-    }
+    hex::encode_to_slice(v.to_be_bytes(), out).expect("a u64 is 16 hex digits");
 }
 
 #[cfg(test)]

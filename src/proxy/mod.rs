@@ -19,7 +19,6 @@ pub mod upstream;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -31,7 +30,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::config::Runtime;
+use crate::admin::{AdminServer, Health, ReloadHook};
+use crate::app::Runtime;
 use crate::metrics::Metrics;
 use crate::pipeline::RouteCounters;
 use handler::ConnInfo;
@@ -56,8 +56,7 @@ pub struct Snapshot {
 pub struct Proxy {
     current: ArcSwap<Snapshot>,
     metrics: Arc<Metrics>,
-    ready: AtomicBool,
-    draining: AtomicBool,
+    health: Arc<Health>,
     /// Exfiltration budgets: counters and the shared store outlive reloads.
     exfil: Arc<crate::exfil::Exfil>,
 }
@@ -71,8 +70,7 @@ impl Proxy {
             exfil,
             current: ArcSwap::from_pointee(snap),
             metrics,
-            ready: AtomicBool::new(false),
-            draining: AtomicBool::new(false),
+            health: Arc::new(Health::default()),
         })
     }
 
@@ -106,22 +104,27 @@ impl Proxy {
         &self.exfil
     }
 
+    /// Readiness and draining, shared with the admin listener.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
     /// True once listeners are bound and configuration is loaded, and until
     /// draining starts.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst) && !self.draining.load(Ordering::SeqCst)
+        self.health.is_ready()
     }
 
     pub fn set_ready(&self, ready: bool) {
-        self.ready.store(ready, Ordering::SeqCst);
+        self.health.set_ready(ready);
     }
 
     pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
+        self.health.is_draining()
     }
 
     pub fn set_draining(&self) {
-        self.draining.store(true, Ordering::SeqCst);
+        self.health.set_draining();
     }
 }
 
@@ -164,6 +167,7 @@ impl Snapshot {
 /// Creates every per-route series at zero so alerts see them from the
 /// first scrape.
 fn init_routes(metrics: &Metrics, runtime: &Runtime) {
+    metrics.set_certificate_expiries(&runtime.certificates);
     metrics.init_route(handler::UNROUTED, std::iter::empty());
     for route in &runtime.routes {
         let policy = &route.policy;
@@ -395,13 +399,15 @@ impl Guard {
 
     /// Like [`Guard::start`] with an existing [`Proxy`] and an optional
     /// admin reload hook.
-    pub async fn start_with(
-        proxy: Arc<Proxy>,
-        reload: Option<crate::admin::ReloadHook>,
-    ) -> io::Result<Guard> {
+    pub async fn start_with(proxy: Arc<Proxy>, reload: Option<ReloadHook>) -> io::Result<Guard> {
         let server = Server::bind(proxy.clone()).await?;
-        let admin = match proxy.runtime().admin {
-            Some(addr) => Some(crate::admin::AdminServer::bind(addr, proxy.clone(), reload).await?),
+        let rt = proxy.runtime();
+        let admin = match rt.admin {
+            Some(addr) => {
+                let (health, metrics) = (proxy.health.clone(), proxy.metrics.clone());
+                let access = rt.admin_access.clone();
+                Some(AdminServer::bind(addr, access, health, metrics, reload).await?)
+            }
             None => None,
         };
         let listen = server.local_addrs();

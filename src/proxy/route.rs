@@ -2,7 +2,7 @@
 //! longest path prefix, matched segment-wise. Pure functions over the
 //! runtime's route table.
 
-use crate::config::runtime::{HostMatch, Route};
+use crate::app::{HostMatch, Route};
 
 /// Picks the route for a request. `host` is lower-case, without port.
 pub fn select<'a>(routes: &'a [Route], host: Option<&str>, path: &str) -> Option<&'a Route> {
@@ -73,7 +73,8 @@ fn strip_port(h: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{FileConfig, Overrides, Runtime};
+    use crate::app::{Overrides, Runtime};
+    use crate::config::FileConfig;
 
     fn routes() -> Vec<Route> {
         let text = r#"

@@ -19,7 +19,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::config::runtime::{Limits, Upstream};
+use crate::app::{Limits, Upstream};
 use crate::metrics::upstream_reason;
 
 /// The request body type sent upstream: the client's body, streamed.

@@ -226,6 +226,14 @@ pub fn client_config(
     Ok(Arc::new(config))
 }
 
+/// The `notAfter` (Unix seconds) of the first certificate in a PEM file,
+/// for the expiry gauge; `None` when it cannot be read (loading the file
+/// for use reports that error, with its name).
+pub fn leaf_not_after(base_dir: &Path, path: &Path) -> Option<i64> {
+    let chain = pem::load_certs(&resolve(base_dir, path)).ok()?;
+    x509::validity(chain.first()?.as_ref()).map(|v| v.not_after)
+}
+
 /// Validates an upstream SNI override (a DNS name or an IP address).
 pub fn upstream_server_name(name: &str) -> Result<ServerName<'static>, TlsError> {
     ServerName::try_from(name.to_owned()).map_err(|_| {

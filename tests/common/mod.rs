@@ -18,7 +18,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use leakwarden::config::{self, Overrides};
+use leakwarden::app::{self, Overrides};
+use leakwarden::config;
 use leakwarden::metrics::Metrics;
 use leakwarden::proxy::Guard;
 use tokio::net::{TcpListener, TcpStream};
@@ -49,7 +50,7 @@ pub async fn start_guard_config(toml_text: &str) -> (Guard, Arc<Metrics>) {
         upstream: None,
         ..Overrides::default()
     };
-    let runtime = config::Runtime::build(file, &overrides, "test.toml").expect("test config valid");
+    let runtime = app::Runtime::build(file, &overrides, "test.toml").expect("test config valid");
     let metrics = Arc::new(Metrics::new());
     let guard = Guard::start(runtime, metrics.clone()).await.expect("guard starts");
     (guard, metrics)
@@ -64,7 +65,7 @@ pub async fn start_guard_with(upstream: SocketAddr, extra_toml: &str) -> (Guard,
         upstream: Some(format!("http://{upstream}")),
         ..Overrides::default()
     };
-    let runtime = config::Runtime::build(file, &overrides, "test.toml").expect("test config valid");
+    let runtime = app::Runtime::build(file, &overrides, "test.toml").expect("test config valid");
     let metrics = Arc::new(Metrics::new());
     let guard = Guard::start(runtime, metrics.clone()).await.expect("guard starts");
     (guard, metrics)

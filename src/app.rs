@@ -1,9 +1,14 @@
-//! The validated, immutable runtime configuration: built once from the file
-//! (plus command-line overrides) and swapped atomically on reload. Every
-//! cross-reference is resolved here, so the proxy never meets a dangling
-//! name or an unparsed value at request time.
+//! Assembly: the one place that turns a parsed configuration file (plus
+//! command-line overrides) into the running application's objects, the
+//! immutable [`Runtime`]: compiled policies (detector engines), the opened
+//! audit log, the listener's certificates and the upstreams' TLS clients,
+//! the admin listener's access rules. `leakwarden run` builds its first
+//! runtime here and every reload builds the next one here, so both
+//! validate the same way. Every cross-reference is resolved here, so the
+//! proxy never meets a dangling name or an unparsed value at request time.
 //!
-//! This module never binds, connects or spawns anything.
+//! Building blocks (reads files, compiles regexes): call it from a
+//! blocking context. This module never binds, connects or spawns anything.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -14,11 +19,12 @@ use std::time::Duration;
 use http::uri::{Authority, Scheme};
 use http::Uri;
 
-use super::file::{FileConfig, RouteSection, UpstreamSection};
-use super::policy::PolicySection;
-use super::tls::{ListenerTlsSection, UpstreamTlsSection};
-use super::ConfigError;
+use crate::admin::{Access, AdminToken};
 use crate::audit::AuditSink;
+use crate::config::file::{AdminSection, FileConfig, RouteSection, UpstreamSection};
+use crate::config::policy::PolicySection;
+use crate::config::tls::{ListenerTlsSection, UpstreamTlsSection};
+use crate::config::{read_file, ConfigError};
 use crate::policy::Policy;
 
 /// Name of the policy used by routes that name none.
@@ -119,6 +125,8 @@ pub struct Runtime {
     pub listen: Vec<SocketAddr>,
     /// `None` when the admin listener is disabled.
     pub admin: Option<SocketAddr>,
+    /// Who may use the admin listener (token, host names).
+    pub admin_access: Access,
     pub drain_timeout: Duration,
     pub limits: Limits,
     pub upstreams: Vec<Arc<Upstream>>,
@@ -134,7 +142,11 @@ pub struct Runtime {
     /// `None` serves plain HTTP and h2c.
     pub tls: Option<Arc<crate::tls::ServerTls>>,
     /// Exfiltration budgets, validated (run by [`crate::exfil`]).
-    pub exfil: Arc<super::exfiltration::ExfilSettings>,
+    pub exfil: Arc<crate::config::exfiltration::ExfilSettings>,
+    /// Every configured certificate's `notAfter` (Unix seconds), labelled
+    /// `listener`, `sni:<first name>` or `upstream:<name>`, for the expiry
+    /// gauge. Labels come from the configuration, so the set is bounded.
+    pub certificates: Vec<(String, i64)>,
 }
 
 impl Runtime {
@@ -252,10 +264,13 @@ impl Runtime {
             routes.push(route);
         }
 
+        let certificates = certificate_expiries(&file, &base_dir);
+        let admin_access = build_admin_access(&file.admin, &base_dir, |k| std::env::var(k).ok())
+            .map_err(invalid)?;
         let audit = AuditSink::from_config(&file.audit).map_err(|e| invalid(e.to_string()))?;
         // Exfiltration budgets: kind names are the built-in and custom ones;
         // client hashes use [detect]'s key unless the section names its own.
-        let exfil = super::exfiltration::ExfilSettings::build(
+        let exfil = crate::config::exfiltration::ExfilSettings::build(
             &file.exfiltration,
             policies.keys().map(String::as_str),
             &|k: &str| {
@@ -270,6 +285,7 @@ impl Runtime {
         Ok(Runtime {
             listen: file.server.listen.clone(),
             admin: file.admin.enabled.then_some(file.admin.listen),
+            admin_access,
             drain_timeout: file.server.drain_timeout.0,
             limits,
             upstreams,
@@ -279,7 +295,83 @@ impl Runtime {
             file: Arc::new(file),
             tls,
             exfil: Arc::new(exfil),
+            certificates,
         })
+    }
+}
+
+/// The admin listener's access rules; reads the token file or variable.
+/// Errors name the setting, the file or the variable, never the token.
+fn build_admin_access(
+    section: &AdminSection,
+    base_dir: &Path,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Access, String> {
+    let token = match (&section.token_file, &section.token_env) {
+        (Some(_), Some(_)) => return Err("[admin] set token_file or token_env, not both".into()),
+        (Some(path), None) => {
+            let path = base_dir.join(path);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("[admin] token_file: cannot read {}: {e}", path.display()))?;
+            let token = AdminToken::new(&text)
+                .map_err(|e| format!("[admin] token_file {}: {e}", path.display()))?;
+            Some(token)
+        }
+        (None, Some(var)) => {
+            let text = env(var).ok_or_else(|| {
+                format!("[admin] token_env: environment variable {var:?} is not set")
+            })?;
+            Some(AdminToken::new(&text).map_err(|e| format!("[admin] token_env {var:?}: {e}"))?)
+        }
+        (None, None) => None,
+    };
+    let mut hosts = Vec::new();
+    for h in &section.hosts {
+        match parse_host_match(h) {
+            Some(HostMatch::Exact(h)) => hosts.push(h),
+            _ => return Err(format!("[admin] hosts: {h:?} must be a host name")),
+        }
+    }
+    Ok(Access { token, hosts, allow_remote_without_token: section.allow_remote_without_token })
+}
+
+/// The expiry of every certificate the file configures (already checked
+/// by the TLS builders, which report unreadable files).
+fn certificate_expiries(file: &FileConfig, base_dir: &Path) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    let mut add = |label: String, cert: &Path| {
+        if let Some(not_after) = crate::tls::leaf_not_after(base_dir, cert) {
+            out.push((label, not_after));
+        }
+    };
+    if let Some(tls) = &file.tls {
+        add("listener".into(), &tls.cert);
+        for entry in &tls.sni {
+            let name = entry.names.first().map_or("", String::as_str);
+            add(format!("sni:{name}"), &entry.cert);
+        }
+    }
+    for (name, upstream) in &file.upstreams {
+        if let Some(cert) = upstream.tls.as_ref().and_then(|t| t.client_cert.as_ref()) {
+            add(format!("upstream:{name}"), cert);
+        }
+    }
+    out
+}
+
+/// Reads, parses and validates a configuration file with overrides applied.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<(FileConfig, Runtime), ConfigError> {
+    let file = read_file(path)?;
+    let runtime = Runtime::build(file.clone(), overrides, &path.display().to_string())?;
+    Ok((file, runtime))
+}
+
+/// Builds the runtime from an optional file plus overrides (the `run`
+/// command's logic: flags alone are enough for a sidecar).
+pub fn load_optional(path: Option<&Path>, overrides: &Overrides) -> Result<Runtime, ConfigError> {
+    match path {
+        Some(p) => load(p, overrides).map(|(_, rt)| rt),
+        None => Runtime::build(FileConfig::default(), overrides, "command line"),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Media types: parsing a `Content-Type` into its essence and matching it
 //! against configured patterns (`text/*`, `application/*+json`, ...).
 //!
-//! Pure string handling; it never looks at a body.
+//! Pure string handling; it never looks at a body. A leaf: policies parse
+//! their patterns with it and the pipeline matches responses against them.
 
 use crate::detect::ContentHint;
 
