@@ -173,6 +173,7 @@ pub async fn handle(
     rm.upstream_duration.observe(upstream_start.elapsed().as_secs_f64());
 
     let (mut rparts, rbody) = resp.into_parts();
+    headers::transfer_codings_as_content_coding(&mut rparts.headers);
     headers::remove_hop_by_hop(&mut rparts.headers);
     headers::append_via(&mut rparts.headers, rparts.version);
     // The client connection has its own version; hyper picks the wire
