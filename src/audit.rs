@@ -1,8 +1,10 @@
 //! The audit log: one JSON line per response with findings (and per block),
 //! saying what was found where. It must never write a raw sensitive value:
 //! only kinds, counts, actions and keyed fingerprints. The request path is
-//! written without its query string and itself passed through the engine,
-//! so a card number in a URL path is masked in the audit line too.
+//! written without its query string, percent-decoded and passed through
+//! the engine ([`masked`]), so a card number in a URL path (or a client's
+//! request id) is masked in the audit line too; an extension method is
+//! written as `other`.
 //!
 //! Lines are written whole, under a lock, and flushed one by one, so that
 //! concurrent responses never interleave and a crash loses at most a line.
@@ -15,10 +17,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use http::Method;
 use serde::Serialize;
 
 use crate::config::policy::{AuditOutput, AuditSection};
 use crate::config::ConfigError;
+use crate::detect::{ContentHint, Engine};
+use crate::proxy::route_metrics::{method_index, METHODS};
 
 /// Most distinct fingerprints listed in one audit line.
 pub const MAX_FINGERPRINTS: usize = 32;
@@ -169,6 +174,54 @@ pub struct AuditRecord<'a> {
     /// False when the body did not reach its end (client gone, upstream
     /// error, abort).
     pub complete: bool,
+}
+
+/// Percent-decoding rounds applied before masking: a value encoded twice
+/// (`%2534`) is still found; more layers than this are not decoded (and a
+/// server would not decode them either).
+const DECODE_ROUNDS: usize = 3;
+
+/// A request-controlled text (path, request id) as it may be written to a
+/// log line: percent-decoded (so `4111%201111...` is seen as the engine
+/// would see it in a body), then every span the engine detects is masked,
+/// whatever the policy's action for its kind (an email the policy only
+/// detects in bodies is still a value that must not reach a log). Letters
+/// and digits inside a span become `*`; separators stay, so the shape is
+/// still readable.
+pub fn masked(engine: &Arc<Engine>, text: &str) -> String {
+    let mut text = std::borrow::Cow::Borrowed(text);
+    for _ in 0..DECODE_ROUNDS {
+        if !text.contains('%') {
+            break;
+        }
+        let decoded = percent_encoding::percent_decode_str(&text).decode_utf8_lossy();
+        if decoded == text {
+            break;
+        }
+        text = std::borrow::Cow::Owned(decoded.into_owned());
+    }
+    let (_, findings) = engine.scan_all(text.as_bytes(), ContentHint::Text);
+    if findings.is_empty() {
+        return text.into_owned();
+    }
+    let mut bytes = text.into_owned().into_bytes();
+    for f in findings {
+        let span = f.start as usize..(f.end as usize).min(bytes.len());
+        for b in bytes.get_mut(span).into_iter().flatten() {
+            if b.is_ascii_alphanumeric() {
+                *b = b'*';
+            }
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII: still valid UTF-8.
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The method as an audit line writes it: one of the bounded metric labels
+/// ([`METHODS`]), `other` for an extension method (its name is
+/// client-controlled text).
+pub fn method_label(method: &Method) -> &'static str {
+    METHODS[method_index(method)]
 }
 
 /// Strips the query string (and fragment) from a path.

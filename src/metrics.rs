@@ -37,6 +37,13 @@ pub mod skip_reason {
     pub const SIZE_LIMIT: &str = "size_limit";
 }
 
+/// Bounded reasons for `leakwarden_client_errors_total`.
+pub mod client_reason {
+    /// The client's request body broke while it streamed upstream
+    /// (malformed chunked framing, a body cut short).
+    pub const REQUEST_BODY: &str = "request_body";
+}
+
 /// Values of the `result` label of `leakwarden_config_reloads_total`.
 pub mod reload_result {
     pub const SUCCESS: &str = "success";
@@ -57,6 +64,7 @@ const BLOCK_REASONS: &[&str] = &[
     block_reason::FAIL_CLOSED,
 ];
 const SKIP_REASONS: &[&str] = &[skip_reason::CONTENT_TYPE, skip_reason::SIZE_LIMIT];
+const CLIENT_REASONS: &[&str] = &[client_reason::REQUEST_BODY];
 
 /// All metrics. Cheap to share behind an `Arc`; every test server gets its
 /// own so that counters can be asserted exactly.
@@ -74,6 +82,8 @@ pub struct Metrics {
     pub scan_bytes_total: IntCounterVec,
     pub scan_skipped_total: IntCounterVec,
     pub scan_errors_total: IntCounterVec,
+    /// Requests the client got wrong (answered 4xx by the guard itself).
+    pub client_errors_total: IntCounterVec,
     pub connections_active: IntGauge,
     pub config_reloads_total: IntCounterVec,
     pub config_last_reload_success_timestamp_seconds: Gauge,
@@ -201,6 +211,12 @@ impl Metrics {
                 "Errors inside the scanning pipeline (bad encodings, limits), by route and reason.",
                 &["route", "reason"],
             ),
+            client_errors_total: counter(
+                &reg,
+                "leakwarden_client_errors_total",
+                "Requests the client got wrong (a malformed request body), by route and reason.",
+                &["route", "reason"],
+            ),
             config_reloads_total: counter(
                 &reg,
                 "leakwarden_config_reloads_total",
@@ -243,6 +259,9 @@ impl Metrics {
         }
         for reason in SKIP_REASONS {
             self.scan_skipped_total.with_label_values(&[route, reason]);
+        }
+        for reason in CLIENT_REASONS {
+            self.client_errors_total.with_label_values(&[route, reason]);
         }
         self.responses_scanned_total.with_label_values(&[route]);
         self.responses_modified_total.with_label_values(&[route]);

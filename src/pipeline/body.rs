@@ -219,13 +219,20 @@ where
 
     /// Polls upstream once and processes what it yields.
     fn poll_advance(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
+        let mut this = self.project();
         let st = this.st;
-        match ready!(this.inner.poll_frame(cx)) {
+        match ready!(this.inner.as_mut().poll_frame(cx)) {
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) => {
                     if let Err(e) = st.on_data(data) {
                         st.on_error(e);
+                    }
+                    // A body framed by its length ends with its last byte:
+                    // hyper may never be asked for the `None` after it (an
+                    // HTTP/1.1 client connection stops polling once the
+                    // Content-Length is written), so the end is handled now.
+                    if this.inner.is_end_stream() && matches!(st.phase, Phase::Running) {
+                        st.end();
                     }
                 }
                 Err(frame) => {
@@ -238,19 +245,7 @@ where
                 }
             },
             Some(Err(e)) => st.fail_upstream(e.into()),
-            None => {
-                if let Err(e) = st.on_end() {
-                    st.on_error(e);
-                }
-                // Monitor mode survives errors: the body still completes.
-                if matches!(st.phase, Phase::Running) {
-                    if let Some(t) = st.trailers.take() {
-                        st.queue.push_back(Frame::trailers(t));
-                    }
-                    st.phase = Phase::Done;
-                    st.report(true);
-                }
-            }
+            None => st.end(),
         }
         Poll::Ready(())
     }
@@ -320,6 +315,20 @@ impl ScanState {
             self.consume(&data)?;
         }
         self.flush_encoder()
+    }
+
+    /// The upstream body ended: flush everything and queue the rest.
+    fn end(&mut self) {
+        if let Err(e) = self.on_end() {
+            self.on_error(e);
+        }
+        // Monitor mode survives errors: the body still completes.
+        if matches!(self.phase, Phase::Running) {
+            if let Some(t) = self.trailers.take() {
+                self.queue.push_back(Frame::trailers(t));
+            }
+            self.phase = Phase::Done;
+        }
     }
 
     fn on_end(&mut self) -> Result<(), PipelineError> {
@@ -597,16 +606,17 @@ pub(crate) fn write_audit(ctx: &ResponseContext, status: u16, extra: AuditExtra<
     if !ctx.audit.enabled() {
         return;
     }
-    // The path may itself carry a value (a card number as an id): mask it
-    // with the same engine before it is written anywhere.
-    let path = audit::path_without_query(&ctx.path);
-    let (masked, _) = ctx.policy.engine.scan_all(path.as_bytes(), ContentHint::Text);
-    let path = String::from_utf8_lossy(&masked);
+    // The path and the request id come from the client and may carry a
+    // value (a card number as an id): masked with the same engine before
+    // they are written anywhere.
+    let engine = &ctx.policy.engine;
+    let path = audit::masked(engine, audit::path_without_query(&ctx.path));
+    let request_id = audit::masked(engine, &ctx.request_id);
     ctx.audit.write(&AuditRecord {
         ts: audit::now_rfc3339(),
-        request_id: &ctx.request_id,
+        request_id: &request_id,
         route: &ctx.route,
-        method: ctx.method.as_str(),
+        method: audit::method_label(&ctx.method),
         path: &path,
         status,
         mode: ctx.policy.mode.as_str(),
@@ -647,12 +657,21 @@ where
                 if let Some(d) = frame.data_ref() {
                     st.queued_bytes -= d.len();
                 }
+                if st.queue.is_empty() && matches!(st.phase, Phase::Done) {
+                    // The last frame is handed over: the client gets the
+                    // whole body (hyper may drop this body without asking
+                    // for more).
+                    st.report(true);
+                }
                 return Poll::Ready(Some(Ok(frame)));
             }
             match &mut st.phase {
                 Phase::Running => {}
                 Phase::Failed(e) => return Poll::Ready(e.take().map(Err)),
-                Phase::Done => return Poll::Ready(None),
+                Phase::Done => {
+                    st.report(true);
+                    return Poll::Ready(None);
+                }
             }
             ready!(self.as_mut().poll_advance(cx));
         }

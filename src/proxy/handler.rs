@@ -14,11 +14,12 @@ use http::{Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
-use super::body::Observed;
+use super::body::{Observed, RequestBody};
 use super::headers::{self, X_REQUEST_ID};
 use super::route_metrics::{method_index, RouteMetrics};
 use super::upstream::Failure;
 use super::{route, Proxy};
+use crate::metrics::client_reason;
 use crate::pipeline::{self, ProxyBody, ResponseContext};
 
 /// Route label for requests that matched no route.
@@ -148,10 +149,22 @@ pub async fn handle(
     if let Some(d) = deadline {
         header_deadline = header_deadline.min(d);
     }
+    let (body, client_body_failed) = RequestBody::new(body);
     let sent =
         tokio::time::timeout_at(header_deadline, client.request(Request::from_parts(parts, body)));
     let result = match sent.await {
         Ok(Ok(resp)) => Ok(resp),
+        // The client's own body broke (a malformed chunk, a cut): its
+        // fault, not the upstream's.
+        Ok(Err(_)) if client_body_failed.get() => {
+            metrics
+                .client_errors_total
+                .with_label_values(&[&route_name, client_reason::REQUEST_BODY])
+                .inc();
+            tracing::debug!(request_id, route = &*route_name, "malformed client request body");
+            let resp = local_response(StatusCode::BAD_REQUEST, "bad request\n", &request_id);
+            return Ok(finish(rm, resp, false));
+        }
         Ok(Err(e)) => Err(client.classify(&e)),
         Err(_elapsed) => Err(Failure::TIMEOUT),
     };

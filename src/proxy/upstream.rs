@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::StatusCode;
-use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -23,7 +22,7 @@ use crate::config::runtime::{Limits, Upstream};
 use crate::metrics::upstream_reason;
 
 /// The request body type sent upstream: the client's body, streamed.
-pub type UpstreamBody = Incoming;
+pub type UpstreamBody = super::body::RequestBody;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
