@@ -6,14 +6,19 @@
 //! request id) is masked in the audit line too; an extension method is
 //! written as `other`.
 //!
-//! Lines are written whole, under a lock, and flushed one by one, so that
-//! concurrent responses never interleave and a crash loses at most a line.
+//! Lines are serialized by the caller and queued (bounded, [`QUEUE_LINES`])
+//! to one writer thread that owns the output, so that concurrent responses
+//! never interleave and no async worker waits on a disk. A full queue drops
+//! the line and says so to the caller, which counts it
+//! (`leakwarden_audit_lines_dropped_total`). The writer flushes whenever
+//! its queue is empty.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,14 +33,27 @@ use crate::proxy::route_metrics::{method_index, METHODS};
 /// Most distinct fingerprints listed in one audit line.
 pub const MAX_FINGERPRINTS: usize = 32;
 
-/// Where audit lines go.
+/// Lines the writer thread may have queued before new ones are dropped
+/// (and counted): a slow disk must slow the audit log, never the proxy.
+pub const QUEUE_LINES: usize = 4096;
+
+/// What the writer thread is sent.
+enum Msg {
+    Line(Vec<u8>),
+    /// Write and flush everything queued before, then answer.
+    Sync(std::sync::mpsc::SyncSender<()>),
+}
+
+/// Where audit lines go: a bounded queue to a writer thread that owns the
+/// output. Callers (async workers, `Drop` of a body) only serialize the
+/// line and try to queue it; they never wait for a lock or a disk.
 pub struct AuditSink {
-    out: Option<Mutex<Box<dyn Write + Send>>>,
+    tx: Option<SyncSender<Msg>>,
 }
 
 impl fmt::Debug for AuditSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuditSink").field("enabled", &self.out.is_some()).finish()
+        f.debug_struct("AuditSink").field("enabled", &self.tx.is_some()).finish()
     }
 }
 
@@ -45,10 +63,44 @@ impl Default for AuditSink {
     }
 }
 
+/// The writer thread: writes lines as they come and flushes whenever the
+/// queue is empty (so a burst is one flush, and a quiet log is always on
+/// disk). It ends when the last sender is gone, after writing what is
+/// left.
+fn writer_loop(rx: Receiver<Msg>, mut w: Box<dyn Write + Send>) {
+    let mut failed = false;
+    let mut report = |r: std::io::Result<()>| {
+        // One warning per failure streak, not one per line.
+        match r {
+            Err(e) if !failed => {
+                failed = true;
+                tracing::warn!(error = %e, "audit line not written");
+            }
+            Err(_) => {}
+            Ok(()) => failed = false,
+        }
+    };
+    while let Ok(msg) = rx.recv() {
+        let mut next = Some(msg);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Line(line) => report(w.write_all(&line)),
+                Msg::Sync(ack) => {
+                    report(w.flush());
+                    let _ = ack.send(());
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        report(w.flush());
+    }
+    report(w.flush());
+}
+
 impl AuditSink {
     /// An audit sink that writes nothing.
     pub fn disabled() -> AuditSink {
-        AuditSink { out: None }
+        AuditSink { tx: None }
     }
 
     /// Opens the sink the `[audit]` section describes. A file is created if
@@ -77,65 +129,100 @@ impl AuditSink {
                 Box::new(BufWriter::new(f))
             }
         };
-        Ok(AuditSink::from_writer(w))
+        AuditSink::spawn(w)
+            .map_err(|source| ConfigError::Io { file: "audit writer thread".to_string(), source })
+    }
+
+    /// A sink writing to any writer on its own thread.
+    pub fn spawn(w: Box<dyn Write + Send>) -> std::io::Result<AuditSink> {
+        let (tx, rx) = sync_channel(QUEUE_LINES);
+        std::thread::Builder::new()
+            .name("leakwarden-audit".into())
+            .spawn(move || writer_loop(rx, w))?;
+        Ok(AuditSink { tx: Some(tx) })
     }
 
     /// A sink writing to any writer (tests use an in-memory buffer).
+    ///
+    /// # Panics
+    /// When the writer thread cannot be started.
     pub fn from_writer(w: Box<dyn Write + Send>) -> AuditSink {
-        AuditSink { out: Some(Mutex::new(w)) }
+        AuditSink::spawn(w).expect("audit writer thread starts")
     }
 
     /// An in-memory sink and a handle on what it wrote.
     pub fn memory() -> (AuditSink, MemoryLog) {
-        let log = MemoryLog::default();
-        (AuditSink::from_writer(Box::new(log.clone())), log)
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = AuditSink::from_writer(Box::new(MemoryWriter(buf.clone())));
+        let log = MemoryLog { buf, sync: sink.tx.clone() };
+        (sink, log)
     }
 
     pub fn enabled(&self) -> bool {
-        self.out.is_some()
+        self.tx.is_some()
     }
 
-    /// Writes one record as a JSON line. Audit failures are logged, never
-    /// propagated: they must not take the proxy down.
-    pub fn write(&self, record: &AuditRecord<'_>) {
-        let Some(out) = &self.out else { return };
+    /// Serializes one record and queues it as a JSON line. Returns false
+    /// when the line was dropped (queue full, writer gone): the caller
+    /// counts it. Audit failures never propagate: they must not take the
+    /// proxy down.
+    pub fn write(&self, record: &AuditRecord<'_>) -> bool {
+        let Some(tx) = &self.tx else { return true };
         let mut line = match serde_json::to_vec(record) {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %e, "audit record not serializable");
-                return;
+                return false;
             }
         };
         line.push(b'\n');
-        let mut w = match out.lock() {
-            Ok(w) => w,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Err(e) = w.write_all(&line).and_then(|_| w.flush()) {
-            tracing::warn!(error = %e, "audit line not written");
+        tx.try_send(Msg::Line(line)).is_ok()
+    }
+
+    /// Blocks until every line queued so far is written and flushed (or
+    /// five seconds pass). For shutdown and tests: never on an async
+    /// worker.
+    pub fn sync(&self) {
+        if let Some(tx) = &self.tx {
+            sync_on(tx);
         }
     }
 }
 
-/// An in-memory audit log, for tests.
-#[derive(Clone, Default)]
-pub struct MemoryLog(Arc<Mutex<Vec<u8>>>);
-
-impl MemoryLog {
-    /// Every line written so far.
-    pub fn lines(&self) -> Vec<String> {
-        let buf = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        String::from_utf8_lossy(&buf).lines().map(str::to_string).collect()
+fn sync_on(tx: &SyncSender<Msg>) {
+    let (ack_tx, ack_rx) = sync_channel(1);
+    if tx.send(Msg::Sync(ack_tx)).is_ok() {
+        let _ = ack_rx.recv_timeout(std::time::Duration::from_secs(5));
     }
 }
 
-impl Write for MemoryLog {
+struct MemoryWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for MemoryWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// An in-memory audit log, for tests.
+#[derive(Clone)]
+pub struct MemoryLog {
+    buf: Arc<Mutex<Vec<u8>>>,
+    sync: Option<SyncSender<Msg>>,
+}
+
+impl MemoryLog {
+    /// Every line written so far (waits for the lines already queued).
+    pub fn lines(&self) -> Vec<String> {
+        if let Some(tx) = &self.sync {
+            sync_on(tx);
+        }
+        let buf = self.buf.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&buf).lines().map(str::to_string).collect()
     }
 }
 
@@ -314,8 +401,8 @@ mod tests {
     #[test]
     fn one_json_line_per_record() {
         let (sink, log) = AuditSink::memory();
-        sink.write(&record(None));
-        sink.write(&record(Some("threshold")));
+        assert!(sink.write(&record(None)));
+        assert!(sink.write(&record(Some("threshold"))));
         let lines = log.lines();
         assert_eq!(lines.len(), 2);
         let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
@@ -325,6 +412,30 @@ mod tests {
         assert!(v.get("blocked").is_none());
         let v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
         assert_eq!(v["blocked"], "threshold");
+    }
+
+    /// A writer that blocks until told to go on.
+    struct Stuck(std::sync::mpsc::Receiver<()>);
+
+    impl Write for Stuck {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.recv();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_lines_without_blocking_the_caller() {
+        let (go, wait) = std::sync::mpsc::channel();
+        let sink = AuditSink::from_writer(Box::new(Stuck(wait)));
+        // The writer takes one line and blocks on it; the queue takes
+        // QUEUE_LINES more; the rest are refused at once.
+        let accepted = (0..QUEUE_LINES + 50).filter(|_| sink.write(&record(None))).count();
+        assert!((QUEUE_LINES..=QUEUE_LINES + 1).contains(&accepted), "{accepted}");
+        drop(go);
     }
 
     #[test]
@@ -338,7 +449,8 @@ mod tests {
             path: Some(path.clone()),
         };
         let sink = AuditSink::from_config(&section).unwrap();
-        sink.write(&record(None));
+        assert!(sink.write(&record(None)));
+        sink.sync();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("earlier\n{"), "{text}");
         assert_eq!(text.lines().count(), 2);

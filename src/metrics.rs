@@ -6,8 +6,8 @@
 //! Never a path, a host, a client address or any byte of a body.
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// Proxy latency buckets, in seconds: 0.5 ms to 30 s.
@@ -84,6 +84,8 @@ pub struct Metrics {
     pub scan_errors_total: IntCounterVec,
     /// Requests the client got wrong (answered 4xx by the guard itself).
     pub client_errors_total: IntCounterVec,
+    /// Audit lines dropped because the writer's queue was full.
+    pub audit_lines_dropped_total: IntCounter,
     pub connections_active: IntGauge,
     pub config_reloads_total: IntCounterVec,
     pub config_last_reload_success_timestamp_seconds: Gauge,
@@ -128,6 +130,12 @@ impl Metrics {
         )
         .expect("valid metric");
         reg.register(Box::new(last_reload_ok.clone())).expect("metric registered once");
+        let audit_dropped = IntCounter::new(
+            "leakwarden_audit_lines_dropped_total",
+            "Audit lines dropped because the audit writer's queue was full.",
+        )
+        .expect("valid metric");
+        reg.register(Box::new(audit_dropped.clone())).expect("metric registered once");
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "leakwarden_build_info",
@@ -224,6 +232,7 @@ impl Metrics {
                 &["result"],
             ),
             connections_active,
+            audit_lines_dropped_total: audit_dropped,
             config_last_reload_success_timestamp_seconds: last_reload,
             config_last_reload_successful: last_reload_ok,
             build_info,

@@ -315,6 +315,7 @@ async fn monitor_mode_is_byte_identical_and_still_audited() {
     let (parts, body) = get(guard.listen[0], "/account?id=7").await;
     assert_eq!(parts.status, StatusCode::OK);
     assert_eq!(body, doc.as_bytes());
+    guard.shutdown().await;
     let text = std::fs::read_to_string(&log).unwrap();
     let line = text.lines().next().expect("one audit line");
     assert!(!line.contains(CARD) && !line.contains(SSN) && !line.contains("id=7"), "{line}");
@@ -447,6 +448,8 @@ async fn audit_file_gets_one_line_per_response_with_findings() {
     let (guard, _) = start_guard_with(up, &cfg).await;
     get(guard.listen[0], "/clean").await;
     get(guard.listen[0], "/cards?q=secret").await;
+    // The audit writer runs on its own thread: shutting down flushes it.
+    guard.shutdown().await;
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 1, "{text}");

@@ -612,7 +612,7 @@ pub(crate) fn write_audit(ctx: &ResponseContext, status: u16, extra: AuditExtra<
     let engine = &ctx.policy.engine;
     let path = audit::masked(engine, audit::path_without_query(&ctx.path));
     let request_id = audit::masked(engine, &ctx.request_id);
-    ctx.audit.write(&AuditRecord {
+    let queued = ctx.audit.write(&AuditRecord {
         ts: audit::now_rfc3339(),
         request_id: &request_id,
         route: &ctx.route,
@@ -630,6 +630,9 @@ pub(crate) fn write_audit(ctx: &ResponseContext, status: u16, extra: AuditExtra<
         would_block: extra.would_block,
         complete: extra.complete,
     });
+    if !queued {
+        ctx.metrics.audit_lines_dropped_total.inc();
+    }
 }
 
 impl Drop for ScanState {

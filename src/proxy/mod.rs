@@ -113,6 +113,13 @@ impl Proxy {
     pub fn set_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);
     }
+
+    /// Waits until the audit lines queued so far are written (the writer
+    /// thread blocks on its output, so this waits off the async workers).
+    pub async fn flush_audit(&self) {
+        let audit = self.snapshot().audit.clone();
+        let _ = tokio::task::spawn_blocking(move || audit.sync()).await;
+    }
 }
 
 impl Snapshot {
@@ -425,6 +432,7 @@ impl Guard {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.proxy.flush_audit().await;
     }
 
     /// Starts the shutdown without waiting; await [`Guard::wait`] after.
@@ -438,5 +446,6 @@ impl Guard {
     /// Waits until the guard has stopped (after a shutdown began).
     pub async fn wait(self) {
         let _ = self.task.await;
+        self.proxy.flush_audit().await;
     }
 }
