@@ -244,8 +244,12 @@ pub struct AuditRecord<'a> {
     pub client: SocketAddr,
     /// Findings per kind name.
     pub counts: BTreeMap<&'a str, u64>,
-    /// Configured action per kind name found.
+    /// Action taken per kind name found: the configured one in enforce
+    /// mode, `monitor` in monitor mode (the value passed unchanged).
     pub actions: BTreeMap<&'a str, &'static str>,
+    /// Monitor mode: the action enforce mode would have taken per kind.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub would_actions: BTreeMap<&'a str, &'static str>,
     /// Distinct keyed fingerprints, at most [`MAX_FINGERPRINTS`].
     pub fingerprints: Vec<String>,
     /// True when more distinct values were found than are listed.
@@ -390,6 +394,7 @@ mod tests {
             client: "127.0.0.1:5000".parse().unwrap(),
             counts: BTreeMap::from([("card", 2)]),
             actions: BTreeMap::from([("card", "mask")]),
+            would_actions: BTreeMap::new(),
             fingerprints: vec!["00112233445566778899aabb".into()],
             fingerprints_truncated: false,
             blocked,

@@ -37,6 +37,13 @@ pub mod skip_reason {
     pub const SIZE_LIMIT: &str = "size_limit";
 }
 
+/// The `action` label of `leakwarden_findings_total` for a finding in
+/// monitor mode: nothing was done to it (the value left as it was). What
+/// enforce mode would have done is the `would_action` label of
+/// `leakwarden_monitored_findings_total`, never `action`, so no query for
+/// enforced actions can count it.
+pub const MONITOR_ACTION: &str = "monitor";
+
 /// Bounded reasons for `leakwarden_client_errors_total`.
 pub mod client_reason {
     /// The client's request body broke while it streamed upstream
@@ -84,6 +91,8 @@ pub struct Metrics {
     pub scan_errors_total: IntCounterVec,
     /// Requests the client got wrong (answered 4xx by the guard itself).
     pub client_errors_total: IntCounterVec,
+    /// Monitor-mode findings by what enforce mode would have done.
+    pub monitored_findings_total: IntCounterVec,
     /// Audit lines dropped because the writer's queue was full.
     pub audit_lines_dropped_total: IntCounter,
     pub connections_active: IntGauge,
@@ -183,6 +192,12 @@ impl Metrics {
                 "Sensitive values found in responses, by route, kind and action taken.",
                 &["route", "kind", "action"],
             ),
+            monitored_findings_total: counter(
+                &reg,
+                "leakwarden_monitored_findings_total",
+                "Sensitive values found in responses of routes in monitor mode (passed unchanged), by route, kind and the action enforce mode would have taken.",
+                &["route", "kind", "would_action"],
+            ),
             responses_scanned_total: counter(
                 &reg,
                 "leakwarden_responses_scanned_total",
@@ -277,6 +292,21 @@ impl Metrics {
         self.scan_bytes_total.with_label_values(&[route]);
         for (kind, action) in findings {
             self.findings_total.with_label_values(&[route, kind, action]);
+        }
+    }
+
+    /// Creates the zero-valued monitor-mode series of one route:
+    /// `findings_total{action="monitor"}` and
+    /// `monitored_findings_total{would_action}` for each (kind, configured
+    /// action) pair (see [`Metrics::init_route`]).
+    pub fn init_monitored<'a>(
+        &self,
+        route: &str,
+        findings: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        for (kind, would) in findings {
+            self.findings_total.with_label_values(&[route, kind, MONITOR_ACTION]);
+            self.monitored_findings_total.with_label_values(&[route, kind, would]);
         }
     }
 

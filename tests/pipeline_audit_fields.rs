@@ -111,6 +111,7 @@ proptest! {
             client: "127.0.0.1:5000".parse().unwrap(),
             counts: BTreeMap::new(),
             actions: BTreeMap::new(),
+            would_actions: BTreeMap::new(),
             fingerprints: Vec::new(),
             fingerprints_truncated: false,
             blocked: None,

@@ -21,11 +21,11 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::codec::{CodecError, Decoder, Encoder, DECODE_SLICE};
-use super::{BoxError, ResponseContext, RouteCounters};
+use super::{BoxError, FindingCounter, ResponseContext, RouteCounters};
 use crate::audit::{self, AuditRecord, MAX_FINGERPRINTS};
 use crate::config::policy::{OverLimit, PolicyAction};
 use crate::detect::{Action, ContentHint, Finding, Fingerprint, Kind, Scanner};
-use crate::metrics::{block_reason, skip_reason};
+use crate::metrics::{block_reason, skip_reason, MONITOR_ACTION};
 
 /// Why the pipeline cut or blocked a response. Its messages are generic on
 /// purpose: they may end up in a client-facing error or a log.
@@ -132,7 +132,7 @@ pub(crate) struct ScanState {
     counters: Arc<RouteCounters>,
     /// `findings_total` handles this response resolved itself: kinds the
     /// policy does not name (their action is the default, `detect`).
-    finding_counters: Vec<(Kind, prometheus::IntCounter)>,
+    finding_counters: Vec<(Kind, FindingCounter)>,
     out: Vec<u8>,
     decoded: Vec<u8>,
     findings: Vec<Finding>,
@@ -455,11 +455,8 @@ impl ScanState {
             }) {
                 Some(c) => c.inc(),
                 None => {
-                    let c = self.ctx.metrics.findings_total.with_label_values(&[
-                        &self.ctx.route,
-                        policy.engine.kind_name(f.kind),
-                        action.as_str(),
-                    ]);
+                    let c =
+                        FindingCounter::new(&self.ctx.metrics, &self.ctx.route, &policy, f.kind);
                     c.inc();
                     self.finding_counters.push((f.kind, c));
                 }
@@ -558,14 +555,22 @@ impl ScanState {
         let policy = &self.ctx.policy;
         let engine = &policy.engine;
         let counts = t.counts.iter().map(|(&k, &n)| (engine.kind_name(k), n)).collect();
-        let actions =
-            t.counts.keys().map(|&k| (engine.kind_name(k), policy.action(k).as_str())).collect();
+        let configured = t.counts.keys().map(|&k| (engine.kind_name(k), policy.action(k).as_str()));
+        // Monitor mode did nothing to any value: the line says so, and
+        // what enforce mode would have done goes in its own field.
+        let (actions, would_actions) = if self.enforce {
+            (configured.collect(), BTreeMap::new())
+        } else {
+            let none = t.counts.keys().map(|&k| (engine.kind_name(k), MONITOR_ACTION)).collect();
+            (none, configured.collect())
+        };
         write_audit(
             &self.ctx,
             self.client_status(),
             AuditExtra {
                 counts,
                 actions,
+                would_actions,
                 fingerprints: t.fingerprints.iter().map(fingerprint_hex).collect(),
                 truncated: t.truncated,
                 blocked: t.blocked,
@@ -594,6 +599,7 @@ fn fingerprint_hex(f: &Fingerprint) -> String {
 pub(crate) struct AuditExtra<'a> {
     pub counts: BTreeMap<&'a str, u64>,
     pub actions: BTreeMap<&'a str, &'static str>,
+    pub would_actions: BTreeMap<&'a str, &'static str>,
     pub fingerprints: Vec<String>,
     pub truncated: bool,
     pub blocked: Option<&'static str>,
@@ -624,6 +630,7 @@ pub(crate) fn write_audit(ctx: &ResponseContext, status: u16, extra: AuditExtra<
         client: ctx.client,
         counts: extra.counts,
         actions: extra.actions,
+        would_actions: extra.would_actions,
         fingerprints: extra.fingerprints,
         fingerprints_truncated: extra.truncated,
         blocked: extra.blocked,

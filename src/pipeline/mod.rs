@@ -32,7 +32,7 @@ use prometheus::IntCounter;
 use crate::audit::AuditSink;
 use crate::config::policy::{AcceptEncoding, OnError};
 use crate::detect::Kind;
-use crate::metrics::{block_reason, skip_reason, upstream_reason, Metrics};
+use crate::metrics::{block_reason, skip_reason, upstream_reason, Metrics, MONITOR_ACTION};
 use crate::policy::Policy;
 use body::{AuditExtra, Failure, ScanBody};
 use codec::{Coding, Decoder, Encoder, EncodingProblem};
@@ -70,19 +70,52 @@ pub struct RouteCounters {
     responses_scanned: IntCounter,
     scan_bytes: IntCounter,
     skipped_content_type: IntCounter,
-    /// `findings_total` for each kind the policy names, with its action.
-    findings: Vec<(Kind, IntCounter)>,
+    /// The finding counters of each kind the policy names.
+    findings: Vec<(Kind, FindingCounter)>,
+}
+
+/// The series one finding of a kind increments on a route: what was done
+/// (`findings_total`; `action="monitor"` in monitor mode, where nothing
+/// was) and, in monitor mode only, what enforce mode would have done
+/// (`monitored_findings_total`).
+pub(crate) struct FindingCounter {
+    taken: IntCounter,
+    would: Option<IntCounter>,
+}
+
+impl FindingCounter {
+    pub(crate) fn new(metrics: &Metrics, route: &str, policy: &Policy, kind: Kind) -> Self {
+        let name = policy.engine.kind_name(kind);
+        let action = policy.action(kind).as_str();
+        if policy.monitor() {
+            FindingCounter {
+                taken: metrics.findings_total.with_label_values(&[route, name, MONITOR_ACTION]),
+                would: Some(
+                    metrics.monitored_findings_total.with_label_values(&[route, name, action]),
+                ),
+            }
+        } else {
+            FindingCounter {
+                taken: metrics.findings_total.with_label_values(&[route, name, action]),
+                would: None,
+            }
+        }
+    }
+
+    pub(crate) fn inc(&self) {
+        self.taken.inc();
+        if let Some(w) = &self.would {
+            w.inc();
+        }
+    }
 }
 
 impl RouteCounters {
     pub fn new(metrics: &Metrics, route: &str, policy: &Policy) -> RouteCounters {
         let findings = policy
             .actions
-            .iter()
-            .map(|(&kind, action)| {
-                let labels = [route, policy.engine.kind_name(kind), action.as_str()];
-                (kind, metrics.findings_total.with_label_values(&labels))
-            })
+            .keys()
+            .map(|&kind| (kind, FindingCounter::new(metrics, route, policy, kind)))
             .collect();
         RouteCounters {
             responses_scanned: metrics.responses_scanned_total.with_label_values(&[route]),
@@ -95,7 +128,7 @@ impl RouteCounters {
     }
 
     /// The resolved `findings_total` handle of a kind the policy names.
-    fn finding(&self, kind: Kind) -> Option<&IntCounter> {
+    fn finding(&self, kind: Kind) -> Option<&FindingCounter> {
         self.findings.iter().find(|(k, _)| *k == kind).map(|(_, c)| c)
     }
 }
@@ -337,6 +370,7 @@ where
         AuditExtra {
             counts: Default::default(),
             actions: Default::default(),
+            would_actions: Default::default(),
             fingerprints: Vec::new(),
             truncated: false,
             blocked: Some(block_reason::FAIL_CLOSED),

@@ -165,7 +165,12 @@ fn init_routes(metrics: &Metrics, runtime: &Runtime) {
     for route in &runtime.routes {
         let policy = &route.policy;
         let pairs = policy.actions.iter().map(|(k, a)| (policy.engine.kind_name(*k), a.as_str()));
-        metrics.init_route(&route.name, pairs);
+        if policy.monitor() {
+            metrics.init_route(&route.name, std::iter::empty());
+            metrics.init_monitored(&route.name, pairs);
+        } else {
+            metrics.init_route(&route.name, pairs);
+        }
     }
 }
 
