@@ -21,59 +21,12 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::codec::{CodecError, Decoder, Encoder, DECODE_SLICE};
+pub use super::error::PipelineError;
 use super::{BoxError, FindingCounter, ResponseContext, RouteCounters};
 use crate::audit::{self, AuditRecord, MAX_FINGERPRINTS};
 use crate::config::policy::{OverLimit, PolicyAction};
 use crate::detect::{Action, ContentHint, Finding, Fingerprint, Kind, Scanner};
-use crate::metrics::{block_reason, skip_reason, MONITOR_ACTION};
-
-/// Why the pipeline cut or blocked a response. Its messages are generic on
-/// purpose: they may end up in a client-facing error or a log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PipelineError {
-    /// A finding of a kind whose action is `block`.
-    #[error("response blocked by policy")]
-    BlockedKind,
-    /// A kind reached its threshold.
-    #[error("response blocked by policy (threshold)")]
-    BlockedThreshold,
-    /// The content coding is corrupt or truncated.
-    #[error("response cut: undecodable content coding")]
-    Decode,
-    /// Decompression bomb limits.
-    #[error("response cut: decompression limit exceeded")]
-    Bomb,
-    /// Past the scan limit with `over_limit = "block"`.
-    #[error("response cut: scan limit exceeded")]
-    SizeLimit,
-    /// Re-encoding failed.
-    #[error("response cut: re-encoding failed")]
-    Encode,
-}
-
-impl PipelineError {
-    /// The `scan_errors_total` reason, for errors that are not decisions.
-    pub fn error_reason(self) -> Option<&'static str> {
-        match self {
-            PipelineError::BlockedKind | PipelineError::BlockedThreshold => None,
-            PipelineError::Decode => Some("decode"),
-            PipelineError::Bomb => Some("bomb"),
-            PipelineError::SizeLimit => Some("size_limit"),
-            PipelineError::Encode => Some("encode"),
-        }
-    }
-
-    /// The `responses_blocked_total` reason.
-    pub fn block_reason(self, headers_sent: bool) -> &'static str {
-        match self {
-            PipelineError::BlockedKind if headers_sent => block_reason::ABORTED,
-            PipelineError::BlockedKind => block_reason::BEFORE_HEADERS,
-            PipelineError::BlockedThreshold if headers_sent => block_reason::ABORTED,
-            PipelineError::BlockedThreshold => block_reason::THRESHOLD,
-            _ => block_reason::FAIL_CLOSED,
-        }
-    }
-}
+use crate::metrics::{skip_reason, MONITOR_ACTION};
 
 impl From<CodecError> for PipelineError {
     fn from(e: CodecError) -> Self {
@@ -99,7 +52,9 @@ pub enum Failure {
 
 enum Phase {
     Running,
-    Failed(Option<BoxError>),
+    /// The one failure state: why, and the error the body still has to
+    /// yield (taken once).
+    Failed(Failure, Option<BoxError>),
     Done,
 }
 
@@ -140,7 +95,6 @@ pub(crate) struct ScanState {
     queued_bytes: usize,
     trailers: Option<HeaderMap>,
     phase: Phase,
-    failure: Option<Failure>,
     pub(crate) headers_sent: bool,
     tally: Tally,
 }
@@ -194,7 +148,6 @@ where
                 queued_bytes: 0,
                 trailers: None,
                 phase: Phase::Running,
-                failure: None,
                 headers_sent: false,
                 tally: Tally::default(),
             },
@@ -271,7 +224,10 @@ impl ScanState {
     }
 
     pub(crate) fn failure(&self) -> Option<Failure> {
-        self.failure
+        match self.phase {
+            Phase::Failed(f, _) => Some(f),
+            _ => None,
+        }
     }
 
     /// True when some output differs from the input (known for sure only
@@ -486,11 +442,7 @@ impl ScanState {
         match decision {
             Some(e) if self.enforce => Err(e),
             Some(e) => {
-                let why = match e {
-                    PipelineError::BlockedThreshold => "threshold",
-                    _ => "block_action",
-                };
-                self.tally.would_block = self.tally.would_block.or(Some(why));
+                self.tally.would_block = self.tally.would_block.or(Some(e.would_block()));
                 Ok(())
             }
             None => Ok(()),
@@ -517,22 +469,20 @@ impl ScanState {
             .with_label_values(&[&self.ctx.route, reason])
             .inc();
         self.tally.blocked = Some(reason);
-        self.failure = Some(Failure::Pipeline(e));
-        self.phase = Phase::Failed(Some(Box::new(e)));
+        self.phase = Phase::Failed(Failure::Pipeline(e), Some(Box::new(e)));
         self.report(false);
     }
 
     fn fail_upstream(&mut self, e: BoxError) {
         self.queue.clear();
         self.queued_bytes = 0;
-        self.failure = Some(Failure::Upstream);
-        self.phase = Phase::Failed(Some(e));
+        self.phase = Phase::Failed(Failure::Upstream, Some(e));
         self.report(false);
     }
 
     /// The status the client got (or gets).
     fn client_status(&self) -> u16 {
-        match (self.headers_sent, self.failure) {
+        match (self.headers_sent, self.failure()) {
             (false, Some(Failure::Pipeline(_))) => self.ctx.policy.block_status.as_u16(),
             (false, Some(Failure::Upstream)) => StatusCode::BAD_GATEWAY.as_u16(),
             _ => self.status.as_u16(),
@@ -677,7 +627,7 @@ where
             }
             match &mut st.phase {
                 Phase::Running => {}
-                Phase::Failed(e) => return Poll::Ready(e.take().map(Err)),
+                Phase::Failed(_, e) => return Poll::Ready(e.take().map(Err)),
                 Phase::Done => {
                     st.report(true);
                     return Poll::Ready(None);

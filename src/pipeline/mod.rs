@@ -10,12 +10,15 @@
 //!
 //! Layout: [`content`] classifies media types, [`codec`] decodes and
 //! re-encodes content codings, [`body`] is the `http_body::Body` wrapper,
-//! [`block`] is the generic page that replaces a blocked response.
+//! [`error`] is the data path's error vocabulary (causes, statuses, metric
+//! labels) and [`block`] turns a rejection into the generic response that
+//! replaces the upstream's.
 
 pub mod block;
 pub mod body;
 pub mod codec;
 pub mod content;
+pub mod error;
 
 use std::future::poll_fn;
 use std::net::SocketAddr;
@@ -32,11 +35,12 @@ use prometheus::IntCounter;
 use crate::audit::AuditSink;
 use crate::config::policy::{AcceptEncoding, OnError};
 use crate::detect::Kind;
-use crate::metrics::{block_reason, skip_reason, upstream_reason, Metrics, MONITOR_ACTION};
+use crate::metrics::{skip_reason, Metrics, MONITOR_ACTION};
 use crate::policy::Policy;
 use body::{AuditExtra, Failure, ScanBody};
-use codec::{Coding, Decoder, Encoder, EncodingProblem};
+use codec::{Coding, Decoder, Encoder};
 use content::MediaType;
+use error::{PipelineError, Rejection, UpstreamError};
 
 /// Boxed error of a body stream. A body that yields one makes hyper abort
 /// the response (HTTP/1.1: the connection closes before the body completes;
@@ -249,12 +253,13 @@ where
 
     let coding = match codec::content_coding(resp.headers()) {
         Ok(c) => c,
-        Err(problem) => return unknown_coding(ctx, resp, problem),
+        // Unknown or stacked: the same answer either way.
+        Err(_) => return unknown_coding(ctx, resp),
     };
     let (decoder, encoder) = match coding.map(|c| coders(c, &policy)).transpose() {
         Ok(Some((d, e))) => (Some(d), Some(e)),
         Ok(None) => (None, None),
-        Err(_) => return unknown_coding(ctx, resp, EncodingProblem::Unknown),
+        Err(_) => return unknown_coding(ctx, resp),
     };
 
     let (mut parts, upstream) = resp.into_parts();
@@ -277,20 +282,19 @@ where
 
     let st = body.state();
     let ctx = st.ctx();
-    match st.failure() {
-        Some(Failure::Pipeline(_)) => {
-            return block::page(&ctx.policy, &ctx.request_id);
-        }
+    let rejection = match st.failure() {
+        Some(Failure::Pipeline(e)) => Some(Rejection::Blocked(e, ctx.policy.block_status)),
         Some(Failure::Upstream) => {
             // The upstream died mid-body before the head went out: a clean
             // 502 rather than a cut 200.
-            ctx.metrics
-                .upstream_errors_total
-                .with_label_values(&[&ctx.route, upstream_reason::RESET])
-                .inc();
-            return block::bad_gateway(&ctx.request_id);
+            let e = UpstreamError::Reset;
+            ctx.metrics.upstream_errors_total.with_label_values(&[&ctx.route, e.reason()]).inc();
+            Some(Rejection::Upstream(e))
         }
-        None => {}
+        None => None,
+    };
+    if let Some(r) = rejection {
+        return block::reply(r, &ctx.request_id);
     }
 
     let h = &mut parts.headers;
@@ -347,23 +351,20 @@ fn coders(c: Coding, policy: &Policy) -> std::io::Result<(Decoder, Encoder)> {
 /// A scannable response whose coding cannot be decoded: fail closed (the
 /// block page), or pass it untouched with `on_error = "fail_open"` or in
 /// monitor mode.
-fn unknown_coding<B>(
-    ctx: ResponseContext,
-    resp: Response<B>,
-    _problem: EncodingProblem,
-) -> Response<ProxyBody>
+fn unknown_coding<B>(ctx: ResponseContext, resp: Response<B>) -> Response<ProxyBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    ctx.metrics.scan_errors_total.with_label_values(&[&ctx.route, "unknown_encoding"]).inc();
+    let e = PipelineError::UnknownEncoding;
+    if let Some(reason) = e.error_reason() {
+        ctx.metrics.scan_errors_total.with_label_values(&[&ctx.route, reason]).inc();
+    }
     if ctx.policy.monitor() || ctx.policy.on_error == OnError::FailOpen {
         return passthrough(resp);
     }
-    ctx.metrics
-        .responses_blocked_total
-        .with_label_values(&[&ctx.route, block_reason::FAIL_CLOSED])
-        .inc();
+    let reason = e.block_reason(false);
+    ctx.metrics.responses_blocked_total.with_label_values(&[&ctx.route, reason]).inc();
     body::write_audit(
         &ctx,
         ctx.policy.block_status.as_u16(),
@@ -373,12 +374,12 @@ where
             would_actions: Default::default(),
             fingerprints: Vec::new(),
             truncated: false,
-            blocked: Some(block_reason::FAIL_CLOSED),
+            blocked: Some(reason),
             would_block: None,
             complete: false,
         },
     );
-    block::page(&ctx.policy, &ctx.request_id)
+    block::reply(Rejection::Blocked(e, ctx.policy.block_status), &ctx.request_id)
 }
 
 #[cfg(test)]
