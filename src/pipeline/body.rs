@@ -9,8 +9,11 @@
 //! abort the response: the client never sees a complete-looking response
 //! that was cut. It never puts a matched value in an error, a log or an
 //! audit line.
+//!
+//! What it does not do itself: the block decision is [`super::decide`]'s,
+//! metrics and the audit line are [`super::report`]'s.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -21,12 +24,12 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use super::codec::{CodecError, Decoder, Encoder, DECODE_SLICE};
+use super::decide;
 pub use super::error::PipelineError;
-use super::{BoxError, FindingCounter, ResponseContext, RouteCounters};
-use crate::audit::{self, AuditRecord, MAX_FINGERPRINTS};
-use crate::config::policy::{OverLimit, PolicyAction};
-use crate::detect::{Action, ContentHint, Finding, Fingerprint, Kind, Scanner};
-use crate::metrics::{skip_reason, MONITOR_ACTION};
+use super::report::Report;
+use super::{BoxError, ResponseContext, RouteCounters};
+use crate::config::policy::OverLimit;
+use crate::detect::{ContentHint, Finding, Scanner};
 
 impl From<CodecError> for PipelineError {
     fn from(e: CodecError) -> Self {
@@ -58,18 +61,6 @@ enum Phase {
     Done,
 }
 
-/// Findings of one response, as the audit line and metrics see them.
-#[derive(Default)]
-struct Tally {
-    counts: BTreeMap<Kind, u64>,
-    fingerprints: Vec<Fingerprint>,
-    truncated: bool,
-    modified: bool,
-    blocked: Option<&'static str>,
-    would_block: Option<&'static str>,
-    reported: bool,
-}
-
 /// Everything a scanned body owns besides the upstream body.
 pub(crate) struct ScanState {
     ctx: ResponseContext,
@@ -83,11 +74,6 @@ pub(crate) struct ScanState {
     input_seen: u64,
     /// Decoded bytes that went through the scanner.
     scanned: u64,
-    /// The route's per-response series, resolved once per configuration.
-    counters: Arc<RouteCounters>,
-    /// `findings_total` handles this response resolved itself: kinds the
-    /// policy does not name (their action is the default, `detect`).
-    finding_counters: Vec<(Kind, FindingCounter)>,
     out: Vec<u8>,
     decoded: Vec<u8>,
     findings: Vec<Finding>,
@@ -96,7 +82,8 @@ pub(crate) struct ScanState {
     trailers: Option<HeaderMap>,
     phase: Phase,
     pub(crate) headers_sent: bool,
-    tally: Tally,
+    /// Metrics and the audit line of this response.
+    report: Report,
 }
 
 pin_project! {
@@ -126,7 +113,6 @@ where
     ) -> ScanBody<B> {
         let enforce = !ctx.policy.monitor();
         let scanner = Scanner::new(ctx.policy.engine.clone(), hint);
-        counters.responses_scanned.inc();
         ScanBody {
             inner,
             st: ScanState {
@@ -139,8 +125,6 @@ where
                 scanning: true,
                 input_seen: 0,
                 scanned: 0,
-                counters,
-                finding_counters: Vec::new(),
                 out: Vec::new(),
                 decoded: Vec::new(),
                 findings: Vec::new(),
@@ -149,7 +133,7 @@ where
                 trailers: None,
                 phase: Phase::Running,
                 headers_sent: false,
-                tally: Tally::default(),
+                report: Report::new(counters),
             },
         }
     }
@@ -233,7 +217,7 @@ impl ScanState {
     /// True when some output differs from the input (known for sure only
     /// once the body is done).
     pub(crate) fn modified(&self) -> bool {
-        self.tally.modified
+        self.report.modified()
     }
 
     pub(crate) fn queued_bytes(&self) -> usize {
@@ -333,11 +317,7 @@ impl ScanState {
                     self.scanner.finish(&mut self.out, &mut self.findings);
                     self.scanning = false;
                     self.handle_findings()?;
-                    self.ctx
-                        .metrics
-                        .scan_skipped_total
-                        .with_label_values(&[&self.ctx.route, skip_reason::SIZE_LIMIT])
-                        .inc();
+                    self.report.skipped_size_limit(&self.ctx);
                     input = rest;
                 }
             }
@@ -362,7 +342,7 @@ impl ScanState {
         self.out.reserve(input.len() + OUT_SLACK);
         self.scanner.feed(input, &mut self.out, &mut self.findings);
         self.scanned += input.len() as u64;
-        self.counters.scan_bytes.inc_by(input.len() as u64);
+        self.report.scanned(input.len());
         self.handle_findings()
     }
 
@@ -397,52 +377,17 @@ impl ScanState {
         Ok(())
     }
 
+    /// Counts what the scanner found and applies the policy's decision.
     fn handle_findings(&mut self) -> Result<(), PipelineError> {
-        if self.findings.is_empty() {
-            return Ok(());
-        }
-        let policy = self.ctx.policy.clone();
         let mut decision = None;
         for f in self.findings.drain(..) {
-            let action = policy.action(f.kind);
-            let resolved = self.counters.finding(f.kind);
-            match resolved.or_else(|| {
-                self.finding_counters.iter().find(|(k, _)| *k == f.kind).map(|(_, c)| c)
-            }) {
-                Some(c) => c.inc(),
-                None => {
-                    let c =
-                        FindingCounter::new(&self.ctx.metrics, &self.ctx.route, &policy, f.kind);
-                    c.inc();
-                    self.finding_counters.push((f.kind, c));
-                }
-            }
-            let n = self.tally.counts.entry(f.kind).or_insert(0);
-            *n += 1;
-            let n = *n;
-            // Once the list is full and known to be truncated, nothing a
-            // finding's fingerprint could do changes it: skip the search.
-            if !self.tally.truncated && !self.tally.fingerprints.contains(&f.fingerprint) {
-                if self.tally.fingerprints.len() < MAX_FINGERPRINTS {
-                    self.tally.fingerprints.push(f.fingerprint);
-                } else {
-                    self.tally.truncated = true;
-                }
-            }
-            if self.enforce && f.action != Action::Detect {
-                self.tally.modified = true;
-            }
-            if action == PolicyAction::Block {
-                decision = decision.or(Some(PipelineError::BlockedKind));
-            }
-            if policy.thresholds.get(&f.kind).is_some_and(|&t| n >= t) {
-                decision = decision.or(Some(PipelineError::BlockedThreshold));
-            }
+            let seen = self.report.finding(&self.ctx, &f, self.enforce);
+            decision = decision.or(decide::block(&self.ctx.policy, f.kind, seen));
         }
         match decision {
             Some(e) if self.enforce => Err(e),
             Some(e) => {
-                self.tally.would_block = self.tally.would_block.or(Some(e.would_block()));
+                self.report.would_block(e);
                 Ok(())
             }
             None => Ok(()),
@@ -450,9 +395,7 @@ impl ScanState {
     }
 
     fn on_error(&mut self, e: PipelineError) {
-        if let Some(reason) = e.error_reason() {
-            self.ctx.metrics.scan_errors_total.with_label_values(&[&self.ctx.route, reason]).inc();
-        }
+        self.report.scan_error(&self.ctx, e);
         if !self.enforce {
             // Monitor mode never changes traffic: stop scanning, keep
             // passing the upstream bytes through.
@@ -462,13 +405,7 @@ impl ScanState {
         }
         self.queue.clear();
         self.queued_bytes = 0;
-        let reason = e.block_reason(self.headers_sent);
-        self.ctx
-            .metrics
-            .responses_blocked_total
-            .with_label_values(&[&self.ctx.route, reason])
-            .inc();
-        self.tally.blocked = Some(reason);
+        self.report.blocked(&self.ctx, e.block_reason(self.headers_sent));
         self.phase = Phase::Failed(Failure::Pipeline(e), Some(Box::new(e)));
         self.report(false);
     }
@@ -492,103 +429,8 @@ impl ScanState {
     /// Writes metrics and the audit line once, at the end of the body (or
     /// when it is dropped early).
     fn report(&mut self, complete: bool) {
-        if std::mem::replace(&mut self.tally.reported, true) {
-            return;
-        }
-        if self.tally.modified {
-            self.ctx.metrics.responses_modified_total.with_label_values(&[&self.ctx.route]).inc();
-        }
-        let t = &self.tally;
-        if t.counts.is_empty() && t.blocked.is_none() {
-            return;
-        }
-        let policy = &self.ctx.policy;
-        let engine = &policy.engine;
-        let counts = t.counts.iter().map(|(&k, &n)| (engine.kind_name(k), n)).collect();
-        let configured = t.counts.keys().map(|&k| (engine.kind_name(k), policy.action(k).as_str()));
-        // Monitor mode did nothing to any value: the line says so, and
-        // what enforce mode would have done goes in its own field.
-        let (actions, would_actions) = if self.enforce {
-            (configured.collect(), BTreeMap::new())
-        } else {
-            let none = t.counts.keys().map(|&k| (engine.kind_name(k), MONITOR_ACTION)).collect();
-            (none, configured.collect())
-        };
-        write_audit(
-            &self.ctx,
-            self.client_status(),
-            AuditExtra {
-                counts,
-                actions,
-                would_actions,
-                fingerprints: t.fingerprints.iter().map(fingerprint_hex).collect(),
-                truncated: t.truncated,
-                blocked: t.blocked,
-                would_block: t.would_block,
-                complete,
-            },
-        );
-    }
-}
-
-/// A fingerprint as its `Display` writes it (lower-case hex), without the
-/// formatting machinery: a dense page lists up to [`MAX_FINGERPRINTS`] in
-/// its audit line, and `{:02x}` per byte cost more than the rest of the
-/// line.
-fn fingerprint_hex(f: &Fingerprint) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(f.0.len() * 2);
-    for b in f.0 {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    s
-}
-
-/// The per-response part of an audit line.
-pub(crate) struct AuditExtra<'a> {
-    pub counts: BTreeMap<&'a str, u64>,
-    pub actions: BTreeMap<&'a str, &'static str>,
-    pub would_actions: BTreeMap<&'a str, &'static str>,
-    pub fingerprints: Vec<String>,
-    pub truncated: bool,
-    pub blocked: Option<&'static str>,
-    pub would_block: Option<&'static str>,
-    pub complete: bool,
-}
-
-/// Writes one audit line for a response.
-pub(crate) fn write_audit(ctx: &ResponseContext, status: u16, extra: AuditExtra<'_>) {
-    if !ctx.audit.enabled() {
-        return;
-    }
-    // The path and the request id come from the client and may carry a
-    // value (a card number as an id): masked with the same engine before
-    // they are written anywhere.
-    let engine = &ctx.policy.engine;
-    let path = audit::masked(engine, audit::path_without_query(&ctx.path));
-    let request_id = audit::masked(engine, &ctx.request_id);
-    let queued = ctx.audit.write(&AuditRecord {
-        ts: audit::now_rfc3339(),
-        request_id: &request_id,
-        route: &ctx.route,
-        method: audit::method_label(&ctx.method),
-        path: &path,
-        status,
-        mode: ctx.policy.mode.as_str(),
-        policy: &ctx.policy.name,
-        client: ctx.client,
-        counts: extra.counts,
-        actions: extra.actions,
-        would_actions: extra.would_actions,
-        fingerprints: extra.fingerprints,
-        fingerprints_truncated: extra.truncated,
-        blocked: extra.blocked,
-        would_block: extra.would_block,
-        complete: extra.complete,
-    });
-    if !queued {
-        ctx.metrics.audit_lines_dropped_total.inc();
+        let status = self.client_status();
+        self.report.finish(&self.ctx, self.enforce, status, complete);
     }
 }
 
@@ -646,28 +488,6 @@ where
             SizeHint::with_exact(self.st.queued_bytes as u64)
         } else {
             SizeHint::default()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fingerprint_hex_matches_display() {
-        let mut cases = vec![[0u8; 12], [0xff; 12], *b"0123456789ab"];
-        // Every byte value, in every position.
-        for b in 0..=255u8 {
-            let mut f = [0u8; 12];
-            for (i, x) in f.iter_mut().enumerate() {
-                *x = b.wrapping_add((i as u8).wrapping_mul(37));
-            }
-            cases.push(f);
-        }
-        for c in cases {
-            let f = Fingerprint(c);
-            assert_eq!(fingerprint_hex(&f), f.to_string());
         }
     }
 }

@@ -10,15 +10,18 @@
 //!
 //! Layout: [`content`] classifies media types, [`codec`] decodes and
 //! re-encodes content codings, [`body`] is the `http_body::Body` wrapper,
-//! [`error`] is the data path's error vocabulary (causes, statuses, metric
-//! labels) and [`block`] turns a rejection into the generic response that
-//! replaces the upstream's.
+//! `decide` is the policy's block decision for a finding, `report` the
+//! response's metrics and audit line, [`error`] the data path's error
+//! vocabulary (causes, statuses, metric labels) and [`block`] turns a
+//! rejection into the generic response that replaces the upstream's.
 
 pub mod block;
 pub mod body;
 pub mod codec;
 pub mod content;
+mod decide;
 pub mod error;
+mod report;
 
 use std::future::poll_fn;
 use std::net::SocketAddr;
@@ -37,10 +40,11 @@ use crate::config::policy::{AcceptEncoding, OnError};
 use crate::detect::Kind;
 use crate::metrics::{skip_reason, Metrics, MONITOR_ACTION};
 use crate::policy::Policy;
-use body::{AuditExtra, Failure, ScanBody};
+use body::{Failure, ScanBody};
 use codec::{Coding, Decoder, Encoder};
 use content::MediaType;
 use error::{PipelineError, Rejection, UpstreamError};
+use report::AuditExtra;
 
 /// Boxed error of a body stream. A body that yields one makes hyper abort
 /// the response (HTTP/1.1: the connection closes before the body completes;
@@ -365,7 +369,7 @@ where
     }
     let reason = e.block_reason(false);
     ctx.metrics.responses_blocked_total.with_label_values(&[&ctx.route, reason]).inc();
-    body::write_audit(
+    report::write_audit(
         &ctx,
         ctx.policy.block_status.as_u16(),
         AuditExtra {
