@@ -23,10 +23,11 @@ use http::{HeaderMap, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::codec::{CodecError, Decoder, Encoder, DECODE_SLICE};
+use super::codec::{CodecError, Decoder, Encoder};
 use super::decide;
 pub use super::error::PipelineError;
 use super::report::Report;
+use super::transform::{Events, Limit, Transform};
 use super::{BoxError, ResponseContext, RouteCounters};
 use crate::config::policy::OverLimit;
 use crate::detect::{ContentHint, Finding, Scanner};
@@ -39,10 +40,6 @@ impl From<CodecError> for PipelineError {
         }
     }
 }
-
-/// Extra output room reserved per scanned input for bytes the engine held
-/// back from earlier input and releases now.
-const OUT_SLACK: usize = 512;
 
 /// How a scanned body ended badly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,17 +63,8 @@ pub(crate) struct ScanState {
     ctx: ResponseContext,
     status: StatusCode,
     enforce: bool,
-    decoder: Option<Decoder>,
-    encoder: Option<Encoder>,
-    scanner: Scanner,
-    scanning: bool,
-    /// Upstream data bytes seen (encoded).
-    input_seen: u64,
-    /// Decoded bytes that went through the scanner.
-    scanned: u64,
-    out: Vec<u8>,
-    decoded: Vec<u8>,
-    findings: Vec<Finding>,
+    /// Decode, scan, re-encode.
+    transform: Transform,
     queue: VecDeque<Frame<Bytes>>,
     queued_bytes: usize,
     trailers: Option<HeaderMap>,
@@ -113,21 +101,17 @@ where
     ) -> ScanBody<B> {
         let enforce = !ctx.policy.monitor();
         let scanner = Scanner::new(ctx.policy.engine.clone(), hint);
+        let limit = Limit {
+            bytes: ctx.policy.scan_limit,
+            block: ctx.policy.over_limit == OverLimit::Block,
+        };
         ScanBody {
             inner,
             st: ScanState {
                 ctx,
                 status,
                 enforce,
-                decoder,
-                encoder: if enforce { encoder } else { None },
-                scanner,
-                scanning: true,
-                input_seen: 0,
-                scanned: 0,
-                out: Vec::new(),
-                decoded: Vec::new(),
-                findings: Vec::new(),
+                transform: Transform::new(scanner, decoder, encoder, enforce, limit),
                 queue: VecDeque::new(),
                 queued_bytes: 0,
                 trailers: None,
@@ -229,32 +213,28 @@ impl ScanState {
     }
 
     fn push(&mut self, data: Bytes) {
-        if !data.is_empty() {
-            self.queued_bytes += data.len();
-            self.queue.push_back(Frame::data(data));
-        }
+        push(&mut self.queue, &mut self.queued_bytes, data);
+    }
+
+    /// The transform and, borrowed beside it, where its events go.
+    fn split(&mut self) -> (&mut Transform, Sink<'_>) {
+        let sink = Sink {
+            ctx: &self.ctx,
+            report: &mut self.report,
+            queue: &mut self.queue,
+            queued_bytes: &mut self.queued_bytes,
+            enforce: self.enforce,
+        };
+        (&mut self.transform, sink)
     }
 
     fn on_data(&mut self, data: Bytes) -> Result<(), PipelineError> {
-        self.input_seen += data.len() as u64;
         if !self.enforce {
             // Monitor mode: the client gets the upstream bytes untouched.
             self.push(data.clone());
         }
-        if self.decoder.is_some() {
-            for piece in data.chunks(DECODE_SLICE) {
-                let Some(dec) = self.decoder.as_mut() else { break };
-                dec.write(piece)?;
-                let mut buf = std::mem::take(&mut self.decoded);
-                dec.take_output(&mut buf);
-                let r = self.consume(&buf);
-                self.decoded = buf;
-                r?;
-            }
-        } else {
-            self.consume(&data)?;
-        }
-        self.flush_encoder()
+        let (transform, mut sink) = self.split();
+        transform.feed(&data, &mut sink)
     }
 
     /// The upstream body ended: flush everything and queue the rest.
@@ -272,126 +252,12 @@ impl ScanState {
     }
 
     fn on_end(&mut self) -> Result<(), PipelineError> {
-        if self.input_seen > 0 {
-            if let Some(dec) = self.decoder.as_mut() {
-                dec.finish()?;
-                let mut buf = std::mem::take(&mut self.decoded);
-                dec.take_output(&mut buf);
-                let r = self.consume(&buf);
-                self.decoded = buf;
-                r?;
-            }
-        }
-        if self.scanning {
-            self.scanner.finish(&mut self.out, &mut self.findings);
-            self.scanning = false;
-            self.handle_findings()?;
-        }
-        self.drain_out()?;
-        if let Some(enc) = self.encoder.as_mut() {
-            // An empty upstream body stays empty rather than becoming an
-            // encoded empty document.
-            if self.input_seen > 0 {
-                let mut tail = enc.take_output();
-                tail.extend(enc.finish().map_err(|_| PipelineError::Encode)?);
-                self.push(Bytes::from(tail));
-            }
-        }
+        let (transform, mut sink) = self.split();
+        transform.finish(&mut sink)?;
         if let Some(t) = self.trailers.take() {
             self.queue.push_back(Frame::trailers(t));
         }
         Ok(())
-    }
-
-    /// Scans decoded bytes (up to the scan limit) and moves the result on.
-    fn consume(&mut self, mut input: &[u8]) -> Result<(), PipelineError> {
-        if self.scanning {
-            if let Some(limit) = self.ctx.policy.scan_limit {
-                let room = limit.saturating_sub(self.scanned);
-                if input.len() as u64 > room {
-                    let (head, rest) = input.split_at(room as usize);
-                    self.scan(head)?;
-                    if self.ctx.policy.over_limit == OverLimit::Block {
-                        return Err(PipelineError::SizeLimit);
-                    }
-                    self.scanner.finish(&mut self.out, &mut self.findings);
-                    self.scanning = false;
-                    self.handle_findings()?;
-                    self.report.skipped_size_limit(&self.ctx);
-                    input = rest;
-                }
-            }
-            if self.scanning {
-                self.scan(input)?;
-                input = &[];
-            }
-        }
-        if self.enforce {
-            self.out.extend_from_slice(input);
-        }
-        self.drain_out()
-    }
-
-    fn scan(&mut self, input: &[u8]) -> Result<(), PipelineError> {
-        if input.is_empty() {
-            return Ok(());
-        }
-        // Room for this input plus what the engine held back from the last
-        // one, so the output grows without reallocating (and copying) in
-        // steps; `drain_out` hands the buffer on as it is.
-        self.out.reserve(input.len() + OUT_SLACK);
-        self.scanner.feed(input, &mut self.out, &mut self.findings);
-        self.scanned += input.len() as u64;
-        self.report.scanned(input.len());
-        self.handle_findings()
-    }
-
-    /// Moves scanner output to the encoder or the queue.
-    fn drain_out(&mut self) -> Result<(), PipelineError> {
-        if !self.enforce {
-            self.out.clear();
-            return Ok(());
-        }
-        if self.out.is_empty() {
-            return Ok(());
-        }
-        match self.encoder.as_mut() {
-            Some(enc) => {
-                enc.write_all(&self.out).map_err(|_| PipelineError::Encode)?;
-                self.out.clear();
-            }
-            None => {
-                let data = Bytes::from(std::mem::take(&mut self.out));
-                self.push(data);
-            }
-        }
-        Ok(())
-    }
-
-    fn flush_encoder(&mut self) -> Result<(), PipelineError> {
-        if let Some(enc) = self.encoder.as_mut() {
-            enc.flush().map_err(|_| PipelineError::Encode)?;
-            let data = enc.take_output();
-            self.push(Bytes::from(data));
-        }
-        Ok(())
-    }
-
-    /// Counts what the scanner found and applies the policy's decision.
-    fn handle_findings(&mut self) -> Result<(), PipelineError> {
-        let mut decision = None;
-        for f in self.findings.drain(..) {
-            let seen = self.report.finding(&self.ctx, &f, self.enforce);
-            decision = decision.or(decide::block(&self.ctx.policy, f.kind, seen));
-        }
-        match decision {
-            Some(e) if self.enforce => Err(e),
-            Some(e) => {
-                self.report.would_block(e);
-                Ok(())
-            }
-            None => Ok(()),
-        }
     }
 
     fn on_error(&mut self, e: PipelineError) {
@@ -399,8 +265,7 @@ impl ScanState {
         if !self.enforce {
             // Monitor mode never changes traffic: stop scanning, keep
             // passing the upstream bytes through.
-            self.decoder = None;
-            self.scanning = false;
+            self.transform.stop();
             return;
         }
         self.queue.clear();
@@ -431,6 +296,53 @@ impl ScanState {
     fn report(&mut self, complete: bool) {
         let status = self.client_status();
         self.report.finish(&self.ctx, self.enforce, status, complete);
+    }
+}
+
+fn push(queue: &mut VecDeque<Frame<Bytes>>, queued_bytes: &mut usize, data: Bytes) {
+    if !data.is_empty() {
+        *queued_bytes += data.len();
+        queue.push_back(Frame::data(data));
+    }
+}
+
+/// Where the transform's events go: findings to the report and the
+/// policy's decision, output to the frame queue.
+struct Sink<'a> {
+    ctx: &'a ResponseContext,
+    report: &'a mut Report,
+    queue: &'a mut VecDeque<Frame<Bytes>>,
+    queued_bytes: &'a mut usize,
+    enforce: bool,
+}
+
+impl Events for Sink<'_> {
+    fn findings(&mut self, found: &mut Vec<Finding>) -> Result<(), PipelineError> {
+        let mut decision = None;
+        for f in found.drain(..) {
+            let seen = self.report.finding(self.ctx, &f, self.enforce);
+            decision = decision.or(decide::block(&self.ctx.policy, f.kind, seen));
+        }
+        match decision {
+            Some(e) if self.enforce => Err(e),
+            Some(e) => {
+                self.report.would_block(e);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn scanned(&mut self, bytes: usize) {
+        self.report.scanned(bytes);
+    }
+
+    fn limit_reached(&mut self) {
+        self.report.skipped_size_limit(self.ctx);
+    }
+
+    fn output(&mut self, data: Bytes) {
+        push(self.queue, self.queued_bytes, data);
     }
 }
 

@@ -10,7 +10,8 @@
 //!
 //! Layout: [`content`] classifies media types, [`codec`] decodes and
 //! re-encodes content codings, [`body`] is the `http_body::Body` wrapper,
-//! `decide` is the policy's block decision for a finding, `report` the
+//! `transform` is the pure decode-scan-encode step inside it, `decide` the
+//! policy's block decision for a finding, `report` the
 //! response's metrics and audit line, [`error`] the data path's error
 //! vocabulary (causes, statuses, metric labels) and [`block`] turns a
 //! rejection into the generic response that replaces the upstream's.
@@ -22,6 +23,7 @@ pub mod content;
 mod decide;
 pub mod error;
 mod report;
+mod transform;
 
 use std::future::poll_fn;
 use std::net::SocketAddr;
