@@ -28,7 +28,7 @@ use serde::Serialize;
 use crate::config::policy::{AuditOutput, AuditSection};
 use crate::config::ConfigError;
 use crate::detect::{ContentHint, Engine};
-use crate::proxy::route_metrics::{method_index, METHODS};
+use crate::metrics::{method_index, METHODS};
 
 /// Most distinct fingerprints listed in one audit line.
 pub const MAX_FINGERPRINTS: usize = 32;

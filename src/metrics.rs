@@ -5,6 +5,7 @@
 //! configuration, kind and action names, fixed reason strings, status codes.
 //! Never a path, a host, a client address or any byte of a body.
 
+use http::Method;
 use prometheus::{
     Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
@@ -13,6 +14,24 @@ use prometheus::{
 /// Proxy latency buckets, in seconds: 0.5 ms to 30 s.
 const LATENCY_BUCKETS: &[f64] =
     &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// The bounded `method` label values, in [`method_index`] order.
+pub const METHODS: [&str; 8] =
+    ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"];
+
+/// Index of a request method in [`METHODS`].
+pub fn method_index(m: &Method) -> usize {
+    match *m {
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::DELETE => 4,
+        Method::PATCH => 5,
+        Method::OPTIONS => 6,
+        _ => 7,
+    }
+}
 
 /// Bounded reasons for `leakwarden_upstream_errors_total`.
 pub mod upstream_reason {
