@@ -1,36 +1,59 @@
 //! The audit log: one JSON line per response with findings (and per block),
 //! saying what was found where. It must never write a raw sensitive value:
 //! only kinds, counts, actions and keyed fingerprints. The request path is
-//! written without its query string and itself passed through the engine,
-//! so a card number in a URL path is masked in the audit line too.
+//! written without its query string, percent-decoded and passed through
+//! the engine ([`masked`]), so a card number in a URL path (or a client's
+//! request id) is masked in the audit line too; an extension method is
+//! written as `other`.
 //!
-//! Lines are written whole, under a lock, and flushed one by one, so that
-//! concurrent responses never interleave and a crash loses at most a line.
+//! Lines are serialized by the caller and queued (bounded, [`QUEUE_LINES`])
+//! to one writer thread that owns the output, so that concurrent responses
+//! never interleave and no async worker waits on a disk. A full queue drops
+//! the line and says so to the caller, which counts it
+//! (`leakwarden_audit_lines_dropped_total`). The writer flushes whenever
+//! its queue is empty.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use http::Method;
 use serde::Serialize;
 
 use crate::config::policy::{AuditOutput, AuditSection};
 use crate::config::ConfigError;
+use crate::detect::{ContentHint, Engine};
+use crate::metrics::{method_index, METHODS};
 
 /// Most distinct fingerprints listed in one audit line.
 pub const MAX_FINGERPRINTS: usize = 32;
 
-/// Where audit lines go.
+/// Lines the writer thread may have queued before new ones are dropped
+/// (and counted): a slow disk must slow the audit log, never the proxy.
+pub const QUEUE_LINES: usize = 4096;
+
+/// What the writer thread is sent.
+enum Msg {
+    Line(Vec<u8>),
+    /// Write and flush everything queued before, then answer.
+    Sync(std::sync::mpsc::SyncSender<()>),
+}
+
+/// Where audit lines go: a bounded queue to a writer thread that owns the
+/// output. Callers (async workers, `Drop` of a body) only serialize the
+/// line and try to queue it; they never wait for a lock or a disk.
 pub struct AuditSink {
-    out: Option<Mutex<Box<dyn Write + Send>>>,
+    tx: Option<SyncSender<Msg>>,
 }
 
 impl fmt::Debug for AuditSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuditSink").field("enabled", &self.out.is_some()).finish()
+        f.debug_struct("AuditSink").field("enabled", &self.tx.is_some()).finish()
     }
 }
 
@@ -40,10 +63,44 @@ impl Default for AuditSink {
     }
 }
 
+/// The writer thread: writes lines as they come and flushes whenever the
+/// queue is empty (so a burst is one flush, and a quiet log is always on
+/// disk). It ends when the last sender is gone, after writing what is
+/// left.
+fn writer_loop(rx: Receiver<Msg>, mut w: Box<dyn Write + Send>) {
+    let mut failed = false;
+    let mut report = |r: std::io::Result<()>| {
+        // One warning per failure streak, not one per line.
+        match r {
+            Err(e) if !failed => {
+                failed = true;
+                tracing::warn!(error = %e, "audit line not written");
+            }
+            Err(_) => {}
+            Ok(()) => failed = false,
+        }
+    };
+    while let Ok(msg) = rx.recv() {
+        let mut next = Some(msg);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Line(line) => report(w.write_all(&line)),
+                Msg::Sync(ack) => {
+                    report(w.flush());
+                    let _ = ack.send(());
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        report(w.flush());
+    }
+    report(w.flush());
+}
+
 impl AuditSink {
     /// An audit sink that writes nothing.
     pub fn disabled() -> AuditSink {
-        AuditSink { out: None }
+        AuditSink { tx: None }
     }
 
     /// Opens the sink the `[audit]` section describes. A file is created if
@@ -72,65 +129,100 @@ impl AuditSink {
                 Box::new(BufWriter::new(f))
             }
         };
-        Ok(AuditSink::from_writer(w))
+        AuditSink::spawn(w)
+            .map_err(|source| ConfigError::Io { file: "audit writer thread".to_string(), source })
+    }
+
+    /// A sink writing to any writer on its own thread.
+    pub fn spawn(w: Box<dyn Write + Send>) -> std::io::Result<AuditSink> {
+        let (tx, rx) = sync_channel(QUEUE_LINES);
+        std::thread::Builder::new()
+            .name("leakwarden-audit".into())
+            .spawn(move || writer_loop(rx, w))?;
+        Ok(AuditSink { tx: Some(tx) })
     }
 
     /// A sink writing to any writer (tests use an in-memory buffer).
+    ///
+    /// # Panics
+    /// When the writer thread cannot be started.
     pub fn from_writer(w: Box<dyn Write + Send>) -> AuditSink {
-        AuditSink { out: Some(Mutex::new(w)) }
+        AuditSink::spawn(w).expect("audit writer thread starts")
     }
 
     /// An in-memory sink and a handle on what it wrote.
     pub fn memory() -> (AuditSink, MemoryLog) {
-        let log = MemoryLog::default();
-        (AuditSink::from_writer(Box::new(log.clone())), log)
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = AuditSink::from_writer(Box::new(MemoryWriter(buf.clone())));
+        let log = MemoryLog { buf, sync: sink.tx.clone() };
+        (sink, log)
     }
 
     pub fn enabled(&self) -> bool {
-        self.out.is_some()
+        self.tx.is_some()
     }
 
-    /// Writes one record as a JSON line. Audit failures are logged, never
-    /// propagated: they must not take the proxy down.
-    pub fn write(&self, record: &AuditRecord<'_>) {
-        let Some(out) = &self.out else { return };
+    /// Serializes one record and queues it as a JSON line. Returns false
+    /// when the line was dropped (queue full, writer gone): the caller
+    /// counts it. Audit failures never propagate: they must not take the
+    /// proxy down.
+    pub fn write(&self, record: &AuditRecord<'_>) -> bool {
+        let Some(tx) = &self.tx else { return true };
         let mut line = match serde_json::to_vec(record) {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %e, "audit record not serializable");
-                return;
+                return false;
             }
         };
         line.push(b'\n');
-        let mut w = match out.lock() {
-            Ok(w) => w,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Err(e) = w.write_all(&line).and_then(|_| w.flush()) {
-            tracing::warn!(error = %e, "audit line not written");
+        tx.try_send(Msg::Line(line)).is_ok()
+    }
+
+    /// Blocks until every line queued so far is written and flushed (or
+    /// five seconds pass). For shutdown and tests: never on an async
+    /// worker.
+    pub fn sync(&self) {
+        if let Some(tx) = &self.tx {
+            sync_on(tx);
         }
     }
 }
 
-/// An in-memory audit log, for tests.
-#[derive(Clone, Default)]
-pub struct MemoryLog(Arc<Mutex<Vec<u8>>>);
-
-impl MemoryLog {
-    /// Every line written so far.
-    pub fn lines(&self) -> Vec<String> {
-        let buf = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        String::from_utf8_lossy(&buf).lines().map(str::to_string).collect()
+fn sync_on(tx: &SyncSender<Msg>) {
+    let (ack_tx, ack_rx) = sync_channel(1);
+    if tx.send(Msg::Sync(ack_tx)).is_ok() {
+        let _ = ack_rx.recv_timeout(std::time::Duration::from_secs(5));
     }
 }
 
-impl Write for MemoryLog {
+struct MemoryWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for MemoryWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// An in-memory audit log, for tests.
+#[derive(Clone)]
+pub struct MemoryLog {
+    buf: Arc<Mutex<Vec<u8>>>,
+    sync: Option<SyncSender<Msg>>,
+}
+
+impl MemoryLog {
+    /// Every line written so far (waits for the lines already queued).
+    pub fn lines(&self) -> Vec<String> {
+        if let Some(tx) = &self.sync {
+            sync_on(tx);
+        }
+        let buf = self.buf.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&buf).lines().map(str::to_string).collect()
     }
 }
 
@@ -152,8 +244,12 @@ pub struct AuditRecord<'a> {
     pub client: SocketAddr,
     /// Findings per kind name.
     pub counts: BTreeMap<&'a str, u64>,
-    /// Configured action per kind name found.
+    /// Action taken per kind name found: the configured one in enforce
+    /// mode, `monitor` in monitor mode (the value passed unchanged).
     pub actions: BTreeMap<&'a str, &'static str>,
+    /// Monitor mode: the action enforce mode would have taken per kind.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub would_actions: BTreeMap<&'a str, &'static str>,
     /// Distinct keyed fingerprints, at most [`MAX_FINGERPRINTS`].
     pub fingerprints: Vec<String>,
     /// True when more distinct values were found than are listed.
@@ -173,6 +269,54 @@ pub struct AuditRecord<'a> {
     /// (absent when the policy has no budget).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exfil: Option<crate::exfil::AuditNote>,
+}
+
+/// Percent-decoding rounds applied before masking: a value encoded twice
+/// (`%2534`) is still found; more layers than this are not decoded (and a
+/// server would not decode them either).
+const DECODE_ROUNDS: usize = 3;
+
+/// A request-controlled text (path, request id) as it may be written to a
+/// log line: percent-decoded (so `4111%201111...` is seen as the engine
+/// would see it in a body), then every span the engine detects is masked,
+/// whatever the policy's action for its kind (an email the policy only
+/// detects in bodies is still a value that must not reach a log). Letters
+/// and digits inside a span become `*`; separators stay, so the shape is
+/// still readable.
+pub fn masked(engine: &Arc<Engine>, text: &str) -> String {
+    let mut text = std::borrow::Cow::Borrowed(text);
+    for _ in 0..DECODE_ROUNDS {
+        if !text.contains('%') {
+            break;
+        }
+        let decoded = percent_encoding::percent_decode_str(&text).decode_utf8_lossy();
+        if decoded == text {
+            break;
+        }
+        text = std::borrow::Cow::Owned(decoded.into_owned());
+    }
+    let (_, findings) = engine.scan_all(text.as_bytes(), ContentHint::Text);
+    if findings.is_empty() {
+        return text.into_owned();
+    }
+    let mut bytes = text.into_owned().into_bytes();
+    for f in findings {
+        let span = f.start as usize..(f.end as usize).min(bytes.len());
+        for b in bytes.get_mut(span).into_iter().flatten() {
+            if b.is_ascii_alphanumeric() {
+                *b = b'*';
+            }
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII: still valid UTF-8.
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The method as an audit line writes it: one of the bounded metric labels
+/// ([`METHODS`]), `other` for an extension method (its name is
+/// client-controlled text).
+pub fn method_label(method: &Method) -> &'static str {
+    METHODS[method_index(method)]
 }
 
 /// Strips the query string (and fragment) from a path.
@@ -231,6 +375,7 @@ mod tests {
             client: "127.0.0.1:5000".parse().unwrap(),
             counts: BTreeMap::from([("card", 2)]),
             actions: BTreeMap::from([("card", "mask")]),
+            would_actions: BTreeMap::new(),
             fingerprints: vec!["00112233445566778899aabb".into()],
             fingerprints_truncated: false,
             blocked,
@@ -243,8 +388,8 @@ mod tests {
     #[test]
     fn one_json_line_per_record() {
         let (sink, log) = AuditSink::memory();
-        sink.write(&record(None));
-        sink.write(&record(Some("threshold")));
+        assert!(sink.write(&record(None)));
+        assert!(sink.write(&record(Some("threshold"))));
         let lines = log.lines();
         assert_eq!(lines.len(), 2);
         let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
@@ -254,6 +399,30 @@ mod tests {
         assert!(v.get("blocked").is_none());
         let v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
         assert_eq!(v["blocked"], "threshold");
+    }
+
+    /// A writer that blocks until told to go on.
+    struct Stuck(std::sync::mpsc::Receiver<()>);
+
+    impl Write for Stuck {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.recv();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_lines_without_blocking_the_caller() {
+        let (go, wait) = std::sync::mpsc::channel();
+        let sink = AuditSink::from_writer(Box::new(Stuck(wait)));
+        // The writer takes one line and blocks on it; the queue takes
+        // QUEUE_LINES more; the rest are refused at once.
+        let accepted = (0..QUEUE_LINES + 50).filter(|_| sink.write(&record(None))).count();
+        assert!((QUEUE_LINES..=QUEUE_LINES + 1).contains(&accepted), "{accepted}");
+        drop(go);
     }
 
     #[test]
@@ -267,7 +436,8 @@ mod tests {
             path: Some(path.clone()),
         };
         let sink = AuditSink::from_config(&section).unwrap();
-        sink.write(&record(None));
+        assert!(sink.write(&record(None)));
+        sink.sync();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("earlier\n{"), "{text}");
         assert_eq!(text.lines().count(), 2);

@@ -5,14 +5,33 @@
 //! configuration, kind and action names, fixed reason strings, status codes.
 //! Never a path, a host, a client address or any byte of a body.
 
+use http::Method;
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// Proxy latency buckets, in seconds: 0.5 ms to 30 s.
 const LATENCY_BUCKETS: &[f64] =
     &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// The bounded `method` label values, in [`method_index`] order.
+pub const METHODS: [&str; 8] =
+    ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"];
+
+/// Index of a request method in [`METHODS`].
+pub fn method_index(m: &Method) -> usize {
+    match *m {
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::DELETE => 4,
+        Method::PATCH => 5,
+        Method::OPTIONS => 6,
+        _ => 7,
+    }
+}
 
 /// Bounded reasons for `leakwarden_upstream_errors_total`.
 pub mod upstream_reason {
@@ -41,6 +60,20 @@ pub mod skip_reason {
     pub const EXEMPT_PATH: &str = "exempt_path";
 }
 
+/// The `action` label of `leakwarden_findings_total` for a finding in
+/// monitor mode: nothing was done to it (the value left as it was). What
+/// enforce mode would have done is the `would_action` label of
+/// `leakwarden_monitored_findings_total`, never `action`, so no query for
+/// enforced actions can count it.
+pub const MONITOR_ACTION: &str = "monitor";
+
+/// Bounded reasons for `leakwarden_client_errors_total`.
+pub mod client_reason {
+    /// The client's request body broke while it streamed upstream
+    /// (malformed chunked framing, a body cut short).
+    pub const REQUEST_BODY: &str = "request_body";
+}
+
 /// Values of the `result` label of `leakwarden_config_reloads_total`.
 pub mod reload_result {
     pub const SUCCESS: &str = "success";
@@ -63,6 +96,7 @@ const BLOCK_REASONS: &[&str] = &[
 ];
 const SKIP_REASONS: &[&str] =
     &[skip_reason::CONTENT_TYPE, skip_reason::SIZE_LIMIT, skip_reason::EXEMPT_PATH];
+const CLIENT_REASONS: &[&str] = &[client_reason::REQUEST_BODY];
 
 /// All metrics. Cheap to share behind an `Arc`; every test server gets its
 /// own so that counters can be asserted exactly.
@@ -80,6 +114,12 @@ pub struct Metrics {
     pub scan_bytes_total: IntCounterVec,
     pub scan_skipped_total: IntCounterVec,
     pub scan_errors_total: IntCounterVec,
+    /// Requests the client got wrong (answered 4xx by the guard itself).
+    pub client_errors_total: IntCounterVec,
+    /// Monitor-mode findings by what enforce mode would have done.
+    pub monitored_findings_total: IntCounterVec,
+    /// Audit lines dropped because the writer's queue was full.
+    pub audit_lines_dropped_total: IntCounter,
     pub connections_active: IntGauge,
     pub config_reloads_total: IntCounterVec,
     pub config_last_reload_success_timestamp_seconds: Gauge,
@@ -130,6 +170,12 @@ impl Metrics {
         )
         .expect("valid metric");
         reg.register(Box::new(last_reload_ok.clone())).expect("metric registered once");
+        let audit_dropped = IntCounter::new(
+            "leakwarden_audit_lines_dropped_total",
+            "Audit lines dropped because the audit writer's queue was full.",
+        )
+        .expect("valid metric");
+        reg.register(Box::new(audit_dropped.clone())).expect("metric registered once");
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "leakwarden_build_info",
@@ -139,7 +185,9 @@ impl Metrics {
         )
         .expect("valid metric");
         reg.register(Box::new(build_info.clone())).expect("metric registered once");
-        build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), env!("LEAKWARDEN_REVISION")]).set(1);
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("LEAKWARDEN_REVISION")])
+            .set(1);
         let cert_expiry = IntGaugeVec::new(
             Opts::new(
                 "leakwarden_tls_certificate_expiry_timestamp_seconds",
@@ -187,6 +235,12 @@ impl Metrics {
                 "Sensitive values found in responses, by route, kind and action taken.",
                 &["route", "kind", "action"],
             ),
+            monitored_findings_total: counter(
+                &reg,
+                "leakwarden_monitored_findings_total",
+                "Sensitive values found in responses of routes in monitor mode (passed unchanged), by route, kind and the action enforce mode would have taken.",
+                &["route", "kind", "would_action"],
+            ),
             responses_scanned_total: counter(
                 &reg,
                 "leakwarden_responses_scanned_total",
@@ -223,6 +277,12 @@ impl Metrics {
                 "Errors inside the scanning pipeline (bad encodings, limits), by route and reason.",
                 &["route", "reason"],
             ),
+            client_errors_total: counter(
+                &reg,
+                "leakwarden_client_errors_total",
+                "Requests the client got wrong (a malformed request body), by route and reason.",
+                &["route", "reason"],
+            ),
             config_reloads_total: counter(
                 &reg,
                 "leakwarden_config_reloads_total",
@@ -230,6 +290,7 @@ impl Metrics {
                 &["result"],
             ),
             connections_active,
+            audit_lines_dropped_total: audit_dropped,
             config_last_reload_success_timestamp_seconds: last_reload,
             config_last_reload_successful: last_reload_ok,
             build_info,
@@ -280,11 +341,29 @@ impl Metrics {
         for reason in SKIP_REASONS {
             self.scan_skipped_total.with_label_values(&[route, reason]);
         }
+        for reason in CLIENT_REASONS {
+            self.client_errors_total.with_label_values(&[route, reason]);
+        }
         self.responses_scanned_total.with_label_values(&[route]);
         self.responses_modified_total.with_label_values(&[route]);
         self.scan_bytes_total.with_label_values(&[route]);
         for (kind, action) in findings {
             self.findings_total.with_label_values(&[route, kind, action]);
+        }
+    }
+
+    /// Creates the zero-valued monitor-mode series of one route:
+    /// `findings_total{action="monitor"}` and
+    /// `monitored_findings_total{would_action}` for each (kind, configured
+    /// action) pair (see [`Metrics::init_route`]).
+    pub fn init_monitored<'a>(
+        &self,
+        route: &str,
+        findings: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        for (kind, would) in findings {
+            self.findings_total.with_label_values(&[route, kind, MONITOR_ACTION]);
+            self.monitored_findings_total.with_label_values(&[route, kind, would]);
         }
     }
 

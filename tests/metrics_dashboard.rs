@@ -15,6 +15,7 @@ use serde_json::Value;
 fn exported() -> BTreeMap<String, BTreeSet<String>> {
     let m = Metrics::new();
     m.init_route("api", [("card", "mask")]);
+    m.init_monitored("shop", [("card", "mask")]);
     m.requests_total.with_label_values(&["api", "GET", "200"]).inc();
     m.scan_errors_total.with_label_values(&["api", "decode"]).inc();
     m.record_initial_load(1.0);

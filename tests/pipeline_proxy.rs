@@ -311,10 +311,11 @@ async fn monitor_mode_is_byte_identical_and_still_audited() {
         "[audit]\noutput = \"file\"\npath = {:?}\n[policies.default]\nmode = \"monitor\"\nactions = {{ card = \"block\" }}",
         log.display().to_string()
     );
-    let (guard, _) = start_guard_with(up, &cfg).await;
+    let (guard, metrics) = start_guard_with(up, &cfg).await;
     let (parts, body) = get(guard.listen[0], "/account?id=7").await;
     assert_eq!(parts.status, StatusCode::OK);
     assert_eq!(body, doc.as_bytes());
+    guard.shutdown().await;
     let text = std::fs::read_to_string(&log).unwrap();
     let line = text.lines().next().expect("one audit line");
     assert!(!line.contains(CARD) && !line.contains(SSN) && !line.contains("id=7"), "{line}");
@@ -325,8 +326,29 @@ async fn monitor_mode_is_byte_identical_and_still_audited() {
     assert_eq!(a["route"], "default");
     assert_eq!(a["counts"]["card"], 1);
     assert_eq!(a["counts"]["ssn"], 1);
-    assert_eq!(a["actions"]["card"], "block");
+    // Nothing was done to the values: the line says so, and what enforce
+    // mode would have done has its own field.
+    assert_eq!(a["actions"]["card"], "monitor");
+    assert_eq!(a["would_actions"]["card"], "block");
+    assert_eq!(a["would_actions"]["ssn"], "mask");
     assert_eq!(a["would_block"], "block_action");
+    assert_eq!(a["complete"], true);
+    assert!(a.get("blocked").is_none());
+    // No series claims an enforced action.
+    let text = String::from_utf8(metrics.encode()).unwrap();
+    for want in [
+        r#"leakwarden_findings_total{action="monitor",kind="card",route="default"} 1"#,
+        r#"leakwarden_monitored_findings_total{kind="card",route="default",would_action="block"} 1"#,
+        r#"leakwarden_monitored_findings_total{kind="ssn",route="default",would_action="mask"} 1"#,
+    ] {
+        assert!(text.contains(want), "missing {want}\n{text}");
+    }
+    for l in text.lines().filter(|l| l.starts_with("leakwarden_findings_total{")) {
+        assert!(l.contains(r#"action="monitor""#), "{l}");
+    }
+    let blocked: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("leakwarden_responses_blocked_total{")).collect();
+    assert!(blocked.iter().all(|l| l.ends_with(" 0")), "{blocked:?}");
     assert!(a["client"].as_str().unwrap().starts_with("127.0.0.1:"));
     assert!(!a["request_id"].as_str().unwrap().is_empty());
 }
@@ -447,6 +469,8 @@ async fn audit_file_gets_one_line_per_response_with_findings() {
     let (guard, _) = start_guard_with(up, &cfg).await;
     get(guard.listen[0], "/clean").await;
     get(guard.listen[0], "/cards?q=secret").await;
+    // The audit writer runs on its own thread: shutting down flushes it.
+    guard.shutdown().await;
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 1, "{text}");

@@ -8,8 +8,8 @@
 //! Shared by the fuzz target (`fuzz/fuzz_targets/config.rs`) and the
 //! regression test that replays seeds and kept crash inputs
 //! (`tests/fuzz_regressions.rs`).
-use leakwarden::config::policy::AuditOutput;
 use leakwarden::app::{Overrides, Runtime};
+use leakwarden::config::policy::AuditOutput;
 use leakwarden::config::{self, ConfigError};
 
 pub fn check(data: &[u8]) {

@@ -10,11 +10,19 @@
 //!
 //! Layout: [`content`] (media types, from [`crate::media`]), [`codec`] decodes and
 //! re-encodes content codings, [`body`] is the `http_body::Body` wrapper,
-//! [`block`] is the generic page that replaces a blocked response.
+//! `transform` is the pure decode-scan-encode step inside it, `decide` the
+//! policy's block decision for a finding, `report` the
+//! response's metrics and audit line, [`error`] the data path's error
+//! vocabulary (causes, statuses, metric labels) and [`block`] turns a
+//! rejection into the generic response that replaces the upstream's.
 
 pub mod block;
 pub mod body;
 pub mod codec;
+mod decide;
+pub mod error;
+mod report;
+mod transform;
 
 use std::future::poll_fn;
 use std::net::SocketAddr;
@@ -32,11 +40,13 @@ use crate::audit::AuditSink;
 use crate::config::policy::{AcceptEncoding, OnError};
 use crate::detect::Kind;
 pub use crate::media as content;
-use crate::metrics::{block_reason, skip_reason, upstream_reason, Metrics};
+use crate::metrics::{skip_reason, Metrics, MONITOR_ACTION};
 use crate::policy::Policy;
-use body::{AuditExtra, Failure, ScanBody};
-use codec::{Coding, Decoder, Encoder, EncodingProblem};
+use body::{Failure, ScanBody};
+use codec::{Coding, Decoder, Encoder};
 use content::MediaType;
+use error::{PipelineError, Rejection, UpstreamError};
+use report::AuditExtra;
 
 /// Boxed error of a body stream. A body that yields one makes hyper abort
 /// the response (HTTP/1.1: the connection closes before the body completes;
@@ -74,19 +84,52 @@ pub struct RouteCounters {
     scan_bytes: IntCounter,
     skipped_content_type: IntCounter,
     skipped_exempt: IntCounter,
-    /// `findings_total` for each kind the policy names, with its action.
-    findings: Vec<(Kind, IntCounter)>,
+    /// The finding counters of each kind the policy names.
+    findings: Vec<(Kind, FindingCounter)>,
+}
+
+/// The series one finding of a kind increments on a route: what was done
+/// (`findings_total`; `action="monitor"` in monitor mode, where nothing
+/// was) and, in monitor mode only, what enforce mode would have done
+/// (`monitored_findings_total`).
+pub(crate) struct FindingCounter {
+    taken: IntCounter,
+    would: Option<IntCounter>,
+}
+
+impl FindingCounter {
+    pub(crate) fn new(metrics: &Metrics, route: &str, policy: &Policy, kind: Kind) -> Self {
+        let name = policy.engine.kind_name(kind);
+        let action = policy.action(kind).as_str();
+        if policy.monitor() {
+            FindingCounter {
+                taken: metrics.findings_total.with_label_values(&[route, name, MONITOR_ACTION]),
+                would: Some(
+                    metrics.monitored_findings_total.with_label_values(&[route, name, action]),
+                ),
+            }
+        } else {
+            FindingCounter {
+                taken: metrics.findings_total.with_label_values(&[route, name, action]),
+                would: None,
+            }
+        }
+    }
+
+    pub(crate) fn inc(&self) {
+        self.taken.inc();
+        if let Some(w) = &self.would {
+            w.inc();
+        }
+    }
 }
 
 impl RouteCounters {
     pub fn new(metrics: &Metrics, route: &str, policy: &Policy) -> RouteCounters {
         let findings = policy
             .actions
-            .iter()
-            .map(|(&kind, action)| {
-                let labels = [route, policy.engine.kind_name(kind), action.as_str()];
-                (kind, metrics.findings_total.with_label_values(&labels))
-            })
+            .keys()
+            .map(|&kind| (kind, FindingCounter::new(metrics, route, policy, kind)))
             .collect();
         RouteCounters {
             responses_scanned: metrics.responses_scanned_total.with_label_values(&[route]),
@@ -102,7 +145,7 @@ impl RouteCounters {
     }
 
     /// The resolved `findings_total` handle of a kind the policy names.
-    fn finding(&self, kind: Kind) -> Option<&IntCounter> {
+    fn finding(&self, kind: Kind) -> Option<&FindingCounter> {
         self.findings.iter().find(|(k, _)| *k == kind).map(|(_, c)| c)
     }
 }
@@ -227,12 +270,13 @@ where
 
     let coding = match codec::content_coding(resp.headers()) {
         Ok(c) => c,
-        Err(problem) => return unknown_coding(ctx, resp, problem),
+        // Unknown or stacked: the same answer either way.
+        Err(_) => return unknown_coding(ctx, resp),
     };
     let (decoder, encoder) = match coding.map(|c| coders(c, &policy)).transpose() {
         Ok(Some((d, e))) => (Some(d), Some(e)),
         Ok(None) => (None, None),
-        Err(_) => return unknown_coding(ctx, resp, EncodingProblem::Unknown),
+        Err(_) => return unknown_coding(ctx, resp),
     };
 
     let (mut parts, upstream) = resp.into_parts();
@@ -255,20 +299,19 @@ where
 
     let st = body.state();
     let ctx = st.ctx();
-    match st.failure() {
-        Some(Failure::Pipeline(_)) => {
-            return block::page(&ctx.policy, &ctx.request_id);
-        }
+    let rejection = match st.failure() {
+        Some(Failure::Pipeline(e)) => Some(Rejection::Blocked(e, ctx.policy.block_status)),
         Some(Failure::Upstream) => {
             // The upstream died mid-body before the head went out: a clean
             // 502 rather than a cut 200.
-            ctx.metrics
-                .upstream_errors_total
-                .with_label_values(&[&ctx.route, upstream_reason::RESET])
-                .inc();
-            return block::bad_gateway(&ctx.request_id);
+            let e = UpstreamError::Reset;
+            ctx.metrics.upstream_errors_total.with_label_values(&[&ctx.route, e.reason()]).inc();
+            Some(Rejection::Upstream(e))
         }
-        None => {}
+        None => None,
+    };
+    if let Some(r) = rejection {
+        return block::reply(r, &ctx.request_id);
     }
 
     let h = &mut parts.headers;
@@ -325,38 +368,39 @@ fn coders(c: Coding, policy: &Policy) -> std::io::Result<(Decoder, Encoder)> {
 /// A scannable response whose coding cannot be decoded: fail closed (the
 /// block page), or pass it untouched with `on_error = "fail_open"` or in
 /// monitor mode.
-fn unknown_coding<B>(
-    ctx: ResponseContext,
-    resp: Response<B>,
-    _problem: EncodingProblem,
-) -> Response<ProxyBody>
+fn unknown_coding<B>(ctx: ResponseContext, resp: Response<B>) -> Response<ProxyBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    ctx.metrics.scan_errors_total.with_label_values(&[&ctx.route, "unknown_encoding"]).inc();
+    let e = PipelineError::UnknownEncoding;
+    if let Some(reason) = e.error_reason() {
+        ctx.metrics.scan_errors_total.with_label_values(&[&ctx.route, reason]).inc();
+    }
     if ctx.policy.monitor() || ctx.policy.on_error == OnError::FailOpen {
         return passthrough(resp);
     }
-    blocked_without_body(&ctx, block_reason::FAIL_CLOSED)
+    blocked_without_body(&ctx, e)
 }
 
 /// A client over its exfiltration budget ([`crate::exfil`]): the block page
 /// instead of calling the upstream.
 pub fn budget_block(ctx: &ResponseContext) -> Response<ProxyBody> {
-    blocked_without_body(ctx, block_reason::EXFIL_BUDGET)
+    blocked_without_body(ctx, PipelineError::ExfilBudget)
 }
 
 /// The block page for a response decided before any body byte was read,
-/// counted and audited under `reason`.
-fn blocked_without_body(ctx: &ResponseContext, reason: &'static str) -> Response<ProxyBody> {
+/// counted and audited under the error's block reason.
+fn blocked_without_body(ctx: &ResponseContext, e: PipelineError) -> Response<ProxyBody> {
+    let reason = e.block_reason(false);
     ctx.metrics.responses_blocked_total.with_label_values(&[&ctx.route, reason]).inc();
-    body::write_audit(
+    report::write_audit(
         ctx,
         ctx.policy.block_status.as_u16(),
         AuditExtra {
             counts: Default::default(),
             actions: Default::default(),
+            would_actions: Default::default(),
             fingerprints: Vec::new(),
             truncated: false,
             blocked: Some(reason),
@@ -364,7 +408,7 @@ fn blocked_without_body(ctx: &ResponseContext, reason: &'static str) -> Response
             complete: false,
         },
     );
-    block::page(&ctx.policy, &ctx.request_id)
+    block::reply(Rejection::Blocked(e, ctx.policy.block_status), &ctx.request_id)
 }
 
 #[cfg(test)]

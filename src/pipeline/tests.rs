@@ -66,6 +66,9 @@ pub(super) fn harness(policy_toml: &str) -> Harness {
     let policy = Policy::build("test", &section, &DetectSection::default()).expect("policy");
     let (sink, log) = AuditSink::memory();
     let metrics = Arc::new(Metrics::new());
+    // The route's zero series exist from the start, as the proxy creates
+    // them, so a check for 0 reads a real series.
+    metrics.init_route("r", std::iter::empty());
     let ctx = ResponseContext {
         route: Arc::from("r"),
         method: Method::GET,
@@ -96,14 +99,16 @@ pub(super) async fn collect(
     Ok((c.to_bytes(), trailers))
 }
 
-/// The value of the sample `series` (name plus labels in exposition
-/// order). Panics when absent: a misspelled label must fail, not read 0.
-pub(super) fn metric(m: &Metrics, series: &str) -> u64 {
+/// The value of one exported series. A series that does not exist (a
+/// misspelled label, a series never created) fails the test rather than
+/// reading as 0.
+pub(super) fn metric(m: &Metrics, needle: &str) -> u64 {
     let text = String::from_utf8(m.encode()).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
-        .map(|v| v.trim().parse().unwrap())
-        .unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))
+    let line = text
+        .lines()
+        .find(|l| l.split(' ').next() == Some(needle))
+        .unwrap_or_else(|| panic!("no series {needle} in\n{text}"));
+    line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("a counter value")
 }
 
 fn text(n: usize) -> Vec<u8> {

@@ -182,13 +182,27 @@ async fn monitor_mode_passes_bytes_and_still_audits() {
     assert_eq!(a["mode"], "monitor");
     assert_eq!(a["would_block"], "block_action");
     assert!(a.get("blocked").is_none());
+    assert_eq!(a["actions"]["card"], "monitor");
+    assert_eq!(a["would_actions"]["card"], "block");
+    // Counted as what was done (nothing), with the would-be action in its
+    // own series; no findings series claims the block.
     assert_eq!(
-        metric(&h.metrics, "leakwarden_findings_total{action=\"block\",kind=\"card\",route=\"r\"}"),
+        metric(
+            &h.metrics,
+            "leakwarden_findings_total{action=\"monitor\",kind=\"card\",route=\"r\"}"
+        ),
         1
     );
-    // Never incremented, so not in the exposition: read through the typed
-    // handle (a misspelled name does not compile, wrong labels panic).
-    assert_eq!(h.metrics.responses_modified_total.with_label_values(&["r"]).get(), 0);
+    assert_eq!(
+        metric(
+            &h.metrics,
+            "leakwarden_monitored_findings_total{kind=\"card\",route=\"r\",would_action=\"block\"}"
+        ),
+        1
+    );
+    let text = String::from_utf8(h.metrics.encode()).unwrap();
+    assert!(!text.contains("leakwarden_findings_total{action=\"block\""), "{text}");
+    assert_eq!(metric(&h.metrics, "leakwarden_responses_modified_total{route=\"r\"}"), 0);
 }
 
 #[tokio::test]

@@ -1,15 +1,25 @@
-//! The outermost response body: enforces the whole-request deadline while
-//! the body streams and records the request duration when the body ends.
-//! It passes frames through untouched; an expired deadline becomes a body
-//! error, which makes hyper abort the response rather than end it cleanly.
+//! The proxy's own body wrappers, one job each:
+//!
+//! - [`Observed`], the outermost response body: enforces the whole-request
+//!   deadline while the body streams and records the request duration when
+//!   the body ends. It passes frames through untouched; an expired deadline
+//!   becomes a body error, which makes hyper abort the response rather than
+//!   end it cleanly.
+//! - [`RequestBody`], the client's request body on its way upstream: it
+//!   passes frames through and remembers whether the client's body itself
+//!   failed, so that a malformed request body is answered as the client's
+//!   fault (400) rather than as an upstream failure.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
@@ -83,6 +93,58 @@ impl Body for Observed {
                 *this.deadline = None;
             }
             _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project! {
+    /// See the module docs.
+    pub struct RequestBody {
+        #[pin]
+        inner: Incoming,
+        failed: Arc<AtomicBool>,
+    }
+}
+
+/// Tells whether a [`RequestBody`] failed (the client's fault: a
+/// malformed chunk, a body cut short).
+#[derive(Clone, Default)]
+pub struct ClientBodyFailed(Arc<AtomicBool>);
+
+impl ClientBodyFailed {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl RequestBody {
+    pub fn new(inner: Incoming) -> (RequestBody, ClientBodyFailed) {
+        let flag = ClientBodyFailed::default();
+        (RequestBody { inner, failed: flag.0.clone() }, flag)
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        if let Poll::Ready(Some(Err(_))) = &polled {
+            this.failed.store(true, Ordering::Relaxed);
         }
         polled
     }

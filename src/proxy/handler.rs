@@ -7,19 +7,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_TYPE, HOST};
+use http::header::{HeaderValue, HOST};
 use http::uri::PathAndQuery;
-use http::{Request, Response, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
+use http::{Request, Response, Uri};
 use hyper::body::Incoming;
 
-use super::body::Observed;
+use super::body::{Observed, RequestBody};
 use super::headers::{self, X_REQUEST_ID};
 use super::route_metrics::{method_index, RouteMetrics};
-use super::upstream::Failure;
 use super::{route, Proxy};
-use crate::pipeline::{self, ProxyBody, ResponseContext};
+use crate::pipeline::error::{ClientError, Rejection, UpstreamError};
+use crate::pipeline::{self, block, ProxyBody, ResponseContext};
 
 /// Route label for requests that matched no route.
 pub const UNROUTED: &str = "unrouted";
@@ -30,22 +28,6 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     /// `"http"` or `"https"`: the scheme the client used to reach us.
     pub proto: &'static str,
-}
-
-/// A short generic response made by the proxy itself.
-fn local_response(status: StatusCode, text: &'static str, request_id: &str) -> Response<ProxyBody> {
-    let mut resp = Response::new(
-        Full::new(Bytes::from_static(text.as_bytes()))
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    );
-    *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert(X_REQUEST_ID.clone(), v);
-    }
-    resp
 }
 
 /// Serves one request. Never fails: every error becomes a response.
@@ -80,7 +62,7 @@ pub async fn handle(
     let Some(route_index) = route::select_index(&rt.routes, host.as_deref(), parts.uri.path())
     else {
         tracing::debug!(request_id, "no route");
-        let resp = local_response(StatusCode::NOT_FOUND, "no route\n", &request_id);
+        let resp = block::reply(Rejection::NoRoute, &request_id);
         return Ok(finish(&snap.unrouted, resp, false));
     };
     let route = &rt.routes[route_index];
@@ -157,31 +139,42 @@ pub async fn handle(
     if let Some(d) = deadline {
         header_deadline = header_deadline.min(d);
     }
+    let (body, client_body_failed) = RequestBody::new(body);
     let sent =
         tokio::time::timeout_at(header_deadline, client.request(Request::from_parts(parts, body)));
     let result = match sent.await {
         Ok(Ok(resp)) => Ok(resp),
+        // The client's own body broke (a malformed chunk, a cut): its
+        // fault, not the upstream's.
+        Ok(Err(_)) if client_body_failed.get() => {
+            let e = ClientError::RequestBody;
+            metrics.client_errors_total.with_label_values(&[&route_name, e.reason()]).inc();
+            tracing::debug!(request_id, route = &*route_name, "malformed client request body");
+            let resp = block::reply(Rejection::Client(e), &request_id);
+            return Ok(finish(rm, resp, false));
+        }
         Ok(Err(e)) => Err(client.classify(&e)),
-        Err(_elapsed) => Err(Failure::TIMEOUT),
+        Err(_elapsed) => Err(UpstreamError::Timeout),
     };
     let resp = match result {
         Ok(resp) => resp,
         Err(failure) => {
-            metrics.upstream_errors_total.with_label_values(&[&route_name, failure.reason]).inc();
+            metrics.upstream_errors_total.with_label_values(&[&route_name, failure.reason()]).inc();
             tracing::warn!(
                 request_id,
                 route = &*route_name,
                 upstream = upstream.name,
-                reason = failure.reason,
+                reason = failure.reason(),
                 "upstream failed before response headers"
             );
-            let resp = local_response(failure.status, failure.body(), &request_id);
+            let resp = block::reply(Rejection::Upstream(failure), &request_id);
             return Ok(finish(rm, resp, false));
         }
     };
     rm.upstream_duration.observe(upstream_start.elapsed().as_secs_f64());
 
     let (mut rparts, rbody) = resp.into_parts();
+    headers::transfer_codings_as_content_coding(&mut rparts.headers);
     headers::remove_hop_by_hop(&mut rparts.headers);
     headers::append_via(&mut rparts.headers, rparts.version);
     // The client connection has its own version; hyper picks the wire
@@ -203,12 +196,12 @@ pub async fn handle(
         Some(d) => match tokio::time::timeout_at(d, processed).await {
             Ok(resp) => resp,
             Err(_elapsed) => {
-                let failure = Failure::TIMEOUT;
+                let failure = UpstreamError::Timeout;
                 metrics
                     .upstream_errors_total
-                    .with_label_values(&[&route_name, failure.reason])
+                    .with_label_values(&[&route_name, failure.reason()])
                     .inc();
-                let resp = local_response(failure.status, failure.body(), &request_id);
+                let resp = block::reply(Rejection::Upstream(failure), &request_id);
                 return Ok(finish(rm, resp, false));
             }
         },

@@ -66,6 +66,52 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Moves the transfer codings of an upstream response other than
+/// `chunked` into `Content-Encoding`, before `Transfer-Encoding` goes as a
+/// hop-by-hop header.
+///
+/// hyper decodes only `chunked`: a body sent with `Transfer-Encoding: gzip,
+/// chunked` reaches the pipeline still gzipped, and with the header gone it
+/// would look like plain bytes, pass the scan unread and leave the client
+/// able to gunzip it. As a content coding (applied after any the response
+/// already had) the pipeline decodes, scans and re-encodes it, or fails
+/// closed when it cannot (an unknown coding, or stacked codings), and the
+/// client can still decode what it gets.
+pub fn transfer_codings_as_content_coding(headers: &mut HeaderMap) {
+    let te = &http::header::TRANSFER_ENCODING;
+    if !headers.contains_key(te) {
+        return;
+    }
+    let mut codings: Vec<String> = Vec::new();
+    for v in headers.get_all(te) {
+        // A value that is not text cannot be trusted to be `chunked`.
+        let Ok(v) = v.to_str() else {
+            codings.push("invalid".to_string());
+            continue;
+        };
+        codings.extend(
+            v.split(',')
+                .map(|t| t.split(';').next().unwrap_or("").trim())
+                .filter(|t| !t.is_empty())
+                .filter(|t| !t.eq_ignore_ascii_case("chunked"))
+                .filter(|t| !t.eq_ignore_ascii_case("identity"))
+                .map(str::to_ascii_lowercase),
+        );
+    }
+    if codings.is_empty() {
+        return;
+    }
+    let mut all: Vec<String> = headers
+        .get_all(http::header::CONTENT_ENCODING)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    all.extend(codings);
+    let value = HeaderValue::try_from(all.join(", "))
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    headers.insert(http::header::CONTENT_ENCODING, value);
+}
+
 /// Appends the client address to `X-Forwarded-For` and sets
 /// `X-Forwarded-Proto` and `X-Forwarded-Host` (replacing what the client
 /// sent: they describe this hop).
@@ -310,6 +356,33 @@ mod tests {
             remove_hop_by_hop(&mut h);
             assert_eq!(h, map(&[("x-keep", "yes")]), "{hop}");
         }
+    }
+
+    #[test]
+    fn transfer_codings_other_than_chunked_become_content_codings() {
+        type Case = (&'static [(&'static str, &'static str)], Option<&'static str>);
+        let cases: &[Case] = &[
+            (&[("transfer-encoding", "chunked")], None),
+            (&[("transfer-encoding", "gzip, chunked")], Some("gzip")),
+            (&[("transfer-encoding", "GZIP;q=1 , Chunked")], Some("gzip")),
+            (&[("transfer-encoding", "gzip"), ("transfer-encoding", "chunked")], Some("gzip")),
+            (
+                &[("content-encoding", "br"), ("transfer-encoding", "gzip, chunked")],
+                Some("br, gzip"),
+            ),
+            (&[("content-encoding", "br")], Some("br")),
+            (&[("transfer-encoding", "identity, chunked")], None),
+        ];
+        for (pairs, want) in cases {
+            let mut h = map(pairs);
+            transfer_codings_as_content_coding(&mut h);
+            let got = h.get("content-encoding").map(|v| v.to_str().unwrap());
+            assert_eq!(got, *want, "{pairs:?}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("transfer-encoding", HeaderValue::from_bytes(b"\xffzip").unwrap());
+        transfer_codings_as_content_coding(&mut h);
+        assert_eq!(h["content-encoding"], "invalid");
     }
 
     #[test]

@@ -126,6 +126,13 @@ impl Proxy {
     pub fn set_draining(&self) {
         self.health.set_draining();
     }
+
+    /// Waits until the audit lines queued so far are written (the writer
+    /// thread blocks on its output, so this waits off the async workers).
+    pub async fn flush_audit(&self) {
+        let audit = self.snapshot().audit.clone();
+        let _ = tokio::task::spawn_blocking(move || audit.sync()).await;
+    }
 }
 
 impl Snapshot {
@@ -172,7 +179,12 @@ fn init_routes(metrics: &Metrics, runtime: &Runtime) {
     for route in &runtime.routes {
         let policy = &route.policy;
         let pairs = policy.actions.iter().map(|(k, a)| (policy.engine.kind_name(*k), a.as_str()));
-        metrics.init_route(&route.name, pairs);
+        if policy.monitor() {
+            metrics.init_route(&route.name, std::iter::empty());
+            metrics.init_monitored(&route.name, pairs);
+        } else {
+            metrics.init_route(&route.name, pairs);
+        }
     }
 }
 
@@ -441,6 +453,7 @@ impl Guard {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.proxy.flush_audit().await;
     }
 
     /// Starts the shutdown without waiting; await [`Guard::wait`] after.
@@ -454,5 +467,6 @@ impl Guard {
     /// Waits until the guard has stopped (after a shutdown began).
     pub async fn wait(self) {
         let _ = self.task.await;
+        self.proxy.flush_audit().await;
     }
 }

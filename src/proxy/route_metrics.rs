@@ -11,33 +11,17 @@
 
 use std::sync::{Arc, OnceLock};
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use prometheus::{Histogram, IntCounter};
 
 use crate::metrics::Metrics;
 
-/// The bounded `method` label values, in [`method_index`] order.
-pub const METHODS: [&str; 8] =
-    ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"];
+pub use crate::metrics::{method_index, METHODS};
 
 /// Status codes common enough to keep a resolved counter for; any other
 /// status goes through the labelled vector (correct, just slower).
 const STATUSES: [u16; 16] =
     [200, 201, 204, 206, 301, 302, 304, 400, 401, 403, 404, 429, 500, 502, 503, 504];
-
-/// Index of a request method in [`METHODS`].
-pub fn method_index(m: &Method) -> usize {
-    match *m {
-        Method::GET => 0,
-        Method::HEAD => 1,
-        Method::POST => 2,
-        Method::PUT => 3,
-        Method::DELETE => 4,
-        Method::PATCH => 5,
-        Method::OPTIONS => 6,
-        _ => 7,
-    }
-}
 
 /// The metric handles of one route (or of unrouted requests).
 pub struct RouteMetrics {
@@ -88,6 +72,7 @@ impl RouteMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::Method;
 
     #[test]
     fn counts_land_in_the_labelled_series_and_nothing_else_appears() {

@@ -1,6 +1,7 @@
 //! Upstream clients: one pooled hyper-util client per upstream (HTTP/1.1 by
 //! default, HTTP/2 prior knowledge when configured), and the mapping of
-//! client errors to a status code and a bounded metrics reason.
+//! client errors to an [`UpstreamError`] (which carries the status and the
+//! metric label).
 //!
 //! Error classification never looks at bodies and never echoes upstream
 //! bytes: the client only ever sees a short generic text.
@@ -13,17 +14,15 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::StatusCode;
-use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::app::{Limits, Upstream};
-use crate::metrics::upstream_reason;
+use crate::pipeline::error::UpstreamError;
 
 /// The request body type sent upstream: the client's body, streamed.
-pub type UpstreamBody = Incoming;
+pub type UpstreamBody = super::body::RequestBody;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -50,9 +49,9 @@ impl UpstreamClient {
     /// the same reason as the attempt they waited on (a refused TLS
     /// handshake must count as "tls" for every request it failed), so
     /// that reason is taken from the connector's record.
-    pub fn classify(&self, err: &hyper_util::client::legacy::Error) -> Failure {
+    pub fn classify(&self, err: &hyper_util::client::legacy::Error) -> UpstreamError {
         let own = classify(err);
-        if err.is_connect() && own.reason == upstream_reason::REFUSED && !has_io_cause(err) {
+        if err.is_connect() && own == UpstreamError::Refused && !has_io_cause(err) {
             if let Some(shared) = self.last_connect.failure() {
                 return shared;
             }
@@ -63,31 +62,23 @@ impl UpstreamClient {
 
 /// The outcome of the most recent connection attempt to one upstream:
 /// `0` after a success (or before any attempt), else 1 + an index into
-/// [`LastConnect::FAILURES`].
+/// [`UpstreamError::ALL`].
 #[derive(Default)]
 struct LastConnect(AtomicU8);
 
 impl LastConnect {
-    const FAILURES: [Failure; 5] = [
-        Failure { status: StatusCode::BAD_GATEWAY, reason: upstream_reason::REFUSED },
-        Failure { status: StatusCode::BAD_GATEWAY, reason: upstream_reason::TLS },
-        Failure::TIMEOUT,
-        Failure { status: StatusCode::BAD_GATEWAY, reason: upstream_reason::RESET },
-        Failure { status: StatusCode::BAD_GATEWAY, reason: upstream_reason::PROTOCOL },
-    ];
-
-    fn record(&self, outcome: Result<(), Failure>) {
+    fn record(&self, outcome: Result<(), UpstreamError>) {
         let code = match outcome {
             Ok(()) => 0,
-            Err(f) => Self::FAILURES.iter().position(|k| *k == f).map_or(1, |i| i as u8 + 1),
+            Err(f) => UpstreamError::ALL.iter().position(|k| *k == f).map_or(1, |i| i as u8 + 1),
         };
         self.0.store(code, Ordering::Relaxed);
     }
 
-    fn failure(&self) -> Option<Failure> {
+    fn failure(&self) -> Option<UpstreamError> {
         match self.0.load(Ordering::Relaxed) {
             0 => None,
-            n => Self::FAILURES.get(usize::from(n) - 1).copied(),
+            n => UpstreamError::ALL.get(usize::from(n) - 1).copied(),
         }
     }
 }
@@ -161,28 +152,6 @@ pub fn build_client(upstream: &Upstream, limits: &Limits) -> UpstreamClient {
     UpstreamClient { client: builder.build(connector), last_connect }
 }
 
-/// What went wrong talking to an upstream before its response headers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Failure {
-    pub status: StatusCode,
-    /// One of [`upstream_reason`].
-    pub reason: &'static str,
-}
-
-impl Failure {
-    pub const TIMEOUT: Failure =
-        Failure { status: StatusCode::GATEWAY_TIMEOUT, reason: upstream_reason::TIMEOUT };
-
-    /// The generic body sent to the client.
-    pub fn body(&self) -> &'static str {
-        if self.status == StatusCode::GATEWAY_TIMEOUT {
-            "gateway timeout\n"
-        } else {
-            "bad gateway\n"
-        }
-    }
-}
-
 /// Whether an I/O error (a real socket or handshake failure) is among the
 /// causes of `err`.
 fn has_io_cause(err: &(dyn StdError + 'static)) -> bool {
@@ -198,18 +167,15 @@ fn has_io_cause(err: &(dyn StdError + 'static)) -> bool {
 
 /// Classifies a client error on its own: connect timeouts are 504,
 /// everything else that happens before response headers is 502.
-pub fn classify(err: &hyper_util::client::legacy::Error) -> Failure {
+pub fn classify(err: &hyper_util::client::legacy::Error) -> UpstreamError {
     classify_chain(err, err.is_connect())
 }
 
 /// Classifies `err` and its causes; `connect` says that no connection was
 /// made (so nothing was sent).
-fn classify_chain(err: &(dyn StdError + 'static), connect: bool) -> Failure {
-    let bad = |reason| Failure { status: StatusCode::BAD_GATEWAY, reason };
-    match crate::tls::classify_connect_error(err) {
-        Some(upstream_reason::TIMEOUT) => return Failure::TIMEOUT,
-        Some(reason) => return bad(reason),
-        None => {}
+fn classify_chain(err: &(dyn StdError + 'static), connect: bool) -> UpstreamError {
+    if let Some(reason) = crate::tls::classify_connect_error(err) {
+        return UpstreamError::from_reason(reason).unwrap_or(UpstreamError::Tls);
     }
     let mut io_kind = None;
     let mut hyper_err: Option<&hyper::Error> = None;
@@ -224,21 +190,19 @@ fn classify_chain(err: &(dyn StdError + 'static), connect: bool) -> Failure {
         source = e.source();
     }
     if io_kind == Some(io::ErrorKind::TimedOut) || hyper_err.is_some_and(|h| h.is_timeout()) {
-        return Failure::TIMEOUT;
+        return UpstreamError::Timeout;
     }
     if connect {
-        return bad(upstream_reason::REFUSED);
+        return UpstreamError::Refused;
     }
     match hyper_err {
-        Some(h) if h.is_parse() || h.is_parse_status() || h.is_user() => {
-            bad(upstream_reason::PROTOCOL)
-        }
+        Some(h) if h.is_parse() || h.is_parse_status() || h.is_user() => UpstreamError::Protocol,
         Some(h) if h.is_incomplete_message() || h.is_canceled() || h.is_closed() => {
-            bad(upstream_reason::RESET)
+            UpstreamError::Reset
         }
         _ => match io_kind {
-            Some(io::ErrorKind::InvalidData) => bad(upstream_reason::PROTOCOL),
-            _ => bad(upstream_reason::RESET),
+            Some(io::ErrorKind::InvalidData) => UpstreamError::Protocol,
+            _ => UpstreamError::Reset,
         },
     }
 }
