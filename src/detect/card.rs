@@ -52,6 +52,15 @@ pub(crate) fn may_start(s: &Shape) -> bool {
 }
 
 /// Detects a card starting at `p` (a digit).
+///
+/// A separated number is read group by group. When the whole run does not
+/// validate, the card may still be a part of it: a short group (1 to 3
+/// digits) cannot be a group of any printed layout's start, so one just
+/// before `p` (`qty 2 4111 ...`, `+1 4111 ...`, `1-4111-...`) does not hide
+/// the card, and the groups up to a short group after it (`... 1111 2
+/// items`) are tried as a card of their own, the longest first. A group of
+/// 4 or more digits next to the card continues its grouping: the whole run
+/// is one number, not a card (`1234 4111 1111 1111 1111`).
 pub(crate) fn detect(v: &View, p: usize) -> Probe {
     let prev = v.before(p, 1);
     if opt(prev, |b| is_word(b) || is_digit(b)) {
@@ -71,34 +80,83 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     let mut end = p + run;
     if run == 4 && matches!(next, Some(b' ') | Some(b'-')) && opt(v.at(end + 1)?, is_digit) {
         let sep = next.unwrap();
-        if prev == Some(sep) && opt(v.before(p, 2), is_digit) {
+        if prev == Some(sep) && opt(v.before(p, 2), is_digit) && !short_group_before(v, p) {
             return Ok(None);
         }
-        let mut groups = [0usize; 5];
-        groups[0] = 4;
+        // Each group's length and the end of the digits read up to it.
+        let mut groups = [(4usize, end); MAX_GROUPS];
         let mut ng = 1;
         loop {
             // `end` is at a separator followed by a digit.
             let (g, after) = v.run(end + 1, 6, is_digit)?;
-            if g > 6 || ng == 5 || n + g > 19 {
-                return Ok(None);
+            if g > 6 || n + g > 19 || ng == MAX_GROUPS {
+                // The run goes on past any card: only a layout that a short
+                // group ends can still be one.
+                break;
             }
             digits[n..n + g].copy_from_slice(&v.buf[end + 1..end + 1 + g]);
             n += g;
-            groups[ng] = g;
-            ng += 1;
             end += 1 + g;
+            groups[ng] = (g, end);
+            ng += 1;
             if after == Some(sep) && opt(v.at(end + 1)?, is_digit) {
                 continue;
             }
+            // The run ends here: the whole of it is the candidate.
+            let lens = group_lens(&groups[..ng]);
+            if grouping_ok(&lens[..ng]) {
+                if let Some(hit) = whole(v, p, end, &digits[..n])? {
+                    return Ok(Some(hit));
+                }
+            }
             break;
         }
-        if !grouping_ok(&groups[..ng]) {
-            return Ok(None);
+        // The groups before a short one, longest first (at most three
+        // layouts fit in five groups).
+        for k in (3..ng).rev() {
+            if groups[k].0 >= 4 {
+                continue;
+            }
+            let lens = group_lens(&groups[..k]);
+            if !grouping_ok(&lens[..k]) {
+                continue;
+            }
+            let len: usize = lens[..k].iter().sum();
+            if let Some(brand) = validate(&digits[..len]) {
+                let end = groups[k - 1].1;
+                return Ok(Some(Hit { brand: Some(brand), ..Hit::new(Kind::Card, end - p) }));
+            }
         }
+        return Ok(None);
     } else if !(12..=19).contains(&run) {
         return Ok(None);
     }
+    whole(v, p, end, &digits[..n])
+}
+
+/// Most groups read from one run: the longest layout (5 groups) and the
+/// short group after it.
+const MAX_GROUPS: usize = 6;
+
+fn group_lens(groups: &[(usize, usize)]) -> [usize; MAX_GROUPS] {
+    let mut lens = [0; MAX_GROUPS];
+    for (l, g) in lens.iter_mut().zip(groups) {
+        *l = g.0;
+    }
+    lens
+}
+
+/// Whether the group just before the separator before `p` has 1 to 3
+/// digits: a quantity, a country code or a list number, not a group of the
+/// card's layout (every layout's groups but the last have 4 or more).
+fn short_group_before(v: &View, p: usize) -> bool {
+    let run = (2..=5).take_while(|&k| opt(v.before(p, k), is_digit)).count();
+    (1..=3).contains(&run)
+}
+
+/// The card that ends at `end`, when the digits validate and the right
+/// boundary holds.
+fn whole(v: &View, p: usize, end: usize, digits: &[u8]) -> Probe {
     // Right boundary: not glued to a word, not the integer part of a decimal.
     let next = v.at(end)?;
     if opt(next, is_word) {
@@ -107,17 +165,21 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     if next == Some(b'.') && opt(v.at(end + 1)?, is_digit) {
         return Ok(None);
     }
-    let digits = &digits[..n];
-    if !luhn(digits) {
-        return Ok(None);
-    }
-    let Some(brand) = brand(digits) else { return Ok(None) };
+    let Some(brand) = validate(digits) else { return Ok(None) };
     // A contiguous 19-digit run is the width of a signed 64-bit ID; Visa's
     // rare 19-digit numbers are only accepted when printed in groups.
-    if brand == Brand::Visa && n == 19 && end - p == 19 {
+    if brand == Brand::Visa && digits.len() == 19 && end - p == 19 {
         return Ok(None);
     }
     Ok(Some(Hit { brand: Some(brand), ..Hit::new(Kind::Card, end - p) }))
+}
+
+/// The brand of Luhn-valid digits in an issuer range.
+fn validate(digits: &[u8]) -> Option<Brand> {
+    if !luhn(digits) {
+        return None;
+    }
+    brand(digits)
 }
 
 fn prefix(d: &[u8], k: usize) -> u32 {
@@ -232,9 +294,42 @@ mod tests {
             // Grouping continues beyond a card.
             ("4111 1111 1111 1111 1111", None),
             ("1234 4111 1111 1111 1111", None),
+            ("4111 1111 1111 1111 12345", None),
+            // A short group after the card is not part of it.
+            ("4111 1111 1111 1111 2 items", Some((19, Some(Visa)))),
+            ("4111-1111-1111-1111-22", Some((19, Some(Visa)))),
+            ("3782-822463-10005-1", Some((17, Some(Amex)))),
+            ("4222 2222 2222 2 5", Some((16, Some(Visa)))),
+            ("4111 1111 1111 1111 2 3 4", Some((19, Some(Visa)))),
+            // ... but the digits before it must still validate.
+            ("4111 1111 1111 1112 2 items", None),
         ];
         for (s, want) in cases {
             assert_eq!(probe(s), *want, "{s}");
+        }
+    }
+
+    /// A short group before the separator before the card does not hide
+    /// it; a group of four or more continues its grouping.
+    #[test]
+    fn short_group_before_the_card() {
+        let at = |s: &str, p: usize| {
+            let v = View { buf: s.as_bytes(), eof: true };
+            detect(&v, p).unwrap().map(|h| h.len)
+        };
+        let cases: &[(&str, usize, Option<usize>)] = &[
+            ("qty 2 4111 1111 1111 1111", 6, Some(19)),
+            ("1-4111-1111-1111-1111", 2, Some(19)),
+            ("+1 4111 1111 1111 1111", 3, Some(19)),
+            ("a 7 5555 5555 5555 4444", 4, Some(19)),
+            ("123 4111 1111 1111 1111", 4, Some(19)),
+            ("1234 4111 1111 1111 1111", 5, None),
+            ("12345 4111 1111 1111 1111", 6, None),
+            // A different separator before is no group of the card's.
+            ("2024-4111 1111 1111 1111", 5, Some(19)),
+        ];
+        for &(s, p, want) in cases {
+            assert_eq!(at(s, p), want, "{s}");
         }
     }
 

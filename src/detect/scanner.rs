@@ -1195,6 +1195,12 @@ mod tests {
         // A keyword at the far edge of its window, and just beyond it.
         "ssn: 29 bytes of other text.... 822438021",
         "ssn: 30 bytes of other text..... 822438021",
+        // A card beside another digit group.
+        "qty 2 4111 1111 1111 1111",
+        "4111 1111 1111 1111 2 items",
+        "1-4111-1111-1111-1111",
+        "+1 4111 1111 1111 1111",
+        "1234 4111 1111 1111 1111",
         // Local parts of 64 bytes (the longest allowed) and 65.
         "a234567890123456789012345678901234567890123456789012345678901234@example.org",
         "a2345678901234567890123456789012345678901234567890123456789012345@example.org",
