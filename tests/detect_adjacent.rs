@@ -1,11 +1,12 @@
 //! Regressions for values the engine once let through next to other text:
-//! a card beside another digit group (issue 14, defect 1). Each case is
-//! checked whole, at every single cut and in 1-byte chunks: the output and
-//! findings never depend on the split.
+//! a card beside another digit group (issue 14, defect 1) and a card inside
+//! an email address (defect 2). Each case is checked whole, at every single
+//! cut and in 1-byte chunks: the output and findings never depend on the
+//! split.
 
 use std::sync::Arc;
 
-use leakwarden::detect::{ContentHint, Engine, EngineConfig, Finding, Kind, Scanner};
+use leakwarden::detect::{Action, ContentHint, Engine, EngineConfig, Finding, Kind, Scanner};
 
 fn engine(f: impl FnOnce(&mut EngineConfig)) -> Arc<Engine> {
     let mut c = EngineConfig { hash_key: b"adjacent-test".to_vec(), ..Default::default() };
@@ -39,6 +40,10 @@ fn scan(e: &Arc<Engine>, input: &str) -> (String, Vec<Finding>) {
     let bytes: Vec<usize> = (1..input.len()).collect();
     assert!(scan_cut(e, input, &bytes) == whole, "1-byte chunks");
     (String::from_utf8(whole.0).unwrap(), whole.1)
+}
+
+fn kinds(f: &[Finding]) -> Vec<(Kind, u64, u64, Action)> {
+    f.iter().map(|f| (f.kind, f.start, f.end, f.action)).collect()
 }
 
 /// (body, output with the default actions, findings as (kind, start, end)).
@@ -79,5 +84,85 @@ fn card_next_to_another_digit_group() {
         assert_eq!(out, want, "{input}");
         let got: Vec<(Kind, u64, u64)> = f.iter().map(|f| (f.kind, f.start, f.end)).collect();
         assert_eq!(got, found, "{input}");
+    }
+}
+
+/// Issue 14, defect 2: a value inside another one (a card in an email
+/// address) is a finding of its own with its own action; on the bytes both
+/// cover, the stronger rewrite wins.
+#[test]
+fn card_inside_an_email_address() {
+    use Action::*;
+    type Row = (&'static str, Action, Action, &'static str, &'static [(Kind, u64, u64, Action)]);
+    let rows: &[Row] = &[
+        (
+            "user@4111111111111111.example.com",
+            Detect,
+            Mask,
+            "user@************1111.example.com",
+            &[(Kind::Email, 0, 33, Detect), (Kind::Card, 5, 21, Mask)],
+        ),
+        (
+            "to a.4111-1111-1111-1111@ex.com.",
+            Detect,
+            Mask,
+            "to a.****-****-****-1111@ex.com.",
+            &[(Kind::Email, 3, 31, Detect), (Kind::Card, 5, 24, Mask)],
+        ),
+        (
+            "4111111111111111@example.com",
+            Detect,
+            Mask,
+            "************1111@example.com",
+            &[(Kind::Email, 0, 28, Detect), (Kind::Card, 0, 16, Mask)],
+        ),
+        // Both masked: the masks combine.
+        (
+            "user@4111111111111111.example.com",
+            Mask,
+            Mask,
+            "****@****************.*******.com",
+            &[(Kind::Email, 0, 33, Mask), (Kind::Card, 5, 21, Mask)],
+        ),
+        // The card redacted inside a masked address.
+        (
+            "a.4111-1111-1111-1111@ex.com",
+            Mask,
+            Redact,
+            "**[REDACTED:card]@**.com",
+            &[(Kind::Email, 0, 28, Mask), (Kind::Card, 2, 21, Redact)],
+        ),
+        // The address redacted: it covers the card.
+        (
+            "a.4111-1111-1111-1111@ex.com",
+            Redact,
+            Mask,
+            "[REDACTED:email]",
+            &[(Kind::Email, 0, 28, Redact), (Kind::Card, 2, 21, Mask)],
+        ),
+        // No number inside: one finding, as before.
+        (
+            "john.doe@example.org",
+            Detect,
+            Mask,
+            "john.doe@example.org",
+            &[(Kind::Email, 0, 20, Detect)],
+        ),
+        (
+            "user.12345678@example.org",
+            Detect,
+            Mask,
+            "user.12345678@example.org",
+            &[(Kind::Email, 0, 25, Detect)],
+        ),
+    ];
+    for &(input, email, card, want, found) in rows {
+        let e = engine(|c| {
+            c.detectors.insert(Kind::Email, email);
+            c.detectors.insert(Kind::Card, card);
+        });
+        let (out, f) = scan(&e, input);
+        assert_eq!(out, want, "{input} (email {email:?}, card {card:?})");
+        assert_eq!(kinds(&f), found, "{input}");
     }
 }

@@ -469,7 +469,8 @@ impl Engine {
             ssn::LOOKAHEAD,
             iban::LOOKAHEAD,
             phone::LOOKAHEAD,
-            email::LOOKAHEAD,
+            // An email and a card that starts at its last byte.
+            email::LOOKAHEAD + card::LOOKAHEAD,
             secrets::LOOKAHEAD,
             secrets::MAX_PEM_LINE + 16,
             if customs.is_empty() { 0 } else { cfg.max_custom_match + 1 },

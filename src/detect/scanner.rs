@@ -8,6 +8,10 @@
 //! position that needs more becomes the hold point. Matches are leftmost and
 //! non-overlapping, so the result is a function of the whole stream only,
 //! never of how it was split. Memory is bounded by [`Engine::max_hold`].
+//! One exception to non-overlapping: the numbers inside an email address
+//! (a card as its local part or a domain label) are findings of their own,
+//! found with the address and rewritten together with it, the strongest
+//! action winning on shared bytes.
 //!
 //! A PEM private key can be several KB, and a JWT may exceed
 //! [`secrets::MAX_JWT`]: once a PEM header, or a JWT's header beyond that
@@ -80,6 +84,8 @@ pub struct Scanner {
     stream: Option<Stream>,
     anchors: Vec<(usize, u32)>,
     norm: Vec<u8>,
+    /// Overlapping findings being applied (reused between them).
+    cluster: Vec<(usize, super::view::Hit)>,
     finished: bool,
     /// Test only: an overlapping automaton over the anchors; when set, the
     /// scanner probes every position (the specification the fast path must
@@ -118,6 +124,7 @@ impl Scanner {
             stream: None,
             anchors: Vec::new(),
             norm: Vec::new(),
+            cluster: Vec::new(),
             finished: false,
             #[cfg(test)]
             reference: None,
@@ -252,10 +259,30 @@ impl Scanner {
                     break;
                 }
                 Ok(None) => pos += 1,
-                Ok(Some(hit)) => {
+                Ok(Some(hit)) if hit.kind != Kind::Email => {
                     out.extend_from_slice(&self.buf[emit..pos]);
                     self.apply(eng, pos, hit, out, findings);
                     pos += hit.len;
+                    emit = pos;
+                }
+                Ok(Some(hit)) => {
+                    // An email may hold other values (a card in its local
+                    // part or domain): each is a finding of its own.
+                    let mut cluster = std::mem::take(&mut self.cluster);
+                    if inside(eng, &v, pos, hit, &mut cluster).is_err() {
+                        self.cluster = cluster;
+                        stop = pos;
+                        break;
+                    }
+                    out.extend_from_slice(&self.buf[emit..pos]);
+                    let end = if cluster.len() == 1 {
+                        self.apply(eng, pos, hit, out, findings);
+                        pos + hit.len
+                    } else {
+                        self.apply_overlapping(eng, &cluster, out, findings)
+                    };
+                    self.cluster = cluster;
+                    pos = end;
                     emit = pos;
                 }
             }
@@ -321,10 +348,74 @@ impl Scanner {
         ];
         for (_, detect) in tries.into_iter().filter(|t| t.0) {
             if let Some(h) = detect(v, p)? {
+                // A number that is the local part of an email address:
+                // the address holds it (see `inside`).
+                if in_zone && numeric && eng.kinds.email && h.kind != Kind::Email {
+                    if let Some(e) = email::detect(v, p)? {
+                        if e.len > h.len {
+                            return Ok(Some(e));
+                        }
+                    }
+                }
                 return Ok(Some(h));
             }
         }
         Ok(None)
+    }
+
+    /// Rewrites and reports overlapping findings (`cluster`, the first one
+    /// at the leftmost position): each is reported with its own action, and
+    /// on bytes that several cover the strongest rewrite wins (redact over
+    /// hash over mask over detect; masks of one strength combine). Returns
+    /// where the cluster ends.
+    fn apply_overlapping(
+        &mut self,
+        eng: &Engine,
+        cluster: &[(usize, super::view::Hit)],
+        out: &mut Vec<u8>,
+        findings: &mut Vec<Finding>,
+    ) -> usize {
+        let p = cluster[0].0;
+        let end = cluster.iter().map(|&(q, h)| q + h.len).max().unwrap_or(p);
+        let mut parts = Vec::with_capacity(cluster.len());
+        for &(q, hit) in cluster {
+            let raw = &self.buf[q..q + hit.len];
+            let name = eng.kind_name(hit.kind);
+            fingerprint::normalize(hit.kind, raw, &mut self.norm);
+            if eng.allow.allows(hit.kind, raw, &self.norm) {
+                continue;
+            }
+            let action = eng.action(hit.kind).unwrap_or(Action::Detect);
+            let mut mac = eng.mac(hit.kind);
+            mac.update(&self.norm);
+            let mac = fingerprint::finish(mac);
+            let json_number =
+                self.hint == ContentHint::Json && json_number_context(&self.buf, q, raw);
+            let mut text = Vec::new();
+            let applied = rewrite::write(
+                &mut text,
+                hit.kind,
+                name,
+                raw,
+                hit.keep_prefix,
+                action,
+                eng.cfg.card_mask,
+                json_number,
+                &mac,
+            );
+            let start = self.base + q as u64;
+            findings.push(Finding {
+                kind: hit.kind,
+                start,
+                end: start + hit.len as u64,
+                brand: hit.brand,
+                action: applied,
+                fingerprint: fingerprint::fingerprint(&mac),
+            });
+            parts.push(rewrite::Part { start: q - p, end: q - p + hit.len, action: applied, text });
+        }
+        rewrite::overlapping(out, &self.buf[p..end], &mut parts);
+        end
     }
 
     /// Rewrites and reports a confirmed match at `p`.
@@ -765,6 +856,46 @@ fn may_start_at(eng: &Engine, buf: &[u8], p: usize, eof: bool) -> bool {
     (k.iban && iban_start(buf, p, eof)) || (k.phone && phone_open(buf, p, eof))
 }
 
+/// Lists `hit` (an email at `p`) and every numeric value inside it into
+/// `cluster`, leftmost first, each judged by its own detector as anywhere
+/// else (a card in a local part or a domain label).
+fn inside(
+    eng: &Engine,
+    v: &View,
+    p: usize,
+    hit: super::view::Hit,
+    cluster: &mut Vec<(usize, super::view::Hit)>,
+) -> Result<(), More> {
+    cluster.clear();
+    cluster.push((p, hit));
+    let k = eng.kinds;
+    if !(k.card || k.ssn || k.phone) {
+        return Ok(());
+    }
+    let end = p + hit.len;
+    let mut q = p;
+    while q < end {
+        if v.buf[q].is_ascii_digit() && !after_word(v.buf, q) {
+            let tries: [(bool, Detector); 3] =
+                [(k.card, card::detect), (k.ssn, ssn::detect), (k.phone, phone::detect)];
+            let mut found = None;
+            for (_, detect) in tries.into_iter().filter(|t| t.0) {
+                if let Some(h) = detect(v, q)? {
+                    found = Some(h);
+                    break;
+                }
+            }
+            if let Some(h) = found {
+                cluster.push((q, h));
+                q += h.len;
+                continue;
+            }
+        }
+        q += 1;
+    }
+    Ok(())
+}
+
 /// True when the byte before `p` is a letter, a digit or `_`: no numeric
 /// kind starts glued to a word or inside a digit run.
 fn after_word(buf: &[u8], p: usize) -> bool {
@@ -1195,12 +1326,16 @@ mod tests {
         // A keyword at the far edge of its window, and just beyond it.
         "ssn: 29 bytes of other text.... 822438021",
         "ssn: 30 bytes of other text..... 822438021",
-        // A card beside another digit group.
+        // A card beside another digit group, or inside an email address.
         "qty 2 4111 1111 1111 1111",
         "4111 1111 1111 1111 2 items",
         "1-4111-1111-1111-1111",
         "+1 4111 1111 1111 1111",
         "1234 4111 1111 1111 1111",
+        "user@4111111111111111.example.com",
+        "a.4111-1111-1111-1111@ex.com",
+        "4111111111111111@example.com",
+        "822-43-8021@ssn.example.org",
         // Local parts of 64 bytes (the longest allowed) and 65.
         "a234567890123456789012345678901234567890123456789012345678901234@example.org",
         "a2345678901234567890123456789012345678901234567890123456789012345@example.org",
