@@ -5,7 +5,9 @@
 //! Never reports a digit run that is part of a longer run, of a decimal
 //! number, or glued to letters or `_` (IDs, hashes).
 
-use super::view::{is_digit, is_word, luhn, opt, Hit, Probe, Shape, View};
+use super::classes::{is_digit, is_word, opt};
+use super::validate::luhn;
+use super::view::{Hit, Probe, Shape, View};
 use super::{Brand, Kind};
 
 /// Whether these group lengths are a layout accepted for separated numbers:
