@@ -1,6 +1,6 @@
 //! Payment card numbers: 12-19 digits, contiguous or in consistent groups of
-//! single spaces or dashes, Luhn-valid and inside a known issuer range with
-//! that brand's lengths.
+//! single spaces or dashes, Luhn-valid and inside an issued range with that
+//! scheme's lengths ([`issuers`](super::issuers)).
 //!
 //! Never reports a digit run that is part of a longer run, of a decimal
 //! number, or glued to letters or `_` (IDs, hashes).
@@ -8,7 +8,7 @@
 use super::classes::{is_digit, is_word, opt};
 use super::validate::luhn;
 use super::view::{Hit, Probe, Shape, View};
-use super::{Brand, Kind};
+use super::{issuers, Brand, Kind};
 
 /// Whether these group lengths are a layout accepted for separated numbers:
 /// 4-4-4 and a last group of 1 to 4 (13 to 16 digits), 4-4-4-4 and 1 to 3
@@ -29,14 +29,16 @@ pub(crate) const LOOKAHEAD: usize = 26;
 /// contiguous run only with a first digit of an issuer range of that
 /// length (see [`brand`]).
 pub(crate) const START_DIGITS: [u16; 20] = {
-    let mut t = [0u16; 20];
+    let mut t = issuers::first_digits();
+    // What `brand_bare` refuses: contiguous 17 and 18 digits, and 1.
+    t[17] = 0;
+    t[18] = 0;
+    let mut n = 0;
+    while n < 20 {
+        t[n] &= !(1 << 1);
+        n += 1;
+    }
     t[4] = 0x3ff;
-    t[12] = 1 << 5 | 1 << 6; // Maestro
-    t[13] = 1 << 4 | 1 << 5 | 1 << 6; // Visa, Maestro
-    t[14] = 1 << 3 | 1 << 5 | 1 << 6; // Diners Club, Maestro
-    t[15] = 1 << 3 | 1 << 5 | 1 << 6; // Amex, Maestro
-    t[16] = 0b111_1100; // 2 to 6
-    t[19] = 0b111_1100;
     t
 };
 
@@ -48,7 +50,7 @@ pub(crate) const START_DIGITS: [u16; 20] = {
 pub(crate) fn may_start(s: &Shape) -> bool {
     match s.len() {
         4 => matches!(s.sep, Some(b' ' | b'-')) && matches!(s.second, 4 | 6),
-        12..=16 | 19 => brand(s.first).is_some(),
+        12..=16 | 19 => brand_bare(s.first).is_some(),
         _ => false,
     }
 }
@@ -124,7 +126,7 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
                 continue;
             }
             let len: usize = lens[..k].iter().sum();
-            if let Some(brand) = validate(&digits[..len]) {
+            if let Some(brand) = validate(&digits[..len], false) {
                 let end = groups[k - 1].1;
                 return Ok(Some(Hit { brand: Some(brand), ..Hit::new(Kind::Card, end - p) }));
             }
@@ -167,76 +169,42 @@ fn whole(v: &View, p: usize, end: usize, digits: &[u8]) -> Probe {
     if next == Some(b'.') && opt(v.at(end + 1)?, is_digit) {
         return Ok(None);
     }
-    let Some(brand) = validate(digits) else { return Ok(None) };
-    // A contiguous 19-digit run is the width of a signed 64-bit ID; Visa's
-    // rare 19-digit numbers are only accepted when printed in groups.
-    if brand == Brand::Visa && digits.len() == 19 && end - p == 19 {
-        return Ok(None);
-    }
+    let Some(brand) = validate(digits, end - p == digits.len()) else { return Ok(None) };
     Ok(Some(Hit { brand: Some(brand), ..Hit::new(Kind::Card, end - p) }))
 }
 
-/// The brand of Luhn-valid digits in an issuer range.
-fn validate(digits: &[u8]) -> Option<Brand> {
+/// The brand of Luhn-valid digits in an issuer range; `bare` for a
+/// contiguous run ([`brand_bare`]).
+fn validate(digits: &[u8], bare: bool) -> Option<Brand> {
     if !luhn(digits) {
         return None;
     }
-    brand(digits)
+    if bare {
+        brand_bare(digits)
+    } else {
+        brand(digits)
+    }
 }
 
-fn prefix(d: &[u8], k: usize) -> u32 {
-    d[..k].iter().fold(0, |a, &c| a * 10 + u32::from(c - b'0'))
-}
-
-/// The brand of a card number (ASCII digits) if its issuer range and length
-/// agree.
-///
-/// Lengths are conservative: 17 and 18 digits are accepted for no brand
-/// (practically never issued, and exactly the length of 64-bit snowflake
-/// IDs, which would otherwise pass Luhn one time in ten). The co-branded
-/// 622126-622925 range is reported as UnionPay, its issuing network.
+/// The brand of a card number (ASCII digits) if an issued range and its
+/// lengths agree ([`issuers`](super::issuers), the one table of them).
 pub(crate) fn brand(d: &[u8]) -> Option<Brand> {
+    issuers::lookup(d).map(|r| r.brand)
+}
+
+/// [`brand`] of a contiguous run, which must also not look like the IDs
+/// that share its shape: 17 and 18 digits are the widths of 64-bit
+/// snowflake IDs (which pass Luhn one time in ten), and a UATP number (15
+/// digits from 1) the shape of many numeric IDs; those are accepted only
+/// printed in groups.
+pub(crate) fn brand_bare(d: &[u8]) -> Option<Brand> {
     let n = d.len();
-    if !(12..=19).contains(&n) || n == 17 || n == 18 {
+    if n == 17 || n == 18 || d[0] == b'1' {
         return None;
     }
-    // No issuer range starts with 0, 1, 7, 8 or 9: most IDs and epoch
-    // timestamps end here.
-    if !matches!(d[0], b'2'..=b'6') {
-        return None;
-    }
-    let p4 = prefix(d, 4);
-    let (p2, p3) = (p4 / 100, p4 / 10);
-    let len = |lens: &[usize], b: Brand| lens.contains(&n).then_some(b);
-    let long = |b: Brand| (n == 16 || n == 19).then_some(b);
-    if d[0] == b'4' {
-        return len(&[13, 16, 19], Brand::Visa);
-    }
-    if (51..=55).contains(&p2) || (2221..=2720).contains(&p4) {
-        return len(&[16], Brand::Mastercard);
-    }
-    if (2200..=2204).contains(&p4) {
-        return long(Brand::Mir);
-    }
-    if p2 == 34 || p2 == 37 {
-        return len(&[15], Brand::Amex);
-    }
-    if p2 == 62 {
-        return long(Brand::UnionPay);
-    }
-    if p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 {
-        return long(Brand::Discover);
-    }
-    if (3528..=3589).contains(&p4) {
-        return long(Brand::Jcb);
-    }
-    if (300..=305).contains(&p3) || p2 == 36 || p2 == 38 || p2 == 39 {
-        return len(&[14, 16], Brand::DinersClub);
-    }
-    if matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763) {
-        return Some(Brand::Maestro);
-    }
-    None
+    // 19 digits are the width of a signed 64-bit ID too: Visa's and Diners
+    // Club's rare 19-digit numbers are only accepted printed in groups.
+    brand(d).filter(|&b| n != 19 || !matches!(b, Brand::Visa | Brand::DinersClub))
 }
 
 #[cfg(test)]
@@ -332,6 +300,27 @@ mod tests {
         ];
         for &(s, p, want) in cases {
             assert_eq!(at(s, p), want, "{s}");
+        }
+    }
+
+    /// Every scheme's published test numbers are found bare, except UATP's
+    /// (15 digits from 1, the shape of many IDs), which is found in groups.
+    #[test]
+    fn every_scheme_is_found() {
+        let cases: &[(&str, Option<Brand>)] = &[
+            ("pay 6703444444444449 now", Some(Brand::Bancontact)),
+            ("pay 5066991111111118 now", Some(Brand::Elo)),
+            ("pay 6062826786276634 now", Some(Brand::Hipercard)),
+            ("pay 8171999927660000 now", Some(Brand::UnionPay)),
+            ("pay 8171999900000000021 now", Some(Brand::UnionPay)),
+            ("pay 9792030394440796 now", Some(Brand::Troy)),
+            ("pay 5019717010103742 now", Some(Brand::Dankort)),
+            ("pay 6370950000000005 now", Some(Brand::InstaPayment)),
+            ("pay 135410014004955 now", None),
+            ("pay 1354 100140 04955 now", Some(Brand::Uatp)),
+        ];
+        for &(s, want) in cases {
+            assert_eq!(probe(s).and_then(|h| h.1), want, "{s}");
         }
     }
 

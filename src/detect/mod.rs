@@ -37,6 +37,7 @@ mod custom;
 mod email;
 mod fingerprint;
 mod iban;
+mod issuers;
 mod keywords;
 mod phone;
 mod rewrite;
@@ -128,6 +129,16 @@ pub enum Brand {
     UnionPay,
     Maestro,
     Mir,
+    RuPay,
+    Elo,
+    Hipercard,
+    Troy,
+    Verve,
+    Dankort,
+    Bancontact,
+    Uatp,
+    InstaPayment,
+    InterPayment,
 }
 
 impl Brand {
@@ -142,6 +153,16 @@ impl Brand {
             Brand::UnionPay => "unionpay",
             Brand::Maestro => "maestro",
             Brand::Mir => "mir",
+            Brand::RuPay => "rupay",
+            Brand::Elo => "elo",
+            Brand::Hipercard => "hipercard",
+            Brand::Troy => "troy",
+            Brand::Verve => "verve",
+            Brand::Dankort => "dankort",
+            Brand::Bancontact => "bancontact",
+            Brand::Uatp => "uatp",
+            Brand::InstaPayment => "instapayment",
+            Brand::InterPayment => "interpayment",
         }
     }
 }
