@@ -352,40 +352,12 @@ impl Scanner {
         let end = cluster.iter().map(|&(q, h)| q + h.len).max().unwrap_or(p);
         let mut parts = Vec::with_capacity(cluster.len());
         for &(q, hit) in cluster {
-            let raw = &self.buf[q..q + hit.len];
-            let name = eng.kind_name(hit.kind);
-            fingerprint::normalize(hit.kind, raw, &mut self.norm);
-            if eng.allows(hit.kind, raw, &self.norm) {
-                continue;
-            }
-            let action = eng.action(hit.kind).unwrap_or(Action::Detect);
-            let mut mac = eng.mac(hit.kind);
-            mac.update(&self.norm);
-            let mac = fingerprint::finish(mac);
-            let json_number =
-                self.hint == ContentHint::Json && json_number_context(&self.buf, q, raw);
+            let Some(action) = self.judge(eng, q, hit) else { continue };
             let mut text = Vec::new();
-            let applied = rewrite::write(
-                &mut text,
-                hit.kind,
-                name,
-                raw,
-                hit.keep_prefix,
-                action,
-                eng.card_mask(),
-                json_number,
-                &mac,
-            );
-            let start = self.base + q as u64;
-            findings.push(Finding {
-                kind: hit.kind,
-                start,
-                end: start + hit.len as u64,
-                brand: hit.brand,
-                action: applied,
-                fingerprint: fingerprint::fingerprint(&mac),
-            });
-            parts.push(rewrite::Part { start: q - p, end: q - p + hit.len, action: applied, text });
+            let finding = self.rewrite(eng, q, hit, action, &mut text);
+            let (start, end) = (q - p, q - p + hit.len);
+            parts.push(rewrite::Part { start, end, action: finding.action, text });
+            findings.push(finding);
         }
         rewrite::overlapping(out, &self.buf[p..end], &mut parts);
         end
@@ -400,23 +372,14 @@ impl Scanner {
         out: &mut Vec<u8>,
         findings: &mut Vec<Finding>,
     ) {
-        let raw = &self.buf[p..p + hit.len];
-        let name = eng.kind_name(hit.kind);
-        fingerprint::normalize(hit.kind, raw, &mut self.norm);
-        if let Kind::Custom(i) = hit.kind {
-            if eng.custom(i).case_insensitive {
-                self.norm.make_ascii_lowercase();
-            }
-        }
-        if eng.allows(hit.kind, raw, &self.norm) {
-            out.extend_from_slice(raw);
+        let Some(action) = self.judge(eng, p, hit) else {
+            out.extend_from_slice(&self.buf[p..p + hit.len]);
             return;
-        }
-        let action = eng.action(hit.kind).unwrap_or(Action::Detect);
-        let start = self.base + p as u64;
+        };
         if hit.kind == Kind::PrivateKey || hit.stream {
             // A PEM header stays readable when masked; a long JWT is masked
             // like a short one. The rest streams.
+            let raw = &self.buf[p..p + hit.len];
             let mut mac = eng.mac(hit.kind);
             mac.update(raw);
             match action {
@@ -424,13 +387,46 @@ impl Scanner {
                 Action::Mask | Action::Detect => out.extend_from_slice(raw),
                 Action::Redact | Action::Hash => {}
             }
+            let start = self.base + p as u64;
             self.stream = Some(Stream::new(hit.kind, start, action, mac));
             return;
         }
+        let finding = self.rewrite(eng, p, hit, action, out);
+        findings.push(finding);
+    }
+
+    /// Normalizes the match at `p` into `norm`: its action, or `None` when
+    /// the allow list passes it.
+    fn judge(&mut self, eng: &Engine, p: usize, hit: Hit) -> Option<Action> {
+        let raw = &self.buf[p..p + hit.len];
+        fingerprint::normalize(hit.kind, raw, &mut self.norm);
+        if let Kind::Custom(i) = hit.kind {
+            if eng.custom(i).case_insensitive {
+                self.norm.make_ascii_lowercase();
+            }
+        }
+        if eng.allows(hit.kind, raw, &self.norm) {
+            return None;
+        }
+        Some(eng.action(hit.kind).unwrap_or(Action::Detect))
+    }
+
+    /// Writes the rewrite of the match at `p` (normalized by
+    /// [`Scanner::judge`]) for `action`; returns its finding.
+    fn rewrite(
+        &self,
+        eng: &Engine,
+        p: usize,
+        hit: Hit,
+        action: Action,
+        out: &mut Vec<u8>,
+    ) -> Finding {
+        let raw = &self.buf[p..p + hit.len];
         let mut mac = eng.mac(hit.kind);
         mac.update(&self.norm);
         let mac = fingerprint::finish(mac);
         let json_number = self.hint == ContentHint::Json && json_number_context(&self.buf, p, raw);
+        let name = eng.kind_name(hit.kind);
         let applied = rewrite::write(
             out,
             hit.kind,
@@ -442,14 +438,15 @@ impl Scanner {
             json_number,
             &mac,
         );
-        findings.push(Finding {
+        let start = self.base + p as u64;
+        Finding {
             kind: hit.kind,
             start,
             end: start + hit.len as u64,
             brand: hit.brand,
             action: applied,
             fingerprint: fingerprint::fingerprint(&mac),
-        });
+        }
     }
 }
 
