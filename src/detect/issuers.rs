@@ -156,9 +156,11 @@ pub(crate) fn lookup(d: &[u8]) -> Option<&'static Range> {
     if !(12..=19).contains(&n) || !may_issue(d) {
         return None;
     }
+    // Divisors that cut a six-digit prefix to 0..=6 digits.
+    const DIV: [u32; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
     let p6 = prefix(d, 6);
     RANGES.iter().find(|r| {
-        let p = p6 / 10u32.pow(6 - u32::from(r.digits));
+        let p = p6 / DIV[usize::from(r.digits)];
         (r.lo..=r.hi).contains(&p) && r.lengths >> n & 1 == 1
     })
 }
