@@ -8,7 +8,9 @@
 
 use regex::bytes::Regex;
 
-use super::view::{luhn, mod97, Hit, Keywords, More, Probe, View};
+use super::keywords::Keywords;
+use super::validate::{luhn, mod97};
+use super::view::{Hit, More, Probe, View};
 use super::{Action, CustomRule, EngineError, Kind, Validator};
 
 /// How far before a custom match its context keywords may be.

@@ -5,7 +5,8 @@
 //! back a trailing run of local-part characters only while an `@` may still
 //! follow (see the email zone in the scanner).
 
-use super::view::{opt, Hit, Probe, View};
+use super::classes::opt;
+use super::view::{Hit, Probe, View};
 use super::Kind;
 
 /// RFC 5321 limits.

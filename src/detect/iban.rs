@@ -2,7 +2,9 @@
 //! groups of four separated by single spaces; the length must be that
 //! country's and the ISO 13616 mod-97 check must hold.
 
-use super::view::{is_alnum, is_digit, mod97, opt, Hit, Probe, View};
+use super::classes::{is_alnum, is_digit, opt};
+use super::validate::mod97;
+use super::view::{Hit, Probe, View};
 use super::Kind;
 
 /// IBAN length per country (SEPA and the other common registry entries).

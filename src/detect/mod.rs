@@ -6,13 +6,17 @@
 //! or any I/O, and it must never let a raw matched value escape through a
 //! [`Finding`], an error, a `Debug` impl or a panic message.
 //!
-//! Layout: [`view`] is the window detectors read through; one module per
-//! detector family ([`card`], [`ssn`], [`iban`], [`email`], [`phone`],
-//! [`secrets`], [`custom`]); [`allow`] and [`fingerprint`] decide what is
-//! reported and how it is identified; [`rewrite`] produces masks, markers
-//! and tokens; [`scanner`] is the streaming loop, which finds where a
-//! detector may start from the byte-class masks of [`simd`] (the one module
-//! of the crate allowed `unsafe`, for its vector loads).
+//! Layout: [`view`] is the window detectors read through, with the byte
+//! classes of [`classes`], the check digits of [`validate`] and the context
+//! keywords of [`keywords`]; one module per detector family ([`card`],
+//! [`ssn`], [`iban`], [`email`], [`phone`], [`secrets`], [`custom`]);
+//! [`allow`] and [`fingerprint`] decide what is reported and how it is
+//! identified; [`rewrite`] produces masks, markers and tokens; [`scanner`]
+//! is the streaming loop: [`seek`] finds where a detector may start from
+//! the byte-class masks of [`simd`] (the one module of the crate allowed
+//! `unsafe`, for its vector loads), and [`stream`] rewrites a secret too
+//! long to hold back as it passes. The scanner reads the [`Engine`] through
+//! its methods only.
 //!
 //! Defaults worth knowing: the well-known test card numbers (4111 1111 1111
 //! 1111 and friends) ARE reported; allow-list them with `allow_values` if a
@@ -28,16 +32,22 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 mod allow;
 mod card;
+mod classes;
 mod custom;
 mod email;
 mod fingerprint;
 mod iban;
+mod issuers;
+mod keywords;
 mod phone;
 mod rewrite;
 mod scanner;
 mod secrets;
+mod seek;
 mod simd;
 mod ssn;
+mod stream;
+mod validate;
 mod view;
 
 pub use scanner::Scanner;
@@ -119,6 +129,16 @@ pub enum Brand {
     UnionPay,
     Maestro,
     Mir,
+    RuPay,
+    Elo,
+    Hipercard,
+    Troy,
+    Verve,
+    Dankort,
+    Bancontact,
+    Uatp,
+    InstaPayment,
+    InterPayment,
 }
 
 impl Brand {
@@ -133,6 +153,16 @@ impl Brand {
             Brand::UnionPay => "unionpay",
             Brand::Maestro => "maestro",
             Brand::Mir => "mir",
+            Brand::RuPay => "rupay",
+            Brand::Elo => "elo",
+            Brand::Hipercard => "hipercard",
+            Brand::Troy => "troy",
+            Brand::Verve => "verve",
+            Brand::Dankort => "dankort",
+            Brand::Bancontact => "bancontact",
+            Brand::Uatp => "uatp",
+            Brand::InstaPayment => "instapayment",
+            Brand::InterPayment => "interpayment",
         }
     }
 }
@@ -359,28 +389,28 @@ pub const MAX_CUSTOM_MATCH_LIMIT: usize = 64 * 1024;
 /// The compiled, immutable engine: build once per configuration, share with
 /// an `Arc`, and make one [`Scanner`] per stream.
 pub struct Engine {
-    pub(crate) cfg: EngineConfig,
+    cfg: EngineConfig,
     /// Per kind (built-in kinds, then custom rules), the MAC already keyed
     /// and fed the kind's name: cloned per finding, so the key schedule is
     /// not recomputed for each.
     macs: Vec<fingerprint::HmacSha256>,
     /// One automaton for every literal anchor (secret prefixes and custom
     /// literals).
-    pub(crate) ac: Option<AhoCorasick>,
+    ac: Option<AhoCorasick>,
     /// Per automaton pattern: what it starts and its length.
-    pub(crate) anchors: Vec<(Anchor, usize)>,
-    pub(crate) anchor_text: Vec<Vec<u8>>,
+    anchors: Vec<(Anchor, usize)>,
+    anchor_text: Vec<Vec<u8>>,
     /// Automaton pattern ids by first byte (both cases when the automaton
     /// ignores case), ascending: every anchor starting at a site.
     by_first: Vec<Vec<u32>>,
-    pub(crate) max_anchor: usize,
-    pub(crate) anchors_ci: bool,
+    max_anchor: usize,
+    anchors_ci: bool,
     /// Which kinds that start outside the automaton are enabled.
-    pub(crate) kinds: StartKinds,
+    kinds: StartKinds,
     /// [`StartKinds::start_digits`] of `kinds`.
-    pub(crate) start_digits: [u16; 20],
-    pub(crate) customs: Vec<custom::Compiled>,
-    pub(crate) allow: allow::AllowList,
+    start_digits: [u16; 20],
+    customs: Vec<custom::Compiled>,
+    allow: allow::AllowList,
     enabled: [Option<Action>; 12],
     max_hold: usize,
 }
@@ -469,7 +499,8 @@ impl Engine {
             ssn::LOOKAHEAD,
             iban::LOOKAHEAD,
             phone::LOOKAHEAD,
-            email::LOOKAHEAD,
+            // An email and a card that starts at its last byte.
+            email::LOOKAHEAD + card::LOOKAHEAD,
             secrets::LOOKAHEAD,
             secrets::MAX_PEM_LINE + 16,
             if customs.is_empty() { 0 } else { cfg.max_custom_match + 1 },
@@ -599,6 +630,82 @@ impl Engine {
 
     pub(crate) fn anchor_text_matches(&self, pid: usize, text: &[u8]) -> bool {
         self.anchor_text[pid] == text
+    }
+
+    /// Appends every anchor site that starts in `from..limit` of `hay`
+    /// (`(start, pattern)`, in order). A leftmost search uses the
+    /// automaton's SIMD prefilter (an overlapping one cannot): each hit
+    /// gives the leftmost start of any anchor, and every anchor starting
+    /// there is listed in pattern order, so the sites equal the overlapping
+    /// ones ([`Engine::overlapping_anchors`], the specification).
+    pub(crate) fn anchor_sites(
+        &self,
+        hay: &[u8],
+        from: usize,
+        limit: usize,
+        out: &mut Vec<(usize, u32)>,
+    ) {
+        let Some(ac) = &self.ac else { return };
+        let mut at = from;
+        while at < limit {
+            let Some(m) = ac.find(aho_corasick::Input::new(hay).range(at..hay.len())) else {
+                break;
+            };
+            let s = m.start();
+            if s >= limit {
+                break;
+            }
+            self.anchors_at(hay, s, out);
+            at = s + 1;
+        }
+    }
+
+    /// An automaton that reports every anchor at every position,
+    /// overlapping: what [`Scanner::exhaustive`] searches with.
+    pub(crate) fn overlapping_anchors(&self) -> AhoCorasick {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(self.anchors_ci)
+            .build(&self.anchor_text)
+            .expect("the anchors built once already")
+    }
+
+    /// What automaton pattern `pid` starts, and its length.
+    pub(crate) fn anchor(&self, pid: u32) -> (Anchor, usize) {
+        self.anchors[pid as usize]
+    }
+
+    /// The longest literal anchor.
+    pub(crate) fn max_anchor(&self) -> usize {
+        self.max_anchor
+    }
+
+    /// Which kinds that start outside the anchor automaton are enabled.
+    pub(crate) fn kinds(&self) -> StartKinds {
+        self.kinds
+    }
+
+    /// [`StartKinds::start_digits`] of [`Engine::kinds`].
+    pub(crate) fn start_digits(&self) -> &[u16; 20] {
+        &self.start_digits
+    }
+
+    /// Custom rule `rule`, compiled.
+    pub(crate) fn custom(&self, rule: u16) -> &custom::Compiled {
+        &self.customs[usize::from(rule)]
+    }
+
+    pub(crate) fn max_custom_match(&self) -> usize {
+        self.cfg.max_custom_match
+    }
+
+    pub(crate) fn card_mask(&self) -> CardMask {
+        self.cfg.card_mask
+    }
+
+    /// Whether the allow list passes this value (`norm` is its normalized
+    /// form).
+    pub(crate) fn allows(&self, kind: Kind, raw: &[u8], norm: &[u8]) -> bool {
+        self.allow.allows(kind, raw, norm)
     }
 
     /// Scans a whole buffer at once: the reference the streaming path equals.

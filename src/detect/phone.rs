@@ -7,7 +7,8 @@
 //! timestamps, prices, versions, IP addresses and IDs never match (bare
 //! digit runs without a `+` are never phones).
 
-use super::view::{is_digit, is_word, opt, Hit, Probe, Shape, View};
+use super::classes::{is_digit, is_word, opt};
+use super::view::{Hit, Probe, Shape, View};
 use super::Kind;
 
 pub(crate) const LOOKAHEAD: usize = 40;

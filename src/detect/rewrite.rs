@@ -124,6 +124,62 @@ pub(crate) fn write(
     }
 }
 
+/// One of several overlapping findings, already rewritten on its own.
+pub(crate) struct Part {
+    /// Byte range inside the overlapping span.
+    pub start: usize,
+    pub end: usize,
+    /// The action applied ([`write`]'s answer).
+    pub action: Action,
+    /// Its rewrite: as long as its range for a mask or detect, a marker
+    /// or token for redact and hash.
+    pub text: Vec<u8>,
+}
+
+/// How strongly an action rewrites: the stronger one wins on the bytes two
+/// findings share.
+fn strength(a: Action) -> u8 {
+    match a {
+        Action::Detect => 0,
+        Action::Mask => 1,
+        Action::Hash => 2,
+        Action::Redact => 3,
+    }
+}
+
+/// Appends the rewrite of `raw`, a span several findings (`parts`) cover:
+/// every byte a mask changes is changed (masks combine), and a run of bytes
+/// that redacted or hashed findings cover, overlapping ones merged, is
+/// replaced once, by the strongest one's marker or token (the first on a
+/// tie). Bytes no finding rewrites stay as they are.
+pub(crate) fn overlapping(out: &mut Vec<u8>, raw: &[u8], parts: &mut [Part]) {
+    let mut text = raw.to_vec();
+    for part in parts.iter().filter(|p| p.action.preserves_length()) {
+        let span = &raw[part.start..part.end];
+        for ((t, &r), &m) in text[part.start..part.end].iter_mut().zip(span).zip(&part.text) {
+            if m != r {
+                *t = m;
+            }
+        }
+    }
+    parts.sort_by_key(|p| (p.start, p.end));
+    let mut at = 0;
+    let mut replaced = parts.iter().filter(|p| !p.action.preserves_length()).peekable();
+    while let Some(first) = replaced.next() {
+        let (mut end, mut best) = (first.end, first);
+        while let Some(next) = replaced.next_if(|n| n.start < end) {
+            end = end.max(next.end);
+            if strength(next.action) > strength(best.action) {
+                best = next;
+            }
+        }
+        out.extend_from_slice(&text[at..first.start.max(at)]);
+        out.extend_from_slice(&best.text);
+        at = end.max(at);
+    }
+    out.extend_from_slice(&text[at..]);
+}
+
 pub(crate) fn redact(out: &mut Vec<u8>, name: &str) {
     out.extend_from_slice(b"[REDACTED:");
     out.extend_from_slice(name.as_bytes());
@@ -183,6 +239,41 @@ mod tests {
         ];
         for (k, raw, keep, cm, json, want) in cases {
             assert_eq!(m(*k, raw, *keep, *cm, *json), *want, "{raw}");
+        }
+    }
+
+    /// Overlapping findings: masks combine, the strongest replacement wins
+    /// on a merged run, and bytes no finding rewrites pass.
+    #[test]
+    fn overlapping_parts() {
+        let part = |start, end, action, text: &str| Part {
+            start,
+            end,
+            action,
+            text: text.as_bytes().to_vec(),
+        };
+        let raw = "ab1234cd";
+        let cases: Vec<(Vec<Part>, &str)> = vec![
+            (vec![part(0, 8, Action::Detect, raw), part(2, 6, Action::Mask, "**34")], "ab**34cd"),
+            (
+                vec![part(0, 8, Action::Mask, "*b1234c*"), part(2, 6, Action::Mask, "**34")],
+                "*b**34c*",
+            ),
+            (
+                vec![part(0, 8, Action::Mask, "********"), part(2, 6, Action::Redact, "[R]")],
+                "**[R]**",
+            ),
+            (vec![part(0, 8, Action::Redact, "[E]"), part(2, 6, Action::Mask, "**34")], "[E]"),
+            (vec![part(0, 4, Action::Hash, "<h>"), part(2, 6, Action::Redact, "[R]")], "[R]cd"),
+            (
+                vec![part(0, 2, Action::Hash, "<h>"), part(6, 8, Action::Redact, "[R]")],
+                "<h>1234[R]",
+            ),
+        ];
+        for (mut parts, want) in cases {
+            let mut out = Vec::new();
+            overlapping(&mut out, raw.as_bytes(), &mut parts);
+            assert_eq!(String::from_utf8(out).unwrap(), want);
         }
     }
 

@@ -8,27 +8,28 @@
 //! position that needs more becomes the hold point. Matches are leftmost and
 //! non-overlapping, so the result is a function of the whole stream only,
 //! never of how it was split. Memory is bounded by [`Engine::max_hold`].
+//! One exception to non-overlapping: the numbers inside an email address
+//! (a card as its local part or a domain label) are findings of their own,
+//! found with the address and rewritten together with it, the strongest
+//! action winning on shared bytes.
 //!
-//! A PEM private key can be several KB, and a JWT may exceed
-//! [`secrets::MAX_JWT`]: once a PEM header, or a JWT's header beyond that
-//! length, is confirmed, the rest is rewritten as a streaming state (nothing
-//! held) until the token ends: a PEM body at its END line or the first byte
-//! that cannot be part of a PEM body, a JWT at the first byte that is not
-//! base64url or a dot. Neither has a length cap: streaming holds nothing,
-//! and a cap would let the rest of a confirmed secret through.
+//! Where the loop looks is [`seek`](super::seek)'s; a confirmed secret too
+//! long to hold (a PEM body, a long JWT) is rewritten by
+//! [`stream`](super::stream) as it passes. [`Scanner::exhaustive`] probes
+//! every position instead: the reference the tests compare against.
 
 use std::sync::Arc;
 
 use hmac::Mac;
 
 use super::email::{self, MAX_LOCAL};
-use super::fingerprint::{self, HmacSha256};
+use super::fingerprint;
 use super::rewrite;
 use super::secrets;
-use super::view::{
-    alnum_bits, count_while, digit_bits, is_word, More, Probe, Shape, View, HISTORY,
-};
-use super::{card, iban, phone, simd, ssn, Action, Anchor, ContentHint, Engine, Finding, Kind};
+use super::seek::{after_word, find_at, seek, Blocks};
+use super::stream::{jwt_mask, Stream};
+use super::view::{Hit, More, Probe, Shape, View, HISTORY};
+use super::{card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding, Kind};
 
 const DIGIT: u8 = 1;
 const PHONE_START: u8 = 2;
@@ -58,15 +59,6 @@ static CLASS: [u8; 256] = {
 /// A detector that starts at a byte class.
 type Detector = fn(&View, usize) -> Probe;
 
-/// A PEM body or a long JWT being streamed.
-struct Stream {
-    /// `PrivateKey` or `Jwt`.
-    kind: Kind,
-    start: u64,
-    action: Action,
-    mac: HmacSha256,
-}
-
 /// Scans one stream, chunk by chunk.
 pub struct Scanner {
     engine: Arc<Engine>,
@@ -80,11 +72,11 @@ pub struct Scanner {
     stream: Option<Stream>,
     anchors: Vec<(usize, u32)>,
     norm: Vec<u8>,
+    /// Overlapping findings being applied (reused between them).
+    cluster: Vec<(usize, Hit)>,
     finished: bool,
-    /// Test only: an overlapping automaton over the anchors; when set, the
-    /// scanner probes every position (the specification the fast path must
-    /// equal).
-    #[cfg(test)]
+    /// For [`Scanner::exhaustive`] only: an overlapping automaton over the
+    /// anchors, and every position probed.
     reference: Option<aho_corasick::AhoCorasick>,
 }
 
@@ -95,15 +87,9 @@ impl std::fmt::Debug for Scanner {
             .field("hint", &self.hint)
             .field("consumed", &self.consumed)
             .field("held", &self.held())
-            .field("streaming", &self.stream.as_ref().map(|p| p.kind))
+            .field("streaming", &self.stream.as_ref().map(Stream::kind))
             .finish()
     }
-}
-
-enum Step {
-    /// Stop here: the next decision needs more input.
-    Hold(usize),
-    Continue(usize),
 }
 
 impl Scanner {
@@ -118,10 +104,22 @@ impl Scanner {
             stream: None,
             anchors: Vec::new(),
             norm: Vec::new(),
+            cluster: Vec::new(),
             finished: false,
-            #[cfg(test)]
             reference: None,
         }
+    }
+
+    /// The reference scanner: probes every position with every detector and
+    /// finds literal anchors with an overlapping automaton, where
+    /// [`Scanner::new`] seeks candidates from byte-class masks and a
+    /// leftmost search. Its output and findings are the specification the
+    /// fast scanner must equal for every input and every split (the
+    /// differential tests and fuzz targets compare them); it is many times
+    /// slower and never used to serve traffic.
+    pub fn exhaustive(engine: Arc<Engine>, hint: ContentHint) -> Scanner {
+        let reference = engine.overlapping_anchors();
+        Scanner { reference: Some(reference), ..Scanner::new(engine, hint) }
     }
 
     /// Consumes `input`, appends every output byte that is now final to
@@ -165,45 +163,27 @@ impl Scanner {
         // of some anchor, so a chunk ending in plain text is not delayed).
         let mut limit = end;
         if !eof {
-            let tail = end.saturating_sub(eng.max_anchor.saturating_sub(1)).max(hist);
+            let tail = end.saturating_sub(eng.max_anchor().saturating_sub(1)).max(hist);
             if let Some(p) = (tail..end).find(|&p| eng.is_anchor_prefix(&self.buf[p..end])) {
                 limit = p;
             }
         }
 
         self.anchors.clear();
-        #[cfg(test)]
-        let reference = self.reference.clone();
-        #[cfg(not(test))]
-        let reference: Option<aho_corasick::AhoCorasick> = None;
-        if let Some(ac) = &reference {
+        match &self.reference {
             // The specification: every overlapping match, every position.
-            for m in ac.find_overlapping_iter(&self.buf[hist..]) {
-                let s = hist + m.start();
-                if s < limit {
-                    self.anchors.push((s, m.pattern().as_u32()));
+            Some(ac) => {
+                for m in ac.find_overlapping_iter(&self.buf[hist..]) {
+                    let s = hist + m.start();
+                    if s < limit {
+                        self.anchors.push((s, m.pattern().as_u32()));
+                    }
                 }
+                self.anchors.sort_unstable();
             }
-            self.anchors.sort_unstable();
-        } else if let Some(ac) = &eng.ac {
-            // A leftmost search uses the automaton's SIMD prefilter (an
-            // overlapping one cannot): each hit gives the leftmost start of
-            // any anchor, and every anchor starting there is listed in
-            // pattern order, so the sites equal the overlapping ones.
-            let hay = &self.buf[..end];
-            let mut at = hist;
-            while at < limit {
-                let Some(m) = ac.find(aho_corasick::Input::new(hay).range(at..end)) else {
-                    break;
-                };
-                let s = m.start();
-                if s >= limit {
-                    break;
-                }
-                eng.anchors_at(hay, s, &mut self.anchors);
-                at = s + 1;
-            }
+            None => eng.anchor_sites(&self.buf[..end], hist, limit, &mut self.anchors),
         }
+        let exhaustive = self.reference.is_some();
 
         let mut pos = hist;
         let mut emit = hist;
@@ -212,16 +192,19 @@ impl Scanner {
         let mut blocks = Blocks::NONE;
         let stop;
         loop {
-            if self.stream.is_some() {
-                match self.stream_step(pos, eof, out, findings) {
-                    Step::Hold(p) => {
-                        stop = p;
-                        emit = p;
+            if let Some(stream) = &mut self.stream {
+                // A PEM body or a long JWT: rewritten as it arrives.
+                match stream.body(&self.buf, pos, eof, out) {
+                    Err(hold) => {
+                        stop = hold;
+                        emit = hold;
                         break;
                     }
-                    Step::Continue(p) => {
-                        pos = p;
-                        emit = p;
+                    Ok(close_at) => {
+                        let stream = self.stream.take().expect("streaming");
+                        findings.push(stream.close(self.base + close_at as u64, out));
+                        pos = close_at;
+                        emit = close_at;
                         continue;
                     }
                 }
@@ -231,7 +214,7 @@ impl Scanner {
             }
             let next_anchor = self.anchors.get(ai).map_or(usize::MAX, |a| a.0);
             let bound = limit.min(next_anchor);
-            if reference.is_none() {
+            if !exhaustive {
                 pos = seek(eng, &self.buf, pos, bound, &mut next_at, &mut blocks, eof);
             }
             if pos >= limit {
@@ -252,10 +235,30 @@ impl Scanner {
                     break;
                 }
                 Ok(None) => pos += 1,
-                Ok(Some(hit)) => {
+                Ok(Some(hit)) if hit.kind != Kind::Email => {
                     out.extend_from_slice(&self.buf[emit..pos]);
                     self.apply(eng, pos, hit, out, findings);
                     pos += hit.len;
+                    emit = pos;
+                }
+                Ok(Some(hit)) => {
+                    // An email may hold other values (a card in its local
+                    // part or domain): each is a finding of its own.
+                    let mut cluster = std::mem::take(&mut self.cluster);
+                    if inside(eng, &v, pos, hit, &mut cluster).is_err() {
+                        self.cluster = cluster;
+                        stop = pos;
+                        break;
+                    }
+                    out.extend_from_slice(&self.buf[emit..pos]);
+                    let end = if cluster.len() == 1 {
+                        self.apply(eng, pos, hit, out, findings);
+                        pos + hit.len
+                    } else {
+                        self.apply_overlapping(eng, &cluster, out, findings)
+                    };
+                    self.cluster = cluster;
+                    pos = end;
                     emit = pos;
                 }
             }
@@ -274,7 +277,7 @@ impl Scanner {
             if s != p {
                 break;
             }
-            let (anchor, alen) = eng.anchors[pid as usize];
+            let (anchor, alen) = eng.anchor(pid);
             let r = match anchor {
                 Anchor::Secret(sec) => {
                     if eng.action(sec.kind()).is_none() {
@@ -290,9 +293,9 @@ impl Scanner {
                         v,
                         p,
                         rule,
-                        &eng.customs[rule as usize],
+                        eng.custom(rule),
                         alen,
-                        eng.cfg.max_custom_match,
+                        eng.max_custom_match(),
                     )?
                 }
             };
@@ -305,26 +308,59 @@ impl Scanner {
         // Numeric kinds never start inside a word or a digit run, and each
         // only at a shape it may start with (the seek's judgement, per kind:
         // a card is not probed at an SSN's three digits).
-        #[cfg(test)]
         let exhaustive = self.reference.is_some();
-        #[cfg(not(test))]
-        let exhaustive = false;
         let numeric = class == DIGIT && !after_word(v.buf, p);
         let shape = if numeric && !exhaustive { Shape::read(v.buf, p, v.eof) } else { None };
         let may = |may_start: fn(&Shape) -> bool| numeric && shape.as_ref().is_none_or(may_start);
         let tries: [(bool, Detector); 5] = [
-            (eng.kinds.card && may(card::may_start), card::detect),
-            (eng.kinds.ssn && may(ssn::may_start), ssn::detect),
-            (eng.kinds.phone && (may(phone::may_start) || class == PHONE_START), phone::detect),
-            (class == UPPER && eng.kinds.iban, iban::detect),
-            (in_zone && email::is_local(b) && eng.kinds.email, email::detect),
+            (eng.kinds().card && may(card::may_start), card::detect),
+            (eng.kinds().ssn && may(ssn::may_start), ssn::detect),
+            (eng.kinds().phone && (may(phone::may_start) || class == PHONE_START), phone::detect),
+            (class == UPPER && eng.kinds().iban, iban::detect),
+            (in_zone && email::is_local(b) && eng.kinds().email, email::detect),
         ];
         for (_, detect) in tries.into_iter().filter(|t| t.0) {
             if let Some(h) = detect(v, p)? {
+                // A number that is the local part of an email address:
+                // the address holds it (see `inside`).
+                if in_zone && numeric && eng.kinds().email && h.kind != Kind::Email {
+                    if let Some(e) = email::detect(v, p)? {
+                        if e.len > h.len {
+                            return Ok(Some(e));
+                        }
+                    }
+                }
                 return Ok(Some(h));
             }
         }
         Ok(None)
+    }
+
+    /// Rewrites and reports overlapping findings (`cluster`, the first one
+    /// at the leftmost position): each is reported with its own action, and
+    /// on bytes that several cover the strongest rewrite wins (redact over
+    /// hash over mask over detect; masks of one strength combine). Returns
+    /// where the cluster ends.
+    fn apply_overlapping(
+        &mut self,
+        eng: &Engine,
+        cluster: &[(usize, Hit)],
+        out: &mut Vec<u8>,
+        findings: &mut Vec<Finding>,
+    ) -> usize {
+        let p = cluster[0].0;
+        let end = cluster.iter().map(|&(q, h)| q + h.len).max().unwrap_or(p);
+        let mut parts = Vec::with_capacity(cluster.len());
+        for &(q, hit) in cluster {
+            let Some(action) = self.judge(eng, q, hit) else { continue };
+            let mut text = Vec::new();
+            let finding = self.rewrite(eng, q, hit, action, &mut text);
+            let (start, end) = (q - p, q - p + hit.len);
+            parts.push(rewrite::Part { start, end, action: finding.action, text });
+            findings.push(finding);
+        }
+        rewrite::overlapping(out, &self.buf[p..end], &mut parts);
+        end
     }
 
     /// Rewrites and reports a confirmed match at `p`.
@@ -332,27 +368,18 @@ impl Scanner {
         &mut self,
         eng: &Engine,
         p: usize,
-        hit: super::view::Hit,
+        hit: Hit,
         out: &mut Vec<u8>,
         findings: &mut Vec<Finding>,
     ) {
-        let raw = &self.buf[p..p + hit.len];
-        let name = eng.kind_name(hit.kind);
-        fingerprint::normalize(hit.kind, raw, &mut self.norm);
-        if let Kind::Custom(i) = hit.kind {
-            if eng.customs[usize::from(i)].case_insensitive {
-                self.norm.make_ascii_lowercase();
-            }
-        }
-        if eng.allow.allows(hit.kind, raw, &self.norm) {
-            out.extend_from_slice(raw);
+        let Some(action) = self.judge(eng, p, hit) else {
+            out.extend_from_slice(&self.buf[p..p + hit.len]);
             return;
-        }
-        let action = eng.action(hit.kind).unwrap_or(Action::Detect);
-        let start = self.base + p as u64;
+        };
         if hit.kind == Kind::PrivateKey || hit.stream {
             // A PEM header stays readable when masked; a long JWT is masked
             // like a short one. The rest streams.
+            let raw = &self.buf[p..p + hit.len];
             let mut mac = eng.mac(hit.kind);
             mac.update(raw);
             match action {
@@ -360,13 +387,46 @@ impl Scanner {
                 Action::Mask | Action::Detect => out.extend_from_slice(raw),
                 Action::Redact | Action::Hash => {}
             }
-            self.stream = Some(Stream { kind: hit.kind, start, action, mac });
+            let start = self.base + p as u64;
+            self.stream = Some(Stream::new(hit.kind, start, action, mac));
             return;
         }
+        let finding = self.rewrite(eng, p, hit, action, out);
+        findings.push(finding);
+    }
+
+    /// Normalizes the match at `p` into `norm`: its action, or `None` when
+    /// the allow list passes it.
+    fn judge(&mut self, eng: &Engine, p: usize, hit: Hit) -> Option<Action> {
+        let raw = &self.buf[p..p + hit.len];
+        fingerprint::normalize(hit.kind, raw, &mut self.norm);
+        if let Kind::Custom(i) = hit.kind {
+            if eng.custom(i).case_insensitive {
+                self.norm.make_ascii_lowercase();
+            }
+        }
+        if eng.allows(hit.kind, raw, &self.norm) {
+            return None;
+        }
+        Some(eng.action(hit.kind).unwrap_or(Action::Detect))
+    }
+
+    /// Writes the rewrite of the match at `p` (normalized by
+    /// [`Scanner::judge`]) for `action`; returns its finding.
+    fn rewrite(
+        &self,
+        eng: &Engine,
+        p: usize,
+        hit: Hit,
+        action: Action,
+        out: &mut Vec<u8>,
+    ) -> Finding {
+        let raw = &self.buf[p..p + hit.len];
         let mut mac = eng.mac(hit.kind);
         mac.update(&self.norm);
         let mac = fingerprint::finish(mac);
         let json_number = self.hint == ContentHint::Json && json_number_context(&self.buf, p, raw);
+        let name = eng.kind_name(hit.kind);
         let applied = rewrite::write(
             out,
             hit.kind,
@@ -374,462 +434,60 @@ impl Scanner {
             raw,
             hit.keep_prefix,
             action,
-            eng.cfg.card_mask,
+            eng.card_mask(),
             json_number,
             &mac,
         );
-        findings.push(Finding {
+        let start = self.base + p as u64;
+        Finding {
             kind: hit.kind,
             start,
             end: start + hit.len as u64,
             brand: hit.brand,
             action: applied,
             fingerprint: fingerprint::fingerprint(&mac),
-        });
-    }
-
-    /// Streams a PEM body or a long JWT from `pos`. Emits its rewrite
-    /// directly, so nothing is held except a possible PEM END line being read.
-    fn stream_step(
-        &mut self,
-        pos: usize,
-        eof: bool,
-        out: &mut Vec<u8>,
-        findings: &mut Vec<Finding>,
-    ) -> Step {
-        let body = if self.stream.as_ref().is_some_and(|p| p.kind == Kind::Jwt) {
-            self.jwt_body(pos, eof, out)
-        } else {
-            self.pem_body(pos, eof, out)
-        };
-        match body {
-            Ok(close_at) => self.close_stream(close_at, out, findings),
-            Err(hold) => Step::Hold(hold),
         }
-    }
-
-    /// Streams the rest of a long JWT: where it ends, or `Err` with the
-    /// position to hold at. A JWT ends at the first byte that is neither
-    /// base64url nor a segment dot; there is no cap, so no part of a
-    /// confirmed token ever passes unmasked.
-    fn jwt_body(&mut self, mut pos: usize, eof: bool, out: &mut Vec<u8>) -> Result<usize, usize> {
-        let jwt = self.stream.as_mut().expect("in a JWT");
-        let v = View { buf: &self.buf, eof };
-        let mask = jwt.action == Action::Mask;
-        let pass = matches!(jwt.action, Action::Mask | Action::Detect);
-        loop {
-            let b = match v.at(pos) {
-                Err(More) => return Err(pos),
-                Ok(None) => return Ok(pos),
-                Ok(Some(b)) => b,
-            };
-            if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
-                return Ok(pos);
-            }
-            jwt.mac.update(&[b]);
-            if pass {
-                out.push(if mask { jwt_mask(b) } else { b });
-            }
-            pos += 1;
-        }
-    }
-
-    /// Streams a PEM body: where it ends, or `Err` with the position to
-    /// hold at.
-    fn pem_body(&mut self, mut pos: usize, eof: bool, out: &mut Vec<u8>) -> Result<usize, usize> {
-        let pem = self.stream.as_mut().expect("in a PEM body");
-        let v = View { buf: &self.buf, eof };
-        let mask = pem.action == Action::Mask;
-        let pass = matches!(pem.action, Action::Mask | Action::Detect);
-        let close_at = loop {
-            let b = match v.at(pos) {
-                Err(More) => return Err(pos),
-                Ok(None) => break pos,
-                Ok(Some(b)) => b,
-            };
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=' => {
-                    pem.mac.update(&[b]);
-                    if pass {
-                        out.push(if mask { b'*' } else { b });
-                    }
-                    pos += 1;
-                }
-                b'\n' | b'\r' | b' ' | b'\t' => {
-                    if pass {
-                        out.push(b);
-                    }
-                    pos += 1;
-                }
-                b'\\' => {
-                    // A JSON or C string escape of a line break: keep it
-                    // intact so the document stays valid.
-                    match v.at(pos + 1) {
-                        Err(More) => return Err(pos),
-                        Ok(Some(e @ (b'n' | b'r' | b't' | b'/'))) => {
-                            if pass {
-                                out.extend_from_slice(&[b'\\', e]);
-                            }
-                            pos += 2;
-                        }
-                        _ => break pos,
-                    }
-                }
-                b'-' => match secrets::pem_end(&v, pos) {
-                    Err(More) => return Err(pos),
-                    Ok(Some(n)) => {
-                        pem.mac.update(&self.buf[pos..pos + n]);
-                        if pass {
-                            out.extend_from_slice(&self.buf[pos..pos + n]);
-                        }
-                        break pos + n;
-                    }
-                    Ok(None) => break pos,
-                },
-                _ => break pos,
-            }
-        };
-        Ok(close_at)
-    }
-
-    /// Ends the streamed finding at `close_at`.
-    fn close_stream(
-        &mut self,
-        close_at: usize,
-        out: &mut Vec<u8>,
-        findings: &mut Vec<Finding>,
-    ) -> Step {
-        let s = self.stream.take().expect("streaming");
-        let mac = fingerprint::finish(s.mac);
-        let name = s.kind.as_str();
-        match s.action {
-            Action::Redact => rewrite::redact(out, name),
-            Action::Hash => rewrite::token(out, name, &mac),
-            Action::Mask | Action::Detect => {}
-        }
-        findings.push(Finding {
-            kind: s.kind,
-            start: s.start,
-            end: self.base + close_at as u64,
-            brand: None,
-            action: s.action,
-            fingerprint: fingerprint::fingerprint(&mac),
-        });
-        Step::Continue(close_at)
     }
 }
 
-/// The mask of one JWT byte, as [`rewrite`] masks a held one: letters and
-/// digits become `*`, the dots and `-` `_` stay.
-fn jwt_mask(b: u8) -> u8 {
-    if b.is_ascii_alphanumeric() {
-        b'*'
-    } else {
-        b
-    }
-}
-
-/// The first position in `pos..bound` where some detector may start (or
-/// `bound`). Every position passed over is one where [`Scanner::probe`]
-/// finds nothing, whatever bytes come later; a position that cannot be
-/// decided from the bytes at hand is returned for the probe to decide (or
-/// hold at), so chunk invariance rests on the probe alone.
-///
-/// Before each `@` there is one place an email can start: the first byte
-/// of the run of local-part bytes that ends at it ([`email::start_before`]).
-/// The seek stops there as well; everything else is [`seek_plain`]'s.
-fn seek(
+/// Lists `hit` (an email at `p`) and every numeric value inside it into
+/// `cluster`, leftmost first, each judged by its own detector as anywhere
+/// else (a card in a local part or a domain label).
+fn inside(
     eng: &Engine,
-    buf: &[u8],
-    mut pos: usize,
-    bound: usize,
-    next_at: &mut NextAt,
-    blocks: &mut Blocks,
-    eof: bool,
-) -> usize {
-    loop {
-        if pos >= bound {
-            return pos;
-        }
-        if next_at.at < pos {
-            *next_at = find_at(buf, pos, eof);
-        }
-        let email = if eng.kinds.email { next_at.email } else { None };
-        // An email start before `pos` was already probed (or passed over
-        // with its run, when the probe matched something else there).
-        let email = email.filter(|&s| s >= pos).unwrap_or(usize::MAX);
-        let plain_end = bound.min(email).min(next_at.at);
-        if pos < plain_end {
-            pos = seek_plain(eng, buf, pos, plain_end, blocks, eof);
-            if pos < plain_end {
-                return pos;
+    v: &View,
+    p: usize,
+    hit: Hit,
+    cluster: &mut Vec<(usize, Hit)>,
+) -> Result<(), More> {
+    cluster.clear();
+    cluster.push((p, hit));
+    let k = eng.kinds();
+    if !(k.card || k.ssn || k.phone) {
+        return Ok(());
+    }
+    let end = p + hit.len;
+    let mut q = p;
+    while q < end {
+        if v.buf[q].is_ascii_digit() && !after_word(v.buf, q) {
+            let tries: [(bool, Detector); 3] =
+                [(k.card, card::detect), (k.ssn, ssn::detect), (k.phone, phone::detect)];
+            let mut found = None;
+            for (_, detect) in tries.into_iter().filter(|t| t.0) {
+                if let Some(h) = detect(v, q)? {
+                    found = Some(h);
+                    break;
+                }
+            }
+            if let Some(h) = found {
+                cluster.push((q, h));
+                q += h.len;
+                continue;
             }
         }
-        if pos >= bound || pos == email {
-            return pos;
-        }
-        // `pos` is the `@` itself, which starts nothing (an anchor there
-        // would have bounded the search).
-        pos += 1;
+        q += 1;
     }
-}
-
-/// [`seek`] outside the email zone, driven by digits: every detector that
-/// starts outside the anchor automaton has a digit at its start or just
-/// after it (a card, SSN or national phone at its first digit; a phone's
-/// `+` or `(` one byte before; an IBAN's country code two bytes before its
-/// check digits). So only the starts of digit runs are looked at: whole
-/// 64-byte blocks through their byte-class masks ([`seek_blocks`]), and the
-/// last bytes of the buffer, where a block and its lookahead do not fit,
-/// eight at a time.
-fn seek_plain(
-    eng: &Engine,
-    buf: &[u8],
-    pos: usize,
-    end: usize,
-    blocks: &mut Blocks,
-    eof: bool,
-) -> usize {
-    let k = eng.kinds;
-    // The last two positions of a buffer that may still grow can start an
-    // IBAN or a `+` phone whose digits have not arrived: leave them to the
-    // probe.
-    let sure = if eof { end } else { end.min(buf.len().saturating_sub(2)) };
-    let mut pos = match seek_blocks(eng, buf, pos, sure, blocks, eof) {
-        Ok(candidate) => return candidate,
-        Err(rest) => rest,
-    };
-    while pos < sure {
-        // A candidate before `sure` has its digit at most two bytes later.
-        let Some(d) = find_digit(buf, pos, (sure + 2).min(buf.len())) else {
-            return sure;
-        };
-        if k.iban && d >= pos + 2 && iban_start(buf, d - 2, eof) {
-            return d - 2;
-        }
-        if k.phone && d > pos && phone_open(buf, d - 1, eof) {
-            return d - 1;
-        }
-        if after_word(buf, d) {
-            // Inside a word (an ID, a hash, a version) nothing starts: no
-            // numeric kind or IBAN after a letter or digit, no `+` or `(`.
-            pos = d + 1 + count_while(buf, d + 1, buf.len(), alnum_bits);
-            continue;
-        }
-        // A digit cluster: its groups are judged one by one, by shape.
-        let mut at = d;
-        pos = loop {
-            if at >= end {
-                return end;
-            }
-            let Some(shape) = Shape::read(buf, at, eof) else { return at };
-            if k.numeric_at(buf, at, &shape) {
-                return at;
-            }
-            match shape.sep {
-                // Past the separator: a group that follows one.
-                Some(_) => at += shape.len() + 1,
-                None => break at + shape.len(),
-            }
-        };
-    }
-    pos.min(end)
-}
-
-/// [`seek_plain`] over whole 64-byte blocks, judged from byte-class masks:
-/// `Ok` with the first candidate (or `sure` when the first one is at or
-/// past it), or `Err` with where the byte-by-byte loop takes over (near the
-/// end of the buffer, where a block and its lookahead do not fit).
-///
-/// The candidates are exactly those of the byte-by-byte loop: a digit run's
-/// start not glued to a word whose shape may start a numeric kind, a
-/// capital that [`iban_start`] accepts, a `+` or `(` that [`phone_open`]
-/// accepts. Digit runs of a length no numeric kind starts with are dropped
-/// from the masks alone; the rest are judged by [`Shape`] as before.
-fn seek_blocks(
-    eng: &Engine,
-    buf: &[u8],
-    pos: usize,
-    sure: usize,
-    blocks: &mut Blocks,
-    eof: bool,
-) -> Result<usize, usize> {
-    let k = eng.kinds;
-    let numeric = k.card || k.ssn || k.phone;
-    // No kind starts with a run of two digits (cents, days, months, minutes:
-    // the most common runs of all); they are dropped from the masks.
-    let two_digit_starts = eng.start_digits[2] != 0;
-    let classes = |at: usize| simd::classify(buf[at..at + BLOCK].try_into().expect("a block"));
-    let fits = |at: usize| at < sure && at + 2 * BLOCK <= buf.len();
-    // A probe that rejected a candidate resumes inside the block it came
-    // from: reuse its classes.
-    let mut b = blocks.at;
-    let mut skip = pos.wrapping_sub(b);
-    if b == usize::MAX || skip >= BLOCK {
-        if !fits(pos) {
-            return Err(pos);
-        }
-        *blocks = Blocks { at: pos, cur: classes(pos), next: classes(pos + BLOCK) };
-        b = pos;
-        skip = 0;
-    }
-    let Blocks { mut cur, mut next, .. } = *blocks;
-    let mut word_before = u64::from(after_word(buf, b));
-    loop {
-        let ahead = |m: u64, n: u64, k: u32| m >> k | n << (64 - k);
-        let mut cand = 0;
-        if numeric {
-            let starts = cur.digit & !(cur.word << 1 | word_before);
-            let two = ahead(cur.digit, next.digit, 1) & !ahead(cur.digit, next.digit, 2);
-            cand |= if two_digit_starts { starts } else { starts & !two };
-        }
-        if k.iban {
-            // A capital, a capital, two digits.
-            cand |= cur.upper
-                & ahead(cur.upper, next.upper, 1)
-                & ahead(cur.digit, next.digit, 2)
-                & ahead(cur.digit, next.digit, 3);
-        }
-        if k.phone {
-            cand |= cur.open & ahead(cur.digit, next.digit, 1);
-        }
-        cand &= u64::MAX << skip;
-        let digits = u128::from(cur.digit) | u128::from(next.digit) << 64;
-        while cand != 0 {
-            let i = cand.trailing_zeros();
-            cand &= cand - 1;
-            let q = b + i as usize;
-            if q >= sure {
-                return Ok(sure);
-            }
-            let start = if cur.digit >> i & 1 == 1 {
-                // The mask reaches at least 64 bytes past `q`: every run
-                // length below is exact.
-                let digits = digits >> i;
-                let run = digits.trailing_ones() as usize;
-                let first = usize::from(buf[q] - b'0');
-                eng.start_digits.get(run).is_some_and(|d| d >> first & 1 == 1)
-                    && k.numeric_at(buf, q, &Shape::from_digits(buf, q, digits))
-            } else if cur.upper >> i & 1 == 1 {
-                iban_start(buf, q, eof)
-            } else {
-                phone_open(buf, q, eof)
-            };
-            if start {
-                *blocks = Blocks { at: b, cur, next };
-                return Ok(q);
-            }
-        }
-        word_before = cur.word >> 63;
-        b += BLOCK;
-        skip = 0;
-        if !fits(b) {
-            *blocks = Blocks::NONE;
-            return Err(b);
-        }
-        cur = next;
-        next = classes(b + BLOCK);
-    }
-}
-
-/// Bytes [`seek_blocks`] classifies at a time.
-const BLOCK: usize = 64;
-
-/// The block [`seek_blocks`] last stopped in, with its classes and the
-/// next block's (its lookahead). Lives for one run of the scanner, while
-/// the buffer does not change.
-#[derive(Clone, Copy)]
-struct Blocks {
-    /// Where the block starts; `usize::MAX` when there is none.
-    at: usize,
-    cur: simd::Classes,
-    next: simd::Classes,
-}
-
-impl Blocks {
-    const NONE: Blocks =
-        Blocks { at: usize::MAX, cur: simd::Classes::EMPTY, next: simd::Classes::EMPTY };
-}
-
-/// Whether some detector other than email may start at `p`, judged like
-/// [`seek_plain`] does (true when it depends on bytes not yet arrived): the
-/// byte-by-byte definition the block seek is tested against.
-#[cfg(test)]
-fn may_start_at(eng: &Engine, buf: &[u8], p: usize, eof: bool) -> bool {
-    let k = eng.kinds;
-    let b = buf[p];
-    if b.is_ascii_digit() {
-        return !after_word(buf, p)
-            && Shape::read(buf, p, eof).is_none_or(|s| k.numeric_at(buf, p, &s));
-    }
-    (k.iban && iban_start(buf, p, eof)) || (k.phone && phone_open(buf, p, eof))
-}
-
-/// True when the byte before `p` is a letter, a digit or `_`: no numeric
-/// kind starts glued to a word or inside a digit run.
-fn after_word(buf: &[u8], p: usize) -> bool {
-    p > 0 && is_word(buf[p - 1])
-}
-
-/// Whether an IBAN may start at `c`: not inside a word, a country code,
-/// then two digits.
-fn iban_start(buf: &[u8], c: usize, eof: bool) -> bool {
-    if !buf[c].is_ascii_uppercase() || (c > 0 && buf[c - 1].is_ascii_alphanumeric()) {
-        return false;
-    }
-    match buf.get(c + 1) {
-        None => return !eof,
-        Some(&c1) if c1.is_ascii_uppercase() && iban::is_country([buf[c], c1]) => {}
-        Some(_) => return false,
-    }
-    for i in c + 2..c + 4 {
-        match buf.get(i) {
-            None => return !eof,
-            Some(d) if d.is_ascii_digit() => {}
-            Some(_) => return false,
-        }
-    }
-    true
-}
-
-/// Whether a phone number may start at a `+` or `(` at `c`: not glued to
-/// what precedes it, and a digit follows.
-fn phone_open(buf: &[u8], c: usize, eof: bool) -> bool {
-    if !matches!(buf[c], b'+' | b'(') {
-        return false;
-    }
-    if c > 0 && (is_word(buf[c - 1]) || matches!(buf[c - 1], b'+' | b'.' | b'/' | b'-')) {
-        return false;
-    }
-    buf.get(c + 1).map_or(!eof, u8::is_ascii_digit)
-}
-
-/// The first ASCII digit in `buf[from..to]`, eight bytes at a time.
-#[inline]
-fn find_digit(buf: &[u8], from: usize, to: usize) -> Option<usize> {
-    // The run of non-digits before it, measured like any other run.
-    let at = from + count_while(buf, from, to, |w| !digit_bits(w));
-    (at < to).then_some(at)
-}
-
-/// The next `@` at or after some position, and where an email ending at it
-/// can start ([`email::start_before`]): found once per `@`, not per seek.
-#[derive(Clone, Copy)]
-struct NextAt {
-    /// The `@`; at the end of a chunk the end of the buffer stands in for an
-    /// `@` that may still come; `usize::MAX` for none at the end of the
-    /// stream.
-    at: usize,
-    email: Option<usize>,
-}
-
-fn find_at(buf: &[u8], pos: usize, eof: bool) -> NextAt {
-    let at = match memchr::memchr(b'@', &buf[pos.min(buf.len())..]) {
-        Some(i) => pos + i,
-        None if eof => usize::MAX,
-        None => buf.len(),
-    };
-    NextAt { at, email: email::start_before(buf, at) }
+    Ok(())
 }
 
 /// True when an all-digit value at `p` is a bare JSON number: not inside a
@@ -853,6 +511,7 @@ fn json_number_context(buf: &[u8], p: usize, raw: &[u8]) -> bool {
 mod tests {
     use std::collections::BTreeMap;
 
+    use super::super::seek::{find_digit, may_start_at, seek_blocks, BLOCK};
     use super::super::{Brand, CustomRule, EngineConfig};
     use super::*;
 
@@ -1087,14 +746,7 @@ mod tests {
     }
 
     fn reference(e: &Arc<Engine>, h: ContentHint) -> Scanner {
-        let mut s = Scanner::new(e.clone(), h);
-        s.reference = Some(
-            aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(e.anchors_ci)
-                .build(&e.anchor_text)
-                .unwrap(),
-        );
-        s
+        Scanner::exhaustive(e.clone(), h)
     }
 
     fn run_cuts(mut s: Scanner, input: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Finding>) {
@@ -1195,6 +847,16 @@ mod tests {
         // A keyword at the far edge of its window, and just beyond it.
         "ssn: 29 bytes of other text.... 822438021",
         "ssn: 30 bytes of other text..... 822438021",
+        // A card beside another digit group, or inside an email address.
+        "qty 2 4111 1111 1111 1111",
+        "4111 1111 1111 1111 2 items",
+        "1-4111-1111-1111-1111",
+        "+1 4111 1111 1111 1111",
+        "1234 4111 1111 1111 1111",
+        "user@4111111111111111.example.com",
+        "a.4111-1111-1111-1111@ex.com",
+        "4111111111111111@example.com",
+        "822-43-8021@ssn.example.org",
         // Local parts of 64 bytes (the longest allowed) and 65.
         "a234567890123456789012345678901234567890123456789012345678901234@example.org",
         "a2345678901234567890123456789012345678901234567890123456789012345@example.org",

@@ -5,7 +5,8 @@
 //! Each detector confirms the shape after its anchor and the word
 //! boundaries on both sides.
 
-use super::view::{is_alnum, is_word, opt, Hit, More, Probe, View};
+use super::classes::{is_alnum, is_word, opt};
+use super::view::{Hit, More, Probe, View};
 use super::Kind;
 
 /// The built-in anchors and what each one starts.

@@ -16,7 +16,7 @@
 pub(crate) struct Classes {
     /// ASCII digits.
     pub digit: u64,
-    /// ASCII letters, digits and `_` (what [`is_word`](super::view::is_word)
+    /// ASCII letters, digits and `_` (what [`is_word`](super::classes::is_word)
     /// accepts).
     pub word: u64,
     /// ASCII capitals.
@@ -90,7 +90,7 @@ pub(crate) fn portable(block: &[u8; 64]) -> Classes {
         if b.is_ascii_digit() {
             c.digit |= bit;
         }
-        if super::view::is_word(b) {
+        if super::classes::is_word(b) {
             c.word |= bit;
         }
         if b.is_ascii_uppercase() {

@@ -4,7 +4,9 @@
 
 use std::sync::LazyLock;
 
-use super::view::{is_digit, is_word, opt, Hit, Keywords, Probe, Shape, View};
+use super::classes::{is_digit, is_word, opt};
+use super::keywords::Keywords;
+use super::view::{Hit, Probe, Shape, View};
 use super::Kind;
 
 /// Keywords that make a bare 9-digit run an SSN (case-insensitive).

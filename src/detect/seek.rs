@@ -1,0 +1,319 @@
+//! The candidate seek: from a position, the first place where some
+//! detector outside the anchor automaton may start. Every position it
+//! passes over is one where [`Scanner`](super::Scanner)'s probe would find
+//! nothing, whatever bytes come later; one it cannot decide from the bytes
+//! at hand is returned for the probe to decide (or hold at), so chunk
+//! invariance rests on the probe alone.
+//!
+//! It judges 64-byte blocks from the byte-class masks of [`simd`] and digit
+//! runs by their [`Shape`]; it must never skip a start the detectors would
+//! accept (the differential tests in the scanner hold it to probing every
+//! position).
+
+use super::classes::{alnum_bits, count_while, digit_bits, is_word};
+use super::email;
+use super::view::Shape;
+use super::{iban, simd, Engine};
+
+/// The first position in `pos..bound` where some detector may start (or
+/// `bound`). Every position passed over is one where [`Scanner::probe`]
+/// finds nothing, whatever bytes come later; a position that cannot be
+/// decided from the bytes at hand is returned for the probe to decide (or
+/// hold at), so chunk invariance rests on the probe alone.
+///
+/// Before each `@` there is one place an email can start: the first byte
+/// of the run of local-part bytes that ends at it ([`email::start_before`]).
+/// The seek stops there as well; everything else is [`seek_plain`]'s.
+pub(super) fn seek(
+    eng: &Engine,
+    buf: &[u8],
+    mut pos: usize,
+    bound: usize,
+    next_at: &mut NextAt,
+    blocks: &mut Blocks,
+    eof: bool,
+) -> usize {
+    loop {
+        if pos >= bound {
+            return pos;
+        }
+        if next_at.at < pos {
+            *next_at = find_at(buf, pos, eof);
+        }
+        let email = if eng.kinds().email { next_at.email } else { None };
+        // An email start before `pos` was already probed (or passed over
+        // with its run, when the probe matched something else there).
+        let email = email.filter(|&s| s >= pos).unwrap_or(usize::MAX);
+        let plain_end = bound.min(email).min(next_at.at);
+        if pos < plain_end {
+            pos = seek_plain(eng, buf, pos, plain_end, blocks, eof);
+            if pos < plain_end {
+                return pos;
+            }
+        }
+        if pos >= bound || pos == email {
+            return pos;
+        }
+        // `pos` is the `@` itself, which starts nothing (an anchor there
+        // would have bounded the search).
+        pos += 1;
+    }
+}
+
+/// [`seek`] outside the email zone, driven by digits: every detector that
+/// starts outside the anchor automaton has a digit at its start or just
+/// after it (a card, SSN or national phone at its first digit; a phone's
+/// `+` or `(` one byte before; an IBAN's country code two bytes before its
+/// check digits). So only the starts of digit runs are looked at: whole
+/// 64-byte blocks through their byte-class masks ([`seek_blocks`]), and the
+/// last bytes of the buffer, where a block and its lookahead do not fit,
+/// eight at a time.
+fn seek_plain(
+    eng: &Engine,
+    buf: &[u8],
+    pos: usize,
+    end: usize,
+    blocks: &mut Blocks,
+    eof: bool,
+) -> usize {
+    let k = eng.kinds();
+    // The last two positions of a buffer that may still grow can start an
+    // IBAN or a `+` phone whose digits have not arrived: leave them to the
+    // probe.
+    let sure = if eof { end } else { end.min(buf.len().saturating_sub(2)) };
+    let mut pos = match seek_blocks(eng, buf, pos, sure, blocks, eof) {
+        Ok(candidate) => return candidate,
+        Err(rest) => rest,
+    };
+    while pos < sure {
+        // A candidate before `sure` has its digit at most two bytes later.
+        let Some(d) = find_digit(buf, pos, (sure + 2).min(buf.len())) else {
+            return sure;
+        };
+        if k.iban && d >= pos + 2 && iban_start(buf, d - 2, eof) {
+            return d - 2;
+        }
+        if k.phone && d > pos && phone_open(buf, d - 1, eof) {
+            return d - 1;
+        }
+        if after_word(buf, d) {
+            // Inside a word (an ID, a hash, a version) nothing starts: no
+            // numeric kind or IBAN after a letter or digit, no `+` or `(`.
+            pos = d + 1 + count_while(buf, d + 1, buf.len(), alnum_bits);
+            continue;
+        }
+        // A digit cluster: its groups are judged one by one, by shape.
+        let mut at = d;
+        pos = loop {
+            if at >= end {
+                return end;
+            }
+            let Some(shape) = Shape::read(buf, at, eof) else { return at };
+            if k.numeric_at(buf, at, &shape) {
+                return at;
+            }
+            match shape.sep {
+                // Past the separator: a group that follows one.
+                Some(_) => at += shape.len() + 1,
+                None => break at + shape.len(),
+            }
+        };
+    }
+    pos.min(end)
+}
+
+/// [`seek_plain`] over whole 64-byte blocks, judged from byte-class masks:
+/// `Ok` with the first candidate (or `sure` when the first one is at or
+/// past it), or `Err` with where the byte-by-byte loop takes over (near the
+/// end of the buffer, where a block and its lookahead do not fit).
+///
+/// The candidates are exactly those of the byte-by-byte loop: a digit run's
+/// start not glued to a word whose shape may start a numeric kind, a
+/// capital that [`iban_start`] accepts, a `+` or `(` that [`phone_open`]
+/// accepts. Digit runs of a length no numeric kind starts with are dropped
+/// from the masks alone; the rest are judged by [`Shape`] as before.
+pub(super) fn seek_blocks(
+    eng: &Engine,
+    buf: &[u8],
+    pos: usize,
+    sure: usize,
+    blocks: &mut Blocks,
+    eof: bool,
+) -> Result<usize, usize> {
+    let k = eng.kinds();
+    let numeric = k.card || k.ssn || k.phone;
+    // No kind starts with a run of two digits (cents, days, months, minutes:
+    // the most common runs of all); they are dropped from the masks.
+    let two_digit_starts = eng.start_digits()[2] != 0;
+    let classes = |at: usize| simd::classify(buf[at..at + BLOCK].try_into().expect("a block"));
+    let fits = |at: usize| at < sure && at + 2 * BLOCK <= buf.len();
+    // A probe that rejected a candidate resumes inside the block it came
+    // from: reuse its classes.
+    let mut b = blocks.at;
+    let mut skip = pos.wrapping_sub(b);
+    if b == usize::MAX || skip >= BLOCK {
+        if !fits(pos) {
+            return Err(pos);
+        }
+        *blocks = Blocks { at: pos, cur: classes(pos), next: classes(pos + BLOCK) };
+        b = pos;
+        skip = 0;
+    }
+    let Blocks { mut cur, mut next, .. } = *blocks;
+    let mut word_before = u64::from(after_word(buf, b));
+    loop {
+        let ahead = |m: u64, n: u64, k: u32| m >> k | n << (64 - k);
+        let mut cand = 0;
+        if numeric {
+            let starts = cur.digit & !(cur.word << 1 | word_before);
+            let two = ahead(cur.digit, next.digit, 1) & !ahead(cur.digit, next.digit, 2);
+            cand |= if two_digit_starts { starts } else { starts & !two };
+        }
+        if k.iban {
+            // A capital, a capital, two digits.
+            cand |= cur.upper
+                & ahead(cur.upper, next.upper, 1)
+                & ahead(cur.digit, next.digit, 2)
+                & ahead(cur.digit, next.digit, 3);
+        }
+        if k.phone {
+            cand |= cur.open & ahead(cur.digit, next.digit, 1);
+        }
+        cand &= u64::MAX << skip;
+        let digits = u128::from(cur.digit) | u128::from(next.digit) << 64;
+        while cand != 0 {
+            let i = cand.trailing_zeros();
+            cand &= cand - 1;
+            let q = b + i as usize;
+            if q >= sure {
+                return Ok(sure);
+            }
+            let start = if cur.digit >> i & 1 == 1 {
+                // The mask reaches at least 64 bytes past `q`: every run
+                // length below is exact.
+                let digits = digits >> i;
+                let run = digits.trailing_ones() as usize;
+                let first = usize::from(buf[q] - b'0');
+                eng.start_digits().get(run).is_some_and(|d| d >> first & 1 == 1)
+                    && k.numeric_at(buf, q, &Shape::from_digits(buf, q, digits))
+            } else if cur.upper >> i & 1 == 1 {
+                iban_start(buf, q, eof)
+            } else {
+                phone_open(buf, q, eof)
+            };
+            if start {
+                *blocks = Blocks { at: b, cur, next };
+                return Ok(q);
+            }
+        }
+        word_before = cur.word >> 63;
+        b += BLOCK;
+        skip = 0;
+        if !fits(b) {
+            *blocks = Blocks::NONE;
+            return Err(b);
+        }
+        cur = next;
+        next = classes(b + BLOCK);
+    }
+}
+
+/// Bytes [`seek_blocks`] classifies at a time.
+pub(super) const BLOCK: usize = 64;
+
+/// The block [`seek_blocks`] last stopped in, with its classes and the
+/// next block's (its lookahead). Lives for one run of the scanner, while
+/// the buffer does not change.
+#[derive(Clone, Copy)]
+pub(super) struct Blocks {
+    /// Where the block starts; `usize::MAX` when there is none.
+    at: usize,
+    cur: simd::Classes,
+    next: simd::Classes,
+}
+
+impl Blocks {
+    pub(super) const NONE: Blocks =
+        Blocks { at: usize::MAX, cur: simd::Classes::EMPTY, next: simd::Classes::EMPTY };
+}
+
+/// Whether some detector other than email may start at `p`, judged like
+/// [`seek_plain`] does (true when it depends on bytes not yet arrived): the
+/// byte-by-byte definition the block seek is tested against.
+#[cfg(test)]
+pub(super) fn may_start_at(eng: &Engine, buf: &[u8], p: usize, eof: bool) -> bool {
+    let k = eng.kinds();
+    let b = buf[p];
+    if b.is_ascii_digit() {
+        return !after_word(buf, p)
+            && Shape::read(buf, p, eof).is_none_or(|s| k.numeric_at(buf, p, &s));
+    }
+    (k.iban && iban_start(buf, p, eof)) || (k.phone && phone_open(buf, p, eof))
+}
+
+/// True when the byte before `p` is a letter, a digit or `_`: no numeric
+/// kind starts glued to a word or inside a digit run.
+pub(super) fn after_word(buf: &[u8], p: usize) -> bool {
+    p > 0 && is_word(buf[p - 1])
+}
+
+/// Whether an IBAN may start at `c`: not inside a word, a country code,
+/// then two digits.
+fn iban_start(buf: &[u8], c: usize, eof: bool) -> bool {
+    if !buf[c].is_ascii_uppercase() || (c > 0 && buf[c - 1].is_ascii_alphanumeric()) {
+        return false;
+    }
+    match buf.get(c + 1) {
+        None => return !eof,
+        Some(&c1) if c1.is_ascii_uppercase() && iban::is_country([buf[c], c1]) => {}
+        Some(_) => return false,
+    }
+    for i in c + 2..c + 4 {
+        match buf.get(i) {
+            None => return !eof,
+            Some(d) if d.is_ascii_digit() => {}
+            Some(_) => return false,
+        }
+    }
+    true
+}
+
+/// Whether a phone number may start at a `+` or `(` at `c`: not glued to
+/// what precedes it, and a digit follows.
+fn phone_open(buf: &[u8], c: usize, eof: bool) -> bool {
+    if !matches!(buf[c], b'+' | b'(') {
+        return false;
+    }
+    if c > 0 && (is_word(buf[c - 1]) || matches!(buf[c - 1], b'+' | b'.' | b'/' | b'-')) {
+        return false;
+    }
+    buf.get(c + 1).map_or(!eof, u8::is_ascii_digit)
+}
+
+/// The first ASCII digit in `buf[from..to]`, eight bytes at a time.
+#[inline]
+pub(super) fn find_digit(buf: &[u8], from: usize, to: usize) -> Option<usize> {
+    // The run of non-digits before it, measured like any other run.
+    let at = from + count_while(buf, from, to, |w| !digit_bits(w));
+    (at < to).then_some(at)
+}
+
+/// The next `@` at or after some position, and where an email ending at it
+/// can start ([`email::start_before`]): found once per `@`, not per seek.
+#[derive(Clone, Copy)]
+pub(super) struct NextAt {
+    /// The `@`; at the end of a chunk the end of the buffer stands in for an
+    /// `@` that may still come; `usize::MAX` for none at the end of the
+    /// stream.
+    pub at: usize,
+    pub email: Option<usize>,
+}
+
+pub(super) fn find_at(buf: &[u8], pos: usize, eof: bool) -> NextAt {
+    let at = match memchr::memchr(b'@', &buf[pos.min(buf.len())..]) {
+        Some(i) => pos + i,
+        None if eof => usize::MAX,
+        None => buf.len(),
+    };
+    NextAt { at, email: email::start_before(buf, at) }
+}

@@ -1,0 +1,168 @@
+//! Regressions for values the engine once let through next to other text:
+//! a card beside another digit group (issue 14, defect 1) and a card inside
+//! an email address (defect 2). Each case is checked whole, at every single
+//! cut and in 1-byte chunks: the output and findings never depend on the
+//! split.
+
+use std::sync::Arc;
+
+use leakwarden::detect::{Action, ContentHint, Engine, EngineConfig, Finding, Kind, Scanner};
+
+fn engine(f: impl FnOnce(&mut EngineConfig)) -> Arc<Engine> {
+    let mut c = EngineConfig { hash_key: b"adjacent-test".to_vec(), ..Default::default() };
+    f(&mut c);
+    Arc::new(Engine::new(c).unwrap())
+}
+
+/// Scans `input` in the chunks `cuts` makes, checking the hold-back bound.
+fn scan_cut(e: &Arc<Engine>, input: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Finding>) {
+    let mut s = Scanner::new(e.clone(), ContentHint::Html);
+    let (mut out, mut found) = (Vec::new(), Vec::new());
+    let mut prev = 0;
+    for &c in cuts.iter().chain([&input.len()]) {
+        s.feed(&input[prev..c], &mut out, &mut found);
+        assert!(s.held() <= e.max_hold());
+        prev = c;
+    }
+    s.finish(&mut out, &mut found);
+    (out, found)
+}
+
+/// The whole scan, after checking that every single cut and 1-byte chunks
+/// give the same.
+fn scan(e: &Arc<Engine>, input: &str) -> (String, Vec<Finding>) {
+    let input = input.as_bytes();
+    let whole = scan_cut(e, input, &[]);
+    for cut in 0..=input.len() {
+        let got = scan_cut(e, input, &[cut]);
+        assert!(got == whole, "{:?} cut at {cut}", String::from_utf8_lossy(input));
+    }
+    let bytes: Vec<usize> = (1..input.len()).collect();
+    assert!(scan_cut(e, input, &bytes) == whole, "1-byte chunks");
+    (String::from_utf8(whole.0).unwrap(), whole.1)
+}
+
+fn kinds(f: &[Finding]) -> Vec<(Kind, u64, u64, Action)> {
+    f.iter().map(|f| (f.kind, f.start, f.end, f.action)).collect()
+}
+
+/// (body, output with the default actions, findings as (kind, start, end)).
+type Case = (&'static str, &'static str, &'static [(Kind, u64, u64)]);
+
+/// Issue 14, defect 1: a leading or trailing digit group that does not
+/// belong to the card must not hide it; a group that continues the card's
+/// grouping makes the whole run one number, as before.
+#[test]
+fn card_next_to_another_digit_group() {
+    let cases: &[Case] = &[
+        ("qty 2 4111 1111 1111 1111", "qty 2 **** **** **** 1111", &[(Kind::Card, 6, 25)]),
+        ("4111 1111 1111 1111 2 items", "**** **** **** 1111 2 items", &[(Kind::Card, 0, 19)]),
+        ("1-4111-1111-1111-1111", "1-****-****-****-1111", &[(Kind::Card, 2, 21)]),
+        ("+1 4111 1111 1111 1111", "+1 **** **** **** 1111", &[(Kind::Card, 3, 22)]),
+        ("a 7 5555 5555 5555 4444", "a 7 **** **** **** 4444", &[(Kind::Card, 4, 23)]),
+        (
+            "<td>12 3782-822463-10005-1</td>",
+            "<td>12 ****-******-*0005-1</td>",
+            &[(Kind::Card, 7, 24)],
+        ),
+        // Hard negatives: the grouping goes on, or the digits fail Luhn.
+        ("1234 4111 1111 1111 1111", "1234 4111 1111 1111 1111", &[]),
+        ("4111 1111 1111 1111 1111", "4111 1111 1111 1111 1111", &[]),
+        ("qty 2 4111 1111 1111 1112", "qty 2 4111 1111 1111 1112", &[]),
+        ("4111 1111 1111 1112 2 items", "4111 1111 1111 1112 2 items", &[]),
+        ("ISBN 978-6207369461", "ISBN 978-6207369461", &[]),
+        ("2024-05-06 10:11:12", "2024-05-06 10:11:12", &[]),
+        // Phones, SSNs and IBANs next to a digit group decide as before.
+        ("+1 415 555 0132", "+1 415 555 0132", &[(Kind::Phone, 0, 15)]),
+        ("qty 2 415-555-0132", "qty 2 415-555-0132", &[(Kind::Phone, 6, 18)]),
+        ("2 822-43-8021", "2 ***-**-****", &[(Kind::Ssn, 2, 13)]),
+        ("1 GB82 WEST 1234 5698 7654 32", "1 GB** **** **** **** **54 32", &[(Kind::Iban, 2, 29)]),
+    ];
+    let e = engine(|_| {});
+    for &(input, want, found) in cases {
+        let (out, f) = scan(&e, input);
+        assert_eq!(out, want, "{input}");
+        let got: Vec<(Kind, u64, u64)> = f.iter().map(|f| (f.kind, f.start, f.end)).collect();
+        assert_eq!(got, found, "{input}");
+    }
+}
+
+/// Issue 14, defect 2: a value inside another one (a card in an email
+/// address) is a finding of its own with its own action; on the bytes both
+/// cover, the stronger rewrite wins.
+#[test]
+fn card_inside_an_email_address() {
+    use Action::*;
+    type Row = (&'static str, Action, Action, &'static str, &'static [(Kind, u64, u64, Action)]);
+    let rows: &[Row] = &[
+        (
+            "user@4111111111111111.example.com",
+            Detect,
+            Mask,
+            "user@************1111.example.com",
+            &[(Kind::Email, 0, 33, Detect), (Kind::Card, 5, 21, Mask)],
+        ),
+        (
+            "to a.4111-1111-1111-1111@ex.com.",
+            Detect,
+            Mask,
+            "to a.****-****-****-1111@ex.com.",
+            &[(Kind::Email, 3, 31, Detect), (Kind::Card, 5, 24, Mask)],
+        ),
+        (
+            "4111111111111111@example.com",
+            Detect,
+            Mask,
+            "************1111@example.com",
+            &[(Kind::Email, 0, 28, Detect), (Kind::Card, 0, 16, Mask)],
+        ),
+        // Both masked: the masks combine.
+        (
+            "user@4111111111111111.example.com",
+            Mask,
+            Mask,
+            "****@****************.*******.com",
+            &[(Kind::Email, 0, 33, Mask), (Kind::Card, 5, 21, Mask)],
+        ),
+        // The card redacted inside a masked address.
+        (
+            "a.4111-1111-1111-1111@ex.com",
+            Mask,
+            Redact,
+            "**[REDACTED:card]@**.com",
+            &[(Kind::Email, 0, 28, Mask), (Kind::Card, 2, 21, Redact)],
+        ),
+        // The address redacted: it covers the card.
+        (
+            "a.4111-1111-1111-1111@ex.com",
+            Redact,
+            Mask,
+            "[REDACTED:email]",
+            &[(Kind::Email, 0, 28, Redact), (Kind::Card, 2, 21, Mask)],
+        ),
+        // No number inside: one finding, as before.
+        (
+            "john.doe@example.org",
+            Detect,
+            Mask,
+            "john.doe@example.org",
+            &[(Kind::Email, 0, 20, Detect)],
+        ),
+        (
+            "user.12345678@example.org",
+            Detect,
+            Mask,
+            "user.12345678@example.org",
+            &[(Kind::Email, 0, 25, Detect)],
+        ),
+    ];
+    for &(input, email, card, want, found) in rows {
+        let e = engine(|c| {
+            c.detectors.insert(Kind::Email, email);
+            c.detectors.insert(Kind::Card, card);
+        });
+        let (out, f) = scan(&e, input);
+        assert_eq!(out, want, "{input} (email {email:?}, card {card:?})");
+        assert_eq!(kinds(&f), found, "{input}");
+    }
+}
