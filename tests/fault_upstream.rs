@@ -236,10 +236,11 @@ async fn bytes_past_content_length_are_not_smuggled() {
     // The first answer carries a whole second response after its promised
     // 10 bytes; it must never reach a client, as a body or as the answer
     // to the next request on a pooled connection.
-    const FIRST: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\n0123456789HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nSMUGGLED";
+    const FIRST_TEXT: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\n0123456789HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nSMUGGLED";
+    const FIRST_OCTET: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 10\r\n\r\n0123456789HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nSMUGGLED";
     const NEXT: &[u8] =
         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nfresh";
-    for (ct_case, first) in [("text", FIRST)] {
+    for (ct_case, first) in [("text", FIRST_TEXT), ("octet", FIRST_OCTET)] {
         let up = keepalive_upstream(first, NEXT).await;
         let (guard, _) = guard_with_fault(up, "", "").await;
         for (name, client) in clients() {
