@@ -18,6 +18,7 @@ use bytes::Bytes;
 use common::*;
 use faults::*;
 use http::{Request, Response};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -113,6 +114,24 @@ async fn client_leaving_mid_body_releases_the_upstream_and_the_pool_stays_health
     assert!(after_first <= before + 1);
     assert_eq!(counter(&metrics.requests_total, &["app", "GET", "200"]), 5);
     eventually("client connections closed", || metrics.connections_active.get() <= 1).await;
+
+    // HTTP/2: the client resets the stream mid-body; the upstream is
+    // released and the same client connection keeps working.
+    let client = h2_client();
+    let req = Request::get(format!("http://{}/big", guard.listen[0])).body(empty()).unwrap();
+    let resp = bounded("h2 big head", client.request(req)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.into_body();
+    let mut got = 0;
+    while got < 200_000 {
+        let frame = bounded("h2 big body", body.frame()).await.expect("body continues").unwrap();
+        got += frame.data_ref().map_or(0, |d| d.len());
+    }
+    drop(body);
+    eventually("h2 upstream body released", || counts.get(&counts.in_flight) == 0).await;
+    let req = Request::get(format!("http://{}/small", guard.listen[0])).body(empty()).unwrap();
+    let (parts, small) = bounded("h2 small", send(&client, req)).await;
+    assert_eq!((parts.status.as_u16(), &small[..]), (200, &b"ok"[..]));
     guard.shutdown().await;
 }
 
