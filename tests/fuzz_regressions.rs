@@ -59,18 +59,6 @@ fn audit_inputs() {
     assert!(replay("audit", audit::check) > 0);
 }
 
-/// Inputs that show a defect issue 14 names and another branch fixes (raw
-/// values in the audit log): a card percent-encoded in the request path,
-/// and a card in an extension method (`FO~4111...`, found by the fuzzer in
-/// 3 s), both reach the audit line raw. Run with `--ignored` to see them
-/// fail; once the fix is merged, move them to `fuzz/regressions/audit/` and
-/// drop this test.
-#[test]
-#[ignore = "issue 14 defect 4 (raw values in the audit log) is fixed on another branch"]
-fn audit_known_defects() {
-    assert!(replay_from(&["known-defects"], "audit", audit::check) > 0);
-}
-
 /// An input that shows issue 14 defect 2 (overlapping findings of different
 /// kinds), fixed on another branch: in `a.b@example.ghp_<36 characters>`
 /// the email ends at `.ghp` and wins, so the GitHub token that starts
