@@ -116,6 +116,9 @@ fn respond(
             r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
             r
         }
+        "/inventory" | "/inventory.html" => {
+            crate::inventory::admin_response(proxy.inventory(), req)
+        }
         "/reload" => match (req.method(), reload) {
             (&Method::POST, Some(hook)) => match hook() {
                 Ok(summary) => text(StatusCode::OK, format!("{summary}\n")),

@@ -51,6 +51,9 @@ pub enum Command {
     /// Exit 0 if the admin listener's /healthz answers 200 (for container
     /// health checks in images without curl).
     Healthcheck(HealthArgs),
+    /// Print the privacy inventory of a running guard or of saved
+    /// snapshots (merged), as Markdown, HTML or JSON.
+    Report(crate::inventory::report::ReportArgs),
 }
 
 /// Arguments of `leakwarden run`.
@@ -127,6 +130,7 @@ pub fn main() -> ExitCode {
         Command::Scan(args) => crate::scan::run(args),
         Command::Demo(args) => crate::demo::run(args),
         Command::Healthcheck(args) => healthcheck(&args),
+        Command::Report(args) => crate::inventory::report::run(&args),
     }
 }
 

@@ -26,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod detect;
+pub mod inventory;
 pub mod logging;
 pub mod metrics;
 pub mod pipeline;

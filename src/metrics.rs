@@ -83,6 +83,14 @@ pub struct Metrics {
     /// `prometheus_config_last_reload_successful`).
     pub config_last_reload_successful: IntGauge,
     pub build_info: IntGaugeVec,
+    /// Inventory: pages with a form asking for personal data that posts to
+    /// a third-party origin, by route.
+    pub inventory_third_party_pii_forms_total: IntCounterVec,
+    /// Inventory: scanned responses to requests that sent `Sec-GPC: 1`.
+    pub inventory_gpc_requests_total: IntCounterVec,
+    /// Inventory: paths counted under `{other}` past a route's template
+    /// limit.
+    pub inventory_template_overflow_total: IntCounterVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -206,6 +214,24 @@ impl Metrics {
                 "leakwarden_config_reloads_total",
                 "Configuration reloads, by result (success, failure).",
                 &["result"],
+            ),
+            inventory_third_party_pii_forms_total: counter(
+                &reg,
+                "leakwarden_inventory_third_party_pii_forms_total",
+                "Pages with a form asking for personal data that posts to a third-party origin, by route.",
+                &["route"],
+            ),
+            inventory_gpc_requests_total: counter(
+                &reg,
+                "leakwarden_inventory_gpc_requests_total",
+                "Scanned responses to requests sent with Sec-GPC: 1, by route.",
+                &["route"],
+            ),
+            inventory_template_overflow_total: counter(
+                &reg,
+                "leakwarden_inventory_template_overflow_total",
+                "Request paths counted under {other} past the route's template limit, by route.",
+                &["route"],
             ),
             connections_active,
             config_last_reload_success_timestamp_seconds: last_reload,

@@ -82,6 +82,7 @@ async fn large_streamed_response_keeps_memory_flat() {
         policy: Arc::new(Policy::default_policy()),
         metrics: metrics.clone(),
         audit: Arc::new(AuditSink::disabled()),
+        inventory: None,
     };
     let mut resp = Response::new(body);
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

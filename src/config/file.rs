@@ -54,6 +54,10 @@ pub struct FileConfig {
     /// TLS on the proxy listener; absent means plain HTTP (and h2c).
     #[serde(default)]
     pub tls: Option<ListenerTlsSection>,
+    /// The privacy inventory (what each endpoint exposes, forms, third
+    /// parties); on by default, observe only.
+    #[serde(default)]
+    pub inventory: super::inventory::InventorySection,
 }
 
 /// The `[server]` section.

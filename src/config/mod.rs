@@ -7,6 +7,7 @@
 
 pub mod detect;
 pub mod file;
+pub mod inventory;
 pub mod log;
 pub mod policy;
 pub mod runtime;

@@ -143,6 +143,8 @@ pub(crate) struct ScanState {
     failure: Option<Failure>,
     pub(crate) headers_sent: bool,
     tally: Tally,
+    /// The privacy inventory's observer of this body.
+    observer: Option<crate::inventory::Observer>,
 }
 
 pin_project! {
@@ -173,6 +175,8 @@ where
         let enforce = !ctx.policy.monitor();
         let scanner = Scanner::new(ctx.policy.engine.clone(), hint);
         counters.responses_scanned.inc();
+        let observer =
+            ctx.inventory.as_ref().map(|x| x.observer(hint, ctx.policy.engine.max_hold()));
         ScanBody {
             inner,
             st: ScanState {
@@ -197,6 +201,7 @@ where
                 failure: None,
                 headers_sent: false,
                 tally: Tally::default(),
+                observer,
             },
         }
     }
@@ -395,6 +400,9 @@ impl ScanState {
         // one, so the output grows without reallocating (and copying) in
         // steps; `drain_out` hands the buffer on as it is.
         self.out.reserve(input.len() + OUT_SLACK);
+        if let Some(o) = &mut self.observer {
+            o.feed(input);
+        }
         self.scanner.feed(input, &mut self.out, &mut self.findings);
         self.scanned += input.len() as u64;
         self.counters.scan_bytes.inc_by(input.len() as u64);
@@ -439,6 +447,9 @@ impl ScanState {
         let policy = self.ctx.policy.clone();
         let mut decision = None;
         for f in self.findings.drain(..) {
+            if let Some(o) = &mut self.observer {
+                o.finding(&f, &policy);
+            }
             let action = policy.action(f.kind);
             let resolved = self.counters.finding(f.kind);
             match resolved.or_else(|| {
@@ -538,6 +549,9 @@ impl ScanState {
     fn report(&mut self, complete: bool) {
         if std::mem::replace(&mut self.tally.reported, true) {
             return;
+        }
+        if let Some(o) = self.observer.take() {
+            o.finish(&self.ctx.policy, self.tally.blocked.is_some());
         }
         if self.tally.modified {
             self.ctx.metrics.responses_modified_total.with_label_values(&[&self.ctx.route]).inc();

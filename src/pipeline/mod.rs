@@ -59,6 +59,8 @@ pub struct ResponseContext {
     pub policy: Arc<Policy>,
     pub metrics: Arc<Metrics>,
     pub audit: Arc<AuditSink>,
+    /// The privacy inventory's view of the request (`None`: not recorded).
+    pub inventory: Option<crate::inventory::Exchange>,
 }
 
 /// The per-route series the pipeline touches on every response, resolved

@@ -75,6 +75,7 @@ pub(super) fn harness(policy_toml: &str) -> Harness {
         policy: Arc::new(policy),
         metrics: metrics.clone(),
         audit: Arc::new(sink),
+        inventory: None,
     };
     Harness { ctx, log, metrics }
 }

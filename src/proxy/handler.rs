@@ -87,6 +87,8 @@ pub async fn handle(
     let rm = &snap.route_metrics[route_index];
     let path = parts.uri.path().to_string();
     let route_name = route.name.clone();
+    let inventory =
+        proxy.inventory().map(|i| i.exchange(&route_name, &parts, conn.proto == "https"));
     let upstream = &rt.upstreams[route.upstream];
     let client = &snap.clients[route.upstream];
 
@@ -141,6 +143,7 @@ pub async fn handle(
         policy: route.policy.clone(),
         metrics: metrics.clone(),
         audit: snap.audit.clone(),
+        inventory,
     };
 
     let upstream_start = Instant::now();

@@ -58,13 +58,17 @@ pub struct Proxy {
     metrics: Arc<Metrics>,
     ready: AtomicBool,
     draining: AtomicBool,
+    /// The privacy inventory (kept across reloads); `None` when disabled.
+    inventory: Option<Arc<crate::inventory::Inventory>>,
 }
 
 impl Proxy {
     pub fn new(runtime: Runtime, metrics: Arc<Metrics>) -> Arc<Proxy> {
         init_routes(&metrics, &runtime);
+        let inventory = crate::inventory::Inventory::open(&runtime.file.inventory, &metrics);
         let snap = Snapshot::build(runtime, &metrics, None);
         Arc::new(Proxy {
+            inventory,
             current: ArcSwap::from_pointee(snap),
             metrics,
             ready: AtomicBool::new(false),
@@ -94,6 +98,11 @@ impl Proxy {
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// The privacy inventory, if enabled.
+    pub fn inventory(&self) -> Option<&Arc<crate::inventory::Inventory>> {
+        self.inventory.as_ref()
     }
 
     /// True once listeners are bound and configuration is loaded, and until
@@ -404,12 +413,14 @@ impl Guard {
             }));
         }
         proxy.set_ready(true);
+        let snapshots = crate::inventory::persist::spawn(&proxy);
         let task = tokio::spawn(async move {
             server
                 .serve(async move {
                     let _ = stopped.await;
                 })
                 .await;
+            snapshots.finish().await;
             // The admin listener outlives the drain so /readyz says 503
             // while in-flight responses finish.
             let _ = admin_stop.send(());
