@@ -125,6 +125,20 @@ fn expected() -> Value {
         }
         i
     };
+    let form = |template: &str,
+                origin: &str,
+                third: bool,
+                inputs: [Value; 3],
+                kinds: &[&str],
+                flag: &str,
+                pages: u64| {
+        json!({
+            "route": "default", "method": "GET", "template": template,
+            "action_origin": origin, "form_method": "POST", "third_party": third,
+            "inputs": inputs, "kinds": kinds, "flags": [flag],
+            "pages": pages, "first_seen": "T", "last_seen": "T"
+        })
+    };
     json!({
         "version": 1,
         "since": "T",
@@ -139,31 +153,16 @@ fn expected() -> Value {
             endpoint("/contact", 2, 1, json!({})),
         ],
         "forms": [
-            {
-                "route": "default", "method": "GET", "template": "/checkout",
-                "action_origin": "http://GUARD", "form_method": "POST", "third_party": false,
-                "inputs": [
-                    input("cc", "text", "cc-number", "cc-number"),
-                    input("cvc", "text", "cc-csc", "cc-csc"),
-                    input("exp", "text", "cc-exp", "cc-exp"),
-                ],
-                "kinds": ["cc-csc", "cc-exp", "cc-number"],
-                "flags": ["card_over_http"],
-                "pages": 1, "first_seen": "T", "last_seen": "T"
-            },
-            {
-                "route": "default", "method": "GET", "template": "/contact",
-                "action_origin": "https://leads.crm.example", "form_method": "POST",
-                "third_party": true,
-                "inputs": [
-                    input("full_name", "text", "name", "name"),
-                    input("email", "email", "", "email"),
-                    input("phone", "tel", "", "tel"),
-                ],
-                "kinds": ["email", "name", "tel"],
-                "flags": ["pii_to_third_party"],
-                "pages": 2, "first_seen": "T", "last_seen": "T"
-            }
+            form("/checkout", "http://GUARD", false, [
+                input("cc", "text", "cc-number", "cc-number"),
+                input("cvc", "text", "cc-csc", "cc-csc"),
+                input("exp", "text", "cc-exp", "cc-exp"),
+            ], &["cc-csc", "cc-exp", "cc-number"], "card_over_http", 1),
+            form("/contact", "https://leads.crm.example", true, [
+                input("full_name", "text", "name", "name"),
+                input("email", "email", "", "email"),
+                input("phone", "tel", "", "tel"),
+            ], &["email", "name", "tel"], "pii_to_third_party", 2),
         ],
         "third_parties": [
             {

@@ -225,6 +225,9 @@ pub struct Store {
     third_parties: BTreeMap<String, ThirdParty>,
     overflow: BTreeMap<String, u64>,
     timeline: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Index: the templates of each route (derived from `endpoints`), so
+    /// that the per-response limit check does not walk every endpoint.
+    templates: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// One kind's findings in one response.
@@ -272,17 +275,17 @@ impl Store {
 
     /// Templates recorded for a route so far.
     pub fn templates_of(&self, route: &str) -> usize {
-        let mut seen = BTreeSet::new();
-        for (r, _, t) in self.endpoints.keys() {
-            if r == route {
-                seen.insert(t);
-            }
-        }
-        seen.len()
+        self.templates.get(route).map_or(0, BTreeSet::len)
     }
 
     pub fn has_template(&self, route: &str, template: &str) -> bool {
-        self.endpoints.keys().any(|(r, _, t)| r == route && t == template)
+        self.templates.get(route).is_some_and(|t| t.contains(template))
+    }
+
+    fn index(&mut self, route: &str, template: &str) {
+        if !self.has_template(route, template) {
+            self.templates.entry(route.to_string()).or_default().insert(template.to_string());
+        }
     }
 
     pub fn count_overflow(&mut self, route: &str) {
@@ -290,6 +293,7 @@ impl Store {
     }
 
     pub fn record(&mut self, r: &ResponseRecord, lim: &Limits) {
+        self.index(&r.route, &r.template);
         let key = (r.route.clone(), r.method.clone(), r.template.clone());
         let ep = self.endpoints.entry(key).or_insert_with(|| Endpoint {
             route: r.route.clone(),
@@ -390,6 +394,7 @@ impl Store {
             self.since.clone_from(&other.since);
         }
         for (k, o) in &other.endpoints {
+            self.index(&k.0, &k.2);
             match self.endpoints.get_mut(k) {
                 None => {
                     self.endpoints.insert(k.clone(), o.clone());
@@ -468,6 +473,7 @@ impl Store {
         }
         let mut st = Store::new(s.since);
         for e in s.endpoints {
+            st.index(&e.route, &e.template);
             st.endpoints.insert((e.route.clone(), e.method.clone(), e.template.clone()), e);
         }
         for f in s.forms {
