@@ -14,6 +14,8 @@
 //! - [`admin`]: the admin listener (/healthz, /readyz, /metrics, /reload).
 //! - [`reload`]: hot reload of the configuration (SIGHUP, POST /reload).
 //! - [`audit`]: the audit log (what was found where, never the value).
+//! - [`inventory`]: the privacy inventory (what each endpoint exposes, which
+//!   forms ask for personal data, which third parties pages load).
 //! - [`cli`], [`scan`], [`demo`]: the command line.
 // `deny`, not `forbid`: `detect::simd` alone allows `unsafe`, for its vector
 // loads and its calls of `target_feature` functions; everything else stays

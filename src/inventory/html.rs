@@ -224,9 +224,15 @@ impl HtmlObserver {
             }
         }
         let mut facts = std::mem::take(&mut lock(&self.state).facts);
+        // An origin is a host name the page chose: checked like the rest.
+        for (origin, _) in &mut facts.third_parties {
+            *origin = template::checked(engine, origin);
+        }
         for f in &mut facts.forms {
+            f.action_origin = template::checked(engine, &f.action_origin);
             for i in &mut f.inputs {
                 i.name = template::segment(engine, &i.name);
+                i.kind_attr = template::segment(engine, &i.kind_attr);
                 if let Some(p) = template::classify(engine, &i.autocomplete) {
                     i.autocomplete = format!("{{{p}}}");
                 }

@@ -62,6 +62,16 @@ pub fn segment(engine: &Arc<Engine>, raw: &str) -> String {
     }
 }
 
+/// `text` itself, or the placeholder of the first kind the engine finds in
+/// it (for origins and other text kept whole).
+pub fn checked(engine: &Arc<Engine>, text: &str) -> String {
+    let (_, findings) = engine.scan_all(text.as_bytes(), ContentHint::Text);
+    match findings.first() {
+        Some(f) => format!("{{{}}}", engine.kind_name(f.kind)),
+        None => text.to_string(),
+    }
+}
+
 /// The template of a request path (query already removed).
 pub fn template(engine: &Arc<Engine>, path: &str) -> String {
     let path = path.split(['?', '#']).next().unwrap_or("");
@@ -125,6 +135,13 @@ mod tests {
         }
         let long = format!("/{}", "x".repeat(65));
         assert_eq!(template(&e, &long), "/{long}");
+    }
+
+    #[test]
+    fn checked_text_keeps_only_clean_text() {
+        let e = engine();
+        assert_eq!(checked(&e, "https://cdn.example.com"), "https://cdn.example.com");
+        assert_eq!(checked(&e, "https://4111111111111111.example.com"), "{card}");
     }
 
     #[test]
