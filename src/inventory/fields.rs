@@ -78,7 +78,7 @@ impl SpanLog {
 
 /// Renders an encoded path; segments the engine or the templating rules
 /// recognise become placeholders, and the whole is cut at `max_len`.
-fn render(engine: &Arc<Engine>, encoded: &[u8], max_len: usize) -> String {
+pub fn render(engine: &Arc<Engine>, encoded: &[u8], max_len: usize) -> String {
     let mut out = String::new();
     let mut i = 0;
     while i < encoded.len() {
@@ -361,6 +361,15 @@ impl Fields {
         match self {
             Fields::Json(t) => t.feed(chunk),
             Fields::Form(t) => t.feed(chunk),
+        }
+    }
+
+    /// The encoded field path of a finding at `start..end`, if known (equal
+    /// encodings render equally: callers may reuse a rendering).
+    pub fn encoded(&self, start: u64, end: u64) -> Option<&[u8]> {
+        match self {
+            Fields::Json(t) => t.path_of(start, end),
+            Fields::Form(t) => t.path_of(start, end),
         }
     }
 

@@ -104,10 +104,17 @@ impl HtmlObserver {
         let (s1, p1) = (state.clone(), page.clone());
         let (s2, p2) = (state.clone(), page.clone());
         let s3 = state.clone();
-        let sel = |s: &str| Cow::Owned(s.parse::<Selector>().expect("a valid selector"));
+        // Parsed once per process: compiling selectors per page cost more
+        // than reading a small page.
+        static SELECTORS: std::sync::OnceLock<[Selector; 3]> = std::sync::OnceLock::new();
+        let [loads, forms, inputs] = SELECTORS.get_or_init(|| {
+            ["script[src], iframe[src]", "form", "input, select, textarea"]
+                .map(|s| s.parse::<Selector>().expect("a valid selector"))
+        });
+        let sel = |s: &'static Selector| Cow::Borrowed(s);
         let handlers: Vec<(Cow<'static, Selector>, ElementContentHandlers<'static>)> = vec![
             (
-                sel("script[src], iframe[src]"),
+                sel(loads),
                 ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
                     let load = if el.tag_name() == "script" { Load::Script } else { Load::Iframe };
                     if let Some(origin) =
@@ -119,7 +126,7 @@ impl HtmlObserver {
                 }),
             ),
             (
-                sel("form"),
+                sel(forms),
                 ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
                     let action = el.get_attribute("action").unwrap_or_default();
                     let resolved = p2.join(action.trim()).ok();
@@ -156,7 +163,7 @@ impl HtmlObserver {
                 }),
             ),
             (
-                sel("input, select, textarea"),
+                sel(inputs),
                 ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
                     let tag = el.tag_name();
                     let kind_attr = match tag.as_str() {

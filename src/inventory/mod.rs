@@ -224,7 +224,7 @@ impl Exchange {
             }
             ContentHint::Text => Body::Plain,
         };
-        Observer { exchange: self.clone(), body, kinds: BTreeMap::new() }
+        Observer { exchange: self.clone(), body, kinds: BTreeMap::new(), last: None }
     }
 }
 
@@ -242,6 +242,8 @@ pub struct Observer {
     body: Body,
     /// Findings and field paths per kind.
     kinds: BTreeMap<Kind, (u64, Vec<String>)>,
+    /// The last field path rendered, encoded and rendered.
+    last: Option<(Vec<u8>, String)>,
 }
 
 impl Observer {
@@ -259,10 +261,24 @@ impl Observer {
         let entry = self.kinds.entry(f.kind).or_default();
         entry.0 += 1;
         if let Body::Fields(t) = &self.body {
-            if let Some(p) = t.path(&policy.engine, f.start, f.end, max_len) {
-                if !entry.1.contains(&p) && entry.1.len() < max_fields {
-                    entry.1.push(p);
+            if entry.1.len() >= max_fields {
+                // Full: rendering (which runs the engine on every key) would
+                // change nothing.
+                return;
+            }
+            let Some(enc) = t.encoded(f.start, f.end) else { return };
+            // Findings of a kind mostly sit in one field: render (and run
+            // the engine over its keys) once per distinct path.
+            let p = match &self.last {
+                Some((e, p)) if e[..] == *enc => p.clone(),
+                _ => {
+                    let p = fields::render(&policy.engine, enc, max_len);
+                    self.last = Some((enc.to_vec(), p.clone()));
+                    p
                 }
+            };
+            if !entry.1.contains(&p) {
+                entry.1.push(p);
             }
         }
     }
