@@ -134,6 +134,8 @@ struct State {
     health: Arc<Health>,
     metrics: Arc<Metrics>,
     reload: Option<ReloadHook>,
+    /// The privacy inventory (`GET /inventory`, `/inventory.html`).
+    inventory: Option<Arc<crate::inventory::Inventory>>,
     access: Access,
     mutations: Gate,
 }
@@ -167,6 +169,7 @@ impl AdminServer {
         health: Arc<Health>,
         metrics: Arc<Metrics>,
         reload: Option<ReloadHook>,
+        inventory: Option<Arc<crate::inventory::Inventory>>,
     ) -> io::Result<AdminServer> {
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             io::Error::new(e.kind(), format!("cannot listen on {addr} (admin): {e}"))
@@ -188,8 +191,8 @@ impl AdminServer {
                 );
             }
         }
-        let state =
-            State { health, metrics, reload, mutations: Gate::new(loopback, &access), access };
+        let mutations = Gate::new(loopback, &access);
+        let state = State { health, metrics, reload, inventory, mutations, access };
         Ok(AdminServer { listener, state: Arc::new(state) })
     }
 
@@ -316,6 +319,9 @@ async fn respond<B>(state: &State, req: &Request<B>) -> Response<Full<Bytes>> {
             let mut r = text(StatusCode::OK, state.metrics.encode());
             r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
             r
+        }
+        "/inventory" | "/inventory.html" => {
+            crate::inventory::admin_response(state.inventory.as_ref(), req)
         }
         "/reload" if req.method() != Method::POST => method_not_allowed("POST"),
         "/reload" => {

@@ -222,6 +222,7 @@ impl Runtime {
             return Err(invalid("[server] listen: at least one address is required".into()));
         }
         let limits = build_limits(&file).map_err(invalid)?;
+        crate::config::inventory::validate(&file.inventory).map_err(invalid)?;
         crate::logging::validate(&file.log).map_err(|e| invalid(format!("[log] {e}")))?;
 
         let mut policies = HashMap::new();

@@ -54,6 +54,9 @@ pub enum Command {
     /// Exit 0 if the admin listener's /healthz answers 200 (for container
     /// health checks in images without curl).
     Healthcheck(HealthArgs),
+    /// Print the privacy inventory of a running guard or of saved
+    /// snapshots (merged), as Markdown, HTML or JSON.
+    Report(crate::inventory::report::ReportArgs),
     /// Print a shell completion script to standard output, e.g.
     /// `leakwarden completions bash > /etc/bash_completion.d/leakwarden`.
     Completions(CompletionArgs),
@@ -155,6 +158,7 @@ pub fn main() -> ExitCode {
         Command::Healthcheck(args) => healthcheck(&args),
         Command::Completions(args) => completions(&args, &mut std::io::stdout()),
         Command::Man(args) => man(&args, &mut std::io::stdout()),
+        Command::Report(args) => crate::inventory::report::run(&args),
     }
 }
 

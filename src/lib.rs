@@ -18,6 +18,8 @@
 //! - [`admin`]: the admin listener (/healthz, /readyz, /metrics, /reload).
 //! - [`reload`]: hot reload of the configuration (SIGHUP, POST /reload).
 //! - [`audit`]: the audit log (what was found where, never the value).
+//! - [`inventory`]: the privacy inventory (what each endpoint exposes, which
+//!   forms ask for personal data, which third parties pages load).
 //! - [`cli`], [`scan`], [`demo`]: the command line; [`serve`] runs the
 //!   process (tokio runtime, signals, exit codes).
 // `deny`, not `forbid`: `detect::simd` alone allows `unsafe`, for its vector
@@ -33,6 +35,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod detect;
+pub mod inventory;
 pub mod logging;
 pub mod media;
 pub mod metrics;

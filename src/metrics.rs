@@ -135,6 +135,14 @@ pub struct Metrics {
     /// upstream client certificates), labelled by where the configuration
     /// names it: a bounded set.
     pub tls_certificate_expiry_timestamp_seconds: IntGaugeVec,
+    /// Inventory: pages with a form asking for personal data that posts to
+    /// a third-party origin, by route.
+    pub inventory_third_party_pii_forms_total: IntCounterVec,
+    /// Inventory: scanned responses to requests that sent `Sec-GPC: 1`.
+    pub inventory_gpc_requests_total: IntCounterVec,
+    /// Inventory: paths counted under `{other}` past a route's template
+    /// limit.
+    pub inventory_template_overflow_total: IntCounterVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -288,6 +296,24 @@ impl Metrics {
                 "leakwarden_config_reloads_total",
                 "Configuration reloads, by result (success, failure).",
                 &["result"],
+            ),
+            inventory_third_party_pii_forms_total: counter(
+                &reg,
+                "leakwarden_inventory_third_party_pii_forms_total",
+                "Pages with a form asking for personal data that posts to a third-party origin, by route.",
+                &["route"],
+            ),
+            inventory_gpc_requests_total: counter(
+                &reg,
+                "leakwarden_inventory_gpc_requests_total",
+                "Scanned responses to requests sent with Sec-GPC: 1, by route.",
+                &["route"],
+            ),
+            inventory_template_overflow_total: counter(
+                &reg,
+                "leakwarden_inventory_template_overflow_total",
+                "Request paths counted under {other} past the route's template limit, by route.",
+                &["route"],
             ),
             connections_active,
             audit_lines_dropped_total: audit_dropped,

@@ -83,6 +83,7 @@ async fn large_streamed_response_keeps_memory_flat() {
         metrics: metrics.clone(),
         audit: Arc::new(AuditSink::disabled()),
         exfil: None,
+        inventory: None,
     };
     let mut resp = Response::new(body);
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -110,6 +110,7 @@ pub fn check(data: &[u8]) {
         metrics: f.metrics.clone(),
         audit: Arc::new(sink),
         exfil: None,
+        inventory: None,
     };
     let mut resp = Response::new(Full::new(Bytes::copy_from_slice(body)));
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));

@@ -59,6 +59,10 @@ pub struct FileConfig {
     /// across replicas through Redis or kept in this process.
     #[serde(default)]
     pub exfiltration: super::exfiltration::ExfiltrationSection,
+    /// The privacy inventory (what each endpoint exposes, forms, third
+    /// parties); on by default, observe only.
+    #[serde(default)]
+    pub inventory: super::inventory::InventorySection,
 }
 
 /// The `[server]` section.

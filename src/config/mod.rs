@@ -10,6 +10,7 @@
 pub mod detect;
 pub mod exfiltration;
 pub mod file;
+pub mod inventory;
 pub mod log;
 pub mod policy;
 pub mod tls;

@@ -101,6 +101,8 @@ where
     ) -> ScanBody<B> {
         let enforce = !ctx.policy.monitor();
         let scanner = Scanner::new(ctx.policy.engine.clone(), hint);
+        let observer =
+            ctx.inventory.as_ref().map(|x| x.observer(hint, ctx.policy.engine.max_hold()));
         let limit = Limit {
             bytes: ctx.policy.scan_limit,
             block: ctx.policy.over_limit == OverLimit::Block,
@@ -117,7 +119,7 @@ where
                 trailers: None,
                 phase: Phase::Running,
                 headers_sent: false,
-                report: Report::new(counters),
+                report: Report::new(counters, observer),
             },
         }
     }
@@ -333,8 +335,8 @@ impl Events for Sink<'_> {
         }
     }
 
-    fn scanned(&mut self, bytes: usize) {
-        self.report.scanned(bytes);
+    fn scanned(&mut self, input: &[u8]) {
+        self.report.scanned(input);
     }
 
     fn limit_reached(&mut self) {

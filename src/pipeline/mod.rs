@@ -72,6 +72,8 @@ pub struct ResponseContext {
     /// The client's exfiltration budget ([`crate::exfil`]), charged with
     /// the findings when the response ends; `None` without a budget.
     pub exfil: Option<crate::exfil::Charge>,
+    /// The privacy inventory's view of the request (`None`: not recorded).
+    pub inventory: Option<crate::inventory::Exchange>,
 }
 
 /// The per-route series the pipeline touches on every response, resolved

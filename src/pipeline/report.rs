@@ -29,11 +29,16 @@ pub(crate) struct Report {
     blocked: Option<&'static str>,
     would_block: Option<&'static str>,
     reported: bool,
+    /// The privacy inventory's observer of this body (field paths, forms).
+    observer: Option<crate::inventory::Observer>,
 }
 
 impl Report {
     /// Starts the report of a response that is scanned (and counts it).
-    pub(crate) fn new(counters: Arc<RouteCounters>) -> Report {
+    pub(crate) fn new(
+        counters: Arc<RouteCounters>,
+        observer: Option<crate::inventory::Observer>,
+    ) -> Report {
         counters.responses_scanned.inc();
         Report {
             counters,
@@ -45,6 +50,7 @@ impl Report {
             blocked: None,
             would_block: None,
             reported: false,
+            observer,
         }
     }
 
@@ -53,8 +59,11 @@ impl Report {
         self.modified
     }
 
-    pub(crate) fn scanned(&self, bytes: usize) {
-        self.counters.scan_bytes.inc_by(bytes as u64);
+    pub(crate) fn scanned(&mut self, input: &[u8]) {
+        self.counters.scan_bytes.inc_by(input.len() as u64);
+        if let Some(o) = &mut self.observer {
+            o.feed(input);
+        }
     }
 
     pub(crate) fn skipped_size_limit(&self, ctx: &ResponseContext) {
@@ -67,6 +76,9 @@ impl Report {
     /// Counts one finding; returns how many of its kind the response has
     /// shown so far. `enforce` says whether its action was applied.
     pub(crate) fn finding(&mut self, ctx: &ResponseContext, f: &Finding, enforce: bool) -> u64 {
+        if let Some(o) = &mut self.observer {
+            o.finding(f, &ctx.policy);
+        }
         match self
             .counters
             .finding(f.kind)
@@ -125,6 +137,9 @@ impl Report {
     ) {
         if std::mem::replace(&mut self.reported, true) {
             return;
+        }
+        if let Some(o) = self.observer.take() {
+            o.finish(&ctx.policy, self.blocked.is_some());
         }
         if self.modified {
             ctx.metrics.responses_modified_total.with_label_values(&[&ctx.route]).inc();

@@ -79,6 +79,7 @@ pub(super) fn harness(policy_toml: &str) -> Harness {
         metrics: metrics.clone(),
         audit: Arc::new(sink),
         exfil: None,
+        inventory: None,
     };
     Harness { ctx, log, metrics }
 }

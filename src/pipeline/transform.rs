@@ -23,8 +23,9 @@ pub(crate) trait Events {
     /// Findings of the last scanned step (to be drained). An error (a
     /// block decision) stops the transform.
     fn findings(&mut self, found: &mut Vec<Finding>) -> Result<(), PipelineError>;
-    /// Decoded bytes that went through the scanner.
-    fn scanned(&mut self, bytes: usize);
+    /// Decoded bytes that went through the scanner (before their findings
+    /// are reported, so an observer has seen every byte a finding covers).
+    fn scanned(&mut self, input: &[u8]);
     /// The scan limit was reached; the rest passes unscanned.
     fn limit_reached(&mut self);
     /// Bytes ready for the client.
@@ -177,7 +178,7 @@ impl Transform {
         self.out.reserve(input.len() + OUT_SLACK);
         self.scanner.feed(input, &mut self.out, &mut self.findings);
         self.scanned += input.len() as u64;
-        ev.scanned(input.len());
+        ev.scanned(input);
         self.report_findings(ev)
     }
 

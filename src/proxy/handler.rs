@@ -69,6 +69,8 @@ pub async fn handle(
     let rm = &snap.route_metrics[route_index];
     let path = parts.uri.path().to_string();
     let route_name = route.name.clone();
+    let inventory =
+        proxy.inventory().map(|i| i.exchange(&route_name, &parts, conn.proto == "https"));
     let upstream = &rt.upstreams[route.upstream];
     let client = &snap.clients[route.upstream];
 
@@ -128,6 +130,7 @@ pub async fn handle(
         metrics: metrics.clone(),
         audit: snap.audit.clone(),
         exfil,
+        inventory,
     };
     // Over budget with `action = "block"`: the block page, upstream untouched.
     if ctx.exfil.as_ref().is_some_and(|c| c.blocks()) {

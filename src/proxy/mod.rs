@@ -59,15 +59,19 @@ pub struct Proxy {
     health: Arc<Health>,
     /// Exfiltration budgets: counters and the shared store outlive reloads.
     exfil: Arc<crate::exfil::Exfil>,
+    /// The privacy inventory (kept across reloads); `None` when disabled.
+    inventory: Option<Arc<crate::inventory::Inventory>>,
 }
 
 impl Proxy {
     pub fn new(runtime: Runtime, metrics: Arc<Metrics>) -> Arc<Proxy> {
         init_routes(&metrics, &runtime);
         let exfil = crate::exfil::Exfil::start(&runtime.exfil, &metrics);
+        let inventory = crate::inventory::Inventory::open(&runtime.file.inventory, &metrics);
         let snap = Snapshot::build(runtime, &metrics, None);
         Arc::new(Proxy {
             exfil,
+            inventory,
             current: ArcSwap::from_pointee(snap),
             metrics,
             health: Arc::new(Health::default()),
@@ -107,6 +111,11 @@ impl Proxy {
     /// Readiness and draining, shared with the admin listener.
     pub fn health(&self) -> &Arc<Health> {
         &self.health
+    }
+
+    /// The privacy inventory, if enabled.
+    pub fn inventory(&self) -> Option<&Arc<crate::inventory::Inventory>> {
+        self.inventory.as_ref()
     }
 
     /// True once listeners are bound and configuration is loaded, and until
@@ -418,7 +427,8 @@ impl Guard {
             Some(addr) => {
                 let (health, metrics) = (proxy.health.clone(), proxy.metrics.clone());
                 let access = rt.admin_access.clone();
-                Some(AdminServer::bind(addr, access, health, metrics, reload).await?)
+                let inventory = proxy.inventory.clone();
+                Some(AdminServer::bind(addr, access, health, metrics, reload, inventory).await?)
             }
             None => None,
         };
@@ -432,12 +442,14 @@ impl Guard {
             }));
         }
         proxy.set_ready(true);
+        let snapshots = crate::inventory::persist::spawn(proxy.inventory());
         let task = tokio::spawn(async move {
             server
                 .serve(async move {
                     let _ = stopped.await;
                 })
                 .await;
+            snapshots.finish().await;
             // The admin listener outlives the drain so /readyz says 503
             // while in-flight responses finish.
             let _ = admin_stop.send(());

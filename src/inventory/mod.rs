@@ -1,0 +1,373 @@
+//! The privacy inventory: from real traffic, what personal data each
+//! endpoint exposes (and, next, collects), which forms ask visitors for it
+//! and which third parties pages load, built in the same pass that scans.
+//!
+//! Layout: [`template`] turns paths into endpoint templates, [`fields`]
+//! tracks JSON and form field paths in a streamed body, [`html`] reads
+//! forms and third-party origins from a streamed page, [`store`] holds the
+//! data, its JSON schema and the merge, [`render`] writes it as HTML or
+//! Markdown, [`persist`] snapshots it to disk.
+//!
+//! It only observes: it never changes a byte of traffic. It must never
+//! keep a scanned value: paths, keys and input names are checked by the
+//! engine before they are stored, and values are never read at all. The
+//! proxy holds one [`Inventory`]; the pipeline gets an [`Exchange`] per
+//! request and feeds an [`Observer`] per response.
+
+pub mod fields;
+pub mod html;
+pub mod persist;
+pub mod render;
+pub mod report;
+pub mod store;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::header::HOST;
+use url::Url;
+
+use crate::config::inventory::InventorySection;
+use crate::detect::{ContentHint, Finding, Kind};
+use crate::metrics::Metrics;
+use crate::policy::Policy;
+use fields::{Fields, JsonTracker};
+use html::{HtmlObserver, PageFacts};
+use store::{FormRecord, KindRecord, Limits, ResponseRecord, Snapshot, Store};
+
+/// Field-path tracking window beyond the engine's hold-back: a finding is
+/// reported at most its own length plus the hold-back after its last byte.
+const FIELD_SLACK: usize = 16 * 1024;
+
+/// The inventory of a running guard, shared by every request.
+pub struct Inventory {
+    store: Mutex<Store>,
+    limits: Limits,
+    max_templates: usize,
+    max_field_len: usize,
+    metrics: Option<Arc<Metrics>>,
+    /// The snapshot file and how often it is written.
+    file: Option<(std::path::PathBuf, std::time::Duration)>,
+}
+
+fn lock(m: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Current time as RFC 3339 and the start of its hour.
+fn now() -> (String, String) {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let utc = |t: u64| crate::clock::format_utc(t as i64, Some(0));
+    (utc(secs), utc(secs - secs % 3600))
+}
+
+impl Inventory {
+    /// An empty inventory, or the one in `store` (loaded from a snapshot).
+    pub fn new(
+        cfg: &InventorySection,
+        store: Option<Store>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Inventory {
+        Inventory {
+            store: Mutex::new(store.unwrap_or_else(|| Store::new(now().0))),
+            limits: Limits {
+                max_fields: cfg.max_fields,
+                max_forms: cfg.max_forms,
+                max_third_parties: cfg.max_third_parties,
+                timeline_hours: cfg.timeline_hours,
+            },
+            max_templates: cfg.max_templates_per_route,
+            max_field_len: cfg.max_field_len,
+            metrics,
+            file: cfg.file.clone().map(|f| (f, cfg.snapshot_interval.0)),
+        }
+    }
+
+    /// The inventory a guard starts with: `None` when disabled, else the
+    /// snapshot file's content if there is one. A file that cannot be read
+    /// is moved aside (`.unreadable`) rather than overwritten, and the
+    /// inventory starts empty. Runs once, at start.
+    pub fn open(cfg: &InventorySection, metrics: &Arc<Metrics>) -> Option<Arc<Inventory>> {
+        if !cfg.enabled {
+            return None;
+        }
+        let store = cfg.file.as_deref().and_then(|path| match persist::load(path) {
+            Ok(store) => store,
+            Err(e) => {
+                let aside = path.with_extension("unreadable");
+                let _ = std::fs::rename(path, &aside);
+                tracing::warn!(error = %e, aside = %aside.display(), "inventory snapshot unreadable; starting empty");
+                None
+            }
+        });
+        Some(Arc::new(Inventory::new(cfg, store, Some(metrics.clone()))))
+    }
+
+    /// The inventory as JSON data.
+    pub fn snapshot(&self) -> Snapshot {
+        lock(&self.store).to_snapshot()
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// What the pipeline needs to know of one request for its response.
+    pub fn exchange(
+        self: &Arc<Self>,
+        route: &Arc<str>,
+        parts: &http::request::Parts,
+        https: bool,
+    ) -> Exchange {
+        let host =
+            parts.uri.authority().map(|a| a.as_str().to_string()).or_else(|| {
+                parts.headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_string)
+            });
+        let gpc = parts.headers.get("sec-gpc").is_some_and(|v| v.as_bytes().trim_ascii() == b"1");
+        Exchange {
+            inventory: self.clone(),
+            route: route.clone(),
+            method: parts.method.as_str().to_string(),
+            path: parts.uri.path().to_string(),
+            host,
+            https,
+            gpc,
+        }
+    }
+
+    /// Adds one response, templating its path under the route's limit.
+    fn record(&self, mut rec: ResponseRecord, policy: &Policy) {
+        let template = template::template(&policy.engine, &rec.template);
+        let mut st = lock(&self.store);
+        rec.template = if st.has_template(&rec.route, &template)
+            || st.templates_of(&rec.route) < self.max_templates
+        {
+            template
+        } else {
+            st.count_overflow(&rec.route);
+            if let Some(m) = &self.metrics {
+                m.inventory_template_overflow_total.with_label_values(&[&rec.route]).inc();
+            }
+            template::OTHER.to_string()
+        };
+        st.record(&rec, &self.limits);
+    }
+
+    /// Adds a snapshot (another replica's, or the file loaded at start).
+    pub fn merge(&self, other: &Store) {
+        lock(&self.store).merge(other, &self.limits);
+    }
+}
+
+/// Serves `GET /inventory` (JSON) and `GET /inventory.html` on the admin
+/// listener.
+pub fn admin_response<B>(
+    inventory: Option<&Arc<Inventory>>,
+    req: &http::Request<B>,
+) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+    use http::{Method, StatusCode};
+    let reply = |status: StatusCode, ctype: &'static str, body: Vec<u8>| {
+        let mut r = http::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
+        *r.status_mut() = status;
+        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
+        r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    };
+    const TEXT: &str = "text/plain; charset=utf-8";
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        let mut r = reply(StatusCode::METHOD_NOT_ALLOWED, TEXT, b"method not allowed\n".to_vec());
+        r.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    let Some(inv) = inventory else {
+        return reply(StatusCode::NOT_FOUND, TEXT, b"the inventory is disabled\n".to_vec());
+    };
+    let snap = inv.snapshot();
+    if req.uri().path().ends_with(".html") {
+        reply(StatusCode::OK, "text/html; charset=utf-8", render::html(&snap).into_bytes())
+    } else {
+        let mut body = serde_json::to_vec_pretty(&snap).unwrap_or_default();
+        body.push(b'\n');
+        reply(StatusCode::OK, "application/json", body)
+    }
+}
+
+/// One request, as its response's observer needs it.
+#[derive(Clone)]
+pub struct Exchange {
+    inventory: Arc<Inventory>,
+    route: Arc<str>,
+    method: String,
+    /// Request path (never stored: it is templated first).
+    path: String,
+    host: Option<String>,
+    https: bool,
+    gpc: bool,
+}
+
+impl Exchange {
+    /// An observer for a response body of this kind; the engine's
+    /// hold-back sets how far back a finding may point.
+    pub fn observer(&self, hint: ContentHint, max_hold: usize) -> Observer {
+        let retain = max_hold + FIELD_SLACK;
+        let body = match hint {
+            ContentHint::Json => Body::Fields(Fields::Json(JsonTracker::new(retain))),
+            ContentHint::Html => {
+                let scheme = if self.https { "https" } else { "http" };
+                let host = self.host.as_deref().unwrap_or("localhost");
+                match Url::parse(&format!("{scheme}://{host}/")) {
+                    Ok(page) => Body::Html(Box::new(HtmlObserver::new(page))),
+                    Err(_) => Body::Plain,
+                }
+            }
+            ContentHint::Text => Body::Plain,
+        };
+        Observer { exchange: self.clone(), body, kinds: BTreeMap::new(), last: None }
+    }
+}
+
+enum Body {
+    Plain,
+    Fields(Fields),
+    Html(Box<HtmlObserver>),
+}
+
+/// Watches one response body: fed the same decoded bytes the engine scans
+/// (before the engine sees them) and every finding, it records the
+/// response when finished.
+pub struct Observer {
+    exchange: Exchange,
+    body: Body,
+    /// Findings and field paths per kind.
+    kinds: BTreeMap<Kind, (u64, Vec<String>)>,
+    /// The last field path rendered, encoded and rendered.
+    last: Option<(Vec<u8>, String)>,
+}
+
+impl Observer {
+    pub fn feed(&mut self, chunk: &[u8]) {
+        match &mut self.body {
+            Body::Plain => {}
+            Body::Fields(f) => f.feed(chunk),
+            Body::Html(h) => h.feed(chunk),
+        }
+    }
+
+    pub fn finding(&mut self, f: &Finding, policy: &Policy) {
+        let max_fields = self.exchange.inventory.limits.max_fields;
+        let max_len = self.exchange.inventory.max_field_len;
+        let entry = self.kinds.entry(f.kind).or_default();
+        entry.0 += 1;
+        if let Body::Fields(t) = &self.body {
+            if entry.1.len() >= max_fields {
+                // Full: rendering (which runs the engine on every key) would
+                // change nothing.
+                return;
+            }
+            let Some(enc) = t.encoded(f.start, f.end) else { return };
+            // Findings of a kind mostly sit in one field: render (and run
+            // the engine over its keys) once per distinct path.
+            let p = match &self.last {
+                Some((e, p)) if e[..] == *enc => p.clone(),
+                _ => {
+                    let p = fields::render(&policy.engine, enc, max_len);
+                    self.last = Some((enc.to_vec(), p.clone()));
+                    p
+                }
+            };
+            if !entry.1.contains(&p) {
+                entry.1.push(p);
+            }
+        }
+    }
+
+    /// Records the response. `blocked` is true when the policy blocked it.
+    pub fn finish(self, policy: &Policy, blocked: bool) {
+        let ex = &self.exchange;
+        let engine = &policy.engine;
+        let page = match self.body {
+            Body::Html(h) => h.finish(engine),
+            _ => PageFacts::default(),
+        };
+        let (now, hour) = now();
+        let kinds = self
+            .kinds
+            .into_iter()
+            .map(|(k, (findings, fields))| {
+                let action = if policy.monitor() {
+                    "monitor"
+                } else if blocked {
+                    "block"
+                } else {
+                    policy.action(k).as_str()
+                };
+                KindRecord {
+                    kind: engine.kind_name(k).to_string(),
+                    findings,
+                    action: action.to_string(),
+                    fields,
+                }
+            })
+            .collect();
+        let mut rec = ResponseRecord {
+            route: ex.route.to_string(),
+            method: ex.method.clone(),
+            template: ex.path.clone(),
+            now,
+            hour,
+            gpc: ex.gpc,
+            kinds,
+            ..ResponseRecord::default()
+        };
+        for (origin, load) in page.third_parties {
+            match load {
+                html::Load::Script => rec.scripts.push(origin),
+                html::Load::Iframe => rec.iframes.push(origin),
+                html::Load::FormAction => rec.form_actions.push(origin),
+            }
+        }
+        let metrics = ex.inventory.metrics.as_ref();
+        for f in page.forms {
+            let personal = f.inputs.iter().any(|i| i.data.is_some());
+            let mut flags = std::collections::BTreeSet::new();
+            if personal && f.third_party {
+                flags.insert("pii_to_third_party".to_string());
+                if let Some(m) = metrics {
+                    m.inventory_third_party_pii_forms_total.with_label_values(&[&ex.route]).inc();
+                }
+            }
+            let card = f.inputs.iter().any(|i| i.data.as_deref().is_some_and(html::is_card_field));
+            if card && !ex.https {
+                flags.insert("card_over_http".to_string());
+            }
+            rec.forms.push(FormRecord {
+                action_origin: f.action_origin,
+                form_method: f.method,
+                third_party: f.third_party,
+                inputs: f.inputs,
+                flags,
+            });
+        }
+        if let Some(m) = metrics {
+            if ex.gpc {
+                m.inventory_gpc_requests_total.with_label_values(&[&ex.route]).inc();
+            }
+        }
+        ex.inventory.record(rec, policy);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use std::sync::Arc;
+
+    use crate::detect::{Engine, EngineConfig};
+
+    /// The engine with every built-in detector at its default action.
+    pub fn engine() -> Arc<Engine> {
+        Arc::new(Engine::new(EngineConfig::default()).expect("the default engine"))
+    }
+}

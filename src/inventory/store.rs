@@ -1,0 +1,649 @@
+//! The inventory's data: per endpoint and kind what it exposes (responses)
+//! and collects (requests), the forms pages ask visitors to fill, the
+//! third-party origins pages load, and findings over time. Also its JSON
+//! form ([`Snapshot`], schema in `docs/inventory-schema.md`) and the merge
+//! of snapshots from several replicas.
+//!
+//! The merge is associative and commutative, and every count adds up;
+//! bounded sets (field paths, pages) keep their smallest members and say
+//! when they were cut, which keeps the merge associative too. Nothing here
+//! holds a scanned value: keys are templates, field paths and origins that
+//! were checked by the engine before they got here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::html::InputFacts;
+
+/// Version of the JSON schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Pages listed per third-party origin.
+pub const MAX_PAGES: usize = 32;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A bounded sorted set: its `limit` smallest members, and whether more
+/// were seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bounded {
+    pub items: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub truncated: bool,
+}
+
+impl Bounded {
+    pub fn insert(&mut self, item: String, limit: usize) {
+        if self.items.contains(&item) {
+            return;
+        }
+        self.items.insert(item);
+        self.cap(limit);
+    }
+
+    fn cap(&mut self, limit: usize) {
+        while self.items.len() > limit {
+            self.items.pop_last();
+            self.truncated = true;
+        }
+    }
+
+    fn merge(&mut self, other: &Bounded, limit: usize) {
+        self.truncated |= other.truncated;
+        self.items.extend(other.items.iter().cloned());
+        self.cap(limit);
+    }
+}
+
+/// First and last time something was seen (RFC 3339 UTC, one format, so
+/// that text order is time order).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+impl Seen {
+    fn at(now: &str) -> Seen {
+        Seen { first_seen: now.into(), last_seen: now.into() }
+    }
+
+    fn touch(&mut self, now: &str) {
+        self.merge(&Seen::at(now));
+    }
+
+    fn merge(&mut self, o: &Seen) {
+        if self.first_seen.is_empty()
+            || (!o.first_seen.is_empty() && o.first_seen < self.first_seen)
+        {
+            self.first_seen.clone_from(&o.first_seen);
+        }
+        if o.last_seen > self.last_seen {
+            self.last_seen.clone_from(&o.last_seen);
+        }
+    }
+}
+
+/// One kind in one endpoint's `exposes` or `collects`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindStats {
+    /// Responses that held the kind (`exposes`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub responses: u64,
+    /// Requests that carried the kind (`collects`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub requests: u64,
+    pub findings: u64,
+    #[serde(flatten)]
+    pub seen: Seen,
+    /// Responses (or requests) per action taken: `mask`, `redact`, `hash`,
+    /// `block`, `detect` or `monitor`.
+    pub actions: BTreeMap<String, u64>,
+    /// Field paths the kind was found in (JSON and form bodies).
+    pub fields: Bounded,
+}
+
+impl KindStats {
+    fn merge(&mut self, o: &KindStats, max_fields: usize) {
+        self.responses += o.responses;
+        self.requests += o.requests;
+        self.findings += o.findings;
+        self.seen.merge(&o.seen);
+        for (a, n) in &o.actions {
+            *self.actions.entry(a.clone()).or_default() += n;
+        }
+        self.fields.merge(&o.fields, max_fields);
+    }
+}
+
+/// One endpoint: route, method and path template.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub route: String,
+    pub method: String,
+    pub template: String,
+    /// Responses observed.
+    pub responses: u64,
+    /// Requests that carried `Sec-GPC: 1`.
+    #[serde(default)]
+    pub gpc_requests: u64,
+    /// Pages served to a `Sec-GPC: 1` visitor that load third-party scripts.
+    #[serde(default)]
+    pub gpc_third_party_pages: u64,
+    #[serde(flatten)]
+    pub seen: Seen,
+    pub exposes: BTreeMap<String, KindStats>,
+    pub collects: BTreeMap<String, KindStats>,
+}
+
+/// One form, as served on one endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Form {
+    pub route: String,
+    pub method: String,
+    pub template: String,
+    pub action_origin: String,
+    pub form_method: String,
+    pub third_party: bool,
+    pub inputs: Vec<InputFacts>,
+    /// Personal-data kinds the inputs ask for.
+    pub kinds: BTreeSet<String>,
+    /// `pii_to_third_party`, `card_over_http`.
+    pub flags: BTreeSet<String>,
+    /// Pages served with this form.
+    pub pages: u64,
+    #[serde(flatten)]
+    pub seen: Seen,
+}
+
+/// A third-party origin pages load.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThirdParty {
+    pub origin: String,
+    /// Pages loading a script from it.
+    pub scripts: u64,
+    pub iframes: u64,
+    pub form_actions: u64,
+    /// Of the pages loading its scripts, those served to `Sec-GPC: 1`
+    /// visitors.
+    pub gpc_pages: u64,
+    /// Endpoints (`METHOD route template`) whose pages load it.
+    pub pages: Bounded,
+    #[serde(flatten)]
+    pub seen: Seen,
+}
+
+/// The inventory as JSON: `GET /inventory`, the snapshot file, `leakwarden
+/// report`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub version: u32,
+    /// When recording started (the earliest of merged snapshots).
+    pub since: String,
+    pub endpoints: Vec<Endpoint>,
+    pub forms: Vec<Form>,
+    pub third_parties: Vec<ThirdParty>,
+    /// Per route: paths counted under `{other}` past the template limit.
+    #[serde(default)]
+    pub template_overflow: BTreeMap<String, u64>,
+    /// Findings per hour (RFC 3339 start of the hour) and kind.
+    #[serde(default)]
+    pub timeline: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// Bounds applied while recording and merging.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_fields: usize,
+    pub max_forms: usize,
+    pub max_third_parties: usize,
+    pub timeline_hours: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_fields: 32, max_forms: 1000, max_third_parties: 1000, timeline_hours: 168 }
+    }
+}
+
+type EndpointKey = (String, String, String);
+type FormKey = (String, String, String, String, String, Vec<InputFacts>);
+
+/// The live inventory, keyed for recording.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Store {
+    pub since: String,
+    endpoints: BTreeMap<EndpointKey, Endpoint>,
+    forms: BTreeMap<FormKey, Form>,
+    third_parties: BTreeMap<String, ThirdParty>,
+    overflow: BTreeMap<String, u64>,
+    timeline: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Index: the templates of each route (derived from `endpoints`), so
+    /// that the per-response limit check does not walk every endpoint.
+    templates: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// One kind's findings in one response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KindRecord {
+    pub kind: String,
+    pub findings: u64,
+    pub action: String,
+    pub fields: Vec<String>,
+}
+
+/// A page's form as recorded (already classified and checked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormRecord {
+    pub action_origin: String,
+    pub form_method: String,
+    pub third_party: bool,
+    pub inputs: Vec<InputFacts>,
+    pub flags: BTreeSet<String>,
+}
+
+/// Everything one response adds to the inventory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResponseRecord {
+    pub route: String,
+    pub method: String,
+    pub template: String,
+    /// RFC 3339 time of the response.
+    pub now: String,
+    /// RFC 3339 start of its hour.
+    pub hour: String,
+    pub gpc: bool,
+    pub kinds: Vec<KindRecord>,
+    pub forms: Vec<FormRecord>,
+    /// Third-party origins and how the page loads them.
+    pub scripts: Vec<String>,
+    pub iframes: Vec<String>,
+    pub form_actions: Vec<String>,
+}
+
+impl Store {
+    pub fn new(since: String) -> Store {
+        Store { since, ..Store::default() }
+    }
+
+    /// Templates recorded for a route so far.
+    pub fn templates_of(&self, route: &str) -> usize {
+        self.templates.get(route).map_or(0, BTreeSet::len)
+    }
+
+    pub fn has_template(&self, route: &str, template: &str) -> bool {
+        self.templates.get(route).is_some_and(|t| t.contains(template))
+    }
+
+    fn index(&mut self, route: &str, template: &str) {
+        if !self.has_template(route, template) {
+            self.templates.entry(route.to_string()).or_default().insert(template.to_string());
+        }
+    }
+
+    pub fn count_overflow(&mut self, route: &str) {
+        *self.overflow.entry(route.to_string()).or_default() += 1;
+    }
+
+    pub fn record(&mut self, r: &ResponseRecord, lim: &Limits) {
+        self.index(&r.route, &r.template);
+        let key = (r.route.clone(), r.method.clone(), r.template.clone());
+        let ep = self.endpoints.entry(key).or_insert_with(|| Endpoint {
+            route: r.route.clone(),
+            method: r.method.clone(),
+            template: r.template.clone(),
+            seen: Seen::at(&r.now),
+            ..Endpoint::default()
+        });
+        ep.responses += 1;
+        ep.seen.touch(&r.now);
+        if r.gpc {
+            ep.gpc_requests += 1;
+            if !r.scripts.is_empty() {
+                ep.gpc_third_party_pages += 1;
+            }
+        }
+        for k in &r.kinds {
+            let s = ep
+                .exposes
+                .entry(k.kind.clone())
+                .or_insert_with(|| KindStats { seen: Seen::at(&r.now), ..KindStats::default() });
+            s.responses += 1;
+            s.findings += k.findings;
+            s.seen.touch(&r.now);
+            *s.actions.entry(k.action.clone()).or_default() += 1;
+            for f in &k.fields {
+                s.fields.insert(f.clone(), lim.max_fields);
+            }
+            if k.findings > 0 {
+                let hour = self.timeline.entry(r.hour.clone()).or_default();
+                *hour.entry(k.kind.clone()).or_default() += k.findings;
+            }
+        }
+        cap_timeline(&mut self.timeline, lim.timeline_hours);
+        for f in &r.forms {
+            let key = (
+                r.route.clone(),
+                r.method.clone(),
+                r.template.clone(),
+                f.action_origin.clone(),
+                f.form_method.clone(),
+                f.inputs.clone(),
+            );
+            if !self.forms.contains_key(&key) && self.forms.len() >= lim.max_forms {
+                continue;
+            }
+            let form = self.forms.entry(key).or_insert_with(|| Form {
+                route: r.route.clone(),
+                method: r.method.clone(),
+                template: r.template.clone(),
+                action_origin: f.action_origin.clone(),
+                form_method: f.form_method.clone(),
+                third_party: f.third_party,
+                inputs: f.inputs.clone(),
+                kinds: f.inputs.iter().filter_map(|i| i.data.clone()).collect(),
+                seen: Seen::at(&r.now),
+                ..Form::default()
+            });
+            form.pages += 1;
+            form.seen.touch(&r.now);
+            form.flags.extend(f.flags.iter().cloned());
+        }
+        let page = format!("{} {} {}", r.method, r.route, r.template);
+        let loads = [(&r.scripts, 0), (&r.iframes, 1), (&r.form_actions, 2)];
+        for (origins, which) in loads {
+            for o in origins {
+                if !self.third_parties.contains_key(o)
+                    && self.third_parties.len() >= lim.max_third_parties
+                {
+                    continue;
+                }
+                let tp = self.third_parties.entry(o.clone()).or_insert_with(|| ThirdParty {
+                    origin: o.clone(),
+                    seen: Seen::at(&r.now),
+                    ..ThirdParty::default()
+                });
+                match which {
+                    0 => {
+                        tp.scripts += 1;
+                        if r.gpc {
+                            tp.gpc_pages += 1;
+                        }
+                    }
+                    1 => tp.iframes += 1,
+                    _ => tp.form_actions += 1,
+                }
+                tp.seen.touch(&r.now);
+                tp.pages.insert(page.clone(), MAX_PAGES);
+            }
+        }
+    }
+
+    /// Adds `other` into `self`. Counts add up; the earliest `since` wins.
+    /// No recording limit on endpoints, forms or third parties applies
+    /// here: a merge never drops what a replica counted.
+    pub fn merge(&mut self, other: &Store, lim: &Limits) {
+        if self.since.is_empty() || (!other.since.is_empty() && other.since < self.since) {
+            self.since.clone_from(&other.since);
+        }
+        for (k, o) in &other.endpoints {
+            self.index(&k.0, &k.2);
+            match self.endpoints.get_mut(k) {
+                None => {
+                    self.endpoints.insert(k.clone(), o.clone());
+                }
+                Some(e) => {
+                    e.responses += o.responses;
+                    e.gpc_requests += o.gpc_requests;
+                    e.gpc_third_party_pages += o.gpc_third_party_pages;
+                    e.seen.merge(&o.seen);
+                    merge_kinds(&mut e.exposes, &o.exposes, lim.max_fields);
+                    merge_kinds(&mut e.collects, &o.collects, lim.max_fields);
+                }
+            }
+        }
+        for (k, o) in &other.forms {
+            match self.forms.get_mut(k) {
+                None => {
+                    self.forms.insert(k.clone(), o.clone());
+                }
+                Some(f) => {
+                    f.pages += o.pages;
+                    f.seen.merge(&o.seen);
+                    f.flags.extend(o.flags.iter().cloned());
+                    f.kinds.extend(o.kinds.iter().cloned());
+                    f.third_party |= o.third_party;
+                }
+            }
+        }
+        for (k, o) in &other.third_parties {
+            match self.third_parties.get_mut(k) {
+                None => {
+                    self.third_parties.insert(k.clone(), o.clone());
+                }
+                Some(t) => {
+                    t.scripts += o.scripts;
+                    t.iframes += o.iframes;
+                    t.form_actions += o.form_actions;
+                    t.gpc_pages += o.gpc_pages;
+                    t.pages.merge(&o.pages, MAX_PAGES);
+                    t.seen.merge(&o.seen);
+                }
+            }
+        }
+        for (r, n) in &other.overflow {
+            *self.overflow.entry(r.clone()).or_default() += n;
+        }
+        for (h, kinds) in &other.timeline {
+            let mine = self.timeline.entry(h.clone()).or_default();
+            for (k, n) in kinds {
+                *mine.entry(k.clone()).or_default() += n;
+            }
+        }
+        cap_timeline(&mut self.timeline, lim.timeline_hours);
+    }
+
+    pub fn to_snapshot(&self) -> Snapshot {
+        Snapshot {
+            version: SCHEMA_VERSION,
+            since: self.since.clone(),
+            endpoints: self.endpoints.values().cloned().collect(),
+            forms: self.forms.values().cloned().collect(),
+            third_parties: self.third_parties.values().cloned().collect(),
+            template_overflow: self.overflow.clone(),
+            timeline: self.timeline.clone(),
+        }
+    }
+
+    /// The store a snapshot describes; `Err` for a schema version this
+    /// build does not read.
+    pub fn from_snapshot(s: Snapshot) -> Result<Store, String> {
+        if s.version != SCHEMA_VERSION {
+            return Err(format!(
+                "inventory schema version {} (this build reads {SCHEMA_VERSION})",
+                s.version
+            ));
+        }
+        let mut st = Store::new(s.since);
+        for e in s.endpoints {
+            st.index(&e.route, &e.template);
+            st.endpoints.insert((e.route.clone(), e.method.clone(), e.template.clone()), e);
+        }
+        for f in s.forms {
+            let key = (
+                f.route.clone(),
+                f.method.clone(),
+                f.template.clone(),
+                f.action_origin.clone(),
+                f.form_method.clone(),
+                f.inputs.clone(),
+            );
+            st.forms.insert(key, f);
+        }
+        for t in s.third_parties {
+            st.third_parties.insert(t.origin.clone(), t);
+        }
+        st.overflow = s.template_overflow;
+        st.timeline = s.timeline;
+        Ok(st)
+    }
+}
+
+fn merge_kinds(
+    mine: &mut BTreeMap<String, KindStats>,
+    other: &BTreeMap<String, KindStats>,
+    max_fields: usize,
+) {
+    for (k, o) in other {
+        mine.entry(k.clone()).or_default().merge(o, max_fields);
+    }
+}
+
+/// Keeps the latest `hours` buckets.
+fn cap_timeline(t: &mut BTreeMap<String, BTreeMap<String, u64>>, hours: usize) {
+    while t.len() > hours {
+        t.pop_first();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn record(
+        route: &str,
+        t: &str,
+        hour: u8,
+        kinds: &[(&str, u64, &str, &[&str])],
+    ) -> ResponseRecord {
+        ResponseRecord {
+            route: route.into(),
+            method: "GET".into(),
+            template: t.into(),
+            now: format!("2026-12-01T{hour:02}:30:00.000Z"),
+            hour: format!("2026-12-01T{hour:02}:00:00.000Z"),
+            gpc: hour % 2 == 0,
+            kinds: kinds
+                .iter()
+                .map(|(k, n, a, f)| KindRecord {
+                    kind: k.to_string(),
+                    findings: *n,
+                    action: a.to_string(),
+                    fields: f.iter().map(|s| s.to_string()).collect(),
+                })
+                .collect(),
+            forms: Vec::new(),
+            scripts: if hour % 3 == 0 { vec!["https://t.example".into()] } else { vec![] },
+            iframes: Vec::new(),
+            form_actions: Vec::new(),
+        }
+    }
+
+    fn small_limits() -> Limits {
+        Limits { max_fields: 3, max_forms: 10, max_third_parties: 10, timeline_hours: 4 }
+    }
+
+    prop_compose! {
+        fn arb_store()(recs in proptest::collection::vec(
+            (0usize..2, 0usize..3, 0u8..8, 0usize..3, 1u64..5, 0usize..6), 0..12)) -> Store {
+            let lim = small_limits();
+            let mut s = Store::new(String::new());
+            for (r, t, h, k, n, f) in recs {
+                let route = ["api", "web"][r];
+                let tpl = ["/a", "/b/{id}", "/c"][t];
+                let kind = ["card", "email", "ssn"][k];
+                let action = ["mask", "monitor"][f % 2];
+                let field = ["a", "b", "c", "d", "e", "f"][f];
+                let rec = record(route, tpl, h, &[(kind, n, action, &[field])]);
+                if s.since.is_empty() || rec.now < s.since { s.since = rec.now.clone(); }
+                s.record(&rec, &lim);
+                if h == 7 { s.count_overflow(route); }
+            }
+            s
+        }
+    }
+
+    fn total_findings(s: &Store) -> u64 {
+        s.endpoints.values().flat_map(|e| e.exposes.values()).map(|k| k.findings).sum()
+    }
+
+    proptest! {
+        #[test]
+        fn merge_is_associative_and_counts_add_up(a in arb_store(), b in arb_store(), c in arb_store()) {
+            let lim = small_limits();
+            let mut ab = a.clone();
+            ab.merge(&b, &lim);
+            let mut ab_c = ab.clone();
+            ab_c.merge(&c, &lim);
+            let mut bc = b.clone();
+            bc.merge(&c, &lim);
+            let mut a_bc = a.clone();
+            a_bc.merge(&bc, &lim);
+            prop_assert_eq!(&ab_c, &a_bc);
+            let mut ba = b.clone();
+            ba.merge(&a, &lim);
+            prop_assert_eq!(&ab, &ba);
+            prop_assert_eq!(total_findings(&ab_c), total_findings(&a) + total_findings(&b) + total_findings(&c));
+            let responses = |s: &Store| s.endpoints.values().map(|e| e.responses).sum::<u64>();
+            prop_assert_eq!(responses(&ab_c), responses(&a) + responses(&b) + responses(&c));
+            // The JSON form round-trips.
+            let back = Store::from_snapshot(ab_c.to_snapshot()).unwrap();
+            prop_assert_eq!(back, ab_c);
+        }
+    }
+
+    #[test]
+    fn recording_counts_per_endpoint_and_kind() {
+        let lim = Limits::default();
+        let mut s = Store::new("2026-12-01T00:00:00.000Z".into());
+        s.record(&record("api", "/c/{id}", 3, &[("ssn", 2, "mask", &["customers[].ssn"])]), &lim);
+        s.record(
+            &record(
+                "api",
+                "/c/{id}",
+                4,
+                &[("ssn", 1, "mask", &["x.ssn"]), ("email", 1, "detect", &[])],
+            ),
+            &lim,
+        );
+        let snap = s.to_snapshot();
+        let json = serde_json::to_value(&snap).unwrap();
+        let ssn = &json["endpoints"][0]["exposes"]["ssn"];
+        assert_eq!(ssn["responses"], 2);
+        assert_eq!(ssn["findings"], 3);
+        assert_eq!(ssn["first_seen"], "2026-12-01T03:30:00.000Z");
+        assert_eq!(ssn["last_seen"], "2026-12-01T04:30:00.000Z");
+        assert_eq!(ssn["actions"], serde_json::json!({"mask": 2}));
+        assert_eq!(ssn["fields"]["items"], serde_json::json!(["customers[].ssn", "x.ssn"]));
+        assert_eq!(json["endpoints"][0]["gpc_requests"], 1);
+        assert_eq!(json["third_parties"][0]["origin"], "https://t.example");
+        assert_eq!(
+            json["timeline"]["2026-12-01T04:00:00.000Z"],
+            serde_json::json!({"email": 1, "ssn": 1})
+        );
+    }
+
+    #[test]
+    fn bounded_sets_keep_the_smallest_and_say_so() {
+        let mut b = Bounded::default();
+        for x in ["d", "b", "a", "c"] {
+            b.insert(x.into(), 2);
+        }
+        assert_eq!(b.items.iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(b.truncated);
+    }
+
+    #[test]
+    fn other_versions_are_refused() {
+        let snap = Snapshot { version: 99, ..Snapshot::default() };
+        assert!(Store::from_snapshot(snap).unwrap_err().contains("99"));
+    }
+}
