@@ -156,12 +156,36 @@ pub fn default_action(kind: Kind) -> PolicyAction {
     }
 }
 
+// The three action vocabularies, mapped here and nowhere else: the
+// configuration's names for a policy (`PolicyAction`, which adds `block`) and
+// for a custom rule's default (`RuleActionName`), and the engine's rewrite
+// (`Action`, which knows nothing of blocking: a blocked kind is masked while
+// the block decision is made, so nothing raw is emitted in the meantime).
+
 fn engine_action(a: PolicyAction) -> Action {
     match a {
         PolicyAction::Mask | PolicyAction::Block => Action::Mask,
         PolicyAction::Redact => Action::Redact,
         PolicyAction::Hash => Action::Hash,
         PolicyAction::Detect => Action::Detect,
+    }
+}
+
+fn policy_action(a: Action) -> PolicyAction {
+    match a {
+        Action::Mask => PolicyAction::Mask,
+        Action::Redact => PolicyAction::Redact,
+        Action::Hash => PolicyAction::Hash,
+        Action::Detect => PolicyAction::Detect,
+    }
+}
+
+fn rule_action(a: RuleActionName) -> Action {
+    match a {
+        RuleActionName::Mask => Action::Mask,
+        RuleActionName::Redact => Action::Redact,
+        RuleActionName::Hash => Action::Hash,
+        RuleActionName::Detect => Action::Detect,
     }
 }
 
@@ -232,12 +256,7 @@ impl Policy {
         for &k in &enabled {
             let rule_default = match k {
                 Kind::Custom(i) => {
-                    custom_rules.get(i as usize).and_then(|r| r.action).map(|a| match a {
-                        Action::Mask => PolicyAction::Mask,
-                        Action::Redact => PolicyAction::Redact,
-                        Action::Hash => PolicyAction::Hash,
-                        Action::Detect => PolicyAction::Detect,
-                    })
+                    custom_rules.get(i as usize).and_then(|r| r.action).map(policy_action)
                 }
                 _ => None,
             };
@@ -444,12 +463,7 @@ pub fn engine_config_with_env(
                 ValidatorName::Mod97 => Validator::Mod97,
             }),
             context: r.context.clone(),
-            action: r.action.map(|a| match a {
-                RuleActionName::Mask => Action::Mask,
-                RuleActionName::Redact => Action::Redact,
-                RuleActionName::Hash => Action::Hash,
-                RuleActionName::Detect => Action::Detect,
-            }),
+            action: r.action.map(rule_action),
         })
         .collect();
     let cfg = EngineConfig {
