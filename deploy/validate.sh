@@ -37,7 +37,8 @@ step "leakwarden check-config on every deployment configuration"
 if [ ! -x "$bin" ]; then cargo build --quiet --bin leakwarden; fi
 for f in deploy/kubernetes/base/leakwarden.toml deploy/kubernetes/overlays/gateway/leakwarden.toml \
          deploy/compose/leakwarden.toml; do
-  LEAKWARDEN_HASH_KEY=validate-only-key-0123456789abcdef "$bin" check-config "$f" >/dev/null
+  LEAKWARDEN_HASH_KEY=validate-only-key-0123456789abcdef \
+    LEAKWARDEN_EXFIL_REDIS_URL=redis://127.0.0.1:6379/0 "$bin" check-config "$f" >/dev/null
   echo "$f: ok"
 done
 
