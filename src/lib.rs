@@ -25,6 +25,7 @@
 // free of it.
 #![deny(unsafe_code)]
 
+pub mod access_log;
 pub mod admin;
 pub mod app;
 pub mod audit;
@@ -33,6 +34,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod detect;
+pub mod linelog;
 pub mod logging;
 pub mod media;
 pub mod metrics;

@@ -135,6 +135,8 @@ pub struct Metrics {
     /// upstream client certificates), labelled by where the configuration
     /// names it: a bounded set.
     pub tls_certificate_expiry_timestamp_seconds: IntGaugeVec,
+    /// Access lines dropped because the access log writer's queue was full.
+    pub access_log_lines_dropped_total: IntCounter,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -296,6 +298,15 @@ impl Metrics {
             build_info,
             exfiltration: ExfilMetrics::register(&reg),
             tls_certificate_expiry_timestamp_seconds: cert_expiry,
+            access_log_lines_dropped_total: {
+                let c = IntCounter::new(
+                    "leakwarden_access_log_lines_dropped_total",
+                    "Access log lines dropped because the access log writer's queue was full.",
+                )
+                .expect("valid metric");
+                reg.register(Box::new(c.clone())).expect("metric registered once");
+                c
+            },
             registry: reg,
         };
         // Both results exist from the start so that the first failure is an

@@ -59,6 +59,9 @@ pub struct FileConfig {
     /// across replicas through Redis or kept in this process.
     #[serde(default)]
     pub exfiltration: super::exfiltration::ExfiltrationSection,
+    /// The access log: one JSON line per request.
+    #[serde(default)]
+    pub access_log: super::access_log::AccessLogSection,
 }
 
 /// The `[server]` section.

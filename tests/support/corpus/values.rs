@@ -168,7 +168,7 @@ fn card_groups(brand: &str, len: usize) -> Vec<usize> {
         ("diners", 14) => vec![4, 6, 4],
         _ => {
             let mut g = vec![4; len / 4];
-            if len % 4 != 0 {
+            if !len.is_multiple_of(4) {
                 g.push(len % 4);
             }
             g
