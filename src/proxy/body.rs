@@ -67,8 +67,12 @@ impl Observed {
         deadline: Option<tokio::time::Instant>,
         duration: Histogram,
         start: Instant,
-        access: Option<crate::access_log::Finished>,
+        mut access: Option<crate::access_log::Finished>,
     ) -> Observed {
+        // hyper never polls a body that says it is over (an empty one).
+        if let (Some(a), true) = (access.as_mut(), inner.is_end_stream()) {
+            a.ended(true);
+        }
         Observed {
             inner,
             deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
@@ -97,7 +101,8 @@ impl Body for Observed {
                 return Poll::Ready(Some(Err(Box::new(DeadlineExceeded))));
             }
         }
-        let polled = this.inner.poll_frame(cx);
+        let mut inner = this.inner;
+        let polled = inner.as_mut().poll_frame(cx);
         match &polled {
             Poll::Ready(None) | Poll::Ready(Some(Err(_))) => {
                 this.timing.take();
@@ -107,8 +112,14 @@ impl Body for Observed {
                 }
             }
             Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(a), Some(data)) = (this.access.as_mut(), frame.data_ref()) {
-                    a.sent(data.len());
+                if let Some(a) = this.access.as_mut() {
+                    if let Some(data) = frame.data_ref() {
+                        a.sent(data.len());
+                    }
+                    // hyper stops polling once the body says it is over.
+                    if inner.is_end_stream() {
+                        a.ended(true);
+                    }
                 }
             }
             Poll::Pending => {}
