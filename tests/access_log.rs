@@ -6,6 +6,7 @@
 //! still logs errors, blocks and findings.
 
 mod common;
+mod tls_common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -330,4 +331,48 @@ async fn enabled_false_writes_nothing() {
     get(guard.listen[0], "/down/x").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(std::fs::read_to_string(&log_path).unwrap_or_default().is_empty());
+}
+
+/// Over HTTPS the line carries the negotiated TLS version and the ALPN
+/// protocol (real curl, TLS 1.3 + h2 and TLS 1.2 + HTTP/1.1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_lines_carry_the_tls_version() {
+    let pki = tls_common::Pki::new();
+    pki.issue("guard", &["guard.test"], false);
+    let up = tls_common::http_upstream("<p>hello</p>").await;
+    let log_path = pki.path("access.jsonl");
+    let toml = format!(
+        "[tls]\ncert = \"guard.crt\"\nkey = \"guard.key\"\n[upstreams.app]\nurl = \"http://{up}\"\n\
+         [[routes]]\nname = \"app\"\nupstream = \"app\"\n[access_log]\noutput = \"file\"\npath = \"{}\"\n",
+        log_path.display()
+    );
+    let path = pki.path("leakwarden.toml");
+    std::fs::write(&path, toml).unwrap();
+    let overrides = leakwarden::app::Overrides {
+        listen: vec![loopback()],
+        admin: Some(loopback()),
+        ..Default::default()
+    };
+    let (_, runtime) = leakwarden::app::load(&path, &overrides).unwrap();
+    let guard = leakwarden::proxy::Guard::start(runtime, std::sync::Arc::new(Default::default()))
+        .await
+        .unwrap();
+    let port = guard.listen[0].port();
+    let cases = [
+        ("/h2", vec!["--http2", "--tlsv1.3"], "HTTP/2", "TLSv1.3"),
+        ("/h1", vec!["--http1.1", "--tlsv1.2", "--tls-max", "1.2"], "HTTP/1.1", "TLSv1.2"),
+    ];
+    for (i, (path, flags, protocol, tls)) in cases.iter().enumerate() {
+        let url = format!("https://guard.test:{port}{path}");
+        let mut args: Vec<&str> = flags.clone();
+        args.push(&url);
+        let out = tls_common::curl(&pki, "guard.test", port, &args).await;
+        assert_eq!(out.code, 0, "{out:?}");
+        let lines = wait_lines(&guard, &log_path, i + 1).await;
+        let v = parse(&lines[i]);
+        assert_eq!(v["path"], *path);
+        assert_eq!(v["protocol"], *protocol, "{v}");
+        assert_eq!(v["tls"], *tls, "{v}");
+        assert!(v["user_agent"].as_str().unwrap().starts_with("curl/"), "{v}");
+    }
 }
