@@ -13,7 +13,8 @@
 //!
 //! Sampling (`sample_rate`): lines of requests that went wrong or matter
 //! for security are always written: status >= 400, a blocked response, a
-//! response with findings, a body that did not complete. The others are
+//! response with findings, a body that did not complete (cut, client
+//! gone). The others are
 //! kept evenly at the configured rate (a counter, not a random draw, so
 //! 0.25 keeps exactly every fourth one).
 //!
@@ -348,10 +349,10 @@ impl Drop for Finished {
         let end = self.end.unwrap_or_else(Instant::now);
         let e = &self.entry;
         let scan = e.scan.take().unwrap_or_default();
-        let always = self.status >= 400
-            || scan.blocked.is_some()
-            || !scan.findings.is_empty()
-            || (self.end.is_some() && !self.complete);
+        let complete = self.end.is_some() && self.complete;
+        // Never sampled away: errors, blocks, findings, cut bodies.
+        let always =
+            self.status >= 400 || scan.blocked.is_some() || !scan.findings.is_empty() || !complete;
         if !always && !e.log.sampler.keep() {
             return;
         }
@@ -379,7 +380,7 @@ impl Drop for Finished {
             findings: &scan.findings,
             actions: &scan.actions,
             blocked: scan.blocked,
-            complete: self.end.is_some() && self.complete,
+            complete,
         });
         if !queued {
             e.metrics.access_log_lines_dropped_total.inc();
@@ -426,6 +427,54 @@ mod tests {
         assert_eq!(protocol_name(Version::HTTP_2), "HTTP/2");
         assert_eq!(tls_version_name(rustls::ProtocolVersion::TLSv1_3), "TLSv1.3");
         assert_eq!(tls_version_name(rustls::ProtocolVersion::TLSv1_2), "TLSv1.2");
+    }
+
+    /// `sample_rate = 0.0`: which lines are still written.
+    #[test]
+    fn sampling_never_drops_errors_findings_blocks_or_cut_bodies() {
+        let (log, lines) = AccessLog::memory(0.0);
+        let log = Arc::new(log);
+        let metrics = Arc::new(Metrics::new());
+        let engine = crate::policy::Policy::default_policy().engine.clone();
+        let entry = |path: &str| {
+            log.start(
+                &metrics,
+                &engine,
+                Instant::now(),
+                &Method::GET,
+                path,
+                Version::HTTP_11,
+                &HeaderMap::new(),
+                "id",
+                "127.0.0.1:1".parse().unwrap(),
+                None,
+            )
+            .unwrap()
+        };
+        let done = |e: Entry, status: u16| {
+            let mut f = e.finished(status);
+            f.ended(true);
+        };
+        done(entry("/ok"), 200);
+        done(entry("/error"), 503);
+        let e = entry("/findings");
+        e.scan_slot().set(ScanSummary {
+            scanned: true,
+            findings: [("card".to_string(), 1)].into(),
+            actions: [("card".to_string(), "mask")].into(),
+            blocked: None,
+        });
+        done(e, 200);
+        let e = entry("/blocked");
+        e.scan_slot().set(ScanSummary { blocked: Some("threshold"), ..Default::default() });
+        done(e, 200);
+        drop(entry("/cut").finished(200));
+        let paths: Vec<String> = lines
+            .lines()
+            .iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["path"].to_string())
+            .collect();
+        assert_eq!(paths, ["\"/error\"", "\"/findings\"", "\"/blocked\"", "\"/cut\""]);
     }
 
     #[test]
