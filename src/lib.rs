@@ -18,6 +18,8 @@
 //! - [`admin`]: the admin listener (/healthz, /readyz, /metrics, /reload).
 //! - [`reload`]: hot reload of the configuration (SIGHUP, POST /reload).
 //! - [`audit`]: the audit log (what was found where, never the value).
+//! - [`access_log`]: the access log (one line per request, client text
+//!   masked); [`linelog`]: the one writer thread both logs queue lines to.
 //! - [`cli`], [`scan`], [`demo`]: the command line; [`serve`] runs the
 //!   process (tokio runtime, signals, exit codes).
 // `deny`, not `forbid`: `detect::simd` alone allows `unsafe`, for its vector
