@@ -135,6 +135,8 @@ pub struct Runtime {
     /// The audit log the `[audit]` section asks for (opened here, so a bad
     /// path is a configuration error).
     pub audit: Arc<AuditSink>,
+    /// The access log the `[access_log]` section asks for (opened here).
+    pub access_log: Arc<crate::access_log::AccessLog>,
     /// The parsed file, for sections other modules turn into their own
     /// runtime objects (TLS, audit, logging).
     pub file: Arc<FileConfig>,
@@ -269,6 +271,8 @@ impl Runtime {
         let admin_access = build_admin_access(&file.admin, &base_dir, |k| std::env::var(k).ok())
             .map_err(invalid)?;
         let audit = AuditSink::from_config(&file.audit).map_err(|e| invalid(e.to_string()))?;
+        let access_log = crate::access_log::AccessLog::from_config(&file.access_log)
+            .map_err(|e| invalid(e.to_string()))?;
         // Exfiltration budgets: kind names are the built-in and custom ones;
         // client hashes use [detect]'s key unless the section names its own.
         let exfil = crate::config::exfiltration::ExfilSettings::build(
@@ -293,6 +297,7 @@ impl Runtime {
             routes,
             policies,
             audit: Arc::new(audit),
+            access_log: Arc::new(access_log),
             file: Arc::new(file),
             tls,
             exfil: Arc::new(exfil),

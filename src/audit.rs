@@ -6,20 +6,14 @@
 //! request id) is masked in the audit line too; an extension method is
 //! written as `other`.
 //!
-//! Lines are serialized by the caller and queued (bounded, [`QUEUE_LINES`])
-//! to one writer thread that owns the output, so that concurrent responses
-//! never interleave and no async worker waits on a disk. A full queue drops
-//! the line and says so to the caller, which counts it
-//! (`leakwarden_audit_lines_dropped_total`). The writer flushes whenever
-//! its queue is empty.
+//! Lines are serialized by the caller and queued to the shared line writer
+//! ([`crate::linelog`], also used by the access log): one thread owns the
+//! output, the queue is bounded ([`QUEUE_LINES`]), and a dropped line is
+//! counted by the caller (`leakwarden_audit_lines_dropped_total`).
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::fs::OpenOptions;
-use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::Method;
@@ -33,74 +27,20 @@ use crate::metrics::{method_index, METHODS};
 /// Most distinct fingerprints listed in one audit line.
 pub const MAX_FINGERPRINTS: usize = 32;
 
-/// Lines the writer thread may have queued before new ones are dropped
-/// (and counted): a slow disk must slow the audit log, never the proxy.
-pub const QUEUE_LINES: usize = 4096;
+use crate::linelog::{LineSink, Target};
+pub use crate::linelog::{MemoryLog, QUEUE_LINES};
 
-/// What the writer thread is sent.
-enum Msg {
-    Line(Vec<u8>),
-    /// Write and flush everything queued before, then answer.
-    Sync(std::sync::mpsc::SyncSender<()>),
-}
-
-/// Where audit lines go: a bounded queue to a writer thread that owns the
-/// output. Callers (async workers, `Drop` of a body) only serialize the
-/// line and try to queue it; they never wait for a lock or a disk.
-pub struct AuditSink {
-    tx: Option<SyncSender<Msg>>,
-}
-
-impl fmt::Debug for AuditSink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuditSink").field("enabled", &self.tx.is_some()).finish()
-    }
-}
-
-impl Default for AuditSink {
-    fn default() -> Self {
-        AuditSink::disabled()
-    }
-}
-
-/// The writer thread: writes lines as they come and flushes whenever the
-/// queue is empty (so a burst is one flush, and a quiet log is always on
-/// disk). It ends when the last sender is gone, after writing what is
-/// left.
-fn writer_loop(rx: Receiver<Msg>, mut w: Box<dyn Write + Send>) {
-    let mut failed = false;
-    let mut report = |r: std::io::Result<()>| {
-        // One warning per failure streak, not one per line.
-        match r {
-            Err(e) if !failed => {
-                failed = true;
-                tracing::warn!(error = %e, "audit line not written");
-            }
-            Err(_) => {}
-            Ok(()) => failed = false,
-        }
-    };
-    while let Ok(msg) = rx.recv() {
-        let mut next = Some(msg);
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Line(line) => report(w.write_all(&line)),
-                Msg::Sync(ack) => {
-                    report(w.flush());
-                    let _ = ack.send(());
-                }
-            }
-            next = rx.try_recv().ok();
-        }
-        report(w.flush());
-    }
-    report(w.flush());
-}
+/// Where audit lines go: the shared line writer ([`crate::linelog`]), a
+/// bounded queue to a thread that owns the output. Callers (async
+/// workers, `Drop` of a body) only serialize the line and try to queue it;
+/// they never wait for a lock or a disk.
+#[derive(Debug, Default)]
+pub struct AuditSink(LineSink);
 
 impl AuditSink {
     /// An audit sink that writes nothing.
     pub fn disabled() -> AuditSink {
-        AuditSink { tx: None }
+        AuditSink(LineSink::disabled())
     }
 
     /// Opens the sink the `[audit]` section describes. A file is created if
@@ -110,56 +50,32 @@ impl AuditSink {
             return Ok(AuditSink::disabled());
         }
         let output = section.output.unwrap_or(AuditOutput::Stdout);
-        if output != AuditOutput::File && section.path.is_some() {
-            return Err(ConfigError::Invalid(
-                "audit: path is only used with output = \"file\"".into(),
-            ));
-        }
-        let w: Box<dyn Write + Send> = match output {
-            AuditOutput::Stdout => Box::new(std::io::stdout()),
-            AuditOutput::Stderr => Box::new(std::io::stderr()),
-            AuditOutput::File => {
-                let path = section.path.as_ref().ok_or_else(|| {
-                    ConfigError::Invalid("audit: output = \"file\" needs a path".into())
-                })?;
-                let f =
-                    OpenOptions::new().create(true).append(true).open(path).map_err(|source| {
-                        ConfigError::Io { file: path.display().to_string(), source }
-                    })?;
-                Box::new(BufWriter::new(f))
-            }
-        };
-        AuditSink::spawn(w)
-            .map_err(|source| ConfigError::Io { file: "audit writer thread".to_string(), source })
-    }
-
-    /// A sink writing to any writer on its own thread.
-    pub fn spawn(w: Box<dyn Write + Send>) -> std::io::Result<AuditSink> {
-        let (tx, rx) = sync_channel(QUEUE_LINES);
-        std::thread::Builder::new()
-            .name("leakwarden-audit".into())
-            .spawn(move || writer_loop(rx, w))?;
-        Ok(AuditSink { tx: Some(tx) })
+        let target = output_target("audit", output, section.path.as_ref())?;
+        LineSink::open("audit", &target).map(AuditSink).map_err(|source| ConfigError::Io {
+            file: match &target {
+                Target::File(p) => p.display().to_string(),
+                _ => "audit writer thread".to_string(),
+            },
+            source,
+        })
     }
 
     /// A sink writing to any writer (tests use an in-memory buffer).
     ///
     /// # Panics
     /// When the writer thread cannot be started.
-    pub fn from_writer(w: Box<dyn Write + Send>) -> AuditSink {
-        AuditSink::spawn(w).expect("audit writer thread starts")
+    pub fn from_writer(w: Box<dyn std::io::Write + Send>) -> AuditSink {
+        AuditSink(LineSink::from_writer("audit", w))
     }
 
     /// An in-memory sink and a handle on what it wrote.
     pub fn memory() -> (AuditSink, MemoryLog) {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let sink = AuditSink::from_writer(Box::new(MemoryWriter(buf.clone())));
-        let log = MemoryLog { buf, sync: sink.tx.clone() };
-        (sink, log)
+        let (sink, log) = LineSink::memory("audit");
+        (AuditSink(sink), log)
     }
 
     pub fn enabled(&self) -> bool {
-        self.tx.is_some()
+        self.0.enabled()
     }
 
     /// Serializes one record and queues it as a JSON line. Returns false
@@ -167,63 +83,41 @@ impl AuditSink {
     /// counts it. Audit failures never propagate: they must not take the
     /// proxy down.
     pub fn write(&self, record: &AuditRecord<'_>) -> bool {
-        let Some(tx) = &self.tx else { return true };
-        let mut line = match serde_json::to_vec(record) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!(error = %e, "audit record not serializable");
-                return false;
-            }
-        };
-        line.push(b'\n');
-        tx.try_send(Msg::Line(line)).is_ok()
+        self.0.write_json(record)
+    }
+
+    /// Reopens a file output (SIGUSR1, after logrotate); never blocks.
+    pub fn reopen(&self) {
+        self.0.reopen();
     }
 
     /// Blocks until every line queued so far is written and flushed (or
     /// five seconds pass). For shutdown and tests: never on an async
     /// worker.
     pub fn sync(&self) {
-        if let Some(tx) = &self.tx {
-            sync_on(tx);
-        }
+        self.0.sync();
     }
 }
 
-fn sync_on(tx: &SyncSender<Msg>) {
-    let (ack_tx, ack_rx) = sync_channel(1);
-    if tx.send(Msg::Sync(ack_tx)).is_ok() {
-        let _ = ack_rx.recv_timeout(std::time::Duration::from_secs(5));
+/// The output an `output`/`path` pair of settings names (the `[audit]`
+/// and `[access_log]` sections share them); `section` names it in errors.
+pub fn output_target(
+    section: &str,
+    output: AuditOutput,
+    path: Option<&std::path::PathBuf>,
+) -> Result<Target, ConfigError> {
+    if output != AuditOutput::File && path.is_some() {
+        return Err(ConfigError::Invalid(format!(
+            "{section}: path is only used with output = \"file\""
+        )));
     }
-}
-
-struct MemoryWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for MemoryWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// An in-memory audit log, for tests.
-#[derive(Clone)]
-pub struct MemoryLog {
-    buf: Arc<Mutex<Vec<u8>>>,
-    sync: Option<SyncSender<Msg>>,
-}
-
-impl MemoryLog {
-    /// Every line written so far (waits for the lines already queued).
-    pub fn lines(&self) -> Vec<String> {
-        if let Some(tx) = &self.sync {
-            sync_on(tx);
-        }
-        let buf = self.buf.lock().unwrap_or_else(|p| p.into_inner());
-        String::from_utf8_lossy(&buf).lines().map(str::to_string).collect()
-    }
+    Ok(match output {
+        AuditOutput::Stdout => Target::Stdout,
+        AuditOutput::Stderr => Target::Stderr,
+        AuditOutput::File => Target::File(path.cloned().ok_or_else(|| {
+            ConfigError::Invalid(format!("{section}: output = \"file\" needs a path"))
+        })?),
+    })
 }
 
 /// One audit line. Every field is either configuration-bounded (route,
@@ -399,30 +293,6 @@ mod tests {
         assert!(v.get("blocked").is_none());
         let v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
         assert_eq!(v["blocked"], "threshold");
-    }
-
-    /// A writer that blocks until told to go on.
-    struct Stuck(std::sync::mpsc::Receiver<()>);
-
-    impl Write for Stuck {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let _ = self.0.recv();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_full_queue_drops_lines_without_blocking_the_caller() {
-        let (go, wait) = std::sync::mpsc::channel();
-        let sink = AuditSink::from_writer(Box::new(Stuck(wait)));
-        // The writer takes one line and blocks on it; the queue takes
-        // QUEUE_LINES more; the rest are refused at once.
-        let accepted = (0..QUEUE_LINES + 50).filter(|_| sink.write(&record(None))).count();
-        assert!((QUEUE_LINES..=QUEUE_LINES + 1).contains(&accepted), "{accepted}");
-        drop(go);
     }
 
     #[test]

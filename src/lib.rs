@@ -20,6 +20,8 @@
 //! - [`audit`]: the audit log (what was found where, never the value).
 //! - [`inventory`]: the privacy inventory (what each endpoint exposes, which
 //!   forms ask for personal data, which third parties pages load).
+//! - [`access_log`]: the access log (one line per request, client text
+//!   masked); [`linelog`]: the one writer thread both logs queue lines to.
 //! - [`cli`], [`scan`], [`demo`]: the command line; [`serve`] runs the
 //!   process (tokio runtime, signals, exit codes).
 // `deny`, not `forbid`: `detect::simd` alone allows `unsafe`, for its vector
@@ -27,6 +29,7 @@
 // free of it.
 #![deny(unsafe_code)]
 
+pub mod access_log;
 pub mod admin;
 pub mod app;
 pub mod audit;
@@ -36,6 +39,7 @@ pub mod config;
 pub mod demo;
 pub mod detect;
 pub mod inventory;
+pub mod linelog;
 pub mod logging;
 pub mod media;
 pub mod metrics;

@@ -143,6 +143,8 @@ pub struct Metrics {
     /// Inventory: paths counted under `{other}` past a route's template
     /// limit.
     pub inventory_template_overflow_total: IntCounterVec,
+    /// Access lines dropped because the access log writer's queue was full.
+    pub access_log_lines_dropped_total: IntCounter,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -322,6 +324,15 @@ impl Metrics {
             build_info,
             exfiltration: ExfilMetrics::register(&reg),
             tls_certificate_expiry_timestamp_seconds: cert_expiry,
+            access_log_lines_dropped_total: {
+                let c = IntCounter::new(
+                    "leakwarden_access_log_lines_dropped_total",
+                    "Access log lines dropped because the access log writer's queue was full.",
+                )
+                .expect("valid metric");
+                reg.register(Box::new(c.clone())).expect("metric registered once");
+                c
+            },
             registry: reg,
         };
         // Both results exist from the start so that the first failure is an

@@ -1,6 +1,7 @@
 //! Running leakwarden as a process: the tokio runtime (built by hand so
 //! `--workers` applies), logging, the signals (SIGTERM/SIGINT drain, a
-//! second one exits; SIGHUP reloads) and the exit codes. `leakwarden run`
+//! second one exits; SIGHUP reloads; SIGUSR1 reopens log files) and the
+//! exit codes. `leakwarden run`
 //! and `leakwarden demo` both start here; the application itself is
 //! assembled by [`crate::app`].
 //!
@@ -83,6 +84,14 @@ pub fn run(config: Option<PathBuf>, overrides: Overrides, workers: Option<u16>) 
                 None
             }
         };
+        #[cfg(unix)]
+        let _sigusr1 = match spawn_log_reopen(proxy.clone()) {
+            Ok(task) => Some(task),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGUSR1; log files are not reopened");
+                None
+            }
+        };
         let guard = match Guard::start_with(proxy, Some(reloader.admin_hook())).await {
             Ok(g) => g,
             Err(e) => {
@@ -103,6 +112,27 @@ pub fn run(config: Option<PathBuf>, overrides: Overrides, workers: Option<u16>) 
         }
         run_until_signal(guard, signals).await
     })
+}
+
+/// Reopens the file outputs of the access log and the audit log of the
+/// current configuration (logrotate renamed them). Never blocks.
+pub fn reopen_logs(rt: &crate::app::Runtime) {
+    rt.access_log.reopen();
+    rt.audit.reopen();
+}
+
+/// On every SIGUSR1, [`reopen_logs`] (the `postrotate` step of a
+/// logrotate configuration: `kill -USR1 <pid>`). Needs a Tokio runtime.
+#[cfg(unix)]
+pub fn spawn_log_reopen(proxy: Arc<Proxy>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sig = signal(SignalKind::user_defined1())?;
+    Ok(tokio::spawn(async move {
+        while sig.recv().await.is_some() {
+            tracing::info!("SIGUSR1: reopening log files");
+            reopen_logs(&proxy.runtime());
+        }
+    }))
 }
 
 /// Waits for SIGTERM/SIGINT, then drains. A second signal exits at once.

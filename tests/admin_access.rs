@@ -16,6 +16,9 @@ use leakwarden::metrics::Metrics;
 use leakwarden::proxy::{Guard, Proxy};
 use leakwarden::reload::Reloader;
 
+// No access log: a line per request on stdout would flood the test output.
+const QUIET: &str = "\n[access_log]\nenabled = false\n";
+
 /// One admin request: method, path, headers and the status expected.
 type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, StatusCode);
 
@@ -40,7 +43,7 @@ impl Admin {
             "{admin_toml}\n[upstreams.app]\nurl = \"http://127.0.0.1:1\"\n\
              [[routes]]\nname = \"r\"\nupstream = \"app\"\n"
         );
-        std::fs::write(&path, text).unwrap();
+        std::fs::write(&path, text + QUIET).unwrap();
         let overrides =
             Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Overrides::default() };
         let (_, runtime) = app::load(&path, &overrides).expect("config valid");

@@ -124,7 +124,7 @@ fn shipped_example_config_shows_every_setting() {
         })
     };
     let mut fields = Vec::new();
-    for file in ["file.rs", "detect.rs", "log.rs", "policy.rs", "tls.rs"] {
+    for file in ["file.rs", "detect.rs", "log.rs", "policy.rs", "tls.rs", "access_log.rs"] {
         let src = std::fs::read_to_string(root.join("src/config").join(file)).unwrap();
         let mut strict = false;
         let mut inside = false;

@@ -74,6 +74,7 @@ async fn large_streamed_response_keeps_memory_flat() {
 
     let metrics = Arc::new(Metrics::new());
     let ctx = ResponseContext {
+        access: Default::default(),
         route: Arc::from("big"),
         method: Method::GET,
         path: "/export".into(),

@@ -21,6 +21,9 @@ use leakwarden::metrics::Metrics;
 use leakwarden::proxy::{Guard, Proxy};
 use leakwarden::reload::{self, Reloader};
 
+// No access log: a line per request on stdout would flood the test output.
+const QUIET: &str = "\n[access_log]\nenabled = false\n";
+
 /// A guard started from a file in a temporary directory, with reload.
 struct Reloadable {
     guard: Guard,
@@ -34,7 +37,7 @@ impl Reloadable {
     async fn start(text: &str) -> Reloadable {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("leakwarden.toml");
-        std::fs::write(&path, text).unwrap();
+        std::fs::write(&path, format!("{text}{QUIET}")).unwrap();
         let overrides =
             Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Overrides::default() };
         let (_, runtime) = app::load(&path, &overrides).expect("initial config valid");
@@ -52,7 +55,7 @@ impl Reloadable {
 
     /// Rewrites the file and POSTs /reload; returns status and answer.
     async fn reload_with(&self, text: &str) -> (StatusCode, String) {
-        std::fs::write(&self.path, text).unwrap();
+        std::fs::write(&self.path, format!("{text}{QUIET}")).unwrap();
         self.post_reload().await
     }
 
@@ -205,7 +208,7 @@ async fn listener_change_needs_a_restart_and_keeps_the_listeners() {
     let path = dir.path().join("leakwarden.toml");
     let with_listen = |listen: &str, up: SocketAddr| {
         format!(
-            "[server]\nlisten = [\"{listen}\"]\n[admin]\nlisten = \"127.0.0.1:0\"\n{}",
+            "[server]\nlisten = [\"{listen}\"]\n[admin]\nlisten = \"127.0.0.1:0\"\n{}{QUIET}",
             one_route("r", up)
         )
     };

@@ -15,6 +15,9 @@ use leakwarden::metrics::Metrics;
 use leakwarden::proxy::{Guard, Proxy};
 use tls_common::{curl, http_upstream, https_upstream, CurlOut, Pki};
 
+// No access log: a line per request on stdout would flood the test output.
+const QUIET: &str = "\n[access_log]\nenabled = false\n";
+
 fn loopback() -> std::net::SocketAddr {
     std::net::SocketAddr::from(([127, 0, 0, 1], 0))
 }
@@ -23,7 +26,7 @@ fn loopback() -> std::net::SocketAddr {
 /// guard from it (relative paths in the file resolve against its directory).
 async fn start(pki: &Pki, toml: &str) -> (Guard, Arc<Metrics>) {
     let path = pki.path("leakwarden.toml");
-    std::fs::write(&path, toml).unwrap();
+    std::fs::write(&path, format!("{toml}{QUIET}")).unwrap();
     let overrides =
         Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Default::default() };
     let (_, runtime) = app::load(&path, &overrides).expect("test config is valid");
@@ -305,7 +308,7 @@ async fn certificates_reload_without_dropping_connections() {
     pki.issue("guard", &["guard.test"], false);
     let up = http_upstream("reloaded").await;
     let path = pki.path("leakwarden.toml");
-    std::fs::write(&path, gateway_toml(&format!("http://{up}"), "", "")).unwrap();
+    std::fs::write(&path, gateway_toml(&format!("http://{up}"), "", "") + QUIET).unwrap();
     let overrides =
         Overrides { listen: vec![loopback()], admin: Some(loopback()), ..Default::default() };
     let (_, runtime) = app::load(&path, &overrides).unwrap();

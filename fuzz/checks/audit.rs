@@ -101,6 +101,7 @@ pub fn check(data: &[u8]) {
     let f = fixed();
     let (sink, log) = AuditSink::memory();
     let ctx = ResponseContext {
+        access: Default::default(),
         route: Arc::from("fuzz"),
         method,
         path: pq.as_str().to_string(),

@@ -63,6 +63,9 @@ pub struct FileConfig {
     /// parties); on by default, observe only.
     #[serde(default)]
     pub inventory: super::inventory::InventorySection,
+    /// The access log: one JSON line per request.
+    #[serde(default)]
+    pub access_log: super::access_log::AccessLogSection,
 }
 
 /// The `[server]` section.

@@ -7,6 +7,7 @@
 //! starts anything; [`crate::app`] turns a parsed file into the running
 //! application's objects.
 
+pub mod access_log;
 pub mod detect;
 pub mod exfiltration;
 pub mod file;

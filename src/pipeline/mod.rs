@@ -74,6 +74,9 @@ pub struct ResponseContext {
     pub exfil: Option<crate::exfil::Charge>,
     /// The privacy inventory's view of the request (`None`: not recorded).
     pub inventory: Option<crate::inventory::Exchange>,
+    /// Where the scan summary goes for the access line (a default slot
+    /// when the access log is off).
+    pub access: crate::access_log::ScanSlot,
 }
 
 /// The per-route series the pipeline touches on every response, resolved
@@ -396,6 +399,7 @@ pub fn budget_block(ctx: &ResponseContext) -> Response<ProxyBody> {
 fn blocked_without_body(ctx: &ResponseContext, e: PipelineError) -> Response<ProxyBody> {
     let reason = e.block_reason(false);
     ctx.metrics.responses_blocked_total.with_label_values(&[&ctx.route, reason]).inc();
+    ctx.access.set(crate::access_log::ScanSummary { blocked: Some(reason), ..Default::default() });
     report::write_audit(
         ctx,
         ctx.policy.block_status.as_u16(),

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::error::PipelineError;
 use super::{FindingCounter, ResponseContext, RouteCounters};
+use crate::access_log::ScanSummary;
 use crate::audit::{self, AuditRecord, MAX_FINGERPRINTS};
 use crate::detect::{Action, Finding, Fingerprint, Kind};
 use crate::metrics::{skip_reason, MONITOR_ACTION};
@@ -141,6 +142,25 @@ impl Report {
         if let Some(o) = self.observer.take() {
             o.finish(&ctx.policy, self.blocked.is_some());
         }
+        // The access line's scan summary (kinds, counts, actions: never a
+        // value), whether or not an audit line follows.
+        if ctx.access.wanted() {
+            let name = |k: Kind| policy_kind_name(ctx, k);
+            ctx.access.set(ScanSummary {
+                scanned: true,
+                findings: self.counts.iter().map(|(&k, &n)| (name(k), n)).collect(),
+                actions: self
+                    .counts
+                    .keys()
+                    .map(|&k| {
+                        let action =
+                            if enforce { ctx.policy.action(k).as_str() } else { MONITOR_ACTION };
+                        (name(k), action)
+                    })
+                    .collect(),
+                blocked: self.blocked,
+            });
+        }
         if self.modified {
             ctx.metrics.responses_modified_total.with_label_values(&[&ctx.route]).inc();
         }
@@ -181,6 +201,10 @@ impl Report {
             },
         );
     }
+}
+
+fn policy_kind_name(ctx: &ResponseContext, k: Kind) -> String {
+    ctx.policy.engine.kind_name(k).to_string()
 }
 
 /// A fingerprint as its `Display` writes it (lower-case hex), without the

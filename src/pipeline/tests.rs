@@ -70,6 +70,7 @@ pub(super) fn harness(policy_toml: &str) -> Harness {
     // them, so a check for 0 reads a real series.
     metrics.init_route("r", std::iter::empty());
     let ctx = ResponseContext {
+        access: Default::default(),
         route: Arc::from("r"),
         method: Method::GET,
         path: "/p".into(),

@@ -4,15 +4,18 @@
 //!   deadline while the body streams and records the request duration when
 //!   the body ends. It passes frames through untouched; an expired deadline
 //!   becomes a body error, which makes hyper abort the response rather than
-//!   end it cleanly.
+//!   end it cleanly. It also carries the request's access record
+//!   ([`crate::access_log::Finished`]): it counts the bytes sent, marks
+//!   when the body ended, and the record writes its line when dropped.
 //! - [`RequestBody`], the client's request body on its way upstream: it
 //!   passes frames through and remembers whether the client's body itself
 //!   failed, so that a malformed request body is answered as the client's
-//!   fault (400) rather than as an upstream failure.
+//!   fault (400) rather than as an upstream failure. It counts the bytes
+//!   received for the access log.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -52,6 +55,9 @@ pin_project! {
         inner: ProxyBody,
         deadline: Option<Pin<Box<Sleep>>>,
         timing: Option<Timing>,
+        // Last: dropped after `inner`, so the pipeline has handed over its
+        // scan summary when the access line is written.
+        access: Option<crate::access_log::Finished>,
     }
 }
 
@@ -61,11 +67,17 @@ impl Observed {
         deadline: Option<tokio::time::Instant>,
         duration: Histogram,
         start: Instant,
+        mut access: Option<crate::access_log::Finished>,
     ) -> Observed {
+        // hyper never polls a body that says it is over (an empty one).
+        if let (Some(a), true) = (access.as_mut(), inner.is_end_stream()) {
+            a.ended(true);
+        }
         Observed {
             inner,
             deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
             timing: Some(Timing { duration, start }),
+            access,
         }
     }
 }
@@ -83,16 +95,34 @@ impl Body for Observed {
             if deadline.as_mut().poll(cx).is_ready() {
                 this.timing.take();
                 *this.deadline = None;
+                if let Some(a) = this.access.as_mut() {
+                    a.ended(false);
+                }
                 return Poll::Ready(Some(Err(Box::new(DeadlineExceeded))));
             }
         }
-        let polled = this.inner.poll_frame(cx);
+        let mut inner = this.inner;
+        let polled = inner.as_mut().poll_frame(cx);
         match &polled {
             Poll::Ready(None) | Poll::Ready(Some(Err(_))) => {
                 this.timing.take();
                 *this.deadline = None;
+                if let Some(a) = this.access.as_mut() {
+                    a.ended(matches!(polled, Poll::Ready(None)));
+                }
             }
-            _ => {}
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(a) = this.access.as_mut() {
+                    if let Some(data) = frame.data_ref() {
+                        a.sent(data.len());
+                    }
+                    // hyper stops polling once the body says it is over.
+                    if inner.is_end_stream() {
+                        a.ended(true);
+                    }
+                }
+            }
+            Poll::Pending => {}
         }
         polled
     }
@@ -112,6 +142,7 @@ pin_project! {
         #[pin]
         inner: Incoming,
         failed: Arc<AtomicBool>,
+        received: Option<Arc<AtomicU64>>,
     }
 }
 
@@ -129,7 +160,14 @@ impl ClientBodyFailed {
 impl RequestBody {
     pub fn new(inner: Incoming) -> (RequestBody, ClientBodyFailed) {
         let flag = ClientBodyFailed::default();
-        (RequestBody { inner, failed: flag.0.clone() }, flag)
+        (RequestBody { inner, failed: flag.0.clone(), received: None }, flag)
+    }
+
+    /// Adds the data bytes received to `counter` (the access log's
+    /// `bytes_in`).
+    pub fn count_into(mut self, counter: Arc<AtomicU64>) -> RequestBody {
+        self.received = Some(counter);
+        self
     }
 }
 
@@ -143,8 +181,14 @@ impl Body for RequestBody {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.project();
         let polled = this.inner.poll_frame(cx);
-        if let Poll::Ready(Some(Err(_))) = &polled {
-            this.failed.store(true, Ordering::Relaxed);
+        match &polled {
+            Poll::Ready(Some(Err(_))) => this.failed.store(true, Ordering::Relaxed),
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(c), Some(data)) = (this.received.as_ref(), frame.data_ref()) {
+                    c.fetch_add(data.len() as u64, Ordering::Relaxed);
+                }
+            }
+            _ => {}
         }
         polled
     }

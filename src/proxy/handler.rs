@@ -16,6 +16,7 @@ use super::body::{Observed, RequestBody};
 use super::headers::{self, X_REQUEST_ID};
 use super::route_metrics::{method_index, RouteMetrics};
 use super::{route, Proxy};
+use crate::access_log;
 use crate::pipeline::error::{ClientError, Rejection, UpstreamError};
 use crate::pipeline::{self, block, ProxyBody, ResponseContext};
 
@@ -28,6 +29,8 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     /// `"http"` or `"https"`: the scheme the client used to reach us.
     pub proto: &'static str,
+    /// The negotiated TLS version (`TLSv1.3`...), `None` for plain HTTP.
+    pub tls: Option<&'static str>,
 }
 
 /// Serves one request. Never fails: every error becomes a response.
@@ -53,17 +56,34 @@ pub async fn handle(
 
     // `deadline` applies to upstream bodies only: a local response is
     // complete and small, and must not be cut by a deadline that produced it.
-    let finish = |rm: &Arc<RouteMetrics>, resp: Response<ProxyBody>, upstream_body: bool| {
+    let finish = |rm: &Arc<RouteMetrics>,
+                  resp: Response<ProxyBody>,
+                  upstream_body: bool,
+                  access: Option<access_log::Entry>| {
         rm.count_request(method, resp.status());
         let deadline = if upstream_body { deadline } else { None };
-        resp.map(|b| Observed::new(b, deadline, rm.request_duration.clone(), start))
+        let access = access.map(|a| a.finished(resp.status().as_u16()));
+        resp.map(|b| Observed::new(b, deadline, rm.request_duration.clone(), start, access))
     };
+    // The access line (src/access_log), written when the body sent ends.
+    let mut access = rt.access_log.start(
+        &metrics,
+        &rt.policies[crate::app::DEFAULT_POLICY].engine,
+        start,
+        &parts.method,
+        parts.uri.path(),
+        parts.version,
+        &parts.headers,
+        &request_id,
+        conn.peer,
+        conn.tls,
+    );
 
     let Some(route_index) = route::select_index(&rt.routes, host.as_deref(), parts.uri.path())
     else {
         tracing::debug!(request_id, "no route");
         let resp = block::reply(Rejection::NoRoute, &request_id);
-        return Ok(finish(&snap.unrouted, resp, false));
+        return Ok(finish(&snap.unrouted, resp, false, access));
     };
     let route = &rt.routes[route_index];
     let rm = &snap.route_metrics[route_index];
@@ -73,6 +93,9 @@ pub async fn handle(
         proxy.inventory().map(|i| i.exchange(&route_name, &parts, conn.proto == "https"));
     let upstream = &rt.upstreams[route.upstream];
     let client = &snap.clients[route.upstream];
+    if let Some(a) = access.as_mut() {
+        a.route(route_name.clone(), &route.policy.engine);
+    }
 
     // Rewrite the request for the upstream.
     let client_version = parts.version;
@@ -131,10 +154,11 @@ pub async fn handle(
         audit: snap.audit.clone(),
         exfil,
         inventory,
+        access: access.as_ref().map(access_log::Entry::scan_slot).unwrap_or_default(),
     };
     // Over budget with `action = "block"`: the block page, upstream untouched.
     if ctx.exfil.as_ref().is_some_and(|c| c.blocks()) {
-        return Ok(finish(rm, pipeline::budget_block(&ctx), false));
+        return Ok(finish(rm, pipeline::budget_block(&ctx), false, access));
     }
 
     let upstream_start = Instant::now();
@@ -143,6 +167,13 @@ pub async fn handle(
         header_deadline = header_deadline.min(d);
     }
     let (body, client_body_failed) = RequestBody::new(body);
+    let body = match &mut access {
+        Some(a) => {
+            a.upstream(upstream.authority.to_string());
+            body.count_into(a.bytes_in())
+        }
+        None => body,
+    };
     let sent =
         tokio::time::timeout_at(header_deadline, client.request(Request::from_parts(parts, body)));
     let result = match sent.await {
@@ -154,7 +185,7 @@ pub async fn handle(
             metrics.client_errors_total.with_label_values(&[&route_name, e.reason()]).inc();
             tracing::debug!(request_id, route = &*route_name, "malformed client request body");
             let resp = block::reply(Rejection::Client(e), &request_id);
-            return Ok(finish(rm, resp, false));
+            return Ok(finish(rm, resp, false, access));
         }
         Ok(Err(e)) => Err(client.classify(&e)),
         Err(_elapsed) => Err(UpstreamError::Timeout),
@@ -171,10 +202,13 @@ pub async fn handle(
                 "upstream failed before response headers"
             );
             let resp = block::reply(Rejection::Upstream(failure), &request_id);
-            return Ok(finish(rm, resp, false));
+            return Ok(finish(rm, resp, false, access));
         }
     };
     rm.upstream_duration.observe(upstream_start.elapsed().as_secs_f64());
+    if let Some(a) = access.as_mut() {
+        a.upstream_responded(upstream_start.elapsed());
+    }
 
     let (mut rparts, rbody) = resp.into_parts();
     headers::transfer_codings_as_content_coding(&mut rparts.headers);
@@ -205,9 +239,9 @@ pub async fn handle(
                     .with_label_values(&[&route_name, failure.reason()])
                     .inc();
                 let resp = block::reply(Rejection::Upstream(failure), &request_id);
-                return Ok(finish(rm, resp, false));
+                return Ok(finish(rm, resp, false, access));
             }
         },
     };
-    Ok(finish(rm, resp, true))
+    Ok(finish(rm, resp, true, access))
 }

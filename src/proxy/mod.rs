@@ -354,7 +354,7 @@ impl Server {
                         // reload only affects later handshakes).
                         match proxy.runtime().tls.clone() {
                             None => {
-                                let info = ConnInfo { peer, proto: "http" };
+                                let info = ConnInfo { peer, proto: "http", tls: None };
                                 serve_io(TokioIo::new(stream), info, proxy, &builder, watcher)
                                     .await;
                             }
@@ -367,7 +367,12 @@ impl Server {
                                         Some(b"http/1.1") => h1_only,
                                         _ => builder,
                                     };
-                                    let info = ConnInfo { peer, proto: "https" };
+                                    let tls = stream
+                                        .get_ref()
+                                        .1
+                                        .protocol_version()
+                                        .map(crate::access_log::tls_version_name);
+                                    let info = ConnInfo { peer, proto: "https", tls };
                                     serve_io(TokioIo::new(stream), info, proxy, &builder, watcher)
                                         .await;
                                 }

@@ -40,6 +40,15 @@ pub fn empty() -> TestBody {
     full(Bytes::new())
 }
 
+/// Tests that do not configure `[access_log]` get none: the default (a
+/// line per request on stdout) would flood the test output.
+pub fn quiet_access_log(mut runtime: app::Runtime) -> app::Runtime {
+    if runtime.file.access_log == config::access_log::AccessLogSection::default() {
+        runtime.access_log = Arc::new(leakwarden::access_log::AccessLog::disabled());
+    }
+    runtime
+}
+
 /// Starts a guard from configuration text; `listen` and `admin` are forced
 /// to 127.0.0.1:0. `{upstream}` placeholders are replaced by `upstream`.
 pub async fn start_guard_config(toml_text: &str) -> (Guard, Arc<Metrics>) {
@@ -51,6 +60,7 @@ pub async fn start_guard_config(toml_text: &str) -> (Guard, Arc<Metrics>) {
         ..Overrides::default()
     };
     let runtime = app::Runtime::build(file, &overrides, "test.toml").expect("test config valid");
+    let runtime = quiet_access_log(runtime);
     let metrics = Arc::new(Metrics::new());
     let guard = Guard::start(runtime, metrics.clone()).await.expect("guard starts");
     (guard, metrics)
@@ -66,6 +76,7 @@ pub async fn start_guard_with(upstream: SocketAddr, extra_toml: &str) -> (Guard,
         ..Overrides::default()
     };
     let runtime = app::Runtime::build(file, &overrides, "test.toml").expect("test config valid");
+    let runtime = quiet_access_log(runtime);
     let metrics = Arc::new(Metrics::new());
     let guard = Guard::start(runtime, metrics.clone()).await.expect("guard starts");
     (guard, metrics)
