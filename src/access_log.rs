@@ -363,7 +363,7 @@ impl Drop for Finished {
         let queued = e.log.sink.write_json(&AccessRecord {
             time: audit::rfc3339(since.as_secs(), since.subsec_millis()),
             request_id: &request_id,
-            route: e.route.as_deref().unwrap_or(crate::proxy::handler::UNROUTED),
+            route: e.route.as_deref().unwrap_or(crate::metrics::UNROUTED),
             method: e.method,
             path: &path,
             status: self.status,

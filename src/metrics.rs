@@ -74,6 +74,9 @@ pub mod client_reason {
     pub const REQUEST_BODY: &str = "request_body";
 }
 
+/// Route label for requests that matched no route.
+pub const UNROUTED: &str = "unrouted";
+
 /// Values of the `result` label of `leakwarden_config_reloads_total`.
 pub mod reload_result {
     pub const SUCCESS: &str = "success";

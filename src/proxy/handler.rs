@@ -20,8 +20,7 @@ use crate::access_log;
 use crate::pipeline::error::{ClientError, Rejection, UpstreamError};
 use crate::pipeline::{self, block, ProxyBody, ResponseContext};
 
-/// Route label for requests that matched no route.
-pub const UNROUTED: &str = "unrouted";
+pub use crate::metrics::UNROUTED;
 
 /// What the accept loop knows about the client connection.
 #[derive(Debug, Clone, Copy)]
