@@ -56,7 +56,7 @@ pub async fn handle(
     let finish = |rm: &Arc<RouteMetrics>, resp: Response<ProxyBody>, upstream_body: bool| {
         rm.count_request(method, resp.status());
         let deadline = if upstream_body { deadline } else { None };
-        resp.map(|b| Observed::new(b, deadline, rm.request_duration.clone(), start))
+        resp.map(|b| Observed::new(b, deadline, rm, start))
     };
 
     let Some(route_index) = route::select_index(&rt.routes, host.as_deref(), parts.uri.path())
