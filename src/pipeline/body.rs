@@ -26,6 +26,7 @@ use pin_project_lite::pin_project;
 use super::codec::{CodecError, Decoder, Encoder};
 use super::decide;
 pub use super::error::PipelineError;
+use super::error::UpstreamError;
 use super::report::Report;
 use super::transform::{Events, Limit, Transform};
 use super::{BoxError, ResponseContext, RouteCounters};
@@ -46,8 +47,9 @@ impl From<CodecError> for PipelineError {
 pub enum Failure {
     /// The pipeline decided to block or cut.
     Pipeline(PipelineError),
-    /// The upstream body itself failed.
-    Upstream,
+    /// The upstream body itself failed (counted in `upstream_errors_total`
+    /// when it happened).
+    Upstream(UpstreamError),
 }
 
 enum Phase {
@@ -277,10 +279,14 @@ impl ScanState {
         self.report(false);
     }
 
+    /// The upstream body failed: counted here, once, whether the head is
+    /// still held (the client gets a 502) or already sent (the client's
+    /// stream is cut).
     fn fail_upstream(&mut self, e: BoxError) {
+        let cause = super::count_upstream_failure(&self.ctx.metrics, &self.ctx.route, &e);
         self.queue.clear();
         self.queued_bytes = 0;
-        self.phase = Phase::Failed(Failure::Upstream, Some(e));
+        self.phase = Phase::Failed(Failure::Upstream(cause), Some(e));
         self.report(false);
     }
 
@@ -288,7 +294,7 @@ impl ScanState {
     fn client_status(&self) -> u16 {
         match (self.headers_sent, self.failure()) {
             (false, Some(Failure::Pipeline(_))) => self.ctx.policy.block_status.as_u16(),
-            (false, Some(Failure::Upstream)) => StatusCode::BAD_GATEWAY.as_u16(),
+            (false, Some(Failure::Upstream(e))) => e.status().as_u16(),
             _ => self.status.as_u16(),
         }
     }

@@ -6,6 +6,9 @@
 //! Messages are generic on purpose: they may end up in a client-facing
 //! error or a log, so they never carry a byte of a request or a body.
 
+use std::error::Error as StdError;
+use std::io;
+
 use http::StatusCode;
 
 use crate::metrics::{block_reason, client_reason, upstream_reason};
@@ -49,6 +52,44 @@ impl UpstreamError {
     /// The cause a reason label names (the TLS connector reports labels).
     pub fn from_reason(reason: &str) -> Option<UpstreamError> {
         UpstreamError::ALL.into_iter().find(|e| e.reason() == reason)
+    }
+
+    /// Classifies a failed upstream exchange from an error and its causes:
+    /// the one mapping for a failure before the head (a client error) and
+    /// for one while the body streams (a body error). `connect` says that no
+    /// connection was made, so nothing was sent. TLS connect failures are
+    /// the connector's to name (see `crate::proxy::upstream`).
+    pub fn classify(err: &(dyn StdError + 'static), connect: bool) -> UpstreamError {
+        let mut io_kind = None;
+        let mut hyper_err: Option<&hyper::Error> = None;
+        let mut source: Option<&(dyn StdError + 'static)> = Some(err);
+        while let Some(e) = source {
+            if let Some(ioe) = e.downcast_ref::<io::Error>() {
+                io_kind.get_or_insert(ioe.kind());
+            }
+            if let Some(he) = e.downcast_ref::<hyper::Error>() {
+                hyper_err.get_or_insert(he);
+            }
+            source = e.source();
+        }
+        if io_kind == Some(io::ErrorKind::TimedOut) || hyper_err.is_some_and(|h| h.is_timeout()) {
+            return UpstreamError::Timeout;
+        }
+        if connect {
+            return UpstreamError::Refused;
+        }
+        match hyper_err {
+            Some(h) if h.is_parse() || h.is_parse_status() || h.is_user() => {
+                UpstreamError::Protocol
+            }
+            Some(h) if h.is_incomplete_message() || h.is_canceled() || h.is_closed() => {
+                UpstreamError::Reset
+            }
+            _ => match io_kind {
+                Some(io::ErrorKind::InvalidData) => UpstreamError::Protocol,
+                _ => UpstreamError::Reset,
+            },
+        }
     }
 
     /// The status a client gets when this happens before the head.

@@ -23,6 +23,7 @@ mod decide;
 pub mod error;
 mod report;
 mod transform;
+mod unscanned;
 
 use std::future::poll_fn;
 use std::net::SocketAddr;
@@ -33,7 +34,6 @@ use http::header::{self, HeaderValue};
 use http::{Method, Response, StatusCode};
 use http_body::Body;
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::BodyExt;
 use prometheus::IntCounter;
 
 use crate::audit::AuditSink;
@@ -47,6 +47,7 @@ use codec::{Coding, Decoder, Encoder};
 use content::MediaType;
 use error::{PipelineError, Rejection, UpstreamError};
 use report::AuditExtra;
+use unscanned::Unscanned;
 
 /// Boxed error of a body stream. A body that yields one makes hyper abort
 /// the response (HTTP/1.1: the connection closes before the body completes;
@@ -203,12 +204,26 @@ pub fn prepare_request(policy: &Policy, parts: &mut http::request::Parts) {
     }
 }
 
-fn passthrough<B>(resp: Response<B>) -> Response<ProxyBody>
+/// An unscanned response: its body passes untouched, and only a failure
+/// of it is counted.
+fn passthrough<B>(ctx: ResponseContext, resp: Response<B>) -> Response<ProxyBody>
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    resp.map(|b| b.map_err(Into::into).boxed_unsync())
+    resp.map(|b| ProxyBody::new(Unscanned::new(b, ctx.metrics, ctx.route)))
+}
+
+/// Counts a failed upstream body in `upstream_errors_total` (the caller
+/// makes sure it happens once per response) and returns its cause.
+pub(crate) fn count_upstream_failure(
+    metrics: &Metrics,
+    route: &str,
+    err: &BoxError,
+) -> UpstreamError {
+    let e = UpstreamError::classify(&**err, false);
+    metrics.upstream_errors_total.with_label_values(&[route, e.reason()]).inc();
+    e
 }
 
 /// True when the response has no body to scan, whatever its headers say.
@@ -251,11 +266,11 @@ where
     let policy = ctx.policy.clone();
     let status = resp.status();
     if bodiless(&ctx.method, status) {
-        return passthrough(resp);
+        return passthrough(ctx, resp);
     }
     if policy.exempt(&ctx.path) {
         counters.skipped_exempt.inc();
-        return passthrough(resp);
+        return passthrough(ctx, resp);
     }
     // No Content-Type, or one that does not parse: scan it anyway, the
     // fail-closed choice (sniffing is not worth its surprises).
@@ -267,7 +282,7 @@ where
     if let Some(mt) = &media {
         if !content::any_match(&policy.content_types, mt) {
             counters.skipped_content_type.inc();
-            return passthrough(resp);
+            return passthrough(ctx, resp);
         }
     }
     let hint = media.as_ref().map(MediaType::hint).unwrap_or_default();
@@ -306,13 +321,9 @@ where
     let ctx = st.ctx();
     let rejection = match st.failure() {
         Some(Failure::Pipeline(e)) => Some(Rejection::Blocked(e, ctx.policy.block_status)),
-        Some(Failure::Upstream) => {
-            // The upstream died mid-body before the head went out: a clean
-            // 502 rather than a cut 200.
-            let e = UpstreamError::Reset;
-            ctx.metrics.upstream_errors_total.with_label_values(&[&ctx.route, e.reason()]).inc();
-            Some(Rejection::Upstream(e))
-        }
+        // The upstream died mid-body before the head went out: a clean
+        // 502 rather than a cut 200 (the body counted the failure).
+        Some(Failure::Upstream(e)) => Some(Rejection::Upstream(e)),
         None => None,
     };
     if let Some(r) = rejection {
@@ -383,7 +394,7 @@ where
         ctx.metrics.scan_errors_total.with_label_values(&[&ctx.route, reason]).inc();
     }
     if ctx.policy.monitor() || ctx.policy.on_error == OnError::FailOpen {
-        return passthrough(resp);
+        return passthrough(ctx, resp);
     }
     blocked_without_body(&ctx, e)
 }

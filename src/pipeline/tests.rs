@@ -349,6 +349,59 @@ async fn upstream_error_inside_window_is_502_and_after_is_an_abort() {
     assert!(collect(out).await.is_err());
 }
 
+#[tokio::test]
+async fn upstream_body_failures_count_once_with_their_cause() {
+    // (case, policy, content type, bytes before the failure, head held)
+    let cases = [
+        ("scanned, head held", "", "text/plain", 100, true),
+        ("scanned, head sent", "hold_window_bytes = 10", "text/plain", 100, false),
+        ("scanned, monitor", "mode = \"monitor\"", "text/plain", 100, false),
+        ("unscanned", "", "application/octet-stream", 100, false),
+    ];
+    type MakeError = fn() -> BoxError;
+    let errors: [(&str, MakeError); 3] = [
+        ("reset", || "upstream reset".into()),
+        ("reset", || Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionReset))),
+        ("protocol", || Box::new(std::io::Error::from(std::io::ErrorKind::InvalidData))),
+    ];
+    for (case, policy, ct, n, held) in cases {
+        for (reason, err) in errors {
+            let h = harness(policy);
+            let (tx, body) = chan();
+            // A card well before the failure, so that a scanned response
+            // has a finding and writes an audit line.
+            let mut data = text(n);
+            data.extend_from_slice(b" 4111 1111 1111 1111 ");
+            data.extend_from_slice(&text(n));
+            tx.send(Ok(Frame::data(Bytes::from(data)))).unwrap();
+            tx.send(Err(err())).unwrap();
+            let out = process_response(h.ctx.clone(), response(Some(ct), body)).await;
+            if held {
+                assert_eq!(out.status(), StatusCode::BAD_GATEWAY, "{case}/{reason}");
+                collect(out).await.expect("the 502 page is complete");
+            } else {
+                assert_eq!(out.status(), StatusCode::OK, "{case}/{reason}");
+                assert!(collect(out).await.is_err(), "{case}/{reason}: not aborted");
+            }
+            for r in ["reset", "protocol", "timeout"] {
+                let series =
+                    format!("leakwarden_upstream_errors_total{{reason=\"{r}\",route=\"r\"}}");
+                let want = u64::from(r == reason);
+                assert_eq!(metric(&h.metrics, &series), want, "{case}/{reason}: {series}");
+            }
+            let lines = h.log.lines();
+            if ct == "text/plain" {
+                assert_eq!(lines.len(), 1, "{case}/{reason}: {lines:?}");
+                assert!(lines[0].contains("\"complete\":false"), "{case}: {}", lines[0]);
+                let status = if held { "\"status\":502" } else { "\"status\":200" };
+                assert!(lines[0].contains(status), "{case}: {}", lines[0]);
+            } else {
+                assert!(lines.is_empty(), "{case}: {lines:?}");
+            }
+        }
+    }
+}
+
 /// What the engine emits for `input` before the stream ends (the rest is
 /// held back as a possible start of a match).
 fn emitted_before_end(h: &Harness, input: &[u8]) -> Vec<u8> {

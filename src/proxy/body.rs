@@ -4,9 +4,12 @@
 //!   deadline while the body streams and records the request duration when
 //!   the body ends. It passes frames through untouched; an expired deadline
 //!   becomes a body error, which makes hyper abort the response rather than
-//!   end it cleanly. It also carries the request's access record
-//!   ([`crate::access_log::Finished`]): it counts the bytes sent, marks
-//!   when the body ended, and the record writes its line when dropped.
+//!   end it cleanly, and, when the body was waiting on the upstream, counts
+//!   as an upstream `timeout` (a deadline that passes while a slow client
+//!   drains the body is not the upstream's failure). It also carries the
+//!   request's access record ([`crate::access_log::Finished`]): it counts
+//!   the bytes sent, marks when the body ended, and the record writes its
+//!   line when dropped.
 //! - [`RequestBody`], the client's request body on its way upstream: it
 //!   passes frames through and remembers whether the client's body itself
 //!   failed, so that a malformed request body is answered as the client's
@@ -26,6 +29,8 @@ use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
+use super::route_metrics::RouteMetrics;
+use crate::pipeline::error::UpstreamError;
 use crate::pipeline::{BoxError, ProxyBody};
 use prometheus::Histogram;
 
@@ -55,6 +60,11 @@ pin_project! {
         inner: ProxyBody,
         deadline: Option<Pin<Box<Sleep>>>,
         timing: Option<Timing>,
+        // Where an upstream timeout is counted; set with a deadline.
+        route: Option<Arc<RouteMetrics>>,
+        // The inner body's last answer was `Pending`: the stream waits on
+        // the upstream, not on the client.
+        waiting: bool,
         // Last: dropped after `inner`, so the pipeline has handed over its
         // scan summary when the access line is written.
         access: Option<crate::access_log::Finished>,
@@ -62,10 +72,12 @@ pin_project! {
 }
 
 impl Observed {
+    /// Wraps a response body of the route `rm`; `deadline` is set for
+    /// upstream bodies only.
     pub fn new(
         inner: ProxyBody,
         deadline: Option<tokio::time::Instant>,
-        duration: Histogram,
+        rm: &Arc<RouteMetrics>,
         start: Instant,
         mut access: Option<crate::access_log::Finished>,
     ) -> Observed {
@@ -75,8 +87,10 @@ impl Observed {
         }
         Observed {
             inner,
+            timing: Some(Timing { duration: rm.request_duration.clone(), start }),
+            route: deadline.map(|_| rm.clone()),
             deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
-            timing: Some(Timing { duration, start }),
+            waiting: false,
             access,
         }
     }
@@ -95,6 +109,13 @@ impl Body for Observed {
             if deadline.as_mut().poll(cx).is_ready() {
                 this.timing.take();
                 *this.deadline = None;
+                if let Some(rm) = this.route.take().filter(|_| *this.waiting) {
+                    let e = UpstreamError::Timeout;
+                    rm.metrics()
+                        .upstream_errors_total
+                        .with_label_values(&[&rm.route, e.reason()])
+                        .inc();
+                }
                 if let Some(a) = this.access.as_mut() {
                     a.ended(false);
                 }
@@ -103,6 +124,7 @@ impl Body for Observed {
         }
         let mut inner = this.inner;
         let polled = inner.as_mut().poll_frame(cx);
+        *this.waiting = polled.is_pending();
         match &polled {
             Poll::Ready(None) | Poll::Ready(Some(Err(_))) => {
                 this.timing.take();

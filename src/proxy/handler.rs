@@ -62,7 +62,7 @@ pub async fn handle(
         rm.count_request(method, resp.status());
         let deadline = if upstream_body { deadline } else { None };
         let access = access.map(|a| a.finished(resp.status().as_u16()));
-        resp.map(|b| Observed::new(b, deadline, rm.request_duration.clone(), start, access))
+        resp.map(|b| Observed::new(b, deadline, rm, start, access))
     };
     // The access line (src/access_log), written when the body sent ends.
     let mut access = rt.access_log.start(

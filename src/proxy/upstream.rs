@@ -177,32 +177,5 @@ fn classify_chain(err: &(dyn StdError + 'static), connect: bool) -> UpstreamErro
     if let Some(reason) = crate::tls::classify_connect_error(err) {
         return UpstreamError::from_reason(reason).unwrap_or(UpstreamError::Tls);
     }
-    let mut io_kind = None;
-    let mut hyper_err: Option<&hyper::Error> = None;
-    let mut source: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(e) = source {
-        if let Some(ioe) = e.downcast_ref::<io::Error>() {
-            io_kind.get_or_insert(ioe.kind());
-        }
-        if let Some(he) = e.downcast_ref::<hyper::Error>() {
-            hyper_err.get_or_insert(he);
-        }
-        source = e.source();
-    }
-    if io_kind == Some(io::ErrorKind::TimedOut) || hyper_err.is_some_and(|h| h.is_timeout()) {
-        return UpstreamError::Timeout;
-    }
-    if connect {
-        return UpstreamError::Refused;
-    }
-    match hyper_err {
-        Some(h) if h.is_parse() || h.is_parse_status() || h.is_user() => UpstreamError::Protocol,
-        Some(h) if h.is_incomplete_message() || h.is_canceled() || h.is_closed() => {
-            UpstreamError::Reset
-        }
-        _ => match io_kind {
-            Some(io::ErrorKind::InvalidData) => UpstreamError::Protocol,
-            _ => UpstreamError::Reset,
-        },
-    }
+    UpstreamError::classify(err, connect)
 }
