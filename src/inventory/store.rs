@@ -530,7 +530,7 @@ mod tests {
             template: t.into(),
             now: format!("2026-12-01T{hour:02}:30:00.000Z"),
             hour: format!("2026-12-01T{hour:02}:00:00.000Z"),
-            gpc: hour % 2 == 0,
+            gpc: hour.is_multiple_of(2),
             kinds: kinds
                 .iter()
                 .map(|(k, n, a, f)| KindRecord {
@@ -541,7 +541,7 @@ mod tests {
                 })
                 .collect(),
             forms: Vec::new(),
-            scripts: if hour % 3 == 0 { vec!["https://t.example".into()] } else { vec![] },
+            scripts: if hour.is_multiple_of(3) { vec!["https://t.example".into()] } else { vec![] },
             iframes: Vec::new(),
             form_actions: Vec::new(),
         }
