@@ -131,7 +131,7 @@ impl Inventory {
                 parts.headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_string)
             });
         let gpc = parts.headers.get("sec-gpc").is_some_and(|v| v.as_bytes().trim_ascii() == b"1");
-        Exchange {
+        Exchange(Arc::new(ExchangeData {
             inventory: self.clone(),
             route: route.clone(),
             method: parts.method.as_str().to_string(),
@@ -139,7 +139,7 @@ impl Inventory {
             host,
             https,
             gpc,
-        }
+        }))
     }
 
     /// Adds one response, templating its path under the route's limit.
@@ -200,9 +200,12 @@ pub fn admin_response<B>(
     }
 }
 
-/// One request, as its response's observer needs it.
+/// One request, as its response's observer needs it. Cloning it (once per
+/// response, into the observer) is a reference count, not a copy.
 #[derive(Clone)]
-pub struct Exchange {
+pub struct Exchange(Arc<ExchangeData>);
+
+struct ExchangeData {
     inventory: Arc<Inventory>,
     route: Arc<str>,
     method: String,
@@ -227,20 +230,21 @@ impl Exchange {
     /// that load third-party scripts despite it are counted exactly). An
     /// unpicked response's observer neither allocates nor reads a byte.
     pub fn observer_at(&self, hint: ContentHint, max_hold: usize, now: Instant) -> Observer {
-        let inv = &self.inventory;
+        let this = &*self.0;
+        let inv = &this.inventory;
         let structural = matches!(hint, ContentHint::Json | ContentHint::Html);
         let picked = structural
-            && ((self.gpc && hint == ContentHint::Html)
+            && ((this.gpc && hint == ContentHint::Html)
                 || inv
                     .sampler
-                    .sample(inv.sampler.key(&self.route, &self.method, &self.path, hint), now));
+                    .sample(inv.sampler.key(&this.route, &this.method, &this.path, hint), now));
         let retain = max_hold + FIELD_SLACK;
         let body = match hint {
             _ if !picked => Body::Plain,
             ContentHint::Json => Body::Fields(Fields::Json(JsonTracker::new(retain))),
             ContentHint::Html => {
-                let scheme = if self.https { "https" } else { "http" };
-                let host = self.host.as_deref().unwrap_or("localhost");
+                let scheme = if this.https { "https" } else { "http" };
+                let host = this.host.as_deref().unwrap_or("localhost");
                 match Url::parse(&format!("{scheme}://{host}/")) {
                     Ok(page) => Body::Html(Box::new(HtmlObserver::new(page))),
                     Err(_) => Body::Plain,
@@ -286,8 +290,8 @@ impl Observer {
     }
 
     pub fn finding(&mut self, f: &Finding, policy: &Policy) {
-        let max_fields = self.exchange.inventory.limits.max_fields;
-        let max_len = self.exchange.inventory.max_field_len;
+        let max_fields = self.exchange.0.inventory.limits.max_fields;
+        let max_len = self.exchange.0.inventory.max_field_len;
         let entry = self.kinds.entry(f.kind).or_default();
         entry.0 += 1;
         if let Body::Fields(t) = &self.body {
@@ -315,7 +319,7 @@ impl Observer {
 
     /// Records the response. `blocked` is true when the policy blocked it.
     pub fn finish(self, policy: &Policy, blocked: bool) {
-        let ex = &self.exchange;
+        let ex = &*self.exchange.0;
         let engine = &policy.engine;
         let page = match self.body {
             Body::Html(h) => h.finish(engine),
