@@ -3,6 +3,12 @@
 //! lol_html for pages) and its record, on a 64 KB JSON API response and a
 //! 12 KB HTML page, streamed in 16 KiB chunks with a fresh scanner each.
 //!
+//! `scan+inventory` is the default configuration in its steady state: the
+//! same endpoint again within `observe_interval`, so findings are counted
+//! but the structure is not read. `scan+inventory/every` is
+//! `observe_interval = "0s"`: the structure of every response is read
+//! (what the first response of an endpoint in each interval costs).
+//!
 //! Run on a quiet machine: `cargo bench --bench inventory -- --warm-up-time 1
 //! --measurement-time 3`. The budget is at most 5% of proxy
 //! throughput.
@@ -84,6 +90,11 @@ fn run(policy: &Arc<Policy>, inv: Option<&Arc<Inventory>>, body: &[u8], hint: Co
 fn bench(c: &mut Criterion) {
     let policy = Arc::new(Policy::default_policy());
     let inv = Arc::new(Inventory::new(&InventorySection::default(), None, None));
+    let every = InventorySection {
+        observe_interval: leakwarden::config::file::ConfigDuration(std::time::Duration::ZERO),
+        ..InventorySection::default()
+    };
+    let every = Arc::new(Inventory::new(&every, None, None));
     for (name, body, hint) in
         [("json_64k", json_api(), ContentHint::Json), ("html_12k", html_page(), ContentHint::Html)]
     {
@@ -91,6 +102,9 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(body.len() as u64));
         g.bench_function("scan", |b| b.iter(|| run(&policy, None, &body, hint)));
         g.bench_function("scan+inventory", |b| b.iter(|| run(&policy, Some(&inv), &body, hint)));
+        g.bench_function("scan+inventory/every", |b| {
+            b.iter(|| run(&policy, Some(&every), &body, hint))
+        });
         g.finish();
     }
 }

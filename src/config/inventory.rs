@@ -48,6 +48,15 @@ pub struct InventorySection {
     /// week).
     #[serde(default = "default_timeline_hours")]
     pub timeline_hours: usize,
+    /// How often the body's structure (JSON field paths, forms, third-party
+    /// origins) is read per endpoint and body kind: the first response,
+    /// then at most one per interval (pages served to `Sec-GPC: 1`
+    /// visitors always). Counts of responses and findings stay exact; field
+    /// paths, forms and third parties are sampled, and the forms' `pages`
+    /// and third parties' load counts count the pages read. `"0s"` reads
+    /// every response (several times the cost of the scan itself).
+    #[serde(default = "default_interval")]
+    pub observe_interval: ConfigDuration,
 }
 
 impl Default for InventorySection {
@@ -62,6 +71,7 @@ impl Default for InventorySection {
             max_forms: default_max_forms(),
             max_third_parties: default_max_third_parties(),
             timeline_hours: default_timeline_hours(),
+            observe_interval: default_interval(),
         }
     }
 }

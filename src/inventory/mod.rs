@@ -19,12 +19,13 @@ pub mod html;
 pub mod persist;
 pub mod render;
 pub mod report;
+pub mod sample;
 pub mod store;
 pub mod template;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use http::header::HOST;
 use url::Url;
@@ -35,6 +36,7 @@ use crate::metrics::Metrics;
 use crate::policy::Policy;
 use fields::{Fields, JsonTracker};
 use html::{HtmlObserver, PageFacts};
+use sample::Sampler;
 use store::{FormRecord, KindRecord, Limits, ResponseRecord, Snapshot, Store};
 
 /// Field-path tracking window beyond the engine's hold-back: a finding is
@@ -50,6 +52,8 @@ pub struct Inventory {
     metrics: Option<Arc<Metrics>>,
     /// The snapshot file and how often it is written.
     file: Option<(std::path::PathBuf, std::time::Duration)>,
+    /// Which responses the structural observer reads (see [`sample`]).
+    sampler: Sampler,
 }
 
 fn lock(m: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
@@ -82,6 +86,7 @@ impl Inventory {
             max_field_len: cfg.max_field_len,
             metrics,
             file: cfg.file.clone().map(|f| (f, cfg.snapshot_interval.0)),
+            sampler: Sampler::new(cfg.observe_interval.0),
         }
     }
 
@@ -126,7 +131,7 @@ impl Inventory {
                 parts.headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_string)
             });
         let gpc = parts.headers.get("sec-gpc").is_some_and(|v| v.as_bytes().trim_ascii() == b"1");
-        Exchange {
+        Exchange(Arc::new(ExchangeData {
             inventory: self.clone(),
             route: route.clone(),
             method: parts.method.as_str().to_string(),
@@ -134,7 +139,7 @@ impl Inventory {
             host,
             https,
             gpc,
-        }
+        }))
     }
 
     /// Adds one response, templating its path under the route's limit.
@@ -195,9 +200,12 @@ pub fn admin_response<B>(
     }
 }
 
-/// One request, as its response's observer needs it.
+/// One request, as its response's observer needs it. Cloning it (once per
+/// response, into the observer) is a reference count, not a copy.
 #[derive(Clone)]
-pub struct Exchange {
+pub struct Exchange(Arc<ExchangeData>);
+
+struct ExchangeData {
     inventory: Arc<Inventory>,
     route: Arc<str>,
     method: String,
@@ -212,12 +220,31 @@ impl Exchange {
     /// An observer for a response body of this kind; the engine's
     /// hold-back sets how far back a finding may point.
     pub fn observer(&self, hint: ContentHint, max_hold: usize) -> Observer {
+        self.observer_at(hint, max_hold, Instant::now())
+    }
+
+    /// [`Exchange::observer`] for a response starting at `now`. It counts
+    /// every finding; it reads the body's structure (field paths, forms,
+    /// third-party origins) only when the sampler picks the response, and
+    /// always for a page served to a `Sec-GPC: 1` visitor (so the pages
+    /// that load third-party scripts despite it are counted exactly). An
+    /// unpicked response's observer neither allocates nor reads a byte.
+    pub fn observer_at(&self, hint: ContentHint, max_hold: usize, now: Instant) -> Observer {
+        let this = &*self.0;
+        let inv = &this.inventory;
+        let structural = matches!(hint, ContentHint::Json | ContentHint::Html);
+        let picked = structural
+            && ((this.gpc && hint == ContentHint::Html)
+                || inv
+                    .sampler
+                    .sample(inv.sampler.key(&this.route, &this.method, &this.path, hint), now));
         let retain = max_hold + FIELD_SLACK;
         let body = match hint {
+            _ if !picked => Body::Plain,
             ContentHint::Json => Body::Fields(Fields::Json(JsonTracker::new(retain))),
             ContentHint::Html => {
-                let scheme = if self.https { "https" } else { "http" };
-                let host = self.host.as_deref().unwrap_or("localhost");
+                let scheme = if this.https { "https" } else { "http" };
+                let host = this.host.as_deref().unwrap_or("localhost");
                 match Url::parse(&format!("{scheme}://{host}/")) {
                     Ok(page) => Body::Html(Box::new(HtmlObserver::new(page))),
                     Err(_) => Body::Plain,
@@ -248,6 +275,12 @@ pub struct Observer {
 }
 
 impl Observer {
+    /// Whether this observer reads the body's structure (the response was
+    /// sampled), rather than only counting findings.
+    pub fn observes(&self) -> bool {
+        !matches!(self.body, Body::Plain)
+    }
+
     pub fn feed(&mut self, chunk: &[u8]) {
         match &mut self.body {
             Body::Plain => {}
@@ -257,8 +290,8 @@ impl Observer {
     }
 
     pub fn finding(&mut self, f: &Finding, policy: &Policy) {
-        let max_fields = self.exchange.inventory.limits.max_fields;
-        let max_len = self.exchange.inventory.max_field_len;
+        let max_fields = self.exchange.0.inventory.limits.max_fields;
+        let max_len = self.exchange.0.inventory.max_field_len;
         let entry = self.kinds.entry(f.kind).or_default();
         entry.0 += 1;
         if let Body::Fields(t) = &self.body {
@@ -286,7 +319,7 @@ impl Observer {
 
     /// Records the response. `blocked` is true when the policy blocked it.
     pub fn finish(self, policy: &Policy, blocked: bool) {
-        let ex = &self.exchange;
+        let ex = &*self.exchange.0;
         let engine = &policy.engine;
         let page = match self.body {
             Body::Html(h) => h.finish(engine),
@@ -369,5 +402,77 @@ pub(crate) mod tests_support {
     /// The engine with every built-in detector at its default action.
     pub fn engine() -> Arc<Engine> {
         Arc::new(Engine::new(EngineConfig::default()).expect("the default engine"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::config::file::ConfigDuration;
+    use crate::detect::Scanner;
+
+    /// Streams `body` through the engine and an observer of a `GET` of
+    /// `path` starting at `at`, as the pipeline does; returns whether the
+    /// observer read its structure.
+    fn respond(inv: &Arc<Inventory>, policy: &Policy, path: &str, body: &str, at: Instant) -> bool {
+        let (parts, ()) =
+            http::Request::get(format!("http://shop.example{path}")).body(()).unwrap().into_parts();
+        let route: Arc<str> = Arc::from("api");
+        let ex = inv.exchange(&route, &parts, true);
+        let mut obs = ex.observer_at(ContentHint::Json, policy.engine.max_hold(), at);
+        let observed = obs.observes();
+        let mut scanner = Scanner::new(policy.engine.clone(), ContentHint::Json);
+        let (mut out, mut findings) = (Vec::new(), Vec::new());
+        for chunk in body.as_bytes().chunks(7) {
+            obs.feed(chunk);
+            scanner.feed(chunk, &mut out, &mut findings);
+        }
+        scanner.finish(&mut out, &mut findings);
+        for f in &findings {
+            obs.finding(f, policy);
+        }
+        obs.finish(policy, false);
+        observed
+    }
+
+    #[test]
+    fn structure_is_sampled_per_endpoint_and_counts_stay_exact() {
+        let policy = Policy::default_policy();
+        let cfg = InventorySection {
+            observe_interval: ConfigDuration(Duration::from_secs(60)),
+            ..InventorySection::default()
+        };
+        let inv = Arc::new(Inventory::new(&cfg, None, None));
+        let body = r#"{"customers": [{"ssn": "SSN 536-22-1945"}, {"ssn": "SSN 536-22-1945"}]}"#;
+        let t0 = Instant::now();
+        let secs = |s| t0 + Duration::from_secs(s);
+        // First response of the endpoint: read; the next within the
+        // interval (another id, same endpoint): only counted; one after
+        // the interval: read again.
+        let seen: Vec<bool> = [("/c/1", 0), ("/c/2", 30), ("/c/3", 60), ("/c/4", 61)]
+            .iter()
+            .map(|&(path, at)| respond(&inv, &policy, path, body, secs(at)))
+            .collect();
+        assert_eq!(seen, [true, false, true, false]);
+
+        let json = serde_json::to_value(inv.snapshot()).unwrap();
+        let ep = &json["endpoints"][0];
+        assert_eq!(ep["template"], "/c/{id}");
+        assert_eq!(ep["responses"], 4);
+        let ssn = &ep["exposes"]["ssn"];
+        assert_eq!(ssn["responses"], 4, "{json}");
+        assert_eq!(ssn["findings"], 8, "{json}");
+        assert_eq!(ssn["fields"]["items"], serde_json::json!(["customers[].ssn"]));
+
+        // `0s`: every response is read.
+        let every = InventorySection {
+            observe_interval: ConfigDuration(Duration::ZERO),
+            ..InventorySection::default()
+        };
+        let inv = Arc::new(Inventory::new(&every, None, None));
+        assert!((0..3).all(|_| respond(&inv, &policy, "/c/1", body, t0)));
     }
 }
