@@ -792,6 +792,33 @@ mod tests {
         assert!(f.is_empty(), "{f:?}");
     }
 
+    /// A long (streamed) JWT that ends a sentence ends before its full
+    /// stop, in any chunking; a dot before another segment goes on.
+    #[test]
+    fn streamed_jwt_ends_before_a_full_stop() {
+        let header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+        let jwt = format!("{header}.eyJ{}.c2ln", "a".repeat(secrets::MAX_JWT + 10));
+        let masked: String = jwt.bytes().map(|b| char::from(jwt_mask(b))).collect();
+        let e = engine_with(all(Action::Mask));
+        for (doc, want, end) in [
+            (format!("t {jwt}. Next"), format!("t {masked}. Next"), 2 + jwt.len()),
+            (format!("t {jwt}."), format!("t {masked}."), 2 + jwt.len()),
+            (format!("t {jwt}.x y"), format!("t {masked}.* y"), 4 + jwt.len()),
+        ] {
+            for size in [1, 7, 4096, doc.len()] {
+                let mut s = Scanner::new(e.clone(), ContentHint::Text);
+                let (mut o, mut f) = (Vec::new(), Vec::new());
+                for c in doc.as_bytes().chunks(size) {
+                    s.feed(c, &mut o, &mut f);
+                }
+                s.finish(&mut o, &mut f);
+                assert!(o == want.as_bytes(), "chunks of {size}, ends at {end}");
+                assert_eq!(f.len(), 1);
+                assert_eq!((f[0].kind, f[0].start, f[0].end), (Kind::Jwt, 2, end as u64));
+            }
+        }
+    }
+
     fn reference(e: &Arc<Engine>, h: ContentHint) -> Scanner {
         Scanner::exhaustive(e.clone(), h)
     }
@@ -910,6 +937,9 @@ mod tests {
         "ops@AKIA6HQS25BK3I6RNGX6.example.com",
         "x@eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
         "x@ACCT41111111.example.com",
+        // A JWT ending a sentence, and one with a fourth segment.
+        "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig. Next",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig.x",
         // Local parts of 64 bytes (the longest allowed) and 65.
         "a234567890123456789012345678901234567890123456789012345678901234@example.org",
         "a2345678901234567890123456789012345678901234567890123456789012345@example.org",
