@@ -166,3 +166,119 @@ fn card_inside_an_email_address() {
         assert_eq!(kinds(&f), found, "{input}");
     }
 }
+
+/// Issue 14, defect 2, for secrets: a token that starts inside an email
+/// address (its local part, a domain label, or glued to the address's end
+/// so the address stops at its prefix) is a finding of its own with its
+/// own action, as a card there is; the address is still one too.
+#[test]
+fn secret_inside_an_email_address() {
+    use Action::*;
+    type Row =
+        (&'static str, Action, Kind, Action, &'static str, &'static [(Kind, u64, u64, Action)]);
+    let rows: &[Row] = &[
+        // The fuzzer's find: the address ends at `.ghp`, the token runs on.
+        (
+            "a.b@example.ghp_DDMDVLjH3mhpr7sAhgnj0u0SrnAhIMYJeUO1 x",
+            Detect,
+            Kind::GithubToken,
+            Mask,
+            "a.b@example.ghp_************************************ x",
+            &[(Kind::Email, 0, 15, Detect), (Kind::GithubToken, 12, 52, Mask)],
+        ),
+        (
+            "a.b@example.ghp_DDMDVLjH3mhpr7sAhgnj0u0SrnAhIMYJeUO1 x",
+            Mask,
+            Kind::GithubToken,
+            Redact,
+            "***@*******.[REDACTED:github_token] x",
+            &[(Kind::Email, 0, 15, Mask), (Kind::GithubToken, 12, 52, Redact)],
+        ),
+        // The token as the local part: the address holds it.
+        (
+            "ghp_DDMDVLjH3mhpr7sAhgnj0u0SrnAhIMYJeUO1@example.com",
+            Mask,
+            Kind::GithubToken,
+            Detect,
+            "****************************************@*******.com",
+            &[(Kind::Email, 0, 52, Mask), (Kind::GithubToken, 0, 40, Detect)],
+        ),
+        // A key as a domain label.
+        (
+            "ops@AKIA6HQS25BK3I6RNGX6.example.com",
+            Detect,
+            Kind::AwsAccessKey,
+            Redact,
+            "ops@[REDACTED:aws_access_key].example.com",
+            &[(Kind::Email, 0, 36, Detect), (Kind::AwsAccessKey, 4, 24, Redact)],
+        ),
+        // A JWT whose segments are the domain's labels.
+        (
+            "x@eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+            Detect,
+            Kind::Jwt,
+            Mask,
+            "x@********************.***************.***",
+            &[(Kind::Email, 0, 42, Detect), (Kind::Jwt, 2, 42, Mask)],
+        ),
+    ];
+    for &(input, email, kind, action, want, found) in rows {
+        let e = engine(|c| {
+            c.detectors = [(Kind::Email, email), (kind, action)].into_iter().collect();
+        });
+        let (out, f) = scan(&e, input);
+        assert_eq!(out, want, "{input} (email {email:?}, {kind:?} {action:?})");
+        assert_eq!(kinds(&f), found, "{input}");
+    }
+}
+
+/// A JWT too long to hold back whose first segments are an address's
+/// domain labels: the address is reported, and the token is rewritten as a
+/// stream from inside it, its bytes in the address taking the stronger of
+/// the two rewrites, identically in any chunking.
+#[test]
+fn streamed_jwt_starting_inside_an_email_address() {
+    use Action::*;
+    let sig = format!("sig_{}", "a".repeat(9000));
+    let jwt = format!("eyJhbGciOiJIUzI1NiJ9.eyJabc.{sig}");
+    let input = format!("x@{jwt} end");
+    let masked: String =
+        jwt.chars().map(|c| if c.is_ascii_alphanumeric() { '*' } else { c }).collect();
+    let end = 2 + jwt.len() as u64;
+    let rows = [
+        (
+            Detect,
+            Mask,
+            format!("x@{masked} end"),
+            [(Kind::Email, 0, 33, Detect), (Kind::Jwt, 2, end, Mask)],
+        ),
+        (
+            Mask,
+            Redact,
+            "*@[REDACTED:jwt] end".to_string(),
+            [(Kind::Email, 0, 33, Mask), (Kind::Jwt, 2, end, Redact)],
+        ),
+        (
+            Redact,
+            Mask,
+            format!("[REDACTED:email]{} end", &masked[31..]),
+            [(Kind::Email, 0, 33, Redact), (Kind::Jwt, 2, end, Mask)],
+        ),
+    ];
+    for (email, action, want, found) in rows {
+        let e = engine(|c| {
+            c.detectors = [(Kind::Email, email), (Kind::Jwt, action)].into_iter().collect();
+        });
+        let n = input.len();
+        for cuts in [vec![], vec![1], vec![20], vec![32, 33], (1..n).step_by(7).collect::<Vec<_>>()]
+        {
+            let (out, f) = scan_cut(&e, input.as_bytes(), &cuts);
+            assert!(
+                out == want.as_bytes(),
+                "email {email:?}, jwt {action:?}, cuts {:?}",
+                &cuts[..cuts.len().min(3)]
+            );
+            assert_eq!(kinds(&f), found, "email {email:?}, jwt {action:?}");
+        }
+    }
+}

@@ -285,11 +285,9 @@ fn generated_corpus_scores() {
     let strict = strict_generated();
     let s = score(&docs, &strict);
     s.print("generated corpus");
-    // Every planted strict value is found, but for one known gap: a JWT
-    // right before a sentence's full stop (`... <jwt>. Next`) is not
-    // reported, because the detector takes a `.` after the signature for
-    // the start of a fourth segment (3 of 47 JWTs in this corpus).
-    s.assert_strict(&strict, |k| if k == "jwt" { 0.93 } else { 1.0 });
+    // Every planted strict value is found (a JWT right before a sentence's
+    // full stop too: 47 of 47).
+    s.assert_strict(&strict, |_| 1.0);
     s.assert_soft("email", 1.0, 1.0);
     s.assert_soft("phone", 1.0, 1.0);
 }

@@ -2,8 +2,7 @@
 //! fuzzer runs (`fuzz/checks/*.rs`): every seed (`fuzz/seeds/TARGET`) and
 //! every crash input kept after a fix (`fuzz/regressions/TARGET`, one file
 //! per crash, named for what it found). A crash found by `fuzz/run.sh` is
-//! kept by copying its artifact into `fuzz/regressions/TARGET/`; inputs
-//! that show a defect not fixed yet wait in `fuzz/known-defects/TARGET/`.
+//! kept by copying its artifact into `fuzz/regressions/TARGET/`.
 
 use std::path::Path;
 
@@ -57,16 +56,4 @@ fn config_inputs() {
 #[test]
 fn audit_inputs() {
     assert!(replay("audit", audit::check) > 0);
-}
-
-/// An input that shows issue 14 defect 2 (overlapping findings of different
-/// kinds), fixed on another branch: in `a.b@example.ghp_<36 characters>`
-/// the email ends at `.ghp` and wins, so the GitHub token that starts
-/// inside it is never reported; with every kind masked, the token passes
-/// unmasked (the rescan of the output finds it). Move it to
-/// `fuzz/regressions/engine_chunks/` once the fix is merged.
-#[test]
-#[ignore = "issue 14 defect 2 (overlapping kinds) is fixed on another branch"]
-fn engine_chunks_known_defects() {
-    assert!(replay_from(&["known-defects"], "engine_chunks", engine_chunks::check) > 0);
 }

@@ -494,13 +494,12 @@ impl Engine {
             .build(&patterns)
             .map_err(|e| EngineError::Invalid(format!("literal anchors: {e}")))?;
         let allow = allow::AllowList::new(&cfg.allow_values, &cfg.allow_patterns)?;
-        let lookahead = [
+        // What any detector needs past its start to decide.
+        let own = [
             card::LOOKAHEAD,
             ssn::LOOKAHEAD,
             iban::LOOKAHEAD,
             phone::LOOKAHEAD,
-            // An email and a card that starts at its last byte.
-            email::LOOKAHEAD + card::LOOKAHEAD,
             secrets::LOOKAHEAD,
             secrets::MAX_PEM_LINE + 16,
             if customs.is_empty() { 0 } else { cfg.max_custom_match + 1 },
@@ -508,6 +507,11 @@ impl Engine {
         .into_iter()
         .max()
         .unwrap_or(0);
+        // An email address and any value that starts at its last byte (a
+        // card, or a secret running on past it: `a.b@example.ghp_...`),
+        // decided together.
+        let email_on = builtin_index(Kind::Email).is_some_and(|i| enabled[i].is_some());
+        let lookahead = if email_on { email::LOOKAHEAD + own } else { own };
         let key = fingerprint::effective_key(&cfg.hash_key);
         let macs = Kind::BUILTIN
             .iter()
@@ -566,7 +570,9 @@ impl Engine {
     /// The most bytes a scanner ever holds back: the longest lookahead any
     /// detector needs to decide (8 KiB for a JWT, past which a confirmed
     /// token is rewritten as a stream instead of held; a custom regex,
-    /// `max_custom_match`) plus the longest literal anchor.
+    /// `max_custom_match`), plus, with emails on, an email's 320 (a value
+    /// that starts at an address's last byte is decided with it), plus the
+    /// longest literal anchor: 8,525 bytes for the built-in kinds.
     pub fn max_hold(&self) -> usize {
         self.max_hold
     }

@@ -8,10 +8,11 @@
 //! position that needs more becomes the hold point. Matches are leftmost and
 //! non-overlapping, so the result is a function of the whole stream only,
 //! never of how it was split. Memory is bounded by [`Engine::max_hold`].
-//! One exception to non-overlapping: the numbers inside an email address
-//! (a card as its local part or a domain label) are findings of their own,
-//! found with the address and rewritten together with it, the strongest
-//! action winning on shared bytes.
+//! One exception to non-overlapping: the values that start inside an email
+//! address (a card as its local part or a domain label, a token glued to
+//! its end) are findings of their own, found with the address and
+//! rewritten together with it, the strongest action winning on shared
+//! bytes.
 //!
 //! Where the loop looks is [`seek`](super::seek)'s; a confirmed secret too
 //! long to hold (a PEM body, a long JWT) is rewritten by
@@ -277,30 +278,16 @@ impl Scanner {
             if s != p {
                 break;
             }
-            let (anchor, alen) = eng.anchor(pid);
-            let r = match anchor {
-                Anchor::Secret(sec) => {
-                    if eng.action(sec.kind()).is_none() {
-                        continue;
+            if let Some(h) = anchored(eng, v, p, pid)? {
+                // A secret that an email address starting here holds (a
+                // token as the local part): the address and the secret are
+                // each a finding (see `inside`).
+                if in_zone && eng.kinds().email {
+                    if let Some(e) = email::detect(v, p)? {
+                        return Ok(Some(e));
                     }
-                    secrets::detect(v, p, sec, alen)?
                 }
-                Anchor::Custom { rule, exact } => {
-                    if exact && !eng.anchor_text_matches(pid as usize, &v.buf[p..p + alen]) {
-                        continue;
-                    }
-                    super::custom::detect(
-                        v,
-                        p,
-                        rule,
-                        eng.custom(rule),
-                        alen,
-                        eng.max_custom_match(),
-                    )?
-                }
-            };
-            if r.is_some() {
-                return Ok(r);
+                return Ok(Some(h));
             }
         }
         let b = v.buf[p];
@@ -351,8 +338,25 @@ impl Scanner {
         let p = cluster[0].0;
         let end = cluster.iter().map(|&(q, h)| q + h.len).max().unwrap_or(p);
         let mut parts = Vec::with_capacity(cluster.len());
+        let mut stream = None;
         for &(q, hit) in cluster {
             let Some(action) = self.judge(eng, q, hit) else { continue };
+            if streamed(hit) {
+                // Its bytes in the span take part like any other finding's
+                // (a redacted or hashed one's marker or token comes when the
+                // stream closes); the stream goes on from the span's end.
+                let raw = &self.buf[q..end];
+                let mut mac = eng.mac(hit.kind);
+                mac.update(raw);
+                let text = match action {
+                    Action::Mask if hit.stream => raw.iter().map(|&b| jwt_mask(b)).collect(),
+                    Action::Mask | Action::Detect => raw.to_vec(),
+                    Action::Redact | Action::Hash => Vec::new(),
+                };
+                parts.push(rewrite::Part { start: q - p, end: end - p, action, text });
+                stream = Some(Stream::new(hit.kind, self.base + q as u64, action, mac));
+                continue;
+            }
             let mut text = Vec::new();
             let finding = self.rewrite(eng, q, hit, action, &mut text);
             let (start, end) = (q - p, q - p + hit.len);
@@ -360,6 +364,7 @@ impl Scanner {
             findings.push(finding);
         }
         rewrite::overlapping(out, &self.buf[p..end], &mut parts);
+        self.stream = stream;
         end
     }
 
@@ -450,9 +455,32 @@ impl Scanner {
     }
 }
 
-/// Lists `hit` (an email at `p`) and every numeric value inside it into
-/// `cluster`, leftmost first, each judged by its own detector as anywhere
-/// else (a card in a local part or a domain label).
+/// Confirms the anchored detector (a built-in secret or a custom rule) of
+/// automaton pattern `pid` at `p`; `None` when it is off or does not match.
+fn anchored(eng: &Engine, v: &View, p: usize, pid: u32) -> Probe {
+    let (anchor, alen) = eng.anchor(pid);
+    match anchor {
+        Anchor::Secret(sec) => {
+            if eng.action(sec.kind()).is_none() {
+                return Ok(None);
+            }
+            secrets::detect(v, p, sec, alen)
+        }
+        Anchor::Custom { rule, exact } => {
+            if exact && !eng.anchor_text_matches(pid as usize, &v.buf[p..p + alen]) {
+                return Ok(None);
+            }
+            super::custom::detect(v, p, rule, eng.custom(rule), alen, eng.max_custom_match())
+        }
+    }
+}
+
+/// Lists `hit` (an email at `p`) and every value that starts inside it
+/// into `cluster`, leftmost first and not overlapping one another, each
+/// judged by its own detector as anywhere else: a card, SSN or phone in a
+/// local part or a domain label, a secret or custom rule (which may run on
+/// past the address: `a.b@example.ghp_...`). A secret too long to hold (a
+/// streamed JWT) ends the list: it holds everything after its start.
 fn inside(
     eng: &Engine,
     v: &View,
@@ -463,31 +491,50 @@ fn inside(
     cluster.clear();
     cluster.push((p, hit));
     let k = eng.kinds();
-    if !(k.card || k.ssn || k.phone) {
-        return Ok(());
-    }
+    let numeric = k.card || k.ssn || k.phone;
     let end = p + hit.len;
+    let mut sites = Vec::new();
     let mut q = p;
     while q < end {
-        if v.buf[q].is_ascii_digit() && !after_word(v.buf, q) {
+        // An anchor that has not fully arrived may still start here.
+        if !v.eof && v.buf.len() - q < eng.max_anchor() && eng.is_anchor_prefix(&v.buf[q..]) {
+            return Err(More);
+        }
+        sites.clear();
+        eng.anchors_at(v.buf, q, &mut sites);
+        let mut found = None;
+        for &(_, pid) in &sites {
+            if let Some(h) = anchored(eng, v, q, pid)? {
+                found = Some(h);
+                break;
+            }
+        }
+        if found.is_none() && numeric && v.buf[q].is_ascii_digit() && !after_word(v.buf, q) {
             let tries: [(bool, Detector); 3] =
                 [(k.card, card::detect), (k.ssn, ssn::detect), (k.phone, phone::detect)];
-            let mut found = None;
             for (_, detect) in tries.into_iter().filter(|t| t.0) {
                 if let Some(h) = detect(v, q)? {
                     found = Some(h);
                     break;
                 }
             }
-            if let Some(h) = found {
-                cluster.push((q, h));
-                q += h.len;
-                continue;
+        }
+        if let Some(h) = found {
+            cluster.push((q, h));
+            if streamed(h) {
+                break;
             }
+            q += h.len;
+            continue;
         }
         q += 1;
     }
     Ok(())
+}
+
+/// A confirmed match whose rest the scanner rewrites as a stream.
+fn streamed(hit: Hit) -> bool {
+    hit.stream || hit.kind == Kind::PrivateKey
 }
 
 /// True when an all-digit value at `p` is a bare JSON number: not inside a
@@ -745,6 +792,33 @@ mod tests {
         assert!(f.is_empty(), "{f:?}");
     }
 
+    /// A long (streamed) JWT that ends a sentence ends before its full
+    /// stop, in any chunking; a dot before another segment goes on.
+    #[test]
+    fn streamed_jwt_ends_before_a_full_stop() {
+        let header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+        let jwt = format!("{header}.eyJ{}.c2ln", "a".repeat(secrets::MAX_JWT + 10));
+        let masked: String = jwt.bytes().map(|b| char::from(jwt_mask(b))).collect();
+        let e = engine_with(all(Action::Mask));
+        for (doc, want, end) in [
+            (format!("t {jwt}. Next"), format!("t {masked}. Next"), 2 + jwt.len()),
+            (format!("t {jwt}."), format!("t {masked}."), 2 + jwt.len()),
+            (format!("t {jwt}.x y"), format!("t {masked}.* y"), 4 + jwt.len()),
+        ] {
+            for size in [1, 7, 4096, doc.len()] {
+                let mut s = Scanner::new(e.clone(), ContentHint::Text);
+                let (mut o, mut f) = (Vec::new(), Vec::new());
+                for c in doc.as_bytes().chunks(size) {
+                    s.feed(c, &mut o, &mut f);
+                }
+                s.finish(&mut o, &mut f);
+                assert!(o == want.as_bytes(), "chunks of {size}, ends at {end}");
+                assert_eq!(f.len(), 1);
+                assert_eq!((f[0].kind, f[0].start, f[0].end), (Kind::Jwt, 2, end as u64));
+            }
+        }
+    }
+
     fn reference(e: &Arc<Engine>, h: ContentHint) -> Scanner {
         Scanner::exhaustive(e.clone(), h)
     }
@@ -857,6 +931,15 @@ mod tests {
         "a.4111-1111-1111-1111@ex.com",
         "4111111111111111@example.com",
         "822-43-8021@ssn.example.org",
+        // A secret inside an email address, or glued to its end.
+        "a.b@example.ghp_DDMDVLjH3mhpr7sAhgnj0u0SrnAhIMYJeUO1",
+        "ghp_DDMDVLjH3mhpr7sAhgnj0u0SrnAhIMYJeUO1@example.com",
+        "ops@AKIA6HQS25BK3I6RNGX6.example.com",
+        "x@eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+        "x@ACCT41111111.example.com",
+        // A JWT ending a sentence, and one with a fourth segment.
+        "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig. Next",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig.x",
         // Local parts of 64 bytes (the longest allowed) and 65.
         "a234567890123456789012345678901234567890123456789012345678901234@example.org",
         "a2345678901234567890123456789012345678901234567890123456789012345@example.org",

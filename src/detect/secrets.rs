@@ -162,7 +162,9 @@ fn jwt(v: &View, p: usize) -> Probe {
                 return Ok(None);
             }
             i += 1;
-        } else if after == Some(b'.') {
+        } else if after == Some(b'.') && opt(v.at(i + 1)?, is_b64url) {
+            // A fourth segment: not a JWT. A dot with no segment after it
+            // ends a sentence (`... token eyJ...sig.`), not the token.
             return Ok(None);
         }
     }
@@ -264,6 +266,13 @@ mod tests {
             ("AIzaDMqziEBMJ2jMdWFTB1ECgS_QPasmOSc8HU".into(), Google, "AIza", None),
             (format!("Bearer {jwt} "), Jwt, "eyJ", Some(jwt.len())),
             ("eyJub3QiOiJqd3QifQ.eyJhIjoxfQ.sig".into(), Jwt, "eyJ", None),
+            // A sentence's full stop after the token ends it; a fourth
+            // segment makes it something else.
+            (format!("token {jwt}."), Jwt, "eyJ", Some(jwt.len())),
+            (format!("token {jwt}. Next"), Jwt, "eyJ", Some(jwt.len())),
+            (format!("({jwt}.)"), Jwt, "eyJ", Some(jwt.len())),
+            (format!("{jwt}.x"), Jwt, "eyJ", None),
+            (format!("{jwt}.-"), Jwt, "eyJ", None),
             ("-----BEGIN RSA PRIVATE KEY-----\nMII".into(), PemBegin, "-----BEGIN ", Some(31)),
             ("-----BEGIN PRIVATE KEY-----".into(), PemBegin, "-----BEGIN ", Some(27)),
             ("-----BEGIN CERTIFICATE-----".into(), PemBegin, "-----BEGIN ", None),

@@ -77,7 +77,8 @@ impl Stream {
     }
 
     /// Streams the rest of a long JWT. A JWT ends at the first byte that is
-    /// neither base64url nor a segment dot; there is no cap, so no part of
+    /// neither base64url nor a segment dot (a dot followed by base64url);
+    /// there is no cap, so no part of
     /// a confirmed token ever passes unmasked.
     fn jwt_body(&mut self, v: &View, mut pos: usize, out: &mut Vec<u8>) -> Result<usize, usize> {
         let mask = self.action == Action::Mask;
@@ -90,6 +91,15 @@ impl Stream {
             };
             if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
                 return Ok(pos);
+            }
+            if b == b'.' {
+                // A dot with no segment after it ends a sentence, not the
+                // token.
+                match v.at(pos + 1) {
+                    Err(More) => return Err(pos),
+                    Ok(Some(n)) if n.is_ascii_alphanumeric() || matches!(n, b'-' | b'_') => {}
+                    Ok(_) => return Ok(pos),
+                }
             }
             self.mac.update(&[b]);
             if pass {
