@@ -3,27 +3,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::*;
 use http::{Request, Response};
-
-/// Reads the child's stderr until a line mentioning `what` with a
-/// 127.0.0.1 address, and returns that address.
-fn wait_for_addr(lines: &std::sync::mpsc::Receiver<String>, what: &str) -> SocketAddr {
-    let re = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
-    loop {
-        let line = lines.recv_timeout(Duration::from_secs(20)).expect("guard logs its address");
-        if line.contains(what) {
-            if let Some(m) = re.find(&line) {
-                return m.as_str().parse().unwrap();
-            }
-        }
-    }
-}
 
 fn curl(args: &[&str]) -> Vec<u8> {
     let out = Command::new("curl")
@@ -60,13 +43,7 @@ async fn run_with_flags_proxies_like_direct_and_stops_on_sigterm() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = stderr_lines(&mut child);
     let guard = wait_for_addr(&rx, "proxy listening");
     let admin = wait_for_addr(&rx, "admin listening");
 

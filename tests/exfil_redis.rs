@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -186,24 +185,9 @@ fn start_guard_proc(config: &Path) -> GuardProc {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let re = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
-    let addr = |what: &str| loop {
-        let line = rx.recv_timeout(Duration::from_secs(20)).expect("guard logs its addresses");
-        if line.contains(what) {
-            if let Some(m) = re.find(&line) {
-                return m.as_str().parse::<SocketAddr>().unwrap();
-            }
-        }
-    };
-    let proxy = addr("proxy listening");
-    let admin = addr("admin listening");
+    let rx = stderr_lines(&mut child);
+    let proxy = wait_for_addr(&rx, "proxy listening");
+    let admin = wait_for_addr(&rx, "admin listening");
     GuardProc { child, proxy, admin }
 }
 

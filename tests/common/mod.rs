@@ -257,3 +257,32 @@ pub async fn h2_send_to(
     let (parts, body) = resp.into_parts();
     (parts, body.collect().await.expect("complete body").to_bytes())
 }
+
+/// The lines a child process writes to its stderr, read by a thread as they
+/// come (the child was spawned with `Stdio::piped()` for stderr).
+pub fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::{BufRead, BufReader};
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// Reads log lines until one mentions `what` with a 127.0.0.1 address, and
+/// returns that address (the guard logs where it listens).
+pub fn wait_for_addr(lines: &std::sync::mpsc::Receiver<String>, what: &str) -> SocketAddr {
+    let re = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    loop {
+        let line =
+            lines.recv_timeout(std::time::Duration::from_secs(20)).expect("guard logs its address");
+        if line.contains(what) {
+            if let Some(m) = re.find(&line) {
+                return m.as_str().parse().unwrap();
+            }
+        }
+    }
+}
