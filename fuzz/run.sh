@@ -19,7 +19,7 @@ secs=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(engine_chunks decode config audit)
+    targets=(engine_chunks decode config audit access_log)
 fi
 export RUSTC_BOOTSTRAP=1
 echo "== cargo fuzz build -s none"

@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+#[path = "../fuzz/checks/access_log.rs"]
+mod access_log;
 #[path = "../fuzz/checks/audit.rs"]
 mod audit;
 #[path = "../fuzz/checks/config.rs"]
@@ -56,4 +58,9 @@ fn config_inputs() {
 #[test]
 fn audit_inputs() {
     assert!(replay("audit", audit::check) > 0);
+}
+
+#[test]
+fn access_log_inputs() {
+    assert!(replay("access_log", access_log::check) > 0);
 }

@@ -17,10 +17,12 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Method, Response};
 use http_body_util::{BodyExt, Full};
 use leakwarden::audit::AuditSink;
-use leakwarden::detect::{Action, ContentHint, Engine};
 use leakwarden::metrics::Metrics;
 use leakwarden::pipeline::{process_response, ResponseContext};
 use leakwarden::policy::Policy;
+
+#[path = "logline.rs"]
+mod logline;
 
 struct Fixed {
     rt: tokio::runtime::Runtime,
@@ -37,65 +39,9 @@ fn fixed() -> &'static Fixed {
     })
 }
 
-fn take(data: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (&n, rest) = data.split_first()?;
-    (rest.len() >= usize::from(n)).then(|| rest.split_at(usize::from(n)))
-}
-
-/// `%XX` escapes decoded; every other byte as it is.
-fn percent_decode(b: &[u8]) -> Vec<u8> {
-    let hex = |c: Option<&u8>| c.and_then(|&c| char::from(c).to_digit(16)).map(|d| d as u8);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if let (Some(h), Some(l)) = (hex(b.get(i + 1)), hex(b.get(i + 2))) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
-}
-
-/// Panics if `s`, as written or percent-decoded, holds a value the engine
-/// rewrites.
-fn assert_clean(engine: &Arc<Engine>, field: &str, s: &str) {
-    let decoded = percent_decode(s.as_bytes());
-    for form in [s.as_bytes(), &decoded] {
-        let (_, findings) = engine.scan_all(form, ContentHint::Text);
-        for f in findings {
-            assert!(
-                engine.action(f.kind) == Some(Action::Detect),
-                "audit field {field} holds a {} at {}..{}",
-                f.kind.as_str(),
-                f.start,
-                f.end
-            );
-        }
-    }
-}
-
-fn walk(engine: &Arc<Engine>, field: &str, v: &serde_json::Value) {
-    match v {
-        serde_json::Value::String(s) => assert_clean(engine, field, s),
-        serde_json::Value::Array(a) => a.iter().for_each(|v| walk(engine, field, v)),
-        serde_json::Value::Object(o) => {
-            for (k, v) in o {
-                assert_clean(engine, "key", k);
-                walk(engine, k, v);
-            }
-        }
-        _ => {}
-    }
-}
-
 pub fn check(data: &[u8]) {
-    let Some((method, rest)) = take(data) else { return };
-    let Some((path, body)) = take(rest) else { return };
+    let Some((method, rest)) = logline::take(data) else { return };
+    let Some((path, body)) = logline::take(rest) else { return };
     let Ok(method) = Method::from_bytes(method) else { return };
     let Ok(pq) = http::uri::PathAndQuery::try_from(path) else { return };
     let f = fixed();
@@ -121,6 +67,6 @@ pub fn check(data: &[u8]) {
     });
     for line in log.lines() {
         let v: serde_json::Value = serde_json::from_str(&line).expect("an audit line is JSON");
-        walk(&f.policy.engine, "line", &v);
+        logline::walk(&f.policy.engine, "line", &v);
     }
 }
