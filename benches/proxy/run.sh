@@ -19,7 +19,8 @@
 # median of the rounds. See BENCHMARKS.md for a recorded run.
 #
 # Environment: LEAKWARDEN_BIN (use this binary, skip the build),
-# LEAKWARDEN_SHARED_DIR (where corpus/ and corpus-clean/ are),
+# LEAKWARDEN_SHARED_DIR (where corpus/ and corpus-clean/ are; without one
+# the pages are generated, see gen_pages.py),
 # PROXY_CPU (default 1), KEEP_TMP=1 (same as --keep).
 set -euo pipefail
 
@@ -84,7 +85,8 @@ SHARED=""
 for d in "${LEAKWARDEN_SHARED_DIR:-}" "$REPO/../shared" "$REPO/../../shared"; do
     if [ -n "$d" ] && [ -d "$d/corpus" ] && [ -d "$d/corpus-clean" ]; then SHARED=$(cd "$d" && pwd); break; fi
 done
-[ -n "$SHARED" ] || { echo "run.sh: shared/corpus not found (set LEAKWARDEN_SHARED_DIR)" >&2; exit 1; }
+# Without it (a fresh clone alone) the pages are generated from a fixed seed.
+PAGE_SOURCE=${SHARED:-"-"}
 
 # ------------------------------------------------------ temp + cleanup ---
 TMP=$(mktemp -d /tmp/leakwarden-bench.XXXXXX)
@@ -133,8 +135,8 @@ render() { # template out key=value...
 
 
 # ----------------------------------------------------------- the pages ---
-log "generating pages from $SHARED"
-python3 "$HERE/gen_pages.py" "$SHARED" "$TMP/pages" > "$TMP/pages.tsv"
+if [ -n "$SHARED" ]; then log "generating pages from $SHARED"; else log "no shared corpus: generating synthetic pages"; fi
+python3 "$HERE/gen_pages.py" "$PAGE_SOURCE" "$TMP/pages" > "$TMP/pages.tsv"
 
 # ------------------------------------------------------------- servers ---
 launch() { # name pin... -- cmd... ; starts in background, records pid in LAST_PID
@@ -355,7 +357,8 @@ fi
     echo
     python3 "$HERE/report.py" table "$RESULTS" "$RSS" "$MEMR"
     echo
-    echo "Pages (name, bytes, planted PII values):"
+    if [ -n "$SHARED" ]; then page_src="from the shared corpus"; else page_src="generated (no shared corpus; gen_pages.py)"; fi
+    echo "Pages $page_src (name, bytes, planted PII values):"
     echo
     sed 's/^/    /' "$TMP/pages.tsv" | grep -v stream-block
     echo

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Exfiltration budgets (issue 19): requests/s through the guard with
+# budgets off, with the local store and with a Redis store, side by side.
+#
+#   bash benches/exfil.sh [--rounds N] [--duration S] [--conns C] [--no-build]
+#
+# Everything runs on 127.0.0.1 with free ports and is stopped on exit:
+#   upstream     nginx serving one generated 12 KB HTML page with one card
+#                number in it (so every response is charged)
+#   redis-server no persistence
+#   off, local, redis   three guards (release build, default policy, one
+#                worker each); `local` and `redis` carry a budget no client
+#                reaches, so every request pays the read and the charge
+# With 2+ cores each guard runs pinned to the same core (PROXY_CPU, default
+# 1) and wrk, nginx and redis-server to the others: the guard's core is the
+# bottleneck, as in the proxy benchmark. Targets are interleaved (every
+# round runs each once, the order rotating) and the report gives each
+# target's median requests/s and its ratio against `off`; it also says how
+# many Redis operations failed (a figure taken while the guard fell back to
+# local counters is not Redis's).
+#
+# Environment: LEAKWARDEN_BIN (use this binary, skip the build),
+# PROXY_CPU, EXFIL_REPORT (where to copy the report; default
+# /tmp/leakwarden-exfil.md).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+
+ROUNDS=5
+DURATION=10
+CONNS=32
+BUILD=1
+
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) ROUNDS=$2; shift ;;
+        --duration) DURATION=$2; shift ;;
+        --conns) CONNS=$2; shift ;;
+        --no-build) BUILD=0 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "exfil.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+# shellcheck source=benches/lib.sh
+. "$HERE/lib.sh"
+
+require_tools nginx wrk curl python3 redis-server
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+if [ -n "${LEAKWARDEN_BIN:-}" ]; then
+    LW_BIN=$LEAKWARDEN_BIN
+else
+    if [ "$BUILD" = 1 ]; then
+        log "building leakwarden (cargo build --release)"
+        (cd "$REPO" && cargo build --release --locked --bin leakwarden) >&2
+    fi
+    LW_BIN="$REPO/target/release/leakwarden"
+fi
+
+TMP=$(mktemp -d /tmp/leakwarden-exfil.XXXXXX)
+PIDS=()
+cleanup() { stop_pids "${PIDS[@]}"; rm -rf "$TMP"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+export RUST_LOG=${RUST_LOG:-warn}
+ulimit -n 16384 2>/dev/null || true
+
+if [ "$(nproc)" -ge 2 ]; then
+    PROXY_CPU=${PROXY_CPU:-1}
+    OTHER_CPUS=$(python3 -c "import os;print(','.join(str(c) for c in sorted(os.sched_getaffinity(0)) if c != $PROXY_CPU))")
+    PIN_PROXY=(taskset -c "$PROXY_CPU"); PIN_OTHER=(taskset -c "$OTHER_CPUS")
+else
+    PROXY_CPU="-"; OTHER_CPUS="-"; PIN_PROXY=(); PIN_OTHER=()
+fi
+
+read -r UP_PORT UP_H2_PORT REDIS_PORT OFF_PORT OFF_ADMIN LOCAL_PORT LOCAL_ADMIN REDIS_LW_PORT REDIS_ADMIN < <(python3 - <<'EOF'
+import socket
+socks = []
+for _ in range(9):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+)
+
+launch() { # name cmd... ; background, pid in LAST_PID
+    local name=$1; shift
+    "$@" >"$TMP/$name.out" 2>&1 &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+}
+
+# The page: the one benches/exfil.rs uses (12 KB of order lines, one card).
+mkdir -p "$TMP/pages" "$TMP/upstream-tmp"
+python3 - "$TMP/pages/page-12k.html" <<'EOF'
+import sys
+html = "<html><body><h1>Order history</h1>\n"
+i = 0
+while len(html) < 12 * 1024 - 200:
+    html += "<p>Order %d: 3 items shipped to the customer, total %d.%02d EUR.</p>\n" % (i, i * 7 % 300, i % 100)
+    i += 1
+html += "<p>Paid with 4111 1111 1111 1111</p></body></html>\n"
+open(sys.argv[1], "w").write(html)
+EOF
+
+USER_DIRECTIVE=""
+[ "$(id -u)" = 0 ] && USER_DIRECTIVE="user $(id -un) $(id -gn);"
+sed -e "s|@TMP@|$TMP|g" -e "s|@PAGES@|$TMP/pages|g" -e "s|@USER_DIRECTIVE@|$USER_DIRECTIVE|g" \
+    -e "s|@UP_PORT@|$UP_PORT|g" -e "s|@UP_H2_PORT@|$UP_H2_PORT|g" \
+    "$HERE/proxy/nginx-upstream.conf.in" > "$TMP/nginx-upstream.conf"
+launch upstream "${PIN_OTHER[@]}" "$NGINX" -p "$TMP" -c "$TMP/nginx-upstream.conf"
+wait_http "http://127.0.0.1:$UP_PORT/page-12k.html" || { cat "$TMP/upstream.out" >&2; exit 1; }
+
+launch redis "${PIN_OTHER[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break; sleep 0.1; done
+
+export LW_BENCH_KEY=bench-key-0123456789abcdef
+BUDGET='[exfiltration]
+budget = { card = 1000000000 }
+hash_key_env = "LW_BENCH_KEY"'
+guard_config() { # port admin extra
+    cat <<EOF
+[server]
+listen = ["127.0.0.1:$1"]
+[admin]
+listen = "127.0.0.1:$2"
+[upstreams.origin]
+url = "http://127.0.0.1:$UP_PORT"
+[[routes]]
+name = "bench"
+upstream = "origin"
+[policies.default]
+[audit]
+output = "file"
+path = "/dev/null"
+[access_log]
+enabled = false
+[log]
+level = "warn"
+$3
+EOF
+}
+guard_config "$OFF_PORT" "$OFF_ADMIN" "" > "$TMP/off.toml"
+guard_config "$LOCAL_PORT" "$LOCAL_ADMIN" "$BUDGET" > "$TMP/local.toml"
+guard_config "$REDIS_LW_PORT" "$REDIS_ADMIN" "$BUDGET
+store = \"redis://127.0.0.1:$REDIS_PORT\"" > "$TMP/redis.toml"
+
+TARGETS=(off local redis)
+declare -A PORT=([off]=$OFF_PORT [local]=$LOCAL_PORT [redis]=$REDIS_LW_PORT)
+declare -A ADMIN=([off]=$OFF_ADMIN [local]=$LOCAL_ADMIN [redis]=$REDIS_ADMIN)
+for t in "${TARGETS[@]}"; do
+    "$LW_BIN" check-config "$TMP/$t.toml" >/dev/null
+    launch "$t" "${PIN_PROXY[@]}" "$LW_BIN" run --config "$TMP/$t.toml" --workers 1
+    wait_http "http://127.0.0.1:${PORT[$t]}/page-12k.html" || { cat "$TMP/$t.out" >&2; exit 1; }
+done
+metric() { # target name-with-labels-regex -> summed value
+    curl -s "http://127.0.0.1:${ADMIN[$1]}/metrics" \
+        | awk -v re="^$2" '$0 ~ re { s += $NF } END { printf "%d", s }'
+}
+# The Redis store connects in the background.
+for _ in $(seq 100); do
+    [ "$(metric redis 'leakwarden_exfiltration_store_degraded')" = 0 ] && break
+    sleep 0.1
+done
+# Sanity: the card comes back masked through every guard.
+for t in "${TARGETS[@]}"; do
+    body=$(curl -s "http://127.0.0.1:${PORT[$t]}/page-12k.html")
+    case "$body" in *"4111 1111 1111 1111"*) echo "exfil.sh: $t did not mask" >&2; exit 1 ;; esac
+done
+ERRORS_BEFORE=$(metric redis 'leakwarden_exfiltration_store_errors_total')
+
+log "rounds: $ROUNDS x ${DURATION}s per target, $CONNS connections; guards on CPU $PROXY_CPU, wrk/nginx/redis on $OTHER_CPUS"
+RESULTS="$TMP/results.tsv"; : > "$RESULTS"
+for r in $(seq "$ROUNDS"); do
+    order=("${TARGETS[@]:$(( (r - 1) % 3 ))}" "${TARGETS[@]:0:$(( (r - 1) % 3 ))}")
+    for t in "${order[@]}"; do
+        out=$("${PIN_OTHER[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:${PORT[$t]}/page-12k.html")
+        rps=$(awk '/^Requests\/sec:/{print $2}' <<<"$out")
+        p99=$(awk '$1=="99%"{print $2}' <<<"$out")
+        errs=$(awk '/Socket errors|Non-2xx/{n++} END{print n+0}' <<<"$out")
+        printf '%s\t%s\t%s\t%s\t%s\n' "$r" "$t" "$rps" "$p99" "$errs" >> "$RESULTS"
+        log "round $r $t: $rps req/s, p99 $p99"
+    done
+done
+ERRORS_AFTER=$(metric redis 'leakwarden_exfiltration_store_errors_total')
+CHARGED_REDIS=$(metric redis 'leakwarden_exfiltration_charged_total')
+
+REPORT=${EXFIL_REPORT:-/tmp/leakwarden-exfil.md}
+python3 - "$RESULTS" "$ROUNDS" "$DURATION" "$CONNS" "$((ERRORS_AFTER - ERRORS_BEFORE))" "$CHARGED_REDIS" "$("$LW_BIN" --version | head -1)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'EOF' | tee "$REPORT"
+import statistics, sys
+path, rounds, dur, conns, store_errors, charged, version, load = sys.argv[1:]
+rows = [l.rstrip("\n").split("\t") for l in open(path)]
+by = {}
+for r, t, rps, p99, errs in rows:
+    by.setdefault(t, []).append((float(rps), p99, int(errs)))
+med = {t: statistics.median(v[0] for v in vs) for t, vs in by.items()}
+print(f"## Exfiltration budgets: {version}")
+print()
+print(f"- 12 KB HTML page with one card; wrk -t1 -c{conns}, {rounds} rounds x {dur} s per target, interleaved; load average at the end: {load}")
+print(f"- Redis store errors during the runs: {store_errors} (0 means every figure for `redis` is Redis's); responses charged through Redis: {charged}")
+print()
+print("| target | median req/s | vs off | rounds (req/s) | wrk error lines |")
+print("|---|---:|---:|---|---:|")
+for t in ("off", "local", "redis"):
+    vs = by.get(t, [])
+    if not vs:
+        continue
+    print(f"| {t} | {med[t]:,.0f} | {med[t] / med['off']:.3f} | {', '.join(f'{v[0]:,.0f}' for v in vs)} | {sum(v[2] for v in vs)} |")
+print()
+print(f"Redis against local: {med['redis'] / med['local']:.3f}; against off: {med['redis'] / med['off']:.3f} (target: >= 0.95).")
+EOF
