@@ -34,10 +34,11 @@ pub struct ClientId(pub [u8; 16]);
 
 impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        // Written into every store key, several times per request: one
+        // write of 32 hex digits rather than 16 formatted bytes.
+        let mut hex = [0u8; 32];
+        hex::encode_to_slice(self.0, &mut hex).map_err(|_| fmt::Error)?;
+        f.write_str(std::str::from_utf8(&hex).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -123,6 +124,16 @@ mod tests {
     use super::*;
 
     const KEY: &[u8] = b"0123456789abcdef";
+
+    #[test]
+    fn a_client_id_is_shown_as_32_lowercase_hex_digits() {
+        let mut id = [0u8; 16];
+        id[0] = 0x01;
+        id[1] = 0xab;
+        id[15] = 0xf0;
+        assert_eq!(ClientId(id).to_string(), format!("01ab{}f0", "00".repeat(13)));
+        assert_eq!(format!("{:?}", ClientId(id)), format!("ClientId(01ab{}f0)", "00".repeat(13)));
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
