@@ -4,6 +4,10 @@
 //! per crash, named for what it found). A crash found by `fuzz/run.sh` is
 //! kept by copying its artifact into `fuzz/regressions/TARGET/`.
 
+// Each check is compiled whole, as its fuzz target compiles it; the audit
+// and access-log checks each bring their own copy of `checks/logline.rs`.
+#![allow(clippy::duplicate_mod)]
+
 use std::path::Path;
 
 #[path = "../fuzz/checks/access_log.rs"]
