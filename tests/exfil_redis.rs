@@ -422,3 +422,54 @@ async fn local_store_gives_the_same_results_on_one_replica() {
         (BUDGET + 1) as f64
     );
 }
+
+/// Overlapping reads of one client's buckets share one round trip: while
+/// Redis holds every command (`CLIENT PAUSE`), fifty reads of one client's
+/// buckets start; the first is sent, the others join it, and all get its
+/// answer. A read of another client's buckets is sent on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_reads_of_one_client_share_one_round_trip() {
+    use leakwarden::exfil::redis_store::RedisStore;
+    use std::sync::Arc;
+
+    let Some(bin) = redis_server() else { return };
+    let redis = Redis::start(bin);
+    let metrics = leakwarden::metrics::Metrics::new();
+    let store = Arc::new(RedisStore::start(&redis.url(), metrics.exfiltration.clone()).unwrap());
+    wait_for("the store to connect", || {
+        let up = store.is_up();
+        async move { up }
+    })
+    .await;
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_connection_with_timeout(Duration::from_secs(1)).unwrap();
+    let _: () = redis::cmd("HSET").arg("lwtest:a:cur").arg("card").arg(7).query(&mut conn).unwrap();
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
+    let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(400).arg("ALL").query(&mut conn).unwrap();
+
+    let kinds = vec![("card".to_string(), 10u64)];
+    let read = |cur: &'static str| {
+        let (store, kinds) = (store.clone(), kinds.clone());
+        tokio::spawn(async move {
+            store.read("lwtest:a:prev", cur, &kinds, Duration::from_secs(3)).await
+        })
+    };
+    let same: Vec<_> = (0..50).map(|_| read("lwtest:a:cur")).collect();
+    let other = read("lwtest:b:cur");
+    for r in same {
+        assert_eq!(r.await.unwrap(), Some((vec![0], vec![7])), "every joined read gets the answer");
+    }
+    assert_eq!(other.await.unwrap(), Some((vec![0], vec![0])));
+
+    let info: String = redis::cmd("INFO").arg("commandstats").query(&mut conn).unwrap();
+    let hmget = info
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_hmget:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("INFO commandstats lists HMGET");
+    // Two HMGET (previous and current bucket) per round trip: one round
+    // trip for the fifty overlapping reads, one for the other client.
+    assert_eq!(hmget, 4, "HMGET calls: {hmget}");
+    assert!(store.is_up(), "no read failed or timed out");
+}

@@ -13,17 +13,25 @@
 //! queued on a bounded channel (`try_send`) and a writer task sends what
 //! has queued in one pipeline.
 //!
+//! Reads of the same bucket that overlap share one round trip: a request
+//! that finds a read of its client's bucket in flight waits for that
+//! read's answer instead of sending its own (a scraper's parallel requests
+//! are one client). The answer is at most one round trip older than a read
+//! of its own would be, and charges reach Redis through the write queue
+//! later than that anyway.
+//!
 //! This module never logs a key, a URL or a Redis error text that could
 //! quote one.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::metrics::{exfil_op, ExfilMetrics};
 
@@ -36,6 +44,16 @@ const BATCH: usize = 256;
 const IO_TIMEOUT: Duration = Duration::from_secs(1);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Requests waiting on one read in flight at most; past it they read on
+/// their own (a bound on the waiters' list, not on correctness).
+const MAX_JOINED: usize = 1024;
+
+/// The counts of the previous and the current bucket, per kind.
+pub type Counts = (Vec<u64>, Vec<u64>);
+
+/// Reads in flight, by current-bucket key, with the requests waiting on each.
+type InFlight = Mutex<HashMap<String, Vec<oneshot::Sender<Option<Counts>>>>>;
 
 /// One charge on its way to Redis.
 pub struct Write {
@@ -77,6 +95,36 @@ impl Link {
 pub struct RedisStore {
     link: Arc<Link>,
     tx: mpsc::Sender<Write>,
+    in_flight: InFlight,
+}
+
+/// The request whose read others wait on. Dropped (answered or cancelled)
+/// it takes its entry out of the map; waiters it did not answer see their
+/// channel closed and read on their own.
+struct Leader<'a> {
+    in_flight: &'a InFlight,
+    key: &'a str,
+}
+
+impl Leader<'_> {
+    fn answer(self, counts: &Option<Counts>) {
+        let waiters = self.take();
+        for w in waiters {
+            let _ = w.send(counts.clone());
+        }
+    }
+
+    fn take(&self) -> Vec<oneshot::Sender<Option<Counts>>> {
+        let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(self.key).unwrap_or_default()
+    }
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        // Answered: the entry is gone already and this finds nothing.
+        drop(self.take());
+    }
 }
 
 impl RedisStore {
@@ -96,7 +144,7 @@ impl RedisStore {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(supervise(Arc::downgrade(&link), wake));
         tokio::spawn(write_loop(link.clone(), rx));
-        Ok(RedisStore { link, tx })
+        Ok(RedisStore { link, tx, in_flight: Mutex::new(HashMap::new()) })
     }
 
     /// True while Redis answers.
@@ -104,15 +152,62 @@ impl RedisStore {
         self.link.up.load(Ordering::SeqCst)
     }
 
-    /// Reads `kinds` of buckets `prev` and `cur`, within `timeout`. `None`
-    /// when the store is down, fails or is late (then marked down).
+    /// Reads `kinds` of buckets `prev` and `cur`, within `timeout`, or
+    /// joins a read of the same buckets already in flight. `None` when the
+    /// store is down, fails or is late (then marked down).
     pub async fn read(
         &self,
         prev: &str,
         cur: &str,
         kinds: &[(String, u64)],
         timeout: Duration,
-    ) -> Option<(Vec<u64>, Vec<u64>)> {
+    ) -> Option<Counts> {
+        if !self.is_up() {
+            return None;
+        }
+        let joined = {
+            let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            match map.get_mut(cur) {
+                Some(waiters) if waiters.len() < MAX_JOINED => {
+                    let (tx, rx) = oneshot::channel();
+                    waiters.push(tx);
+                    Some(Some(rx))
+                }
+                Some(_) => Some(None),
+                None => {
+                    map.insert(cur.to_string(), Vec::new());
+                    None
+                }
+            }
+        };
+        match joined {
+            Some(Some(rx)) => match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(counts)) => counts,
+                // The leader was cancelled (its client went away): read
+                // on our own, as if nobody had been reading.
+                Ok(Err(_closed)) => self.read_now(prev, cur, kinds, timeout).await,
+                // The leader's own timeout, which started earlier, counts
+                // the failure; this one only stops waiting.
+                Err(_elapsed) => None,
+            },
+            Some(None) => self.read_now(prev, cur, kinds, timeout).await,
+            None => {
+                let leader = Leader { in_flight: &self.in_flight, key: cur };
+                let counts = self.read_now(prev, cur, kinds, timeout).await;
+                leader.answer(&counts);
+                counts
+            }
+        }
+    }
+
+    /// One pipelined round trip: `HMGET` of both buckets.
+    async fn read_now(
+        &self,
+        prev: &str,
+        cur: &str,
+        kinds: &[(String, u64)],
+        timeout: Duration,
+    ) -> Option<Counts> {
         let mut conn = self.link.connection()?;
         let mut pipe = redis::pipe();
         for key in [prev, cur] {
