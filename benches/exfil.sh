@@ -2,7 +2,8 @@
 # Exfiltration budgets (issue 19): requests/s through the guard with
 # budgets off, with the local store and with a Redis store, side by side.
 #
-#   bash benches/exfil.sh [--rounds N] [--duration S] [--conns C] [--no-build]
+#   bash benches/exfil.sh [--rounds N] [--duration S] [--conns C]
+#                         [--clients LIST] [--no-build]
 #
 # Everything runs on 127.0.0.1 with free ports and is stopped on exit:
 #   upstream     nginx serving one generated 12 KB HTML page with one card
@@ -15,7 +16,11 @@
 # 1) and wrk, nginx and redis-server to the others: the guard's core is the
 # bottleneck, as in the proxy benchmark. Targets are interleaved (every
 # round runs each once, the order rotating) and the report gives each
-# target's median requests/s and its ratio against `off`; it also says how
+# target's median requests/s, the guard's CPU time per request and their
+# ratios against `off`, once per client count in --clients (default
+# "1,1000": one client, as a scraper's parallel requests are, whose
+# overlapping reads share a round trip; and a thousand, every request
+# another client, round robin). It also says how
 # many Redis operations failed (a figure taken while the guard fell back to
 # local counters is not Redis's).
 #
@@ -30,6 +35,7 @@ REPO=$(cd "$HERE/.." && pwd)
 ROUNDS=5
 DURATION=10
 CONNS=32
+CLIENTS="1,1000"
 BUILD=1
 
 usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -38,6 +44,7 @@ while [ $# -gt 0 ]; do
         --rounds) ROUNDS=$2; shift ;;
         --duration) DURATION=$2; shift ;;
         --conns) CONNS=$2; shift ;;
+        --clients) CLIENTS=$2; shift ;;
         --no-build) BUILD=0 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "exfil.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -118,6 +125,7 @@ for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null &
 
 export LW_BENCH_KEY=bench-key-0123456789abcdef
 BUDGET='[exfiltration]
+key = "header:x-client"
 budget = { card = 1000000000 }
 hash_key_env = "LW_BENCH_KEY"'
 guard_config() { # port admin extra
@@ -175,13 +183,26 @@ ERRORS_BEFORE=$(metric redis 'leakwarden_exfiltration_store_errors_total')
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime, all threads
 TICK=$(getconf CLK_TCK)
 
+cat > "$TMP/clients.lua" <<'EOF'
+-- Each request names the next of EXFIL_CLIENTS clients, round robin.
+local n = tonumber(os.getenv("EXFIL_CLIENTS") or "1")
+local i = 0
+request = function()
+    i = i + 1
+    return wrk.format("GET", nil, { ["x-client"] = "client-" .. (i % n) })
+end
+EOF
+
 log "rounds: $ROUNDS x ${DURATION}s per target, $CONNS connections; guards on CPU $PROXY_CPU, wrk/nginx/redis on $OTHER_CPUS"
 RESULTS="$TMP/results.tsv"; : > "$RESULTS"
+IFS=, read -r -a CLIENT_COUNTS <<< "$CLIENTS"
+for nc in "${CLIENT_COUNTS[@]}"; do
 for r in $(seq "$ROUNDS"); do
     order=("${TARGETS[@]:$(( (r - 1) % 3 ))}" "${TARGETS[@]:0:$(( (r - 1) % 3 ))}")
     for t in "${order[@]}"; do
         c0=$(cpu_ticks "${PID[$t]}")
-        out=$("${PIN_OTHER[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:${PORT[$t]}/page-12k.html")
+        out=$(EXFIL_CLIENTS=$nc "${PIN_OTHER[@]}" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
+            -s "$TMP/clients.lua" "http://127.0.0.1:${PORT[$t]}/page-12k.html")
         c1=$(cpu_ticks "${PID[$t]}")
         rps=$(awk '/^Requests\/sec:/{print $2}' <<<"$out")
         reqs=$(awk '/requests in/{print $1}' <<<"$out")
@@ -190,9 +211,10 @@ for r in $(seq "$ROUNDS"); do
         cpu_us=$(python3 -c "print(round(($c1 - $c0) / $TICK * 1e6 / max(1, $reqs), 1))")
         p99=$(awk '$1=="99%"{print $2}' <<<"$out")
         errs=$(awk '/Socket errors|Non-2xx/{n++} END{print n+0}' <<<"$out")
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$t" "$rps" "$p99" "$errs" "$cpu_us" >> "$RESULTS"
-        log "round $r $t: $rps req/s, p99 $p99, guard CPU $cpu_us us/request"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$nc" "$r" "$t" "$rps" "$p99" "$errs" "$cpu_us" >> "$RESULTS"
+        log "clients $nc, round $r, $t: $rps req/s, p99 $p99, guard CPU $cpu_us us/request"
     done
+done
 done
 ERRORS_AFTER=$(metric redis 'leakwarden_exfiltration_store_errors_total')
 CHARGED_REDIS=$(metric redis 'leakwarden_exfiltration_charged_total')
@@ -202,24 +224,27 @@ python3 - "$RESULTS" "$ROUNDS" "$DURATION" "$CONNS" "$((ERRORS_AFTER - ERRORS_BE
 import statistics, sys
 path, rounds, dur, conns, store_errors, charged, version, load = sys.argv[1:]
 rows = [l.rstrip("\n").split("\t") for l in open(path)]
-by = {}
-for r, t, rps, p99, errs, cpu in rows:
-    by.setdefault(t, []).append((float(rps), p99, int(errs), float(cpu)))
-med = {t: statistics.median(v[0] for v in vs) for t, vs in by.items()}
-cpu = {t: statistics.median(v[3] for v in vs) for t, vs in by.items()}
 print(f"## Exfiltration budgets: {version}")
 print()
 print(f"- 12 KB HTML page with one card; wrk -t1 -c{conns}, {rounds} rounds x {dur} s per target, interleaved; load average at the end: {load}")
 print(f"- Redis store errors during the runs: {store_errors} (0 means every figure for `redis` is Redis's); responses charged through Redis: {charged}")
-print()
-print("| target | median req/s | vs off | rounds (req/s) | guard CPU per request | CPU vs off | wrk error lines |")
-print("|---|---:|---:|---|---:|---:|---:|")
-for t in ("off", "local", "redis"):
-    vs = by.get(t, [])
-    if not vs:
-        continue
-    print(f"| {t} | {med[t]:,.0f} | {med[t] / med['off']:.3f} | {', '.join(f'{v[0]:,.0f}' for v in vs)} | {cpu[t]:.1f} us | {cpu[t] / cpu['off']:.3f} | {sum(v[2] for v in vs)} |")
-print()
-print(f"Requests/s, Redis against local: {med['redis'] / med['local']:.3f}; against off: {med['redis'] / med['off']:.3f} (target: >= 0.95).")
-print(f"Guard CPU per request, Redis against off: {cpu['redis'] / cpu['off']:.3f} (the requests/s ratio a guard-bound deployment would see is about its inverse).")
+for nc in dict.fromkeys(r[0] for r in rows):
+    by = {}
+    for c, r, t, rps, p99, errs, cpu in rows:
+        if c == nc:
+            by.setdefault(t, []).append((float(rps), p99, int(errs), float(cpu)))
+    med = {t: statistics.median(v[0] for v in vs) for t, vs in by.items()}
+    cpu = {t: statistics.median(v[3] for v in vs) for t, vs in by.items()}
+    print()
+    print(f"### {nc} client(s), round robin")
+    print()
+    print("| target | median req/s | vs off | rounds (req/s) | guard CPU per request | CPU vs off | wrk error lines |")
+    print("|---|---:|---:|---|---:|---:|---:|")
+    for t in ("off", "local", "redis"):
+        vs = by.get(t, [])
+        if vs:
+            print(f"| {t} | {med[t]:,.0f} | {med[t] / med['off']:.3f} | {', '.join(f'{v[0]:,.0f}' for v in vs)} | {cpu[t]:.1f} us | {cpu[t] / cpu['off']:.3f} | {sum(v[2] for v in vs)} |")
+    print()
+    print(f"Requests/s, Redis against local: {med['redis'] / med['local']:.3f}; against off: {med['redis'] / med['off']:.3f} (target: >= 0.95). "
+          f"Guard CPU per request, Redis against off: {cpu['redis'] / cpu['off']:.3f}.")
 EOF

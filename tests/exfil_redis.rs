@@ -473,3 +473,50 @@ async fn overlapping_reads_of_one_client_share_one_round_trip() {
     assert_eq!(hmget, 4, "HMGET calls: {hmget}");
     assert!(store.is_up(), "no read failed or timed out");
 }
+
+/// Reads of different clients queued while one round trip is out go
+/// together in the next pipeline, and each gets its own client's counts
+/// (the answers are handed out in order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_batched_in_one_pipeline_each_get_their_own_counts() {
+    use leakwarden::exfil::redis_store::RedisStore;
+    use std::sync::Arc;
+
+    let Some(bin) = redis_server() else { return };
+    let redis = Redis::start(bin);
+    let metrics = leakwarden::metrics::Metrics::new();
+    let store = Arc::new(RedisStore::start(&redis.url(), metrics.exfiltration.clone()).unwrap());
+    wait_for("the store to connect", || {
+        let up = store.is_up();
+        async move { up }
+    })
+    .await;
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_connection_with_timeout(Duration::from_secs(1)).unwrap();
+    for i in 0..40u64 {
+        let _: () = redis::cmd("HSET")
+            .arg(format!("lwtest:c{i}:prev"))
+            .arg("ssn")
+            .arg(1000 + i)
+            .arg("card")
+            .arg(i)
+            .query(&mut conn)
+            .unwrap();
+    }
+    let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(300).arg("ALL").query(&mut conn).unwrap();
+    let kinds = vec![("card".to_string(), 10u64), ("ssn".to_string(), 10u64)];
+    let reads: Vec<_> = (0..40u64)
+        .map(|i| {
+            let (store, kinds) = (store.clone(), kinds.clone());
+            tokio::spawn(async move {
+                let (prev, cur) = (format!("lwtest:c{i}:prev"), format!("lwtest:c{i}:cur"));
+                store.read(&prev, &cur, &kinds, Duration::from_secs(3)).await
+            })
+        })
+        .collect();
+    for (i, r) in reads.into_iter().enumerate() {
+        let i = i as u64;
+        assert_eq!(r.await.unwrap(), Some((vec![i, 1000 + i], vec![0, 0])), "client {i}");
+    }
+    assert!(store.is_up(), "no read failed or timed out");
+}

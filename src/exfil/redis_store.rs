@@ -1,7 +1,9 @@
 //! The shared store: counters in Redis, one hash per (scope, client,
-//! bucket) with a field per kind, so the request-start read is one
-//! pipelined round trip (two `HMGET`) and a charge is `HINCRBY` per kind
-//! plus `PEXPIRE`.
+//! bucket) with a field per kind, so the request-start read is two `HMGET`
+//! and a charge is `HINCRBY` per kind plus `PEXPIRE`. Reads and charges
+//! each go through one task that sends whatever has queued as one
+//! pipeline: under load the guard pays a socket write and a wake-up per
+//! round trip, not per request.
 //!
 //! Failure model: the store is either *up* (reads and writes go to Redis)
 //! or *down* (nothing waits on Redis: the caller falls back at once). Any
@@ -35,9 +37,10 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::metrics::{exfil_op, ExfilMetrics};
 
-/// Charges queued for the writer; past this, charges stay local only.
+/// Charges queued for the writer (reads for the reader); past this,
+/// charges stay local only (reads fall back to local counters).
 const QUEUE: usize = 8192;
-/// Charges sent in one pipeline at most.
+/// Charges (or reads) sent in one pipeline at most.
 const BATCH: usize = 256;
 /// Bound on a write pipeline or a reconnection attempt (they delay no
 /// request, but must not hang a task forever).
@@ -95,7 +98,16 @@ impl Link {
 pub struct RedisStore {
     link: Arc<Link>,
     tx: mpsc::Sender<Write>,
+    reads: mpsc::Sender<Read>,
     in_flight: InFlight,
+}
+
+/// One read on its way to the reader task.
+struct Read {
+    /// The previous and the current bucket.
+    keys: [String; 2],
+    kinds: Vec<Box<str>>,
+    reply: oneshot::Sender<Option<Counts>>,
 }
 
 /// The request whose read others wait on. Dropped (answered or cancelled)
@@ -142,9 +154,11 @@ impl RedisStore {
             metrics,
         });
         let (tx, rx) = mpsc::channel(QUEUE);
+        let (reads, read_rx) = mpsc::channel(QUEUE);
         tokio::spawn(supervise(Arc::downgrade(&link), wake));
         tokio::spawn(write_loop(link.clone(), rx));
-        Ok(RedisStore { link, tx, in_flight: Mutex::new(HashMap::new()) })
+        tokio::spawn(read_loop(link.clone(), read_rx));
+        Ok(RedisStore { link, tx, reads, in_flight: Mutex::new(HashMap::new()) })
     }
 
     /// True while Redis answers.
@@ -200,7 +214,8 @@ impl RedisStore {
         }
     }
 
-    /// One pipelined round trip: `HMGET` of both buckets.
+    /// Hands the read to the reader task and waits for its answer within
+    /// `timeout` (then the store is marked down).
     async fn read_now(
         &self,
         prev: &str,
@@ -208,28 +223,18 @@ impl RedisStore {
         kinds: &[(String, u64)],
         timeout: Duration,
     ) -> Option<Counts> {
-        let mut conn = self.link.connection()?;
-        let mut pipe = redis::pipe();
-        for key in [prev, cur] {
-            let cmd = pipe.cmd("HMGET").arg(key);
-            for (kind, _) in kinds {
-                cmd.arg(kind.as_str());
-            }
+        let (reply, answer) = oneshot::channel();
+        let keys = [prev.to_string(), cur.to_string()];
+        let kinds = kinds.iter().map(|(k, _)| Box::from(k.as_str())).collect();
+        if self.reads.try_send(Read { keys, kinds, reply }).is_err() {
+            // Thousands of reads queued: Redis is not keeping up.
+            self.link.fail(exfil_op::READ);
+            return None;
         }
-        let reply = tokio::time::timeout(
-            timeout,
-            pipe.query_async::<(Vec<Option<u64>>, Vec<Option<u64>>)>(&mut conn),
-        )
-        .await;
-        match reply {
-            Ok(Ok((p, c))) => {
-                let flat = |v: Vec<Option<u64>>| v.into_iter().map(|n| n.unwrap_or(0)).collect();
-                Some((flat(p), flat(c)))
-            }
-            Ok(Err(_)) => {
-                self.link.fail(exfil_op::READ);
-                None
-            }
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(counts)) => counts,
+            // The reader task is gone (the store is being dropped).
+            Ok(Err(_closed)) => None,
             Err(_elapsed) => {
                 self.link.fail(exfil_op::TIMEOUT);
                 None
@@ -245,6 +250,53 @@ impl RedisStore {
         }
         if self.tx.try_send(w).is_err() {
             self.link.metrics.store_errors_total.with_label_values(&[exfil_op::WRITE]).inc();
+        }
+    }
+}
+
+/// Sends the reads queued while the previous batch was out, in one
+/// pipeline (two `HMGET` each), and answers each. Under load a batch holds
+/// every request that arrived during one round trip, so the guard pays one
+/// write and one wake-up per round trip rather than per request; idle, a
+/// read goes out alone at once.
+async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
+    let mut batch: Vec<Read> = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let Some(mut conn) = link.connection() else {
+            // Down: every caller falls back to its local counters.
+            for r in batch.drain(..) {
+                let _ = r.reply.send(None);
+            }
+            continue;
+        };
+        let mut pipe = redis::pipe();
+        for r in &batch {
+            for key in &r.keys {
+                let cmd = pipe.cmd("HMGET").arg(key);
+                for kind in &r.kinds {
+                    cmd.arg(&**kind);
+                }
+            }
+        }
+        // The callers time out on their own (and count it); this bound
+        // only keeps the task from waiting forever.
+        let reply =
+            tokio::time::timeout(IO_TIMEOUT, pipe.query_async::<Vec<Vec<Option<u64>>>>(&mut conn))
+                .await;
+        let flat = |v: Vec<Option<u64>>| v.into_iter().map(|n| n.unwrap_or(0)).collect();
+        match reply {
+            Ok(Ok(values)) if values.len() == 2 * batch.len() => {
+                let mut values = values.into_iter();
+                for r in batch.drain(..) {
+                    let (p, c) = (values.next(), values.next());
+                    let _ = r.reply.send(p.zip(c).map(|(p, c)| (flat(p), flat(c))));
+                }
+            }
+            Ok(_) => {
+                link.fail(exfil_op::READ);
+                batch.drain(..).for_each(|r| drop(r.reply.send(None)));
+            }
+            Err(_elapsed) => batch.drain(..).for_each(|r| drop(r.reply.send(None))),
         }
     }
 }
