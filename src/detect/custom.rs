@@ -8,12 +8,13 @@
 
 use regex::bytes::Regex;
 
-use super::keywords::Keywords;
+use super::context::{Context, ContextWords};
 use super::validate::{luhn, mod97};
 use super::view::{Hit, More, Probe, View};
 use super::{Action, CustomRule, EngineError, Kind, Validator};
 
-/// How far before a custom match its context keywords may be.
+/// How far before a custom match its context words may be, unless the rule
+/// says (`context_window`).
 pub(crate) const CONTEXT_WINDOW: usize = 48;
 
 /// A rule, compiled.
@@ -22,7 +23,8 @@ pub(crate) struct Compiled {
     pub name: String,
     pub regex: Option<Regex>,
     pub validator: Option<Validator>,
-    pub context: Keywords,
+    /// `context` and `not_context` ([`context`](super::context)).
+    pub context: Context,
     pub action: Action,
     pub case_insensitive: bool,
 }
@@ -41,7 +43,7 @@ pub(crate) type Anchors = Vec<(Vec<u8>, bool)>;
 
 pub(crate) fn compile(rule: &CustomRule) -> Result<(Compiled, Anchors), EngineError> {
     let name = &rule.name;
-    let bad = |m: &str| EngineError::Invalid(format!("custom rule {name:?}: {m}"));
+    let bad = |m: &str| EngineError::Rule { rule: name.clone(), message: m.to_string() };
     if !valid_name(name) {
         return Err(bad("name must be 1-64 characters of a-z, 0-9, '_' or '-'"));
     }
@@ -84,8 +86,12 @@ pub(crate) fn compile(rule: &CustomRule) -> Result<(Compiled, Anchors), EngineEr
         name: name.clone(),
         regex,
         validator: rule.validator,
-        context: Keywords::new(&rule.context)
-            .map_err(|e| bad(&format!("context keywords: {e}")))?,
+        context: Context::new(&ContextWords {
+            words: rule.context.clone(),
+            not_words: rule.not_context.clone(),
+            window: rule.context_window.unwrap_or(CONTEXT_WINDOW),
+        })
+        .map_err(|e| bad(&e))?,
         action: rule.action.unwrap_or(Action::Mask),
         case_insensitive: ci,
     };
@@ -185,7 +191,7 @@ pub(crate) fn detect(
     if !ok {
         return Ok(None);
     }
-    if !rule.context.is_empty() && !rule.context.before(v, p, CONTEXT_WINDOW) {
+    if !rule.context.is_empty() && !rule.context.accepts(v.buf, p) {
         return Ok(None);
     }
     Ok(Some(Hit::new(Kind::Custom(idx), len)))

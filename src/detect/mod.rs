@@ -33,6 +33,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 mod allow;
 mod card;
 mod classes;
+mod context;
 mod custom;
 mod email;
 mod fingerprint;
@@ -50,6 +51,7 @@ mod stream;
 mod validate;
 mod view;
 
+pub use context::{ContextConfig, ContextWords, MAX_CONTEXT_WINDOW};
 pub use scanner::Scanner;
 use secrets::Secret;
 
@@ -139,6 +141,9 @@ pub enum Brand {
     Uatp,
     InstaPayment,
     InterPayment,
+    /// A Luhn-valid number printed in a card's groups, from no range of
+    /// the issuer table, reported only with card context.
+    Unknown,
 }
 
 impl Brand {
@@ -163,6 +168,7 @@ impl Brand {
             Brand::Uatp => "uatp",
             Brand::InstaPayment => "instapayment",
             Brand::InterPayment => "interpayment",
+            Brand::Unknown => "unknown",
         }
     }
 }
@@ -264,7 +270,15 @@ pub struct CustomRule {
     pub case_insensitive: bool,
     pub regex: Option<String>,
     pub validator: Option<Validator>,
+    /// Words one of which must be near before a match (see
+    /// [`ContextWords::words`]).
     pub context: Vec<String>,
+    /// Words that reject a match when nearer than any `context` word (see
+    /// [`ContextWords::not_words`]).
+    pub not_context: Vec<String>,
+    /// Bytes before a match searched for `context` and `not_context`
+    /// (default 48, at most [`MAX_CONTEXT_WINDOW`]).
+    pub context_window: Option<usize>,
     pub action: Option<Action>,
 }
 
@@ -283,6 +297,9 @@ pub struct EngineConfig {
     pub allow_patterns: Vec<String>,
     /// Cap on a custom regex match length: also the cap on the hold-back.
     pub max_custom_match: usize,
+    /// The words that decide the ambiguous shapes of cards, phones and
+    /// SSNs ([`context`]).
+    pub context: ContextConfig,
 }
 
 impl Default for EngineConfig {
@@ -305,6 +322,7 @@ impl Default for EngineConfig {
             allow_values: Vec::new(),
             allow_patterns: Vec::new(),
             max_custom_match: 256,
+            context: ContextConfig::default(),
         }
     }
 }
@@ -314,6 +332,8 @@ impl Default for EngineConfig {
 pub enum EngineError {
     #[error("custom rule {rule:?}: invalid regex: {message}")]
     Regex { rule: String, message: String },
+    #[error("custom rule {rule:?}: {message}")]
+    Rule { rule: String, message: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -332,13 +352,15 @@ pub(crate) enum Anchor {
 
 /// The enabled kinds that start outside the anchor automaton, looked up
 /// once per engine rather than per position.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct StartKinds {
     pub card: bool,
     pub ssn: bool,
     pub phone: bool,
     pub iban: bool,
     pub email: bool,
+    /// What makes nine bare digits an SSN: the seek asks it too.
+    pub ssn_context: Arc<context::Context>,
 }
 
 impl StartKinds {
@@ -346,20 +368,20 @@ impl StartKinds {
     /// a digit cluster of this shape: what [`Self::start_digits`] is tested
     /// against.
     #[cfg(test)]
-    pub(crate) fn numeric(self, s: &view::Shape) -> bool {
+    pub(crate) fn numeric(&self, s: &view::Shape) -> bool {
         self.numeric_with(s, ssn::may_start)
     }
 
     /// [`Self::numeric`] at `p` of `buf`, which the seek asks: it also
-    /// passes over a bare 9-digit run with no SSN keyword before it (the
+    /// passes over a bare 9-digit run with no SSN context before it (the
     /// first field of many CSV exports), so no probe stops there.
     #[inline(always)]
-    pub(crate) fn numeric_at(self, buf: &[u8], p: usize, s: &view::Shape) -> bool {
-        self.numeric_with(s, |s| ssn::may_start_at(buf, p, s))
+    pub(crate) fn numeric_at(&self, buf: &[u8], p: usize, s: &view::Shape) -> bool {
+        self.numeric_with(s, |s| ssn::may_start_at(buf, p, s, &self.ssn_context))
     }
 
     #[inline(always)]
-    fn numeric_with(self, s: &view::Shape, ssn: impl Fn(&view::Shape) -> bool) -> bool {
+    fn numeric_with(&self, s: &view::Shape, ssn: impl Fn(&view::Shape) -> bool) -> bool {
         (self.card && card::may_start(s))
             || (self.ssn && ssn(s))
             || (self.phone && phone::may_start(s))
@@ -367,7 +389,7 @@ impl StartKinds {
 
     /// Per first-run length (below 20), the first digits (bit `d` for
     /// digit `d`) with which [`Self::numeric`] can be true.
-    pub(crate) fn start_digits(self) -> [u16; 20] {
+    pub(crate) fn start_digits(&self) -> [u16; 20] {
         let mut t = [0u16; 20];
         let kinds = [
             (self.card, &card::START_DIGITS),
@@ -410,6 +432,8 @@ pub struct Engine {
     /// [`StartKinds::start_digits`] of `kinds`.
     start_digits: [u16; 20],
     customs: Vec<custom::Compiled>,
+    /// The contexts that decide ambiguous card, phone and SSN shapes.
+    contexts: context::Contexts,
     allow: allow::AllowList,
     enabled: [Option<Action>; 12],
     max_hold: usize,
@@ -533,18 +557,16 @@ impl Engine {
             }
         }
         let on = |k: Kind| builtin_index(k).is_some_and(|i| enabled[i].is_some());
+        let contexts = context::Contexts::new(&cfg.context).map_err(EngineError::Invalid)?;
         let kinds = StartKinds {
             card: on(Kind::Card),
             ssn: on(Kind::Ssn),
             phone: on(Kind::Phone),
             iban: on(Kind::Iban),
             email: on(Kind::Email),
+            ssn_context: Arc::new(contexts.ssn.clone()),
         };
         let start_digits = kinds.start_digits();
-        if kinds.ssn {
-            // Built here, not by the first bare 9-digit run of some response.
-            ssn::build_keywords();
-        }
         Ok(Engine {
             by_first,
             kinds,
@@ -556,6 +578,7 @@ impl Engine {
             max_anchor,
             anchors_ci: any_ci,
             customs,
+            contexts,
             allow,
             enabled,
             max_hold: lookahead + max_anchor,
@@ -686,8 +709,15 @@ impl Engine {
     }
 
     /// Which kinds that start outside the anchor automaton are enabled.
-    pub(crate) fn kinds(&self) -> StartKinds {
-        self.kinds
+    pub(crate) fn kinds(&self) -> &StartKinds {
+        &self.kinds
+    }
+
+    /// Whether a hit at `p` stands: its shape is accepted bare, or the
+    /// context before it says it is a value ([`context`]).
+    #[inline]
+    pub(crate) fn confirms(&self, buf: &[u8], p: usize, hit: &view::Hit) -> bool {
+        self.contexts.confirms(buf, p, hit)
     }
 
     /// [`StartKinds::start_digits`] of [`Engine::kinds`].

@@ -307,7 +307,8 @@ impl Scanner {
             (in_zone && email::is_local(b) && eng.kinds().email, email::detect),
         ];
         for (_, detect) in tries.into_iter().filter(|t| t.0) {
-            if let Some(h) = detect(v, p)? {
+            // An ambiguous shape stands only in its context (`context.rs`).
+            if let Some(h) = detect(v, p)?.filter(|h| eng.confirms(v.buf, p, h)) {
                 // A number that is the local part of an email address:
                 // the address holds it (see `inside`).
                 if in_zone && numeric && eng.kinds().email && h.kind != Kind::Email {
@@ -513,7 +514,7 @@ fn inside(
             let tries: [(bool, Detector); 3] =
                 [(k.card, card::detect), (k.ssn, ssn::detect), (k.phone, phone::detect)];
             for (_, detect) in tries.into_iter().filter(|t| t.0) {
-                if let Some(h) = detect(v, q)? {
+                if let Some(h) = detect(v, q)?.filter(|h| eng.confirms(v.buf, q, h)) {
                     found = Some(h);
                     break;
                 }
