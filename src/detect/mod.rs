@@ -432,6 +432,12 @@ pub struct Engine {
     /// [`StartKinds::start_digits`] of `kinds`.
     start_digits: [u16; 20],
     customs: Vec<custom::Compiled>,
+    /// Custom rules with no literal anchor (rule, pattern id past the
+    /// automaton's), the bytes their matches can start with, and how far
+    /// past a position they are decided.
+    bounded: Vec<(u16, u32)>,
+    bounded_first: [bool; 256],
+    bounded_tail: usize,
     /// The contexts that decide ambiguous card, phone and SSN shapes.
     contexts: context::Contexts,
     allow: allow::AllowList,
@@ -497,7 +503,7 @@ impl Engine {
                     rule.name
                 )));
             }
-            let (c, lits) = custom::compile(rule)?;
+            let (c, lits) = custom::compile(rule, cfg.max_custom_match)?;
             for (lit, ci) in lits {
                 any_ci |= ci;
                 custom_anchors.push((i as u16, lit, ci));
@@ -517,6 +523,23 @@ impl Engine {
             .ascii_case_insensitive(any_ci)
             .build(&patterns)
             .map_err(|e| EngineError::Invalid(format!("literal anchors: {e}")))?;
+        // Rules with no literal anchor: each gets a pattern id past the
+        // automaton's, under which the scanner lists the places where it
+        // matches, after any anchor at the same place.
+        let mut bounded = Vec::new();
+        let mut bounded_first = [false; 256];
+        let mut bounded_tail = 0;
+        for (i, c) in customs.iter().enumerate() {
+            if let Some(b) = &c.bounded {
+                let pid = anchors.len() as u32;
+                anchors.push((Anchor::Custom { rule: i as u16, exact: false }, 0));
+                bounded.push((i as u16, pid));
+                for (f, &g) in bounded_first.iter_mut().zip(&b.first) {
+                    *f |= g;
+                }
+                bounded_tail = bounded_tail.max(b.max_len + custom::LOOK_AHEAD);
+            }
+        }
         let allow = allow::AllowList::new(&cfg.allow_values, &cfg.allow_patterns)?;
         // What any detector needs past its start to decide.
         let own = [
@@ -527,6 +550,7 @@ impl Engine {
             secrets::LOOKAHEAD,
             secrets::MAX_PEM_LINE + 16,
             if customs.is_empty() { 0 } else { cfg.max_custom_match + 1 },
+            bounded_tail,
         ]
         .into_iter()
         .max()
@@ -578,6 +602,9 @@ impl Engine {
             max_anchor,
             anchors_ci: any_ci,
             customs,
+            bounded,
+            bounded_first,
+            bounded_tail,
             contexts,
             allow,
             enabled,
@@ -723,6 +750,65 @@ impl Engine {
     /// [`StartKinds::start_digits`] of [`Engine::kinds`].
     pub(crate) fn start_digits(&self) -> &[u16; 20] {
         &self.start_digits
+    }
+
+    /// Whether some custom rule has no literal anchor: the scanner's extra
+    /// work for them happens only then.
+    #[inline]
+    pub(crate) fn has_bounded(&self) -> bool {
+        !self.bounded.is_empty()
+    }
+
+    /// Where bytes must be held for rules with no literal anchor: the first
+    /// position in the last `bounded_tail` bytes before `end` (not before
+    /// `from`) whose byte may start one of their matches, or `end`. A match
+    /// starting earlier is decided by the bytes at hand.
+    pub(crate) fn bounded_hold(&self, buf: &[u8], from: usize, end: usize) -> usize {
+        let lo = end.saturating_sub(self.bounded_tail).max(from);
+        (lo..end).find(|&p| self.bounded_first[usize::from(buf[p])]).unwrap_or(end)
+    }
+
+    /// Appends `(start, pattern)` for every place in `from..limit` where a
+    /// rule with no literal anchor matches: found by unanchored searches,
+    /// or, for [`Scanner::exhaustive`], by an anchored match tried at every
+    /// position (the specification).
+    pub(crate) fn bounded_sites(
+        &self,
+        buf: &[u8],
+        from: usize,
+        limit: usize,
+        eof: bool,
+        exhaustive: bool,
+        out: &mut Vec<(usize, u32)>,
+    ) {
+        for &(rule, pid) in &self.bounded {
+            let b = self.customs[usize::from(rule)].bounded.as_ref().expect("a bounded rule");
+            if exhaustive {
+                out.extend(
+                    (from..limit)
+                        .filter(|&p| matches!(b.at(buf, p, eof), Ok(Some(_))))
+                        .map(|p| (p, pid)),
+                );
+                continue;
+            }
+            let mut at = from;
+            while let Some(s) = b.next_site(buf, at, limit) {
+                out.push((s, pid));
+                at = s + 1;
+            }
+        }
+    }
+
+    /// Appends `(q, pattern)` for every rule with no literal anchor whose
+    /// match may start with the byte at `q` (inside an email address,
+    /// where the scanner tries each place).
+    pub(crate) fn bounded_at(&self, buf: &[u8], q: usize, out: &mut Vec<(usize, u32)>) {
+        for &(rule, pid) in &self.bounded {
+            let b = self.customs[usize::from(rule)].bounded.as_ref().expect("a bounded rule");
+            if b.first[usize::from(buf[q])] {
+                out.push((q, pid));
+            }
+        }
     }
 
     /// Custom rule `rule`, compiled.

@@ -168,6 +168,10 @@ impl Scanner {
             if let Some(p) = (tail..end).find(|&p| eng.is_anchor_prefix(&self.buf[p..end])) {
                 limit = p;
             }
+            // Custom rules with no literal anchor: their last bytes.
+            if eng.has_bounded() {
+                limit = limit.min(eng.bounded_hold(&self.buf, hist, end));
+            }
         }
 
         self.anchors.clear();
@@ -185,6 +189,11 @@ impl Scanner {
             None => eng.anchor_sites(&self.buf[..end], hist, limit, &mut self.anchors),
         }
         let exhaustive = self.reference.is_some();
+        if eng.has_bounded() {
+            let buf = &self.buf[..end];
+            eng.bounded_sites(buf, hist, limit, eof, exhaustive, &mut self.anchors);
+            self.anchors.sort_unstable();
+        }
 
         let mut pos = hist;
         let mut emit = hist;
@@ -503,6 +512,9 @@ fn inside(
         }
         sites.clear();
         eng.anchors_at(v.buf, q, &mut sites);
+        if eng.has_bounded() {
+            eng.bounded_at(v.buf, q, &mut sites);
+        }
         let mut found = None;
         for &(_, pid) in &sites {
             if let Some(h) = anchored(eng, v, q, pid)? {
