@@ -8,7 +8,9 @@
 //!
 //! Layout: [`view`] is the window detectors read through, with the byte
 //! classes of [`classes`], the check digits of [`validate`] and the context
-//! keywords of [`keywords`]; one module per detector family ([`card`],
+//! keywords of [`keywords`]; [`context`] decides ambiguous shapes (a
+//! contiguous 19-digit card, ten bare digits as a phone, nine as an SSN)
+//! from the words before them; one module per detector family ([`card`],
 //! [`ssn`], [`iban`], [`email`], [`phone`], [`secrets`], [`custom`]);
 //! [`allow`] and [`fingerprint`] decide what is reported and how it is
 //! identified; [`rewrite`] produces masks, markers and tokens; [`scanner`]
