@@ -648,6 +648,13 @@ mod tests {
         assert_eq!(cfg.hash_key, b"0123456789abcdef0123");
     }
 
+    /// The configuration checks context windows against its own copy of
+    /// the engine's limit (config is a leaf): they must agree.
+    #[test]
+    fn context_window_limits_agree() {
+        assert_eq!(crate::config::detect::MAX_CONTEXT_WINDOW, crate::detect::MAX_CONTEXT_WINDOW);
+    }
+
     #[test]
     fn detect_defaults() {
         let cfg = engine_config_with_env(&DetectSection::default(), |_| None).unwrap();

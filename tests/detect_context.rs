@@ -62,8 +62,11 @@ fn custom_engine() -> &'static Arc<Engine> {
     })
 }
 
+/// Kind names and brands found, in order.
+type Found = Vec<(String, Option<Brand>)>;
+
 /// Kinds and brands found in `text`, in order.
-fn found(e: &Arc<Engine>, text: &str) -> Vec<(String, Option<Brand>)> {
+fn found(e: &Arc<Engine>, text: &str) -> Found {
     let (_, f) = e.scan_all(text.as_bytes(), ContentHint::Text);
     f.iter().map(|f| (e.kind_name(f.kind).to_string(), f.brand)).collect()
 }
@@ -73,8 +76,8 @@ fn ambiguous_shapes_table() {
     let card = |b| vec![("card".to_string(), Some(b))];
     let phone = vec![("phone".to_string(), None)];
     let ssn = vec![("ssn".to_string(), None)];
-    let none: Vec<(String, Option<Brand>)> = vec![];
-    let cases: Vec<(&str, Vec<(String, Option<Brand>)>)> = vec![
+    let none: Found = vec![];
+    let cases: Vec<(&str, Found)> = vec![
         // 19 contiguous digits (UnionPay 81, published): context decides.
         ("card number 8171999900000000021", card(Brand::UnionPay)),
         ("{\"pan\":\"8171999900000000021\"}", card(Brand::UnionPay)),
@@ -125,8 +128,8 @@ fn ambiguous_shapes_table() {
 fn custom_rules_context_and_bounded_table() {
     let e = custom_engine();
     let k = |n: &str| vec![(n.to_string(), None)];
-    let none: Vec<(String, Option<Brand>)> = vec![];
-    let cases: Vec<(&str, Vec<(String, Option<Brand>)>)> = vec![
+    let none: Found = vec![];
+    let cases: Vec<(&str, Found)> = vec![
         ("staff AB123456 left", k("employee")),
         ("xAB123456", none.clone()),
         ("AB1234567", none.clone()),
