@@ -361,8 +361,9 @@ pub(crate) struct StartKinds {
     pub phone: bool,
     pub iban: bool,
     pub email: bool,
-    /// What makes nine bare digits an SSN: the seek asks it too.
-    pub ssn_context: Arc<context::Context>,
+    /// What makes nine bare digits an SSN and ten a phone: the seek asks
+    /// them too.
+    pub contexts: Arc<context::Contexts>,
 }
 
 impl StartKinds {
@@ -371,22 +372,30 @@ impl StartKinds {
     /// against.
     #[cfg(test)]
     pub(crate) fn numeric(&self, s: &view::Shape) -> bool {
-        self.numeric_with(s, ssn::may_start)
+        self.numeric_with(s, ssn::may_start, phone::may_start)
     }
 
     /// [`Self::numeric`] at `p` of `buf`, which the seek asks: it also
     /// passes over a bare 9-digit run with no SSN context before it (the
-    /// first field of many CSV exports), so no probe stops there.
+    /// first field of many CSV exports) and ten bare digits with no phone
+    /// context, so no probe stops there.
     #[inline(always)]
     pub(crate) fn numeric_at(&self, buf: &[u8], p: usize, s: &view::Shape) -> bool {
-        self.numeric_with(s, |s| ssn::may_start_at(buf, p, s, &self.ssn_context))
+        self.numeric_with(
+            s,
+            |s| ssn::may_start_at(buf, p, s, &self.contexts.ssn),
+            |s| phone::may_start_at(buf, p, s, &self.contexts.phone),
+        )
     }
 
     #[inline(always)]
-    fn numeric_with(&self, s: &view::Shape, ssn: impl Fn(&view::Shape) -> bool) -> bool {
-        (self.card && card::may_start(s))
-            || (self.ssn && ssn(s))
-            || (self.phone && phone::may_start(s))
+    fn numeric_with(
+        &self,
+        s: &view::Shape,
+        ssn: impl Fn(&view::Shape) -> bool,
+        phone: impl Fn(&view::Shape) -> bool,
+    ) -> bool {
+        (self.card && card::may_start(s)) || (self.ssn && ssn(s)) || (self.phone && phone(s))
     }
 
     /// Per first-run length (below 20), the first digits (bit `d` for
@@ -441,7 +450,7 @@ pub struct Engine {
     bounded_first: [bool; 256],
     bounded_tail: usize,
     /// The contexts that decide ambiguous card, phone and SSN shapes.
-    contexts: context::Contexts,
+    contexts: Arc<context::Contexts>,
     allow: allow::AllowList,
     enabled: [Option<Action>; 12],
     max_hold: usize,
@@ -583,14 +592,15 @@ impl Engine {
             }
         }
         let on = |k: Kind| builtin_index(k).is_some_and(|i| enabled[i].is_some());
-        let contexts = context::Contexts::new(&cfg.context).map_err(EngineError::Invalid)?;
+        let contexts =
+            Arc::new(context::Contexts::new(&cfg.context).map_err(EngineError::Invalid)?);
         let kinds = StartKinds {
             card: on(Kind::Card),
             ssn: on(Kind::Ssn),
             phone: on(Kind::Phone),
             iban: on(Kind::Iban),
             email: on(Kind::Email),
-            ssn_context: Arc::new(contexts.ssn.clone()),
+            contexts: contexts.clone(),
         };
         let start_digits = kinds.start_digits();
         Ok(Engine {

@@ -11,6 +11,7 @@
 //! are never phones.
 
 use super::classes::{is_digit, is_word, opt};
+use super::context::Context;
 use super::view::{Hit, Probe, Shape, View};
 use super::Kind;
 
@@ -36,6 +37,20 @@ pub(crate) const START_DIGITS: [u16; 20] = {
 pub(crate) fn may_start(s: &Shape) -> bool {
     (matches!(s.len(), 1 | 3) && matches!(s.sep, Some(b'-' | b'.')) && s.second == 3)
         || (s.len() == 10 && nanp(s.first))
+}
+
+/// [`may_start`] at `p` of `buf`, with the one check a shape cannot make:
+/// ten bare digits need phone context before it (the same decision the
+/// scanner makes of the hit; it reads only bytes the history keeps).
+#[inline(always)]
+pub(crate) fn may_start_at(buf: &[u8], p: usize, s: &Shape, context: &Context) -> bool {
+    may_start(s) && (s.len() != 10 || context_before(buf, p, context))
+}
+
+/// Kept out of line: only bare 10-digit runs get this far.
+#[inline(never)]
+fn context_before(buf: &[u8], p: usize, context: &Context) -> bool {
+    context.accepts(buf, p)
 }
 
 /// Ten digits whose area code and exchange start with 2 to 9 (the North
