@@ -256,6 +256,63 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The nearest whole-word keyword equals comparing at every
+        /// position, pair prefilter or not (`#` has no pair cover).
+        #[test]
+        fn nearest_before_equals_every_window(
+            hay in "[cCaArRdDiI#_ .:tTeElLsSxN]{0,80}",
+            p_frac in 0.0f64..=1.0,
+            window in 0usize..70,
+            with_hash in proptest::bool::ANY,
+        ) {
+            let mut keywords: Vec<&[u8]> = vec![b"card", b"id", b"card #", b"tel:", b"cards"];
+            if with_hash {
+                keywords.push(b"#");
+            }
+            let buf = hay.as_bytes();
+            let p = (buf.len() as f64 * p_frac) as usize;
+            let w = window.min(HISTORY - 1).min(p);
+            let naive = keywords
+                .iter()
+                .flat_map(|k| {
+                    (p - w..p)
+                        .filter(|&s| s + k.len() <= p && buf[s..s + k.len()].eq_ignore_ascii_case(k))
+                        .filter(|&s| is_word_at(buf, s, s + k.len()))
+                        .map(|s| (s + k.len(), k.len()))
+                        .collect::<Vec<_>>()
+                })
+                .max();
+            let compiled = Keywords::new(&keywords).unwrap();
+            let got = compiled.nearest_before(buf, p, window).map(|n| (n.end, n.len));
+            proptest::prop_assert_eq!(got, naive);
+        }
+    }
+
+    #[test]
+    fn whole_words() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("a card b", "card", true),
+            ("cardNumber", "card", true),
+            ("orderId", "id", true),
+            ("order_id", "id", true),
+            ("paid", "id", false),
+            ("Ideal", "id", false),
+            ("cards", "card", true),
+            ("cardsx", "card", false),
+            ("company", "pan", false),
+            ("PANEL", "pan", false),
+            ("ss#", "#", true),
+            ("tel:", "tel", true),
+            ("hotel", "tel", false),
+        ];
+        for &(text, word, want) in cases {
+            let lower = text.to_ascii_lowercase();
+            let s = lower.find(word).unwrap();
+            assert_eq!(is_word_at(text.as_bytes(), s, s + word.len()), want, "{word} in {text}");
+        }
+    }
+
     #[test]
     fn one_byte_keywords_match_alone_in_either_case() {
         let k = Keywords::new(["q", "ssn"]).unwrap();
