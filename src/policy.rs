@@ -12,12 +12,17 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::config::detect::{CardMaskName, DetectSection, RuleActionName, ValidatorName};
+use crate::config::detect::{
+    CardMaskName, ContextKindSection, ContextWord, DetectSection, RuleActionName, ValidatorName,
+};
 use crate::config::policy::{
     AcceptEncoding, OnError, OverLimit, PolicyAction, PolicyMode, PolicySection,
 };
 use crate::config::ConfigError;
-use crate::detect::{Action, CardMask, CustomRule, Engine, EngineConfig, Kind, Validator};
+use crate::detect::{
+    Action, CardMask, ContextConfig, ContextWords, CustomRule, Engine, EngineConfig, EngineError,
+    Kind, Validator,
+};
 use crate::media::{MediaPattern, DEFAULT_SCANNED, DEFAULT_STREAM};
 
 /// Default hold window: output bytes held before headers are sent.
@@ -457,15 +462,23 @@ pub fn engine_config_with_env(
             name: r.name.clone(),
             literals: r.literals.clone(),
             case_insensitive: r.case_insensitive,
-            regex: r.regex.clone(),
+            regex: r.regex_str().map(str::to_string),
             validator: r.validator.map(|v| match v {
                 ValidatorName::Luhn => Validator::Luhn,
                 ValidatorName::Mod97 => Validator::Mod97,
             }),
-            context: r.context.clone(),
+            context: words(&r.context),
+            not_context: words(&r.not_context),
+            context_window: r.context_window.map(|w| w.0),
             action: r.action.map(rule_action),
         })
         .collect();
+    let defaults = ContextConfig::default();
+    let context = ContextConfig {
+        card: context_words(&detect.context.card, defaults.card),
+        phone: context_words(&detect.context.phone, defaults.phone),
+        ssn: context_words(&detect.context.ssn, defaults.ssn),
+    };
     let cfg = EngineConfig {
         card_mask: match detect.card_mask {
             CardMaskName::Last4 => CardMask::Last4,
@@ -476,10 +489,41 @@ pub fn engine_config_with_env(
         allow_values: detect.allow_values.clone(),
         allow_patterns: detect.allow_patterns.clone(),
         max_custom_match: detect.max_custom_match,
+        context,
         ..EngineConfig::default()
     };
-    Engine::new(cfg.clone()).map_err(|e| bad(e.to_string()))?;
+    Engine::new(cfg.clone()).map_err(|e| {
+        // An error about a custom rule's regex names where it was written.
+        let at = match &e {
+            EngineError::Regex { rule, .. } | EngineError::Rule { rule, .. } => {
+                detect.custom.iter().find(|r| &r.name == rule).and_then(|r| r.regex_at())
+            }
+            EngineError::Invalid(_) => None,
+        };
+        match at {
+            Some(at) => ConfigError::At {
+                file: at.file.clone(),
+                line: at.line,
+                column: at.column,
+                message: format!("[detect] {e}"),
+            },
+            None => bad(e.to_string()),
+        }
+    })?;
     Ok(cfg)
+}
+
+fn words(list: &[ContextWord]) -> Vec<String> {
+    list.iter().map(|w| w.as_str().to_string()).collect()
+}
+
+/// A detector's context: the configured lists where set, else the engine's.
+fn context_words(section: &ContextKindSection, default: ContextWords) -> ContextWords {
+    ContextWords {
+        words: section.words.as_deref().map_or(default.words, words),
+        not_words: section.not_words.as_deref().map_or(default.not_words, words),
+        window: section.window.map_or(default.window, |w| w.0),
+    }
 }
 
 #[cfg(test)]
@@ -602,6 +646,13 @@ mod tests {
         assert_eq!(cfg.custom[1].validator, Some(Validator::Luhn));
         assert_eq!(cfg.max_custom_match, 128);
         assert_eq!(cfg.hash_key, b"0123456789abcdef0123");
+    }
+
+    /// The configuration checks context windows against its own copy of
+    /// the engine's limit (config is a leaf): they must agree.
+    #[test]
+    fn context_window_limits_agree() {
+        assert_eq!(crate::config::detect::MAX_CONTEXT_WINDOW, crate::detect::MAX_CONTEXT_WINDOW);
     }
 
     #[test]

@@ -295,8 +295,25 @@ fn generated_corpus_scores() {
 #[test]
 fn shared_corpus_scores() {
     let Some(dir) = shared_dir::shared_or_note("shared_corpus_scores") else { return };
-    let docs = corpus::shared(&dir).expect("shared corpus: labels.jsonl must exist");
+    let mut docs = corpus::shared(&dir).expect("shared corpus: labels.jsonl must exist");
     assert!(docs.len() >= 10, "corpus has only {} documents", docs.len());
+    // The shared corpus predates issue 16: it plants contiguous 19-digit
+    // cards with no card context, the width of a 64-bit ID, which the
+    // engine reports only in card context (README: "What is found bare, and
+    // what needs context"; tests/detect_context.rs checks both sides). They
+    // are left out of recall, and counted.
+    let mut ambiguous = 0;
+    for d in &mut docs {
+        let before = d.labels.len();
+        d.labels.retain(|l| {
+            !(l.is_pii()
+                && l.kind == "card"
+                && l.value.len() == 19
+                && l.value.bytes().all(|b| b.is_ascii_digit()))
+        });
+        ambiguous += before - d.labels.len();
+    }
+    println!("shared corpus: {ambiguous} contiguous 19-digit cards left out of recall");
     let s = score(&docs, STRICT);
     s.print("shared corpus");
     s.assert_strict(STRICT, |_| 0.99);

@@ -47,7 +47,7 @@ pub const SECRET_KEYS: &[&str] = &["hash_key"];
 
 /// Parses configuration text; `name` is used in error messages.
 pub fn parse_str(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
-    toml::from_str(text).map_err(|e| {
+    let mut file: FileConfig = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let (line, column) = line_col(text, span.start);
         let message = match secret_key_at(text, span) {
@@ -55,7 +55,14 @@ pub fn parse_str(text: &str, name: &str) -> Result<FileConfig, ConfigError> {
             None => e.message().trim_end().to_string(),
         };
         ConfigError::At { file: name.to_string(), line, column, message }
-    })
+    })?;
+    // Errors that only compiling finds (a custom regex the engine refuses)
+    // still name the place.
+    file.detect.locate(|span| {
+        let (line, column) = line_col(text, span.start);
+        detect::Location { file: name.to_string(), line, column }
+    });
+    Ok(file)
 }
 
 /// The secret key named on any line the byte range touches, if any.

@@ -2,6 +2,13 @@
 //! single spaces or dashes, Luhn-valid and inside an issued range with that
 //! scheme's lengths ([`issuers`](super::issuers)).
 //!
+//! Three shapes are also the shapes of other things and are reported here
+//! for the scanner to decide from their context
+//! ([`context`](super::context)): a contiguous 19-digit run (the width of a
+//! 64-bit ID), a bare 15-digit UATP number (starting with 1, like many
+//! numeric IDs), and a Luhn-valid number of 15 to 19 digits printed in a
+//! card's groups from no known range (brand [`Brand::Unknown`]).
+//!
 //! Never reports a digit run that is part of a longer run, of a decimal
 //! number, or glued to letters or `_` (IDs, hashes).
 
@@ -30,14 +37,9 @@ pub(crate) const LOOKAHEAD: usize = 26;
 /// length (see [`brand`]).
 pub(crate) const START_DIGITS: [u16; 20] = {
     let mut t = issuers::first_digits();
-    // What `brand_bare` refuses: contiguous 17 and 18 digits, and 1.
+    // What `brand_bare` refuses: contiguous 17 and 18 digits.
     t[17] = 0;
     t[18] = 0;
-    let mut n = 0;
-    while n < 20 {
-        t[n] &= !(1 << 1);
-        n += 1;
-    }
     t[4] = 0x3ff;
     t
 };
@@ -90,6 +92,8 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
         if prev == Some(sep) && opt(v.before(p, 2), is_digit) && !short_group_before(v, p) {
             return Ok(None);
         }
+        // A number from no known range, kept while a known one may follow.
+        let mut unknown = None;
         // Each group's length and the end of the digits read up to it.
         let mut groups = [(4usize, end); MAX_GROUPS];
         let mut ng = 1;
@@ -113,13 +117,17 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
             let lens = group_lens(&groups[..ng]);
             if grouping_ok(&lens[..ng]) {
                 if let Some(hit) = whole(v, p, end, &digits[..n])? {
-                    return Ok(Some(hit));
+                    if hit.brand != Some(Brand::Unknown) {
+                        return Ok(Some(hit));
+                    }
+                    unknown = Some(hit);
                 }
             }
             break;
         }
         // The groups before a short one, longest first (at most three
-        // layouts fit in five groups).
+        // layouts fit in five groups). A number from a known range wins
+        // over one from none (which only stands in card context).
         for k in (3..ng).rev() {
             if groups[k].0 >= 4 {
                 continue;
@@ -131,10 +139,14 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
             let len: usize = lens[..k].iter().sum();
             if let Some(brand) = validate(&digits[..len], false) {
                 let end = groups[k - 1].1;
-                return Ok(Some(Hit { brand: Some(brand), ..Hit::new(Kind::Card, end - p) }));
+                let hit = Hit { brand: Some(brand), ..Hit::new(Kind::Card, end - p) };
+                if brand != Brand::Unknown {
+                    return Ok(Some(hit));
+                }
+                unknown = unknown.or(Some(hit));
             }
         }
-        return Ok(None);
+        return Ok(unknown);
     } else if !(12..=19).contains(&run) {
         return Ok(None);
     }
@@ -177,7 +189,8 @@ fn whole(v: &View, p: usize, end: usize, digits: &[u8]) -> Probe {
 }
 
 /// The brand of Luhn-valid digits in an issuer range; `bare` for a
-/// contiguous run ([`brand_bare`]).
+/// contiguous run ([`brand_bare`]). Grouped digits (15 to 19) from no range
+/// are [`Brand::Unknown`], which the scanner keeps only in card context.
 fn validate(digits: &[u8], bare: bool) -> Option<Brand> {
     if !luhn(digits) {
         return None;
@@ -185,7 +198,7 @@ fn validate(digits: &[u8], bare: bool) -> Option<Brand> {
     if bare {
         brand_bare(digits)
     } else {
-        brand(digits)
+        brand(digits).or_else(|| (15..=19).contains(&digits.len()).then_some(Brand::Unknown))
     }
 }
 
@@ -200,33 +213,37 @@ pub(crate) fn brand(d: &[u8]) -> Option<Brand> {
 #[inline]
 fn may_start_bare(d: &[u8]) -> bool {
     let n = d.len();
-    n != 17 && n != 18 && d[0] != b'1' && issuers::may_issue(d)
+    n != 17 && n != 18 && issuers::may_issue(d)
 }
 
 /// [`brand`] of a contiguous run, which must also not look like the IDs
 /// that share its shape: 17 and 18 digits are the widths of 64-bit
-/// snowflake IDs (which pass Luhn one time in ten), and a UATP number (15
-/// digits from 1) the shape of many numeric IDs; those are accepted only
-/// printed in groups.
+/// snowflake IDs (which pass Luhn one time in ten) and are accepted only
+/// printed in groups. 19 digits (the width of a signed 64-bit ID) and a
+/// UATP number (15 digits from 1, the shape of many numeric IDs) are
+/// returned, and stand only in card context (the scanner asks
+/// [`context`](super::context)).
 pub(crate) fn brand_bare(d: &[u8]) -> Option<Brand> {
     let n = d.len();
-    if n == 17 || n == 18 || d[0] == b'1' {
+    if n == 17 || n == 18 {
         return None;
     }
-    // 19 digits are the width of a signed 64-bit ID too: Visa's and Diners
-    // Club's rare 19-digit numbers are only accepted printed in groups.
-    brand(d).filter(|&b| n != 19 || !matches!(b, Brand::Visa | Brand::DinersClub))
+    brand(d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The hit at the first digit, as the scanner keeps it (ambiguous
+    /// shapes only in card context).
     fn probe(s: &str) -> Option<(usize, Option<Brand>)> {
         // The candidate is the first digit.
         let p = s.bytes().position(|b| b.is_ascii_digit()).unwrap();
         let v = View { buf: s.as_bytes(), eof: true };
-        detect(&v, p).unwrap().map(|h| (h.len, h.brand))
+        let contexts =
+            super::super::context::Contexts::new(&super::super::ContextConfig::default()).unwrap();
+        detect(&v, p).unwrap().filter(|h| contexts.confirms(v.buf, p, h)).map(|h| (h.len, h.brand))
     }
 
     #[test]
@@ -269,9 +286,26 @@ mod tests {
             ("55000000000000041", None),
             // 18 digits: a snowflake-shaped ID, never a card.
             ("398331291350924828", None),
+            ("card 398331291350924828", None),
+            // 19 contiguous digits: a card only in card context; grouped,
+            // the grouping is the context.
             ("4924291378301304924", None),
+            ("id 4924291378301304924", None),
+            ("card 4924291378301304924", Some((19, Some(Visa)))),
+            ("card_number=4924291378301304924", Some((19, Some(Visa)))),
+            ("card, order_id 4924291378301304924", None),
             ("4924 2913 7830 1304 924", Some((23, Some(Visa)))),
+            ("id 4924 2913 7830 1304 924", Some((23, Some(Visa)))),
             ("3004965080980378032", None),
+            ("cc: 3004965080980378032", Some((19, Some(DinersClub)))),
+            // Grouped, Luhn-valid, from no known range: a card (brand
+            // unknown) only in card context.
+            ("9111 1111 1111 1110", None),
+            ("card 9111 1111 1111 1110", Some((19, Some(Unknown)))),
+            ("card 9000-1234-5678-9012-348", Some((23, Some(Unknown)))),
+            ("card 9111111111111110", None),
+            ("card 7000 1234 1234 15", None),
+            ("card 9111 1111 1111 1111", None),
             // Grouping continues beyond a card.
             ("4111 1111 1111 1111 1111", None),
             ("1234 4111 1111 1111 1111", None),
@@ -315,7 +349,8 @@ mod tests {
     }
 
     /// Every scheme's published test numbers are found bare, except UATP's
-    /// (15 digits from 1, the shape of many IDs), which is found in groups.
+    /// (15 digits from 1, the shape of many IDs) and 19-digit ones (the
+    /// width of a 64-bit ID), which are found in groups or in card context.
     #[test]
     fn every_scheme_is_found() {
         let cases: &[(&str, Option<Brand>)] = &[
@@ -323,11 +358,14 @@ mod tests {
             ("pay 5066991111111118 now", Some(Brand::Elo)),
             ("pay 6062826786276634 now", Some(Brand::Hipercard)),
             ("pay 8171999927660000 now", Some(Brand::UnionPay)),
-            ("pay 8171999900000000021 now", Some(Brand::UnionPay)),
+            ("pay 8171999900000000021 now", None),
+            ("card 8171999900000000021 now", Some(Brand::UnionPay)),
+            ("8171 9999 0000 0000 021 now", Some(Brand::UnionPay)),
             ("pay 9792030394440796 now", Some(Brand::Troy)),
             ("pay 5019717010103742 now", Some(Brand::Dankort)),
             ("pay 6370950000000005 now", Some(Brand::InstaPayment)),
             ("pay 135410014004955 now", None),
+            ("card 135410014004955 now", Some(Brand::Uatp)),
             ("pay 1354 100140 04955 now", Some(Brand::Uatp)),
         ];
         for &(s, want) in cases {

@@ -6,7 +6,8 @@
 //! Sources (checked 2026-12): the IIN table of Wikipedia's "Payment card
 //! number" article (which cites each scheme's own documentation), ISO/IEC
 //! 7812-1, and the test card numbers that processors publish (Stripe,
-//! Adyen, Paystack, Nets, PayU), which the tests below check against this
+//! Adyen, Paystack, Nets, PayU, Cashfree, Zoho Payments), which the tests
+//! below check against this
 //! table. Where schemes share a range the more specific range comes first
 //! (Elo's six-digit ranges inside Visa's 4); co-branded ranges are reported
 //! as the network the table lists first.
@@ -107,6 +108,8 @@ pub(crate) const RANGES: &[Range] = &[
     r(51, 55, 2, Brand::Mastercard, L16),
     r(60, 60, 2, Brand::RuPay, L16),
     r(62, 62, 2, Brand::UnionPay, L16_19),
+    // RuPay's cards in 65 are co-branded with Discover (Discover Global
+    // Network), reported as Discover.
     r(65, 65, 2, Brand::Discover, L16_19),
     r(81, 82, 2, Brand::RuPay, L16),
     // One-digit ranges.
@@ -202,7 +205,8 @@ mod tests {
     use crate::detect::validate::luhn;
 
     /// Test card numbers that payment processors publish for their
-    /// sandboxes (Stripe, Adyen, Paystack, Nets, PayU), each with the brand
+    /// sandboxes (Stripe, Adyen, Paystack, Nets, PayU, Cashfree, Zoho
+    /// Payments), each with the brand
     /// the processor gives it: every one is in an issued range of its
     /// length, and Luhn-valid (which catches a mistyped entry here).
     const PUBLISHED: &[(&str, Brand)] = &[
@@ -237,6 +241,11 @@ mod tests {
         ("5060666666666666666", Brand::Verve),
         ("135410014004955", Brand::Uatp),
         ("6370950000000005", Brand::InstaPayment),
+        // RuPay: PayU's, Cashfree's and Zoho Payments' sandbox numbers.
+        ("6082015309577308", Brand::RuPay),
+        ("6074825972083818", Brand::RuPay),
+        ("6074828163369590", Brand::RuPay),
+        ("6071489876543212", Brand::RuPay),
     ];
 
     #[test]
@@ -244,6 +253,93 @@ mod tests {
         for &(n, brand) in PUBLISHED {
             assert!(luhn(n.as_bytes()), "{n}: not Luhn-valid");
             assert_eq!(lookup(n.as_bytes()).map(|r| r.brand), Some(brand), "{n}");
+        }
+    }
+
+    /// Every scheme issue 16 names has ranges in the table.
+    #[test]
+    fn every_named_scheme_has_a_range() {
+        use Brand::*;
+        for b in [
+            Visa,
+            Mastercard,
+            Amex,
+            Discover,
+            Jcb,
+            DinersClub,
+            UnionPay,
+            Maestro,
+            Mir,
+            RuPay,
+            Elo,
+            Hipercard,
+            Troy,
+            Verve,
+            Dankort,
+            Bancontact,
+            Uatp,
+            InstaPayment,
+            InterPayment,
+        ] {
+            assert!(RANGES.iter().any(|r| r.brand == b), "{b:?}");
+        }
+    }
+
+    /// A Luhn-valid number of `len` digits starting with `prefix`.
+    fn number(prefix: &str, len: usize) -> String {
+        let mut s = format!("{prefix}{}", "0".repeat(len - 1 - prefix.len()));
+        let sum: u32 = s
+            .bytes()
+            .rev()
+            .enumerate()
+            .map(|(i, b)| {
+                let d = u32::from(b - b'0');
+                if i % 2 == 0 {
+                    if d * 2 > 9 {
+                        d * 2 - 9
+                    } else {
+                        d * 2
+                    }
+                } else {
+                    d
+                }
+            })
+            .sum();
+        s.push(char::from(b'0' + ((10 - sum % 10) % 10) as u8));
+        s
+    }
+
+    /// The ranges issue 16 lists are cards of their lengths (co-branded
+    /// ones under the network listed first: RuPay's 65 as Discover, its
+    /// 8100-8171 as UnionPay's 81).
+    #[test]
+    fn named_ranges_are_cards() {
+        use Brand::*;
+        let cases: &[(&str, usize, Brand)] = &[
+            ("81", 16, UnionPay),
+            ("81", 19, UnionPay),
+            ("8172", 16, RuPay),
+            ("82", 16, RuPay),
+            ("60", 16, RuPay),
+            ("508", 16, RuPay),
+            ("65", 16, Discover),
+            ("9792", 16, Troy),
+            ("5019", 16, Dankort),
+            ("506099", 16, Verve),
+            ("6703", 16, Bancontact),
+            ("636", 16, InterPayment),
+            ("637", 16, InstaPayment),
+            ("1", 15, Uatp),
+            ("2200", 16, Mir),
+            ("2221", 16, Mastercard),
+            ("6759", 12, Maestro),
+            ("606282", 19, Hipercard),
+            ("509000", 16, Elo),
+        ];
+        for &(prefix, len, brand) in cases {
+            let n = number(prefix, len);
+            assert!(luhn(n.as_bytes()));
+            assert_eq!(lookup(n.as_bytes()).map(|r| r.brand), Some(brand), "{prefix} at {len}");
         }
     }
 

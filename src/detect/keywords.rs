@@ -4,7 +4,9 @@
 //! only answers whether a keyword lies in a window; it never sees past
 //! [`HISTORY`] bytes before a position.
 
-use super::view::{View, HISTORY};
+#[cfg(test)]
+use super::view::View;
+use super::view::HISTORY;
 
 /// Context keywords (matched ignoring ASCII case), compiled once into one
 /// automaton: a window is read once, whatever the number of keywords. Most
@@ -55,7 +57,9 @@ impl Keywords {
     }
 
     /// Whether a keyword lies wholly within the `window` bytes before `p`
-    /// (at most [`HISTORY`]).
+    /// (at most [`HISTORY`]), as a substring: the reference the pair
+    /// prefilter is checked against.
+    #[cfg(test)]
     pub(crate) fn before(&self, v: &View, p: usize, window: usize) -> bool {
         let window = window.min(HISTORY).min(p);
         // Most windows hold none of the pairs: that answer takes a few
@@ -67,6 +71,59 @@ impl Keywords {
         }
         self.ac.as_ref().is_some_and(|ac| ac.is_match(&v.buf[p - window..p]))
     }
+
+    /// The keyword nearest to `p` that lies wholly within the `window`
+    /// bytes before it (at most `HISTORY - 1`, so that the byte before the
+    /// window, which the word boundary looks at, is always in the buffer)
+    /// and stands as a word of its own ([`is_word_at`]): its end and
+    /// length, the longest one at the nearest end.
+    pub(crate) fn nearest_before(&self, buf: &[u8], p: usize, window: usize) -> Option<Near> {
+        let window = window.min(HISTORY - 1).min(p);
+        if let Some(pairs) = &self.pairs {
+            if !pairs.any_before(buf, p, window) {
+                return None;
+            }
+        }
+        let ac = self.ac.as_ref()?;
+        let lo = p - window;
+        let mut best: Option<Near> = None;
+        for m in ac.find_overlapping_iter(&buf[lo..p]) {
+            let (s, e) = (lo + m.start(), lo + m.end());
+            if !is_word_at(buf, s, e) {
+                continue;
+            }
+            let near = Near { end: e, len: e - s };
+            if best.is_none_or(|b| (near.end, near.len) > (b.end, b.len)) {
+                best = Some(near);
+            }
+        }
+        best
+    }
+}
+
+/// A keyword found by [`Keywords::nearest_before`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Near {
+    /// One past its last byte.
+    pub end: usize,
+    pub len: usize,
+}
+
+/// Whether `buf[s..e]` stands as a word of its own: an edge that is a
+/// letter is not glued to another letter (`pan` is not found in `company`
+/// or `panel`, `id` not in `paid`), except across a camelCase step
+/// (`cardNumber`, `orderId`) or before a plural `s` (`cards`). Digits,
+/// `_`, `-` and punctuation separate words (`card_number`, `order_id`,
+/// `tel:`). Reads at most one byte before `s` and two after `e - 1`.
+pub(crate) fn is_word_at(buf: &[u8], s: usize, e: usize) -> bool {
+    let letter = |i: usize| buf.get(i).is_some_and(u8::is_ascii_alphabetic);
+    let camel = |a: usize, b: usize| buf[a].is_ascii_lowercase() && buf[b].is_ascii_uppercase();
+    let left = !letter(s) || s == 0 || !letter(s - 1) || camel(s - 1, s);
+    let right = !letter(e - 1)
+        || !letter(e)
+        || camel(e - 1, e)
+        || (matches!(buf[e], b's' | b'S') && !letter(e + 1));
+    left && right
 }
 
 /// At most this many pairs (so at most eight distinct bytes) make up a
@@ -199,6 +256,63 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The nearest whole-word keyword equals comparing at every
+        /// position, pair prefilter or not (`#` has no pair cover).
+        #[test]
+        fn nearest_before_equals_every_window(
+            hay in "[cCaArRdDiI#_ .:tTeElLsSxN]{0,80}",
+            p_frac in 0.0f64..=1.0,
+            window in 0usize..70,
+            with_hash in proptest::bool::ANY,
+        ) {
+            let mut keywords: Vec<&[u8]> = vec![b"card", b"id", b"card #", b"tel:", b"cards"];
+            if with_hash {
+                keywords.push(b"#");
+            }
+            let buf = hay.as_bytes();
+            let p = (buf.len() as f64 * p_frac) as usize;
+            let w = window.min(HISTORY - 1).min(p);
+            let naive = keywords
+                .iter()
+                .flat_map(|k| {
+                    (p - w..p)
+                        .filter(|&s| s + k.len() <= p && buf[s..s + k.len()].eq_ignore_ascii_case(k))
+                        .filter(|&s| is_word_at(buf, s, s + k.len()))
+                        .map(|s| (s + k.len(), k.len()))
+                        .collect::<Vec<_>>()
+                })
+                .max();
+            let compiled = Keywords::new(&keywords).unwrap();
+            let got = compiled.nearest_before(buf, p, window).map(|n| (n.end, n.len));
+            proptest::prop_assert_eq!(got, naive);
+        }
+    }
+
+    #[test]
+    fn whole_words() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("a card b", "card", true),
+            ("cardNumber", "card", true),
+            ("orderId", "id", true),
+            ("order_id", "id", true),
+            ("paid", "id", false),
+            ("Ideal", "id", false),
+            ("cards", "card", true),
+            ("cardsx", "card", false),
+            ("company", "pan", false),
+            ("PANEL", "pan", false),
+            ("ss#", "#", true),
+            ("tel:", "tel", true),
+            ("hotel", "tel", false),
+        ];
+        for &(text, word, want) in cases {
+            let lower = text.to_ascii_lowercase();
+            let s = lower.find(word).unwrap();
+            assert_eq!(is_word_at(text.as_bytes(), s, s + word.len()), want, "{word} in {text}");
+        }
+    }
+
     #[test]
     fn one_byte_keywords_match_alone_in_either_case() {
         let k = Keywords::new(["q", "ssn"]).unwrap();
@@ -218,12 +332,12 @@ mod tests {
     /// the window. This is what the pair prefilter's masks must not break.
     #[test]
     fn keywords_are_found_at_every_offset_of_every_window() {
-        let words = super::super::ssn::KEYWORD_LIST;
-        let k = Keywords::new(words).unwrap();
+        let words = super::super::ContextWords::ssn_default().words;
+        let k = Keywords::new(&words).unwrap();
         assert!(k.pairs.is_some(), "the SSN keywords have a pair cover");
         for word in words {
             for upper in [false, true] {
-                let word = if upper { word.to_ascii_uppercase() } else { word.to_string() };
+                let word = if upper { word.to_ascii_uppercase() } else { word.clone() };
                 for at in 0..=HISTORY + 2 {
                     let mut buf = vec![b'-'; at];
                     buf.extend_from_slice(word.as_bytes());

@@ -8,7 +8,9 @@
 //!
 //! Layout: [`view`] is the window detectors read through, with the byte
 //! classes of [`classes`], the check digits of [`validate`] and the context
-//! keywords of [`keywords`]; one module per detector family ([`card`],
+//! keywords of [`keywords`]; [`context`] decides ambiguous shapes (a
+//! contiguous 19-digit card, ten bare digits as a phone, nine as an SSN)
+//! from the words before them; one module per detector family ([`card`],
 //! [`ssn`], [`iban`], [`email`], [`phone`], [`secrets`], [`custom`]);
 //! [`allow`] and [`fingerprint`] decide what is reported and how it is
 //! identified; [`rewrite`] produces masks, markers and tokens; [`scanner`]
@@ -33,6 +35,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 mod allow;
 mod card;
 mod classes;
+mod context;
 mod custom;
 mod email;
 mod fingerprint;
@@ -50,6 +53,7 @@ mod stream;
 mod validate;
 mod view;
 
+pub use context::{ContextConfig, ContextWords, MAX_CONTEXT_WINDOW};
 pub use scanner::Scanner;
 use secrets::Secret;
 
@@ -139,6 +143,9 @@ pub enum Brand {
     Uatp,
     InstaPayment,
     InterPayment,
+    /// A Luhn-valid number printed in a card's groups, from no range of
+    /// the issuer table, reported only with card context.
+    Unknown,
 }
 
 impl Brand {
@@ -163,6 +170,7 @@ impl Brand {
             Brand::Uatp => "uatp",
             Brand::InstaPayment => "instapayment",
             Brand::InterPayment => "interpayment",
+            Brand::Unknown => "unknown",
         }
     }
 }
@@ -264,7 +272,15 @@ pub struct CustomRule {
     pub case_insensitive: bool,
     pub regex: Option<String>,
     pub validator: Option<Validator>,
+    /// Words one of which must be near before a match (see
+    /// [`ContextWords::words`]).
     pub context: Vec<String>,
+    /// Words that reject a match when nearer than any `context` word (see
+    /// [`ContextWords::not_words`]).
+    pub not_context: Vec<String>,
+    /// Bytes before a match searched for `context` and `not_context`
+    /// (default 48, at most [`MAX_CONTEXT_WINDOW`]).
+    pub context_window: Option<usize>,
     pub action: Option<Action>,
 }
 
@@ -283,6 +299,9 @@ pub struct EngineConfig {
     pub allow_patterns: Vec<String>,
     /// Cap on a custom regex match length: also the cap on the hold-back.
     pub max_custom_match: usize,
+    /// The words that decide the ambiguous shapes of cards, phones and
+    /// SSNs ([`context`]).
+    pub context: ContextConfig,
 }
 
 impl Default for EngineConfig {
@@ -305,6 +324,7 @@ impl Default for EngineConfig {
             allow_values: Vec::new(),
             allow_patterns: Vec::new(),
             max_custom_match: 256,
+            context: ContextConfig::default(),
         }
     }
 }
@@ -314,6 +334,8 @@ impl Default for EngineConfig {
 pub enum EngineError {
     #[error("custom rule {rule:?}: invalid regex: {message}")]
     Regex { rule: String, message: String },
+    #[error("custom rule {rule:?}: {message}")]
+    Rule { rule: String, message: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -332,13 +354,16 @@ pub(crate) enum Anchor {
 
 /// The enabled kinds that start outside the anchor automaton, looked up
 /// once per engine rather than per position.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct StartKinds {
     pub card: bool,
     pub ssn: bool,
     pub phone: bool,
     pub iban: bool,
     pub email: bool,
+    /// What makes nine bare digits an SSN and ten a phone: the seek asks
+    /// them too.
+    pub contexts: Arc<context::Contexts>,
 }
 
 impl StartKinds {
@@ -346,28 +371,36 @@ impl StartKinds {
     /// a digit cluster of this shape: what [`Self::start_digits`] is tested
     /// against.
     #[cfg(test)]
-    pub(crate) fn numeric(self, s: &view::Shape) -> bool {
-        self.numeric_with(s, ssn::may_start)
+    pub(crate) fn numeric(&self, s: &view::Shape) -> bool {
+        self.numeric_with(s, ssn::may_start, phone::may_start)
     }
 
     /// [`Self::numeric`] at `p` of `buf`, which the seek asks: it also
-    /// passes over a bare 9-digit run with no SSN keyword before it (the
-    /// first field of many CSV exports), so no probe stops there.
+    /// passes over a bare 9-digit run with no SSN context before it (the
+    /// first field of many CSV exports) and ten bare digits with no phone
+    /// context, so no probe stops there.
     #[inline(always)]
-    pub(crate) fn numeric_at(self, buf: &[u8], p: usize, s: &view::Shape) -> bool {
-        self.numeric_with(s, |s| ssn::may_start_at(buf, p, s))
+    pub(crate) fn numeric_at(&self, buf: &[u8], p: usize, s: &view::Shape) -> bool {
+        self.numeric_with(
+            s,
+            |s| ssn::may_start_at(buf, p, s, &self.contexts.ssn),
+            |s| phone::may_start_at(buf, p, s, &self.contexts.phone),
+        )
     }
 
     #[inline(always)]
-    fn numeric_with(self, s: &view::Shape, ssn: impl Fn(&view::Shape) -> bool) -> bool {
-        (self.card && card::may_start(s))
-            || (self.ssn && ssn(s))
-            || (self.phone && phone::may_start(s))
+    fn numeric_with(
+        &self,
+        s: &view::Shape,
+        ssn: impl Fn(&view::Shape) -> bool,
+        phone: impl Fn(&view::Shape) -> bool,
+    ) -> bool {
+        (self.card && card::may_start(s)) || (self.ssn && ssn(s)) || (self.phone && phone(s))
     }
 
     /// Per first-run length (below 20), the first digits (bit `d` for
     /// digit `d`) with which [`Self::numeric`] can be true.
-    pub(crate) fn start_digits(self) -> [u16; 20] {
+    pub(crate) fn start_digits(&self) -> [u16; 20] {
         let mut t = [0u16; 20];
         let kinds = [
             (self.card, &card::START_DIGITS),
@@ -410,6 +443,14 @@ pub struct Engine {
     /// [`StartKinds::start_digits`] of `kinds`.
     start_digits: [u16; 20],
     customs: Vec<custom::Compiled>,
+    /// Custom rules with no literal anchor (rule, pattern id past the
+    /// automaton's), the bytes their matches can start with, and how far
+    /// past a position they are decided.
+    bounded: Vec<(u16, u32)>,
+    bounded_first: [bool; 256],
+    bounded_tail: usize,
+    /// The contexts that decide ambiguous card, phone and SSN shapes.
+    contexts: Arc<context::Contexts>,
     allow: allow::AllowList,
     enabled: [Option<Action>; 12],
     max_hold: usize,
@@ -473,7 +514,7 @@ impl Engine {
                     rule.name
                 )));
             }
-            let (c, lits) = custom::compile(rule)?;
+            let (c, lits) = custom::compile(rule, cfg.max_custom_match)?;
             for (lit, ci) in lits {
                 any_ci |= ci;
                 custom_anchors.push((i as u16, lit, ci));
@@ -493,6 +534,23 @@ impl Engine {
             .ascii_case_insensitive(any_ci)
             .build(&patterns)
             .map_err(|e| EngineError::Invalid(format!("literal anchors: {e}")))?;
+        // Rules with no literal anchor: each gets a pattern id past the
+        // automaton's, under which the scanner lists the places where it
+        // matches, after any anchor at the same place.
+        let mut bounded = Vec::new();
+        let mut bounded_first = [false; 256];
+        let mut bounded_tail = 0;
+        for (i, c) in customs.iter().enumerate() {
+            if let Some(b) = &c.bounded {
+                let pid = anchors.len() as u32;
+                anchors.push((Anchor::Custom { rule: i as u16, exact: false }, 0));
+                bounded.push((i as u16, pid));
+                for (f, &g) in bounded_first.iter_mut().zip(&b.first) {
+                    *f |= g;
+                }
+                bounded_tail = bounded_tail.max(b.max_len + custom::LOOK_AHEAD);
+            }
+        }
         let allow = allow::AllowList::new(&cfg.allow_values, &cfg.allow_patterns)?;
         // What any detector needs past its start to decide.
         let own = [
@@ -503,6 +561,7 @@ impl Engine {
             secrets::LOOKAHEAD,
             secrets::MAX_PEM_LINE + 16,
             if customs.is_empty() { 0 } else { cfg.max_custom_match + 1 },
+            bounded_tail,
         ]
         .into_iter()
         .max()
@@ -533,18 +592,17 @@ impl Engine {
             }
         }
         let on = |k: Kind| builtin_index(k).is_some_and(|i| enabled[i].is_some());
+        let contexts =
+            Arc::new(context::Contexts::new(&cfg.context).map_err(EngineError::Invalid)?);
         let kinds = StartKinds {
             card: on(Kind::Card),
             ssn: on(Kind::Ssn),
             phone: on(Kind::Phone),
             iban: on(Kind::Iban),
             email: on(Kind::Email),
+            contexts: contexts.clone(),
         };
         let start_digits = kinds.start_digits();
-        if kinds.ssn {
-            // Built here, not by the first bare 9-digit run of some response.
-            ssn::build_keywords();
-        }
         Ok(Engine {
             by_first,
             kinds,
@@ -556,6 +614,10 @@ impl Engine {
             max_anchor,
             anchors_ci: any_ci,
             customs,
+            bounded,
+            bounded_first,
+            bounded_tail,
+            contexts,
             allow,
             enabled,
             max_hold: lookahead + max_anchor,
@@ -686,13 +748,79 @@ impl Engine {
     }
 
     /// Which kinds that start outside the anchor automaton are enabled.
-    pub(crate) fn kinds(&self) -> StartKinds {
-        self.kinds
+    pub(crate) fn kinds(&self) -> &StartKinds {
+        &self.kinds
+    }
+
+    /// Whether a hit at `p` stands: its shape is accepted bare, or the
+    /// context before it says it is a value ([`context`]).
+    #[inline]
+    pub(crate) fn confirms(&self, buf: &[u8], p: usize, hit: &view::Hit) -> bool {
+        self.contexts.confirms(buf, p, hit)
     }
 
     /// [`StartKinds::start_digits`] of [`Engine::kinds`].
     pub(crate) fn start_digits(&self) -> &[u16; 20] {
         &self.start_digits
+    }
+
+    /// Whether some custom rule has no literal anchor: the scanner's extra
+    /// work for them happens only then.
+    #[inline]
+    pub(crate) fn has_bounded(&self) -> bool {
+        !self.bounded.is_empty()
+    }
+
+    /// Where bytes must be held for rules with no literal anchor: the first
+    /// position in the last `bounded_tail` bytes before `end` (not before
+    /// `from`) whose byte may start one of their matches, or `end`. A match
+    /// starting earlier is decided by the bytes at hand.
+    pub(crate) fn bounded_hold(&self, buf: &[u8], from: usize, end: usize) -> usize {
+        let lo = end.saturating_sub(self.bounded_tail).max(from);
+        (lo..end).find(|&p| self.bounded_first[usize::from(buf[p])]).unwrap_or(end)
+    }
+
+    /// Appends `(start, pattern)` for every place in `from..limit` where a
+    /// rule with no literal anchor matches: found by unanchored searches,
+    /// or, for [`Scanner::exhaustive`], by an anchored match tried at every
+    /// position (the specification).
+    pub(crate) fn bounded_sites(
+        &self,
+        buf: &[u8],
+        from: usize,
+        limit: usize,
+        eof: bool,
+        exhaustive: bool,
+        out: &mut Vec<(usize, u32)>,
+    ) {
+        for &(rule, pid) in &self.bounded {
+            let b = self.customs[usize::from(rule)].bounded.as_ref().expect("a bounded rule");
+            if exhaustive {
+                out.extend(
+                    (from..limit)
+                        .filter(|&p| matches!(b.at(buf, p, eof), Ok(Some(_))))
+                        .map(|p| (p, pid)),
+                );
+                continue;
+            }
+            let mut at = from;
+            while let Some(s) = b.next_site(buf, at, limit) {
+                out.push((s, pid));
+                at = s + 1;
+            }
+        }
+    }
+
+    /// Appends `(q, pattern)` for every rule with no literal anchor whose
+    /// match may start with the byte at `q` (inside an email address,
+    /// where the scanner tries each place).
+    pub(crate) fn bounded_at(&self, buf: &[u8], q: usize, out: &mut Vec<(usize, u32)>) {
+        for &(rule, pid) in &self.bounded {
+            let b = self.customs[usize::from(rule)].bounded.as_ref().expect("a bounded rule");
+            if b.first[usize::from(buf[q])] {
+                out.push((q, pid));
+            }
+        }
     }
 
     /// Custom rule `rule`, compiled.

@@ -4,31 +4,60 @@
 //! `001-415-555-0132`), each with an optional `x123` extension.
 //!
 //! Phones are soft targets: the rules are deliberately conservative so that
-//! timestamps, prices, versions, IP addresses and IDs never match (bare
-//! digit runs without a `+` are never phones).
+//! timestamps, prices, versions, IP addresses and IDs never match. Ten bare
+//! digits in the North American plan's shape are reported here and stand
+//! only in phone context (`tel`, `phone`, `fax`... before them), which the
+//! scanner decides ([`context`](super::context)); other bare digit runs
+//! are never phones.
 
 use super::classes::{is_digit, is_word, opt};
+use super::context::Context;
 use super::view::{Hit, Probe, Shape, View};
 use super::Kind;
 
 pub(crate) const LOOKAHEAD: usize = 40;
 
 /// Per first-run length, the first digits (bit `d` for digit `d`) with
-/// which [`may_start`] can be true: any digit, in a first group of 1 or 3.
+/// which [`may_start`] can be true: any digit, in a first group of 1 or 3;
+/// 2 to 9 in a bare run of 10 (an area code never starts with 0 or 1).
 pub(crate) const START_DIGITS: [u16; 20] = {
     let mut t = [0u16; 20];
     t[1] = 0x3ff;
     t[3] = 0x3ff;
+    t[10] = 0x3fc;
     t
 };
 
 /// Whether a national phone number can start at a digit cluster of this
 /// shape: a group of 1 or 3 digits, then `-` or `.` and a group of 3 (every
-/// form [`national`] accepts). Never false where [`detect`] could match at
-/// a digit; `+` and `(` forms start at their own byte.
+/// form [`national`] accepts), or ten bare digits in the plan's shape
+/// ([`bare`]). Never false where [`detect`] could match at a digit; `+`
+/// and `(` forms start at their own byte.
 #[inline]
 pub(crate) fn may_start(s: &Shape) -> bool {
-    matches!(s.len(), 1 | 3) && matches!(s.sep, Some(b'-' | b'.')) && s.second == 3
+    (matches!(s.len(), 1 | 3) && matches!(s.sep, Some(b'-' | b'.')) && s.second == 3)
+        || (s.len() == 10 && nanp(s.first))
+}
+
+/// [`may_start`] at `p` of `buf`, with the one check a shape cannot make:
+/// ten bare digits need phone context before it (the same decision the
+/// scanner makes of the hit; it reads only bytes the history keeps).
+#[inline(always)]
+pub(crate) fn may_start_at(buf: &[u8], p: usize, s: &Shape, context: &Context) -> bool {
+    may_start(s) && (s.len() != 10 || context_before(buf, p, context))
+}
+
+/// Kept out of line: only bare 10-digit runs get this far.
+#[inline(never)]
+fn context_before(buf: &[u8], p: usize, context: &Context) -> bool {
+    context.accepts(buf, p)
+}
+
+/// Ten digits whose area code and exchange start with 2 to 9 (the North
+/// American numbering plan).
+#[inline]
+fn nanp(d: &[u8]) -> bool {
+    d.len() == 10 && (b'2'..=b'9').contains(&d[0]) && (b'2'..=b'9').contains(&d[3])
 }
 
 #[inline]
@@ -68,8 +97,22 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     match v.buf[p] {
         b'+' => international(v, p),
         b'(' => parenthesised(v, p),
-        _ => national(v, p),
+        _ => match bare(v, p)? {
+            Some(hit) => Ok(Some(hit)),
+            None => national(v, p),
+        },
     }
+}
+
+/// Ten bare digits in the plan's shape, not part of a longer run, a decimal
+/// or a further group: a phone number only in phone context, which the
+/// scanner checks of the hit ([`context`](super::context)).
+fn bare(v: &View, p: usize) -> Probe {
+    let (run, _) = v.run(p, 10, is_digit)?;
+    if run != 10 || !nanp(&v.buf[p..p + 10]) || !boundary_ok(v, p + 10)? {
+        return Ok(None);
+    }
+    Ok(Some(Hit::new(Kind::Phone, 10)))
 }
 
 fn international(v: &View, p: usize) -> Probe {
@@ -177,10 +220,14 @@ fn national(v: &View, p: usize) -> Probe {
 mod tests {
     use super::*;
 
+    /// The hit at the first candidate byte, as the scanner keeps it (ten
+    /// bare digits only in phone context).
     fn probe(s: &str) -> Option<usize> {
         let p = s.bytes().position(|b| b.is_ascii_digit() || b == b'+' || b == b'(').unwrap();
         let v = View { buf: s.as_bytes(), eof: true };
-        detect(&v, p).unwrap().map(|h| h.len)
+        let contexts =
+            super::super::context::Contexts::new(&super::super::ContextConfig::default()).unwrap();
+        detect(&v, p).unwrap().filter(|h| contexts.confirms(v.buf, p, h)).map(|h| h.len)
     }
 
     #[test]
@@ -196,8 +243,21 @@ mod tests {
             ("001-785-360-4884", Some(16)),
             ("1-785-360-4884", Some(14)),
             ("734-587-4086x17457", Some(18)),
+            // Ten bare digits: a phone only in phone context.
+            ("tel:4155550132", Some(10)),
+            ("Phone: 4155550132.", Some(10)),
+            ("{\"mobile\": \"4155550132\"}", Some(10)),
+            ("fax 4155550132 ", Some(10)),
+            ("phone 1155550132", None),
+            ("phone 4151550132", None),
+            ("phone 41555501321", None),
+            ("phone 4155550132.5", None),
+            ("phone 4155550132-12", None),
+            ("phone order 4155550132", None),
+            ("hotel 4155550132", None),
             // Not phones.
             ("4155550132", None),
+            ("ref 4155550132", None),
             ("13.46.236.249", None),
             ("5330.90", None),
             ("v6.14.800", None),

@@ -168,6 +168,10 @@ impl Scanner {
             if let Some(p) = (tail..end).find(|&p| eng.is_anchor_prefix(&self.buf[p..end])) {
                 limit = p;
             }
+            // Custom rules with no literal anchor: their last bytes.
+            if eng.has_bounded() {
+                limit = limit.min(eng.bounded_hold(&self.buf, hist, end));
+            }
         }
 
         self.anchors.clear();
@@ -185,6 +189,11 @@ impl Scanner {
             None => eng.anchor_sites(&self.buf[..end], hist, limit, &mut self.anchors),
         }
         let exhaustive = self.reference.is_some();
+        if eng.has_bounded() {
+            let buf = &self.buf[..end];
+            eng.bounded_sites(buf, hist, limit, eof, exhaustive, &mut self.anchors);
+            self.anchors.sort_unstable();
+        }
 
         let mut pos = hist;
         let mut emit = hist;
@@ -307,7 +316,8 @@ impl Scanner {
             (in_zone && email::is_local(b) && eng.kinds().email, email::detect),
         ];
         for (_, detect) in tries.into_iter().filter(|t| t.0) {
-            if let Some(h) = detect(v, p)? {
+            // An ambiguous shape stands only in its context (`context.rs`).
+            if let Some(h) = detect(v, p)?.filter(|h| eng.confirms(v.buf, p, h)) {
                 // A number that is the local part of an email address:
                 // the address holds it (see `inside`).
                 if in_zone && numeric && eng.kinds().email && h.kind != Kind::Email {
@@ -502,6 +512,9 @@ fn inside(
         }
         sites.clear();
         eng.anchors_at(v.buf, q, &mut sites);
+        if eng.has_bounded() {
+            eng.bounded_at(v.buf, q, &mut sites);
+        }
         let mut found = None;
         for &(_, pid) in &sites {
             if let Some(h) = anchored(eng, v, q, pid)? {
@@ -513,7 +526,7 @@ fn inside(
             let tries: [(bool, Detector); 3] =
                 [(k.card, card::detect), (k.ssn, ssn::detect), (k.phone, phone::detect)];
             for (_, detect) in tries.into_iter().filter(|t| t.0) {
-                if let Some(h) = detect(v, q)? {
+                if let Some(h) = detect(v, q)?.filter(|h| eng.confirms(v.buf, q, h)) {
                     found = Some(h);
                     break;
                 }

@@ -1,28 +1,12 @@
 //! US Social Security numbers: `AAA-GG-SSSS` / `AAA GG SSSS` with the SSA
-//! validity rules, and 9 bare digits only when a context keyword such as
-//! "ssn" appears shortly before.
-
-use std::sync::LazyLock;
+//! validity rules, and 9 bare digits, which the scanner only reports when
+//! SSN context such as "ssn" appears shortly before
+//! ([`context`](super::context)).
 
 use super::classes::{is_digit, is_word, opt};
-use super::keywords::Keywords;
+use super::context::Context;
 use super::view::{Hit, Probe, Shape, View};
 use super::Kind;
-
-/// Keywords that make a bare 9-digit run an SSN (case-insensitive).
-pub(crate) const KEYWORD_LIST: [&str; 8] =
-    ["ssn", "social security", "soc sec", "soc. sec", "taxpayer", "tax id", "ss#", "ss no"];
-
-static KEYWORDS: LazyLock<Keywords> =
-    LazyLock::new(|| Keywords::new(KEYWORD_LIST).expect("eight short keywords compile"));
-
-/// Builds the keyword automaton now rather than on first use.
-pub(crate) fn build_keywords() {
-    LazyLock::force(&KEYWORDS);
-}
-
-/// How far before a bare 9-digit run the keyword may be.
-pub(crate) const KEYWORD_WINDOW: usize = 32;
 
 pub(crate) const LOOKAHEAD: usize = 14;
 
@@ -49,20 +33,20 @@ pub(crate) fn may_start(s: &Shape) -> bool {
 }
 
 /// [`may_start`] at `p` of `buf`, with the one check a shape cannot make:
-/// a bare 9-digit run needs a keyword in the [`KEYWORD_WINDOW`] bytes
-/// before it. Those bytes are always in the buffer (the scanner keeps
-/// [`HISTORY`](super::view::HISTORY) bytes of history), so the answer does
-/// not depend on how the stream was split.
+/// a bare 9-digit run needs SSN context before it (the same decision the
+/// scanner makes of the hit). Those bytes are always in the buffer (the
+/// scanner keeps [`HISTORY`](super::view::HISTORY) bytes of history), so
+/// the answer does not depend on how the stream was split.
 #[inline(always)]
-pub(crate) fn may_start_at(buf: &[u8], p: usize, s: &Shape) -> bool {
-    may_start(s) && (s.len() != 9 || keyword_before(buf, p))
+pub(crate) fn may_start_at(buf: &[u8], p: usize, s: &Shape, context: &Context) -> bool {
+    may_start(s) && (s.len() != 9 || context_before(buf, p, context))
 }
 
 /// Kept out of line: the seek's judgement of every digit run inlines
 /// [`may_start_at`], and only bare 9-digit runs get this far.
 #[inline(never)]
-fn keyword_before(buf: &[u8], p: usize) -> bool {
-    KEYWORDS.before(&View { buf, eof: false }, p, KEYWORD_WINDOW)
+fn context_before(buf: &[u8], p: usize, context: &Context) -> bool {
+    context.accepts(buf, p)
 }
 
 /// SSA rules: area not 000, 666 or 900-999; group not 00; serial not 0000.
@@ -114,11 +98,8 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     if opt(v.at(end)?, is_word) || !valid(&d) {
         return Ok(None);
     }
-    // Bare digits need a keyword before them; the search is the costly
-    // part, so it comes after every other check.
-    if run == 9 && !KEYWORDS.before(v, p, KEYWORD_WINDOW) {
-        return Ok(None);
-    }
+    // Bare digits stand only with SSN context before them, which the
+    // scanner checks of every hit ([`Engine::confirms`](super::Engine)).
     Ok(Some(Hit::new(Kind::Ssn, end - p)))
 }
 
@@ -129,7 +110,9 @@ mod tests {
     fn probe(s: &str) -> Option<usize> {
         let p = s.bytes().position(|b| b.is_ascii_digit()).unwrap();
         let v = View { buf: s.as_bytes(), eof: true };
-        detect(&v, p).unwrap().map(|h| h.len)
+        let contexts =
+            super::super::context::Contexts::new(&super::super::ContextConfig::default()).unwrap();
+        detect(&v, p).unwrap().filter(|h| contexts.confirms(v.buf, p, h)).map(|h| h.len)
     }
 
     #[test]

@@ -222,6 +222,7 @@ mod tests {
             phone: true,
             iban: false,
             email: false,
+            contexts: Default::default(),
         };
         let table = all.start_digits();
         let seps: [(Option<u8>, &[usize]); 4] = [
