@@ -14,7 +14,7 @@ use http::StatusCode;
 
 use crate::config::detect::{CardMaskName, DetectSection, RuleActionName, ValidatorName};
 use crate::config::policy::{
-    AcceptEncoding, OnError, OverLimit, PolicyAction, PolicyMode, PolicySection,
+    AcceptEncoding, OnError, OverLimit, PolicyAction, PolicyMode, PolicySection, RequestAction,
 };
 use crate::config::ConfigError;
 use crate::detect::{Action, CardMask, CustomRule, Engine, EngineConfig, Kind, Validator};
@@ -54,6 +54,12 @@ pub struct Policy {
     pub strip_range: bool,
     /// Request paths forwarded unscanned (`exempt_paths`).
     pub exempt_paths: Vec<PathPattern>,
+    /// Whether requests are scanned (`scan_requests`).
+    pub scan_requests: bool,
+    /// Kinds whose findings in a request block it (`request_actions`).
+    pub request_blocks: Vec<Kind>,
+    pub request_hold_window: usize,
+    pub request_hold_timeout: Duration,
 }
 
 /// An `exempt_paths` entry: a segment-wise prefix, or a glob whose `*`
@@ -363,6 +369,38 @@ impl Policy {
             .map(|s| PathPattern::parse(s).map_err(|e| invalid(format!("exempt_paths: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
 
+        let mut request_blocks = Vec::new();
+        for (n, &a) in &section.request_actions {
+            let k = kind("request_actions", n)?;
+            if !enabled.contains(&k) {
+                return Err(invalid(format!(
+                    "request_actions: kind {n:?} has an action but is not in detectors"
+                )));
+            }
+            if a == RequestAction::Block && !request_blocks.contains(&renumber(k)) {
+                request_blocks.push(renumber(k));
+            }
+        }
+        let scan_requests = section.scan_requests.unwrap_or(true);
+        if !scan_requests && !request_blocks.is_empty() {
+            return Err(invalid(
+                "request_actions block a kind but scan_requests = false: requests would never be scanned"
+                    .into(),
+            ));
+        }
+        let request_hold_timeout = section
+            .request_hold_timeout_ms
+            .map(Duration::from_millis)
+            .unwrap_or(DEFAULT_HOLD_TIMEOUT);
+        if section.request_hold_timeout_ms == Some(0)
+            && section.request_hold_window_bytes != Some(0)
+        {
+            return Err(invalid(
+                "request_hold_timeout_ms must be at least 1 (set request_hold_window_bytes = 0 to disable the hold)"
+                    .into(),
+            ));
+        }
+
         let engine = Engine::new(cfg).map_err(|e| invalid(e.to_string()))?;
         Ok(Policy {
             name: name.to_string(),
@@ -383,6 +421,10 @@ impl Policy {
             accept_encoding: section.accept_encoding.unwrap_or(AcceptEncoding::Passthrough),
             strip_range: section.strip_range.unwrap_or(true),
             exempt_paths,
+            scan_requests,
+            request_blocks,
+            request_hold_window: section.request_hold_window_bytes.unwrap_or(DEFAULT_HOLD_WINDOW),
+            request_hold_timeout,
         })
     }
 
@@ -411,6 +453,21 @@ impl Policy {
         !self.exempt_paths.is_empty()
             && plain_path(path)
             && self.exempt_paths.iter().any(|p| p.matches(path))
+    }
+
+    /// The configured request-side action for a kind.
+    pub fn request_action(&self, kind: Kind) -> RequestAction {
+        if self.request_blocks.contains(&kind) {
+            RequestAction::Block
+        } else {
+            RequestAction::Detect
+        }
+    }
+
+    /// True when a finding in a request can block it (enforce mode and a
+    /// kind whose request action is `block`).
+    pub fn request_enforces(&self) -> bool {
+        !self.monitor() && !self.request_blocks.is_empty()
     }
 
     /// True in monitor mode.
