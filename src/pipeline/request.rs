@@ -239,7 +239,7 @@ pub fn start<B>(
     ctx: &ResponseContext,
     parts: &http::request::Parts,
     body: B,
-) -> Result<(RequestScan<B>, Verdict), Response<ProxyBody>>
+) -> Result<(RequestScan<B>, Verdict), Box<Response<ProxyBody>>>
 where
     B: Body<Data = Bytes> + Unpin,
 {
@@ -255,7 +255,7 @@ where
     let reject = |report: &mut Report, reason, e: PipelineError| {
         report.blocked(reason);
         report.finish(&[], false);
-        Err(block::reply(Rejection::Blocked(e, policy.block_status), &ctx.request_id))
+        Err(Box::new(block::reply(Rejection::Blocked(e, policy.block_status), &ctx.request_id)))
     };
 
     if let Some(q) = query {

@@ -172,7 +172,7 @@ pub async fn handle(
     // body through the engine; a blocked value never reaches the upstream.
     let (mut body, verdict) = match pipeline::request::start(&ctx, &parts, body) {
         Ok(b) => b,
-        Err(resp) => return Ok(finish(rm, resp, false, access)),
+        Err(resp) => return Ok(finish(rm, *resp, false, access)),
     };
     if let Some(resp) = body.hold().await {
         return Ok(finish(rm, resp, false, access));
