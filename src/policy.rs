@@ -573,6 +573,19 @@ mod tests {
     }
 
     #[test]
+    fn request_actions_block_only_the_kinds_named() {
+        let p = build("").unwrap();
+        assert!(p.scan_requests && p.request_blocks.is_empty() && !p.request_enforces());
+        assert_eq!(p.request_hold_window, DEFAULT_HOLD_WINDOW);
+        let p = build("request_actions = { card = \"block\", email = \"detect\" }\nrequest_hold_window_bytes = 0\nrequest_hold_timeout_ms = 0").unwrap();
+        assert_eq!(p.request_blocks, [Kind::Card]);
+        assert_eq!(p.request_action(Kind::Email), RequestAction::Detect);
+        assert!(p.request_enforces());
+        let monitor = build("mode = \"monitor\"\nrequest_actions = { card = \"block\" }").unwrap();
+        assert!(!monitor.request_enforces());
+    }
+
+    #[test]
     fn block_is_masked_in_the_engine() {
         let p = build("actions = { card = \"block\", ssn = \"redact\" }").unwrap();
         assert_eq!(p.action(Kind::Card), PolicyAction::Block);
@@ -598,6 +611,13 @@ mod tests {
             ("detectors = [\"ssn\"]\nthresholds = { card = 3 }", "not in detectors"),
             ("detectors = [\"ssn\"]\nactions = { card = \"mask\" }", "not in detectors"),
             ("block_status = 200", "4xx or 5xx"),
+            ("request_actions = { cards = \"block\" }", "request_actions: unknown kind \"cards\""),
+            ("detectors = [\"ssn\"]\nrequest_actions = { card = \"block\" }", "not in detectors"),
+            (
+                "scan_requests = false\nrequest_actions = { card = \"block\" }",
+                "scan_requests = false",
+            ),
+            ("request_hold_timeout_ms = 0", "request_hold_timeout_ms"),
             ("block_status = 302", "4xx or 5xx"),
             ("content_types = [\"json\"]", "content_types"),
             ("stream_types = [\"text/ev*\"]", "stream_types"),

@@ -162,3 +162,26 @@ fn chunks_are_split_only_at_the_release_point() {
         assert_eq!(got, body);
     });
 }
+
+#[tokio::test]
+async fn monitor_mode_only_records_what_a_block_would_have_done() {
+    let h = harness("mode = \"monitor\"\nrequest_actions = { card = \"block\" }");
+    let body = format!("{{\"card\": \"{CARD}\"}}");
+    let (mut scan, verdict) =
+        start(&h.ctx, &parts("application/json", "?x=1"), chunks([body.clone().into_bytes()]))
+            .unwrap_or_else(|_| panic!("monitor never refuses"));
+    assert!(scan.hold().await.is_none());
+    let (got, _, failed) = forward(scan).await;
+    assert!(!failed && !verdict.blocked());
+    assert_eq!(got, body.as_bytes());
+    let text = String::from_utf8(h.metrics.encode()).unwrap();
+    assert!(
+        text.contains(
+            "leakwarden_request_findings_total{action=\"monitor\",kind=\"card\",route=\"r\"} 1"
+        ),
+        "{text}"
+    );
+    let audit = h.log.lines().join("\n");
+    assert!(audit.contains("\"would_block\":\"block_action\""), "{audit}");
+    assert!(audit.contains("\"would_actions\":{\"card\":\"block\"}"), "{audit}");
+}
