@@ -250,6 +250,34 @@ where
     if !policy.scan_requests || (query.is_none() && !has_body) {
         return Ok((RequestScan { inner: body, st: None }, verdict));
     }
+    // The body first: a request whose body is not read and that has no
+    // query string is not a scanned request at all.
+    let (mut format, mut refuse_coded) = (None, false);
+    if has_body {
+        let coded = parts
+            .headers
+            .get_all(http::header::CONTENT_ENCODING)
+            .iter()
+            .any(|v| !v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"identity"));
+        let ctype = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let skipped = |reason: &str| {
+            ctx.metrics.request_scan_skipped_total.with_label_values(&[&ctx.route, reason]).inc();
+        };
+        if coded {
+            skipped(request_skip_reason::CONTENT_CODING);
+            // What the guard cannot inspect but must: fail closed.
+            refuse_coded = policy.request_enforces() && policy.on_error == OnError::FailClosed;
+        } else {
+            format = Format::of(ctype);
+            if format.is_none() {
+                skipped(request_skip_reason::CONTENT_TYPE);
+            }
+        }
+    }
+    if query.is_none() && format.is_none() && !refuse_coded {
+        return Ok((RequestScan { inner: body, st: None }, verdict));
+    }
+
     let mut report = Report::new(ctx.clone());
     let retain = policy.engine.max_hold() + FIELD_SLACK;
     let reject = |report: &mut Report, reason, e: PipelineError| {
@@ -279,47 +307,26 @@ where
             );
         }
     }
-
-    let mut scan = None;
-    if has_body {
-        let coded = parts
-            .headers
-            .get_all(http::header::CONTENT_ENCODING)
-            .iter()
-            .any(|v| !v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"identity"));
-        let ctype = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        let skipped = |reason: &str| {
-            ctx.metrics.request_scan_skipped_total.with_label_values(&[&ctx.route, reason]).inc();
-        };
-        if coded {
-            skipped(request_skip_reason::CONTENT_CODING);
-            // What the guard cannot inspect but must: fail closed.
-            if policy.request_enforces() && policy.on_error == OnError::FailClosed {
-                verdict.set();
-                return reject(
-                    &mut report,
-                    request_block_reason::FAIL_CLOSED,
-                    PipelineError::UnknownEncoding,
-                );
-            }
-        } else {
-            match Format::of(ctype) {
-                None => skipped(request_skip_reason::CONTENT_TYPE),
-                Some(format) => {
-                    let hint =
-                        if format == Format::Json { ContentHint::Json } else { ContentHint::Text };
-                    scan = Some(Scan {
-                        projection: Projection::new(&format, retain),
-                        scanner: Scanner::new(policy.engine.clone(), hint),
-                        scanned: Vec::new(),
-                        out: Vec::new(),
-                        findings: Vec::new(),
-                        enforce: policy.request_enforces(),
-                    });
-                }
-            }
-        }
+    if refuse_coded {
+        verdict.set();
+        return reject(
+            &mut report,
+            request_block_reason::FAIL_CLOSED,
+            PipelineError::UnknownEncoding,
+        );
     }
+
+    let scan = format.take().map(|format| {
+        let hint = if format == Format::Json { ContentHint::Json } else { ContentHint::Text };
+        Scan {
+            projection: Projection::new(&format, retain),
+            scanner: Scanner::new(policy.engine.clone(), hint),
+            scanned: Vec::new(),
+            out: Vec::new(),
+            findings: Vec::new(),
+            enforce: policy.request_enforces(),
+        }
+    });
     let mut st = State {
         report,
         scan,
