@@ -203,6 +203,21 @@ async fn observe_mode_forwards_every_byte_and_the_inventory_names_the_fields() {
     ] {
         assert!(metrics.contains(line), "missing {line}");
     }
+    // `leakwarden report` says the same, in its own section.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_leakwarden"))
+        .args(["report", "--from", &format!("http://{}", guard.admin.unwrap()), "--format", "md"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "| default | POST | `/signup` | 1 | card 1/1 (detect 1), email 1/1 (detect 1), ssn 1/1 (detect 1) | card: `card`, email: `email`, ssn: `ssn` |  |",
+        "| default | POST | `/profile/{id}` | 1 | email 1/1 (detect 1) | email: `email` | image/png 1 |",
+        "| default | GET | `/search` | 1 | email 1/1 (detect 1) | email: `?q` |  |",
+    ] {
+        assert!(md.contains(line), "missing {line} in {md}");
+    }
     // No value is anywhere in the inventory.
     let (_, json) = get(guard.admin.unwrap(), "/inventory").await;
     let json = String::from_utf8(json.to_vec()).unwrap();
