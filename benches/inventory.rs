@@ -109,5 +109,20 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// An endpoint's template, per response: every segment through the engine
+/// (`template`) against the per-route cache of segment decisions the
+/// inventory records with (`cached`, steady state: the segments were seen).
+fn templates(c: &mut Criterion) {
+    use leakwarden::inventory::template;
+    let policy = Arc::new(Policy::default_policy());
+    let engine = &policy.engine;
+    let cache = template::SegmentCache::default();
+    let path = "/api/v2/customers/4242/orders/123e4567-e89b-12d3-a456-426614174000/items";
+    let mut g = c.benchmark_group("template");
+    g.bench_function("template", |b| b.iter(|| template::template(engine, path)));
+    g.bench_function("cached", |b| b.iter(|| cache.template("default", engine, path)));
+    g.finish();
+}
+
+criterion_group!(benches, bench, templates);
 criterion_main!(benches);

@@ -163,6 +163,10 @@ pub struct AuditRecord<'a> {
     /// (absent when the policy has no budget).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exfil: Option<crate::exfil::AuditNote>,
+    /// `"request"` on the line of what a request carried (its query string
+    /// and body); absent on a response's line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side: Option<&'static str>,
 }
 
 /// Percent-decoding rounds applied before masking: a value encoded twice
@@ -276,6 +280,7 @@ mod tests {
             would_block: None,
             complete: true,
             exfil: None,
+            side: None,
         }
     }
 

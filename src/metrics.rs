@@ -60,6 +60,26 @@ pub mod skip_reason {
     pub const EXEMPT_PATH: &str = "exempt_path";
 }
 
+/// Bounded reasons for `leakwarden_requests_blocked_total`.
+pub mod request_block_reason {
+    /// Found inside the request hold window: refused, upstream never called.
+    pub const BEFORE_UPSTREAM: &str = "before_upstream";
+    /// Found past the window: the upstream request was aborted before the
+    /// value's bytes were sent.
+    pub const ABORTED: &str = "aborted";
+    /// A request body the guard could not inspect (a content coding) on a
+    /// policy that blocks kinds in requests.
+    pub const FAIL_CLOSED: &str = "fail_closed";
+}
+
+/// Bounded reasons for `leakwarden_request_scan_skipped_total`.
+pub mod request_skip_reason {
+    /// A body media type that is not scanned (binary uploads).
+    pub const CONTENT_TYPE: &str = "content_type";
+    /// A body with a content coding (gzip...): not decoded, not inspected.
+    pub const CONTENT_CODING: &str = "content_coding";
+}
+
 /// The `action` label of `leakwarden_findings_total` for a finding in
 /// monitor mode: nothing was done to it (the value left as it was). What
 /// enforce mode would have done is the `would_action` label of
@@ -100,6 +120,13 @@ const BLOCK_REASONS: &[&str] = &[
 const SKIP_REASONS: &[&str] =
     &[skip_reason::CONTENT_TYPE, skip_reason::SIZE_LIMIT, skip_reason::EXEMPT_PATH];
 const CLIENT_REASONS: &[&str] = &[client_reason::REQUEST_BODY];
+const REQUEST_BLOCK_REASONS: &[&str] = &[
+    request_block_reason::BEFORE_UPSTREAM,
+    request_block_reason::ABORTED,
+    request_block_reason::FAIL_CLOSED,
+];
+const REQUEST_SKIP_REASONS: &[&str] =
+    &[request_skip_reason::CONTENT_TYPE, request_skip_reason::CONTENT_CODING];
 
 /// All metrics. Cheap to share behind an `Arc`; every test server gets its
 /// own so that counters can be asserted exactly.
@@ -148,6 +175,15 @@ pub struct Metrics {
     pub inventory_template_overflow_total: IntCounterVec,
     /// Access lines dropped because the access log writer's queue was full.
     pub access_log_lines_dropped_total: IntCounter,
+    /// Requests whose query string or body went through the engine.
+    pub requests_scanned_total: IntCounterVec,
+    /// Request-side findings by route, kind and action (`detect`, `block`,
+    /// `monitor`).
+    pub request_findings_total: IntCounterVec,
+    /// Requests refused or aborted by a request-side block.
+    pub requests_blocked_total: IntCounterVec,
+    /// Request bodies not scanned, by reason.
+    pub request_scan_skipped_total: IntCounterVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -336,6 +372,30 @@ impl Metrics {
                 reg.register(Box::new(c.clone())).expect("metric registered once");
                 c
             },
+            requests_scanned_total: counter(
+                &reg,
+                "leakwarden_requests_scanned_total",
+                "Requests whose query string or body went through the detection engine, by route.",
+                &["route"],
+            ),
+            request_findings_total: counter(
+                &reg,
+                "leakwarden_request_findings_total",
+                "Findings in request query strings and bodies, by route, kind and action (detect, block, monitor).",
+                &["route", "kind", "action"],
+            ),
+            requests_blocked_total: counter(
+                &reg,
+                "leakwarden_requests_blocked_total",
+                "Requests refused before the upstream or aborted upstream by a request-side block, by route and reason.",
+                &["route", "reason"],
+            ),
+            request_scan_skipped_total: counter(
+                &reg,
+                "leakwarden_request_scan_skipped_total",
+                "Request bodies not scanned, by route and reason (content_type, content_coding).",
+                &["route", "reason"],
+            ),
             registry: reg,
         };
         // Both results exist from the start so that the first failure is an
@@ -383,6 +443,13 @@ impl Metrics {
         }
         for reason in CLIENT_REASONS {
             self.client_errors_total.with_label_values(&[route, reason]);
+        }
+        self.requests_scanned_total.with_label_values(&[route]);
+        for reason in REQUEST_BLOCK_REASONS {
+            self.requests_blocked_total.with_label_values(&[route, reason]);
+        }
+        for reason in REQUEST_SKIP_REASONS {
+            self.request_scan_skipped_total.with_label_values(&[route, reason]);
         }
         self.responses_scanned_total.with_label_values(&[route]);
         self.responses_modified_total.with_label_values(&[route]);

@@ -16,7 +16,7 @@ use crate::config::detect::{
     CardMaskName, ContextKindSection, ContextWord, DetectSection, RuleActionName, ValidatorName,
 };
 use crate::config::policy::{
-    AcceptEncoding, OnError, OverLimit, PolicyAction, PolicyMode, PolicySection,
+    AcceptEncoding, OnError, OverLimit, PolicyAction, PolicyMode, PolicySection, RequestAction,
 };
 use crate::config::ConfigError;
 use crate::detect::{
@@ -59,6 +59,12 @@ pub struct Policy {
     pub strip_range: bool,
     /// Request paths forwarded unscanned (`exempt_paths`).
     pub exempt_paths: Vec<PathPattern>,
+    /// Whether requests are scanned (`scan_requests`).
+    pub scan_requests: bool,
+    /// Kinds whose findings in a request block it (`request_actions`).
+    pub request_blocks: Vec<Kind>,
+    pub request_hold_window: usize,
+    pub request_hold_timeout: Duration,
 }
 
 /// An `exempt_paths` entry: a segment-wise prefix, or a glob whose `*`
@@ -368,6 +374,38 @@ impl Policy {
             .map(|s| PathPattern::parse(s).map_err(|e| invalid(format!("exempt_paths: {e}"))))
             .collect::<Result<Vec<_>, _>>()?;
 
+        let mut request_blocks = Vec::new();
+        for (n, &a) in &section.request_actions {
+            let k = kind("request_actions", n)?;
+            if !enabled.contains(&k) {
+                return Err(invalid(format!(
+                    "request_actions: kind {n:?} has an action but is not in detectors"
+                )));
+            }
+            if a == RequestAction::Block && !request_blocks.contains(&renumber(k)) {
+                request_blocks.push(renumber(k));
+            }
+        }
+        let scan_requests = section.scan_requests.unwrap_or(true);
+        if !scan_requests && !request_blocks.is_empty() {
+            return Err(invalid(
+                "request_actions block a kind but scan_requests = false: requests would never be scanned"
+                    .into(),
+            ));
+        }
+        let request_hold_timeout = section
+            .request_hold_timeout_ms
+            .map(Duration::from_millis)
+            .unwrap_or(DEFAULT_HOLD_TIMEOUT);
+        if section.request_hold_timeout_ms == Some(0)
+            && section.request_hold_window_bytes != Some(0)
+        {
+            return Err(invalid(
+                "request_hold_timeout_ms must be at least 1 (set request_hold_window_bytes = 0 to disable the hold)"
+                    .into(),
+            ));
+        }
+
         let engine = Engine::new(cfg).map_err(|e| invalid(e.to_string()))?;
         Ok(Policy {
             name: name.to_string(),
@@ -388,6 +426,10 @@ impl Policy {
             accept_encoding: section.accept_encoding.unwrap_or(AcceptEncoding::Passthrough),
             strip_range: section.strip_range.unwrap_or(true),
             exempt_paths,
+            scan_requests,
+            request_blocks,
+            request_hold_window: section.request_hold_window_bytes.unwrap_or(DEFAULT_HOLD_WINDOW),
+            request_hold_timeout,
         })
     }
 
@@ -416,6 +458,21 @@ impl Policy {
         !self.exempt_paths.is_empty()
             && plain_path(path)
             && self.exempt_paths.iter().any(|p| p.matches(path))
+    }
+
+    /// The configured request-side action for a kind.
+    pub fn request_action(&self, kind: Kind) -> RequestAction {
+        if self.request_blocks.contains(&kind) {
+            RequestAction::Block
+        } else {
+            RequestAction::Detect
+        }
+    }
+
+    /// True when a finding in a request can block it (enforce mode and a
+    /// kind whose request action is `block`).
+    pub fn request_enforces(&self) -> bool {
+        !self.monitor() && !self.request_blocks.is_empty()
     }
 
     /// True in monitor mode.
@@ -560,6 +617,19 @@ mod tests {
     }
 
     #[test]
+    fn request_actions_block_only_the_kinds_named() {
+        let p = build("").unwrap();
+        assert!(p.scan_requests && p.request_blocks.is_empty() && !p.request_enforces());
+        assert_eq!(p.request_hold_window, DEFAULT_HOLD_WINDOW);
+        let p = build("request_actions = { card = \"block\", email = \"detect\" }\nrequest_hold_window_bytes = 0\nrequest_hold_timeout_ms = 0").unwrap();
+        assert_eq!(p.request_blocks, [Kind::Card]);
+        assert_eq!(p.request_action(Kind::Email), RequestAction::Detect);
+        assert!(p.request_enforces());
+        let monitor = build("mode = \"monitor\"\nrequest_actions = { card = \"block\" }").unwrap();
+        assert!(!monitor.request_enforces());
+    }
+
+    #[test]
     fn block_is_masked_in_the_engine() {
         let p = build("actions = { card = \"block\", ssn = \"redact\" }").unwrap();
         assert_eq!(p.action(Kind::Card), PolicyAction::Block);
@@ -585,6 +655,13 @@ mod tests {
             ("detectors = [\"ssn\"]\nthresholds = { card = 3 }", "not in detectors"),
             ("detectors = [\"ssn\"]\nactions = { card = \"mask\" }", "not in detectors"),
             ("block_status = 200", "4xx or 5xx"),
+            ("request_actions = { cards = \"block\" }", "request_actions: unknown kind \"cards\""),
+            ("detectors = [\"ssn\"]\nrequest_actions = { card = \"block\" }", "not in detectors"),
+            (
+                "scan_requests = false\nrequest_actions = { card = \"block\" }",
+                "scan_requests = false",
+            ),
+            ("request_hold_timeout_ms = 0", "request_hold_timeout_ms"),
             ("block_status = 302", "4xx or 5xx"),
             ("content_types = [\"json\"]", "content_types"),
             ("stream_types = [\"text/ev*\"]", "stream_types"),

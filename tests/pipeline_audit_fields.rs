@@ -118,6 +118,7 @@ proptest! {
             would_block: None,
             complete: true,
             exfil: None,
+            side: None,
         });
         let line = log.lines().join("\n");
         let digits: String = v.chars().filter(char::is_ascii_alphanumeric).collect();

@@ -105,6 +105,50 @@ pub struct PolicySection {
     /// Paths with dot segments or encoded separators are always scanned.
     #[serde(default)]
     pub exempt_paths: Vec<String>,
+    /// Scan what requests carry (query strings; form, JSON, multipart text
+    /// parts and text bodies) for the inventory's `collects`, the request
+    /// metrics and audit lines. Default true. Requests are forwarded
+    /// byte-for-byte unless a kind in `request_actions` blocks.
+    #[serde(default)]
+    pub scan_requests: Option<bool>,
+    /// Action per kind found in a request: `"detect"` (the default for
+    /// every kind: count, audit, forward untouched) or `"block"` (the
+    /// request never reaches the upstream with the value: refused with the
+    /// block page inside `request_hold_window_bytes`, the upstream request
+    /// aborted before the value's bytes past it). Example:
+    /// `{ card = "block" }` everywhere but the payment route.
+    #[serde(default)]
+    pub request_actions: BTreeMap<String, RequestAction>,
+    /// Request body bytes read (and scanned) before the upstream request is
+    /// opened when a kind blocks, so that a value found inside them is
+    /// refused before the upstream sees a byte. Default 65536; 0 opens the
+    /// upstream request at once (a block then always aborts it).
+    #[serde(default)]
+    pub request_hold_window_bytes: Option<usize>,
+    /// Longest wait, in milliseconds, for the request hold window to fill
+    /// before the upstream request is opened anyway. Default 2000.
+    #[serde(default)]
+    pub request_hold_timeout_ms: Option<u64>,
+}
+
+/// What the policy does with a finding of a kind in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestAction {
+    /// Count and audit; the request goes on untouched.
+    Detect,
+    /// Refuse the request (or abort it upstream) before the value is sent.
+    Block,
+}
+
+impl RequestAction {
+    /// The name used in metrics labels and audit lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestAction::Detect => "detect",
+            RequestAction::Block => "block",
+        }
+    }
 }
 
 /// Enforce or only observe.

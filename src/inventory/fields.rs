@@ -23,7 +23,7 @@ pub const MAX_DEPTH: usize = 32;
 pub const MAX_SPANS: usize = 4096;
 
 /// Path segment markers in the span arena.
-const SEG_KEY: u8 = 1;
+pub(super) const SEG_KEY: u8 = 1;
 const SEG_ARRAY: u8 = 2;
 const SEG_DEEP: u8 = 3;
 
@@ -39,7 +39,7 @@ struct Span {
 
 /// Recent value spans and their encoded paths.
 #[derive(Debug, Default)]
-struct SpanLog {
+pub(super) struct SpanLog {
     spans: VecDeque<Span>,
     arena: Vec<u8>,
     arena_base: u64,
@@ -47,7 +47,12 @@ struct SpanLog {
 }
 
 impl SpanLog {
-    fn push(&mut self, start: u64, end: u64, path: &[u8], fed: u64) {
+    /// Remembers the spans of the last `retain` bytes.
+    pub(super) fn new(retain: usize) -> SpanLog {
+        SpanLog { retain: retain as u64, ..SpanLog::default() }
+    }
+
+    pub(super) fn push(&mut self, start: u64, end: u64, path: &[u8], fed: u64) {
         let path_off = self.arena_base + self.arena.len() as u64;
         self.arena.extend_from_slice(path);
         self.spans.push_back(Span { start, end, path_off, path_len: path.len() as u32 });
@@ -65,7 +70,7 @@ impl SpanLog {
         }
     }
 
-    fn find(&self, start: u64, end: u64) -> Option<&[u8]> {
+    pub(super) fn find(&self, start: u64, end: u64) -> Option<&[u8]> {
         let i = self.spans.partition_point(|s| s.end <= start);
         let s = self.spans.get(i)?;
         if s.start <= start && end <= s.end.max(start + 1) {
@@ -267,7 +272,7 @@ impl JsonTracker {
 
     /// The encoded path of the value holding bytes `start..end`, if known
     /// (the engine may report a finding before its value has ended).
-    fn path_of(&self, start: u64, end: u64) -> Option<&[u8]> {
+    pub(super) fn path_of(&self, start: u64, end: u64) -> Option<&[u8]> {
         let open = matches!(self.lex, Lex::Scalar | Lex::Str { key: false, .. });
         if open && start >= self.value_start {
             return Some(&self.path);

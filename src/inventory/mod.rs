@@ -1,9 +1,12 @@
 //! The privacy inventory: from real traffic, what personal data each
-//! endpoint exposes (and, next, collects), which forms ask visitors for it
-//! and which third parties pages load, built in the same pass that scans.
+//! endpoint exposes (responses) and collects (requests), which forms ask
+//! visitors for it and which third parties pages load, built in the same
+//! pass that scans.
 //!
 //! Layout: [`template`] turns paths into endpoint templates, [`fields`]
-//! tracks JSON and form field paths in a streamed body, [`html`] reads
+//! tracks JSON and form field paths in a streamed body, [`collect`]
+//! projects a request body or query string onto the bytes the engine scans
+//! (percent-decoded forms, multipart text parts) with their field names, [`html`] reads
 //! forms and third-party origins from a streamed page, [`store`] holds the
 //! data, its JSON schema and the merge, [`render`] writes it as HTML or
 //! Markdown, [`persist`] snapshots it to disk.
@@ -12,8 +15,10 @@
 //! keep a scanned value: paths, keys and input names are checked by the
 //! engine before they are stored, and values are never read at all. The
 //! proxy holds one [`Inventory`]; the pipeline gets an [`Exchange`] per
-//! request and feeds an [`Observer`] per response.
+//! request, feeds an [`Observer`] per response and a [`Collector`] per
+//! scanned request.
 
+pub mod collect;
 pub mod fields;
 pub mod html;
 pub mod persist;
@@ -37,7 +42,7 @@ use crate::policy::Policy;
 use fields::{Fields, JsonTracker};
 use html::{HtmlObserver, PageFacts};
 use sample::Sampler;
-use store::{FormRecord, KindRecord, Limits, ResponseRecord, Snapshot, Store};
+use store::{FormRecord, KindRecord, Limits, RequestRecord, ResponseRecord, Snapshot, Store};
 
 /// Field-path tracking window beyond the engine's hold-back: a finding is
 /// reported at most its own length plus the hold-back after its last byte.
@@ -54,6 +59,8 @@ pub struct Inventory {
     file: Option<(std::path::PathBuf, std::time::Duration)>,
     /// Which responses the structural observer reads (see [`sample`]).
     sampler: Sampler,
+    /// Path segment decisions per route (see [`template::SegmentCache`]).
+    segments: template::SegmentCache,
 }
 
 fn lock(m: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
@@ -87,6 +94,7 @@ impl Inventory {
             metrics,
             file: cfg.file.clone().map(|f| (f, cfg.snapshot_interval.0)),
             sampler: Sampler::new(cfg.observe_interval.0),
+            segments: template::SegmentCache::default(),
         }
     }
 
@@ -144,20 +152,32 @@ impl Inventory {
 
     /// Adds one response, templating its path under the route's limit.
     fn record(&self, mut rec: ResponseRecord, policy: &Policy) {
-        let template = template::template(&policy.engine, &rec.template);
+        let template = self.segments.template(&rec.route, &policy.engine, &rec.template);
         let mut st = lock(&self.store);
-        rec.template = if st.has_template(&rec.route, &template)
-            || st.templates_of(&rec.route) < self.max_templates
-        {
+        rec.template = self.admit(&mut st, &rec.route, template);
+        st.record(&rec, &self.limits);
+    }
+
+    /// Adds one scanned request, templating its path as [`Self::record`].
+    fn record_request(&self, mut rec: RequestRecord, policy: &Policy) {
+        let template = self.segments.template(&rec.route, &policy.engine, &rec.template);
+        let mut st = lock(&self.store);
+        rec.template = self.admit(&mut st, &rec.route, template);
+        st.record_request(&rec, &self.limits);
+    }
+
+    /// The template kept for `template` on `route`: itself, or `{other}`
+    /// past the route's template limit (counted).
+    fn admit(&self, st: &mut Store, route: &str, template: String) -> String {
+        if st.has_template(route, &template) || st.templates_of(route) < self.max_templates {
             template
         } else {
-            st.count_overflow(&rec.route);
+            st.count_overflow(route);
             if let Some(m) = &self.metrics {
-                m.inventory_template_overflow_total.with_label_values(&[&rec.route]).inc();
+                m.inventory_template_overflow_total.with_label_values(&[route]).inc();
             }
             template::OTHER.to_string()
-        };
-        st.record(&rec, &self.limits);
+        }
     }
 
     /// Adds a snapshot (another replica's, or the file loaded at start).
@@ -253,6 +273,90 @@ impl Exchange {
             ContentHint::Text => Body::Plain,
         };
         Observer { exchange: self.clone(), body, kinds: BTreeMap::new(), last: None }
+    }
+}
+
+impl Exchange {
+    /// A collector of what this request carries (its query string and
+    /// body), recorded in the endpoint's `collects` when finished.
+    pub fn collector(&self) -> Collector {
+        Collector { exchange: self.clone(), kinds: BTreeMap::new(), files: Vec::new(), last: None }
+    }
+}
+
+/// What one request carried: findings per kind, the fields that carried
+/// them (rendered through the engine, bounded) and the declared types of
+/// the files it uploaded. Never a value.
+pub struct Collector {
+    exchange: Exchange,
+    kinds: BTreeMap<Kind, (u64, Vec<String>)>,
+    files: Vec<String>,
+    /// The last field rendered, encoded and rendered.
+    last: Option<(Vec<u8>, String)>,
+}
+
+impl Collector {
+    /// One finding; `field` is the encoded path of the field it sat in
+    /// ([`collect::Projection::field`]).
+    pub fn finding(&mut self, f: &Finding, field: Option<&[u8]>, policy: &Policy) {
+        let inv = &self.exchange.0.inventory;
+        let (max_fields, max_len) = (inv.limits.max_fields, inv.max_field_len);
+        let entry = self.kinds.entry(f.kind).or_default();
+        entry.0 += 1;
+        let Some(enc) = field else { return };
+        if entry.1.len() >= max_fields {
+            return;
+        }
+        let p = match &self.last {
+            Some((e, p)) if e[..] == *enc => p.clone(),
+            _ => {
+                let p = fields::render(&policy.engine, enc, max_len);
+                self.last = Some((enc.to_vec(), p.clone()));
+                p
+            }
+        };
+        if !entry.1.contains(&p) {
+            entry.1.push(p);
+        }
+    }
+
+    /// Declared types of the files the body uploaded.
+    pub fn files(&mut self, files: &[String]) {
+        self.files.extend_from_slice(files);
+    }
+
+    /// Records the request. `blocked` is true when the policy refused it.
+    pub fn finish(self, policy: &Policy, blocked: bool) {
+        let ex = &*self.exchange.0;
+        let engine = &policy.engine;
+        let kinds = self
+            .kinds
+            .into_iter()
+            .map(|(k, (findings, fields))| {
+                let action = if policy.monitor() {
+                    "monitor"
+                } else if blocked {
+                    "block"
+                } else {
+                    policy.request_action(k).as_str()
+                };
+                KindRecord {
+                    kind: engine.kind_name(k).to_string(),
+                    findings,
+                    action: action.to_string(),
+                    fields,
+                }
+            })
+            .collect();
+        let rec = RequestRecord {
+            route: ex.route.to_string(),
+            method: ex.method.clone(),
+            template: ex.path.clone(),
+            now: now().0,
+            kinds,
+            files: self.files,
+        };
+        ex.inventory.record_request(rec, policy);
     }
 }
 

@@ -181,18 +181,22 @@ th{background:#f0f0f0;cursor:pointer}.flag{color:#b03a2e;font-weight:bold}.muted
     s.push_str("</section><h2>Findings over time</h2>");
     s.push_str(&chart(snap));
 
-    s.push_str("<h2>Endpoints</h2><table id=\"endpoints\" class=\"sortable\"><thead><tr><th>Route</th><th>Method</th><th>Template</th><th>Responses</th><th>GPC requests</th><th>Exposes</th><th>Collects</th><th>Last seen</th></tr></thead><tbody>");
+    s.push_str("<h2>Endpoints</h2><table id=\"endpoints\" class=\"sortable\"><thead><tr><th>Route</th><th>Method</th><th>Template</th><th>Responses</th><th>Requests scanned</th><th>GPC requests</th><th>Exposes</th><th>Collects</th><th>Uploads</th><th>Last seen</th></tr></thead><tbody>");
     for e in &snap.endpoints {
+        let uploads: Vec<String> =
+            e.uploads.items.iter().map(|(t, n)| format!("{} {n}", esc(t))).collect();
         let _ = write!(
             s,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&e.route),
             esc(&e.method),
             esc(&e.template),
             e.responses,
+            e.requests,
             e.gpc_requests,
             kind_cell(&e.exposes),
             kind_cell(&e.collects),
+            uploads.join("<br>"),
             esc(&e.seen.last_seen)
         );
     }
@@ -285,6 +289,36 @@ pub fn markdown(snap: &Snapshot) -> String {
             md(&fields.join(", "))
         );
     }
+    s.push_str("\n## What endpoints collect\n\nPersonal data found in requests (query strings and bodies), the fields that carried it and the files uploaded: does the endpoint need it?\n\n| Route | Method | Template | Requests | Collects | Fields | Uploads |\n|---|---|---|---|---|---|---|\n");
+    for e in snap.endpoints.iter().filter(|e| e.requests > 0) {
+        let kinds: Vec<String> = e
+            .collects
+            .iter()
+            .map(|(k, st)| {
+                let actions: Vec<String> =
+                    st.actions.iter().map(|(a, n)| format!("{a} {n}")).collect();
+                format!("{k} {}/{} ({})", st.findings, st.requests, actions.join(", "))
+            })
+            .collect();
+        let fields: Vec<String> = e
+            .collects
+            .iter()
+            .flat_map(|(k, st)| st.fields.items.iter().map(move |f| format!("{k}: `{f}`")))
+            .collect();
+        let uploads: Vec<String> =
+            e.uploads.items.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | `{}` | {} | {} | {} | {} |",
+            md(&e.route),
+            md(&e.method),
+            md(&e.template),
+            e.requests,
+            md(&kinds.join(", ")),
+            md(&fields.join(", ")),
+            md(&uploads.join(", "))
+        );
+    }
     s.push_str("\n## Forms\n\n| Page | Posts to | Asks for | Flags |\n|---|---|---|---|\n");
     for f in &snap.forms {
         let _ = writeln!(
@@ -342,7 +376,32 @@ mod tests {
         assert!(page.contains("<polyline"));
         assert!(page.contains("Endpoints exposing</b><br>ssn 1"));
         assert!(!page.contains("http://") && !page.contains("src="), "self-contained");
+        st.record_request(
+            &crate::inventory::store::RequestRecord {
+                route: "api".into(),
+                method: "POST".into(),
+                template: "/signup".into(),
+                now: "2026-12-01T01:00:00.000Z".into(),
+                kinds: vec![crate::inventory::store::KindRecord {
+                    kind: "ssn".into(),
+                    findings: 1,
+                    action: "detect".into(),
+                    fields: vec!["ssn".into()],
+                }],
+                files: vec!["image/png".into()],
+            },
+            &Limits::default(),
+        );
+        let page = html(&st.to_snapshot());
+        assert!(page.contains("Endpoints collecting</b><br>ssn 1"), "{page}");
+        assert!(page.contains("<td>image/png 1</td>"), "{page}");
         let text = markdown(&st.to_snapshot());
+        assert!(
+            text.contains(
+                "| api | POST | `/signup` | 1 | ssn 1/1 (detect 1) | ssn: `ssn` | image/png 1 |"
+            ),
+            "{text}"
+        );
         assert!(text.contains("| <r> | GET | `/a\"b` | 1 | ssn 2/1 | ssn: `x.ssn` |"), "{text}");
     }
 }

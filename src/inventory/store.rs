@@ -141,6 +141,54 @@ pub struct Endpoint {
     pub seen: Seen,
     pub exposes: BTreeMap<String, KindStats>,
     pub collects: BTreeMap<String, KindStats>,
+    /// Requests whose query string or body was scanned.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub requests: u64,
+    /// Files uploaded (multipart file parts, not scanned) per declared
+    /// type.
+    #[serde(default, skip_serializing_if = "Counted::is_empty")]
+    pub uploads: Counted,
+}
+
+/// A bounded map of counts: the `limit` smallest keys (counts of a kept key
+/// add up across merges), and whether more keys were seen. Keeping the
+/// smallest keys, as [`Bounded`] does, keeps the merge associative.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counted {
+    pub items: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub truncated: bool,
+}
+
+impl Counted {
+    fn is_empty(&self) -> bool {
+        self.items.is_empty() && !self.truncated
+    }
+
+    pub fn add(&mut self, key: &str, n: u64, limit: usize) {
+        match self.items.get_mut(key) {
+            Some(c) => *c += n,
+            None => {
+                self.items.insert(key.to_string(), n);
+                self.cap(limit);
+            }
+        }
+    }
+
+    fn cap(&mut self, limit: usize) {
+        while self.items.len() > limit {
+            self.items.pop_last();
+            self.truncated = true;
+        }
+    }
+
+    fn merge(&mut self, other: &Counted, limit: usize) {
+        self.truncated |= other.truncated;
+        for (k, n) in &other.items {
+            *self.items.entry(k.clone()).or_default() += n;
+        }
+        self.cap(limit);
+    }
 }
 
 /// One form, as served on one endpoint.
@@ -268,6 +316,20 @@ pub struct ResponseRecord {
     pub form_actions: Vec<String>,
 }
 
+/// Everything one request adds to the inventory (`collects`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub route: String,
+    pub method: String,
+    pub template: String,
+    /// RFC 3339 time of the request.
+    pub now: String,
+    /// Kinds found; `action` is `detect`, `block` or `monitor`.
+    pub kinds: Vec<KindRecord>,
+    /// Declared types of the files it uploaded.
+    pub files: Vec<String>,
+}
+
 impl Store {
     pub fn new(since: String) -> Store {
         Store { since, ..Store::default() }
@@ -386,6 +448,37 @@ impl Store {
         }
     }
 
+    /// Adds one scanned request to its endpoint's `collects`.
+    pub fn record_request(&mut self, r: &RequestRecord, lim: &Limits) {
+        self.index(&r.route, &r.template);
+        let key = (r.route.clone(), r.method.clone(), r.template.clone());
+        let ep = self.endpoints.entry(key).or_insert_with(|| Endpoint {
+            route: r.route.clone(),
+            method: r.method.clone(),
+            template: r.template.clone(),
+            seen: Seen::at(&r.now),
+            ..Endpoint::default()
+        });
+        ep.requests += 1;
+        ep.seen.touch(&r.now);
+        for k in &r.kinds {
+            let s = ep
+                .collects
+                .entry(k.kind.clone())
+                .or_insert_with(|| KindStats { seen: Seen::at(&r.now), ..KindStats::default() });
+            s.requests += 1;
+            s.findings += k.findings;
+            s.seen.touch(&r.now);
+            *s.actions.entry(k.action.clone()).or_default() += 1;
+            for f in &k.fields {
+                s.fields.insert(f.clone(), lim.max_fields);
+            }
+        }
+        for f in &r.files {
+            ep.uploads.add(f, 1, lim.max_fields);
+        }
+    }
+
     /// Adds `other` into `self`. Counts add up; the earliest `since` wins.
     /// No recording limit on endpoints, forms or third parties applies
     /// here: a merge never drops what a replica counted.
@@ -406,6 +499,8 @@ impl Store {
                     e.seen.merge(&o.seen);
                     merge_kinds(&mut e.exposes, &o.exposes, lim.max_fields);
                     merge_kinds(&mut e.collects, &o.collects, lim.max_fields);
+                    e.requests += o.requests;
+                    e.uploads.merge(&o.uploads, lim.max_fields);
                 }
             }
         }
@@ -553,10 +648,10 @@ mod tests {
 
     prop_compose! {
         fn arb_store()(recs in proptest::collection::vec(
-            (0usize..2, 0usize..3, 0u8..8, 0usize..3, 1u64..5, 0usize..6), 0..12)) -> Store {
+            (0usize..2, 0usize..3, 0u8..8, 0usize..3, 1u64..5, 0usize..6, 0usize..3), 0..12)) -> Store {
             let lim = small_limits();
             let mut s = Store::new(String::new());
-            for (r, t, h, k, n, f) in recs {
+            for (r, t, h, k, n, f, side) in recs {
                 let route = ["api", "web"][r];
                 let tpl = ["/a", "/b/{id}", "/c"][t];
                 let kind = ["card", "email", "ssn"][k];
@@ -564,6 +659,22 @@ mod tests {
                 let field = ["a", "b", "c", "d", "e", "f"][f];
                 let rec = record(route, tpl, h, &[(kind, n, action, &[field])]);
                 if s.since.is_empty() || rec.now < s.since { s.since = rec.now.clone(); }
+                if side == 0 {
+                    // A request: what the endpoint collects.
+                    let files = ["image/png", "text/csv", "application/pdf", "image/jpeg"];
+                    let req = RequestRecord {
+                        route: rec.route.clone(),
+                        method: "POST".into(),
+                        template: rec.template.clone(),
+                        now: rec.now.clone(),
+                        kinds: rec.kinds.iter().map(|k| KindRecord {
+                            action: ["detect", "block"][f % 2].into(), ..k.clone()
+                        }).collect(),
+                        files: files[..f % 5].iter().map(|s| s.to_string()).collect(),
+                    };
+                    s.record_request(&req, &lim);
+                    continue;
+                }
                 s.record(&rec, &lim);
                 if h == 7 { s.count_overflow(route); }
             }
@@ -572,7 +683,11 @@ mod tests {
     }
 
     fn total_findings(s: &Store) -> u64 {
-        s.endpoints.values().flat_map(|e| e.exposes.values()).map(|k| k.findings).sum()
+        s.endpoints
+            .values()
+            .flat_map(|e| e.exposes.values().chain(e.collects.values()))
+            .map(|k| k.findings)
+            .sum()
     }
 
     proptest! {
@@ -594,6 +709,10 @@ mod tests {
             prop_assert_eq!(total_findings(&ab_c), total_findings(&a) + total_findings(&b) + total_findings(&c));
             let responses = |s: &Store| s.endpoints.values().map(|e| e.responses).sum::<u64>();
             prop_assert_eq!(responses(&ab_c), responses(&a) + responses(&b) + responses(&c));
+            let requests = |s: &Store| s.endpoints.values().map(|e| e.requests).sum::<u64>();
+            prop_assert_eq!(requests(&ab_c), requests(&a) + requests(&b) + requests(&c));
+            let collected = |s: &Store| s.endpoints.values().flat_map(|e| e.collects.values()).map(|k| k.requests).sum::<u64>();
+            prop_assert_eq!(collected(&ab_c), collected(&a) + collected(&b) + collected(&c));
             // The JSON form round-trips.
             let back = Store::from_snapshot(ab_c.to_snapshot()).unwrap();
             prop_assert_eq!(back, ab_c);

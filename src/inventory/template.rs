@@ -88,6 +88,110 @@ pub fn template(engine: &Arc<Engine>, path: &str) -> String {
     out
 }
 
+/// One remembered decision and the engine it was made with.
+type Entry = (std::sync::Weak<Engine>, Option<Box<str>>);
+
+/// Independent maps (and locks) of a [`SegmentCache`].
+const CACHE_SHARDS: usize = 16;
+/// Decisions remembered per shard (4096 in all).
+pub const CACHE_PER_SHARD: usize = 256;
+
+/// Remembered [`classify`] decisions for the path segments of a route, so
+/// that a segment seen again (`api`, `customers`, `v2`: most of them) does
+/// not go through the engine once per request. Keyed by a keyed 128-bit
+/// hash of the route, the engine (a reload's new engine starts afresh) and
+/// the segment: it never keeps a raw segment, and a segment that holds a
+/// value is only ever kept as its placeholder. Each entry holds a `Weak`
+/// of its engine, so the engine's address (part of the key) cannot be
+/// reused by another engine while the entry lives. Bounded: a full shard is
+/// cleared (its segments are classified once more).
+pub struct SegmentCache {
+    shards: Box<[std::sync::Mutex<std::collections::HashMap<u128, Entry>>]>,
+    keys: (std::collections::hash_map::RandomState, std::collections::hash_map::RandomState),
+}
+
+impl Default for SegmentCache {
+    fn default() -> Self {
+        SegmentCache {
+            shards: (0..CACHE_SHARDS).map(|_| Default::default()).collect(),
+            keys: Default::default(),
+        }
+    }
+}
+
+impl SegmentCache {
+    fn key(&self, route: &str, engine: &Arc<Engine>, seg: &str) -> u128 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let one = |k: &std::collections::hash_map::RandomState| {
+            let mut h = k.build_hasher();
+            route.hash(&mut h);
+            (Arc::as_ptr(engine) as usize).hash(&mut h);
+            seg.hash(&mut h);
+            h.finish()
+        };
+        (u128::from(one(&self.keys.0)) << 64) | u128::from(one(&self.keys.1))
+    }
+
+    /// [`segment`], remembered per route.
+    fn segment(&self, route: &str, engine: &Arc<Engine>, raw: &str, out: &mut String) {
+        let key = self.key(route, engine, raw);
+        let shard = &self.shards[(key % CACHE_SHARDS as u128) as usize];
+        let cached = lock(shard).get(&key).map(|(_, d)| d.clone());
+        let decision = match cached {
+            Some(d) => d,
+            None => {
+                let d = classify(engine, raw).map(String::into_boxed_str);
+                let mut map = lock(shard);
+                if map.len() >= CACHE_PER_SHARD {
+                    map.clear();
+                }
+                map.insert(key, (Arc::downgrade(engine), d.clone()));
+                d
+            }
+        };
+        match decision {
+            Some(p) => {
+                out.push('{');
+                out.push_str(&p);
+                out.push('}');
+            }
+            None => out.push_str(raw),
+        }
+    }
+
+    /// [`template`], with the decisions of `route`'s segments remembered.
+    pub fn template(&self, route: &str, engine: &Arc<Engine>, path: &str) -> String {
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        if path.is_empty() || path == "/" {
+            return "/".into();
+        }
+        let mut out = String::with_capacity(path.len());
+        for (i, seg) in path.split('/').enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            if !seg.is_empty() {
+                self.segment(route, engine, seg, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Decisions held (for tests of the bound).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().map_or(0, |m| m.len())).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A shard's map; a panic while it was held leaves a valid map.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn is_uuid(b: &[u8]) -> bool {
     b.len() == 36
         && b.iter().enumerate().all(|(i, &c)| match i {
@@ -135,6 +239,32 @@ mod tests {
         }
         let long = format!("/{}", "x".repeat(65));
         assert_eq!(template(&e, &long), "/{long}");
+    }
+
+    #[test]
+    fn the_cache_gives_the_same_templates_and_stays_bounded() {
+        let e = engine();
+        let cache = SegmentCache::default();
+        let paths = [
+            "/",
+            "",
+            "/api/customers/42",
+            "/api/customers/42/",
+            "/u/jane.doe%40example.com/profile",
+            "/cards/4111111111111111",
+            "/search?q=4111111111111111",
+            "/caf%C3%A9",
+            "//double",
+        ];
+        for _ in 0..2 {
+            for p in paths {
+                assert_eq!(cache.template("r", &e, p), template(&e, p), "{p}");
+            }
+        }
+        for i in 0..(CACHE_SHARDS * CACHE_PER_SHARD * 2) {
+            cache.template("r", &e, &format!("/x{i}"));
+        }
+        assert!(cache.len() <= CACHE_SHARDS * CACHE_PER_SHARD);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod codec;
 mod decide;
 pub mod error;
 mod report;
+pub mod request;
 mod transform;
 mod unscanned;
 
@@ -423,6 +424,7 @@ fn blocked_without_body(ctx: &ResponseContext, e: PipelineError) -> Response<Pro
             blocked: Some(reason),
             would_block: None,
             complete: false,
+            side: None,
         },
     );
     block::reply(Rejection::Blocked(e, ctx.policy.block_status), &ctx.request_id)

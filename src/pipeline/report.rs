@@ -198,6 +198,7 @@ impl Report {
                 blocked: self.blocked,
                 would_block: self.would_block,
                 complete,
+                side: None,
             },
         );
     }
@@ -211,7 +212,7 @@ fn policy_kind_name(ctx: &ResponseContext, k: Kind) -> String {
 /// formatting machinery: a dense page lists up to [`MAX_FINGERPRINTS`] in
 /// its audit line, and `{:02x}` per byte cost more than the rest of the
 /// line.
-fn fingerprint_hex(f: &Fingerprint) -> String {
+pub(crate) fn fingerprint_hex(f: &Fingerprint) -> String {
     hex::encode(f.0)
 }
 
@@ -225,6 +226,8 @@ pub(crate) struct AuditExtra<'a> {
     pub blocked: Option<&'static str>,
     pub would_block: Option<&'static str>,
     pub complete: bool,
+    /// `Some("request")` for a request's line.
+    pub side: Option<&'static str>,
 }
 
 /// Writes one audit line for a response.
@@ -257,6 +260,7 @@ pub(crate) fn write_audit(ctx: &ResponseContext, status: u16, extra: AuditExtra<
         would_block: extra.would_block,
         complete: extra.complete,
         exfil: ctx.exfil.as_ref().map(|c| c.audit()),
+        side: extra.side,
     });
     if !queued {
         ctx.metrics.audit_lines_dropped_total.inc();

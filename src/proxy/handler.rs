@@ -17,7 +17,7 @@ use super::headers::{self, X_REQUEST_ID};
 use super::route_metrics::{method_index, RouteMetrics};
 use super::{route, Proxy};
 use crate::access_log;
-use crate::pipeline::error::{ClientError, Rejection, UpstreamError};
+use crate::pipeline::error::{ClientError, PipelineError, Rejection, UpstreamError};
 use crate::pipeline::{self, block, ProxyBody, ResponseContext};
 
 pub use crate::metrics::UNROUTED;
@@ -160,11 +160,6 @@ pub async fn handle(
         return Ok(finish(rm, pipeline::budget_block(&ctx), false, access));
     }
 
-    let upstream_start = Instant::now();
-    let mut header_deadline = tokio::time::Instant::now() + limits.response_header_timeout;
-    if let Some(d) = deadline {
-        header_deadline = header_deadline.min(d);
-    }
     let (body, client_body_failed) = RequestBody::new(body);
     let body = match &mut access {
         Some(a) => {
@@ -173,9 +168,31 @@ pub async fn handle(
         }
         None => body,
     };
+    // The request side (src/pipeline/request): the query string and the
+    // body through the engine; a blocked value never reaches the upstream.
+    let (mut body, verdict) = match pipeline::request::start(&ctx, &parts, body) {
+        Ok(b) => b,
+        Err(resp) => return Ok(finish(rm, *resp, false, access)),
+    };
+    if let Some(resp) = body.hold().await {
+        return Ok(finish(rm, resp, false, access));
+    }
+
+    let upstream_start = Instant::now();
+    let mut header_deadline = tokio::time::Instant::now() + limits.response_header_timeout;
+    if let Some(d) = deadline {
+        header_deadline = header_deadline.min(d);
+    }
     let sent =
-        tokio::time::timeout_at(header_deadline, client.request(Request::from_parts(parts, body)));
-    let result = match sent.await {
+        tokio::time::timeout_at(header_deadline, client.request(Request::from_parts(parts, body)))
+            .await;
+    // The body aborted the upstream request before a value went out: the
+    // block page, whatever the upstream managed to say.
+    if verdict.blocked() {
+        let e = Rejection::Blocked(PipelineError::BlockedKind, route.policy.block_status);
+        return Ok(finish(rm, block::reply(e, &request_id), false, access));
+    }
+    let result = match sent {
         Ok(Ok(resp)) => Ok(resp),
         // The client's own body broke (a malformed chunk, a cut): its
         // fault, not the upstream's.

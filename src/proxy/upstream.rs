@@ -21,8 +21,9 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use crate::app::{Limits, Upstream};
 use crate::pipeline::error::UpstreamError;
 
-/// The request body type sent upstream: the client's body, streamed.
-pub type UpstreamBody = super::body::RequestBody;
+/// The request body type sent upstream: the client's body, streamed
+/// through the request side's scan ([`crate::pipeline::request`]).
+pub type UpstreamBody = crate::pipeline::request::RequestScan<super::body::RequestBody>;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
