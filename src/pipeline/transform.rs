@@ -91,8 +91,11 @@ impl Transform {
     }
 
     /// Takes one frame of upstream bytes.
-    pub(crate) fn feed(&mut self, data: &[u8], ev: &mut impl Events) -> Result<(), PipelineError> {
+    pub(crate) fn feed(&mut self, data: &Bytes, ev: &mut impl Events) -> Result<(), PipelineError> {
         self.input_seen += data.len() as u64;
+        if self.decoder.is_none() && self.scanning && self.rewrite && self.limit.bytes.is_none() {
+            return self.scan_frame(data, ev);
+        }
         if self.decoder.is_some() {
             for piece in data.chunks(DECODE_SLICE) {
                 let Some(dec) = self.decoder.as_mut() else { break };
@@ -137,6 +140,33 @@ impl Transform {
             }
         }
         Ok(())
+    }
+
+    /// An identity-coded frame, scanned whole: what comes out unchanged
+    /// goes on as a slice of the frame it arrived in (no copy, no
+    /// allocation), and the output buffer is kept for the next frame.
+    ///
+    /// The scanner emits every byte of the stream but the last `held()`;
+    /// so, after this frame, its output ends with the frame's first
+    /// `data.len() - held()` bytes unless something among them was
+    /// rewritten. When the output's tail equals them byte for byte, that
+    /// tail is sent as `data.slice(..)` and only the bytes before it (held
+    /// back from earlier frames) as a copy: the client gets the same bytes
+    /// either way.
+    fn scan_frame(&mut self, data: &Bytes, ev: &mut impl Events) -> Result<(), PipelineError> {
+        self.scan(data, ev)?;
+        let passed = data.len().saturating_sub(self.scanner.held());
+        let head = self.out.len().wrapping_sub(passed);
+        if passed > 0 && head <= self.out.len() && self.out[head..] == data[..passed] {
+            if head > 0 {
+                ev.output(Bytes::copy_from_slice(&self.out[..head]));
+            }
+            ev.output(data.slice(..passed));
+            self.out.clear();
+            return Ok(());
+        }
+        self.drain_out(ev)?;
+        self.flush_encoder(ev)
     }
 
     /// Scans decoded bytes (up to the scan limit) and moves the result on.
