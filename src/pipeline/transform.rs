@@ -91,11 +91,8 @@ impl Transform {
     }
 
     /// Takes one frame of upstream bytes.
-    pub(crate) fn feed(&mut self, data: &Bytes, ev: &mut impl Events) -> Result<(), PipelineError> {
+    pub(crate) fn feed(&mut self, data: &[u8], ev: &mut impl Events) -> Result<(), PipelineError> {
         self.input_seen += data.len() as u64;
-        if self.decoder.is_none() && self.scanning && self.rewrite && self.limit.bytes.is_none() {
-            return self.scan_frame(data, ev);
-        }
         if self.decoder.is_some() {
             for piece in data.chunks(DECODE_SLICE) {
                 let Some(dec) = self.decoder.as_mut() else { break };
@@ -140,33 +137,6 @@ impl Transform {
             }
         }
         Ok(())
-    }
-
-    /// An identity-coded frame, scanned whole: what comes out unchanged
-    /// goes on as a slice of the frame it arrived in (no copy, no
-    /// allocation), and the output buffer is kept for the next frame.
-    ///
-    /// The scanner emits every byte of the stream but the last `held()`;
-    /// so, after this frame, its output ends with the frame's first
-    /// `data.len() - held()` bytes unless something among them was
-    /// rewritten. When the output's tail equals them byte for byte, that
-    /// tail is sent as `data.slice(..)` and only the bytes before it (held
-    /// back from earlier frames) as a copy: the client gets the same bytes
-    /// either way.
-    fn scan_frame(&mut self, data: &Bytes, ev: &mut impl Events) -> Result<(), PipelineError> {
-        self.scan(data, ev)?;
-        let passed = data.len().saturating_sub(self.scanner.held());
-        let head = self.out.len().wrapping_sub(passed);
-        if passed > 0 && head <= self.out.len() && self.out[head..] == data[..passed] {
-            if head > 0 {
-                ev.output(Bytes::copy_from_slice(&self.out[..head]));
-            }
-            ev.output(data.slice(..passed));
-            self.out.clear();
-            return Ok(());
-        }
-        self.drain_out(ev)?;
-        self.flush_encoder(ev)
     }
 
     /// Scans decoded bytes (up to the scan limit) and moves the result on.
@@ -244,5 +214,58 @@ impl Transform {
             ev.output(Bytes::from(enc.take_output()));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::ContentHint;
+    use crate::policy::Policy;
+
+    #[derive(Default)]
+    struct Collect(Vec<Bytes>);
+
+    impl Events for Collect {
+        fn findings(&mut self, found: &mut Vec<Finding>) -> Result<(), PipelineError> {
+            found.clear();
+            Ok(())
+        }
+        fn scanned(&mut self, _: &[u8]) {}
+        fn limit_reached(&mut self) {}
+        fn output(&mut self, data: Bytes) {
+            self.0.push(data);
+        }
+    }
+
+    fn transform() -> Transform {
+        let scanner = Scanner::new(Policy::default_policy().engine, ContentHint::Text);
+        Transform::new(scanner, None, None, true, Limit { bytes: None, block: false })
+    }
+
+    /// Frames come out as the whole body would: clean text unchanged, a
+    /// value split across frames rewritten once it is complete.
+    #[test]
+    fn frames_come_out_as_the_whole_body_would() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["<p>plain text, nothing to find</p>\n"], "<p>plain text, nothing to find</p>\n"),
+            // A frame that ends inside a possible match: its head is
+            // passed, the held tail comes out with the next frame.
+            (
+                &["order total 4111 1111", " 1111 1111 paid\n"],
+                "order total **** **** **** 1111 paid\n",
+            ),
+            (&["<p>first</p>", "<p>second</p>\n"], "<p>first</p><p>second</p>\n"),
+        ];
+        for (frames, want) in cases {
+            let mut t = transform();
+            let mut ev = Collect::default();
+            for f in frames.iter() {
+                t.feed(f.as_bytes(), &mut ev).unwrap();
+            }
+            t.finish(&mut ev).unwrap();
+            let out: Vec<u8> = ev.0.concat();
+            assert_eq!(String::from_utf8(out).unwrap(), *want, "{frames:?}");
+        }
     }
 }
