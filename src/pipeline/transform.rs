@@ -216,3 +216,56 @@ impl Transform {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::ContentHint;
+    use crate::policy::Policy;
+
+    #[derive(Default)]
+    struct Collect(Vec<Bytes>);
+
+    impl Events for Collect {
+        fn findings(&mut self, found: &mut Vec<Finding>) -> Result<(), PipelineError> {
+            found.clear();
+            Ok(())
+        }
+        fn scanned(&mut self, _: &[u8]) {}
+        fn limit_reached(&mut self) {}
+        fn output(&mut self, data: Bytes) {
+            self.0.push(data);
+        }
+    }
+
+    fn transform() -> Transform {
+        let scanner = Scanner::new(Policy::default_policy().engine, ContentHint::Text);
+        Transform::new(scanner, None, None, true, Limit { bytes: None, block: false })
+    }
+
+    /// Frames come out as the whole body would: clean text unchanged, a
+    /// value split across frames rewritten once it is complete.
+    #[test]
+    fn frames_come_out_as_the_whole_body_would() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["<p>plain text, nothing to find</p>\n"], "<p>plain text, nothing to find</p>\n"),
+            // A frame that ends inside a possible match: its head is
+            // passed, the held tail comes out with the next frame.
+            (
+                &["order total 4111 1111", " 1111 1111 paid\n"],
+                "order total **** **** **** 1111 paid\n",
+            ),
+            (&["<p>first</p>", "<p>second</p>\n"], "<p>first</p><p>second</p>\n"),
+        ];
+        for (frames, want) in cases {
+            let mut t = transform();
+            let mut ev = Collect::default();
+            for f in frames.iter() {
+                t.feed(f.as_bytes(), &mut ev).unwrap();
+            }
+            t.finish(&mut ev).unwrap();
+            let out: Vec<u8> = ev.0.concat();
+            assert_eq!(String::from_utf8(out).unwrap(), *want, "{frames:?}");
+        }
+    }
+}

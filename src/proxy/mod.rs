@@ -136,11 +136,18 @@ impl Proxy {
         self.health.set_draining();
     }
 
-    /// Waits until the audit lines queued so far are written (the writer
-    /// thread blocks on its output, so this waits off the async workers).
+    /// Waits until the audit and access lines queued so far are written
+    /// (the writer threads block on their output, so this waits off the
+    /// async workers; the access log's writer batches its lines).
     pub async fn flush_audit(&self) {
-        let audit = self.snapshot().audit.clone();
-        let _ = tokio::task::spawn_blocking(move || audit.sync()).await;
+        let snap = self.snapshot();
+        let audit = snap.audit.clone();
+        let access = snap.runtime.access_log.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            audit.sync();
+            access.sync();
+        })
+        .await;
     }
 }
 
