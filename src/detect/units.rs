@@ -309,10 +309,19 @@ fn norm(u: Unit) -> Option<u8> {
     }
 }
 
+/// Whether a `+` between `before` and `after` stands for a space, as in a
+/// query string: between two letters or digits, or after a `)`
+/// (`?phone=(415)+555-0132`, `?iban=GB82+WEST+...`).
+#[inline]
+fn plus_is_space(before: u8, after: Option<u8>) -> bool {
+    (before.is_ascii_alphanumeric() || before == b')')
+        && after.is_some_and(|a| a.is_ascii_alphanumeric())
+}
+
 /// The normalized units around a candidate: [`LEFT`] bytes of context
 /// before it and up to [`WINDOW`] from it, each with the raw offset (from
-/// the candidate) just past its unit. A `+` between two digits is a space
-/// (a query string's). The window ends at the end of the stream, at
+/// the candidate) just past its unit. A `+` in a query string's place is a
+/// space ([`plus_is_space`]). The window ends at the end of the stream, at
 /// [`RAW_CAP`] or [`WINDOW`] (then `eof`: a fixed end, the same for every
 /// split), or where a unit has not fully arrived (not `eof`).
 pub(crate) struct Window {
@@ -343,14 +352,9 @@ impl Window {
                 n += 1;
             }
         }
-        for k in 0..n {
-            // A `+` between two digits.
+        for k in 1..n {
             let i = LEFT - n + k;
-            if left[i] == b'+'
-                && k > 0
-                && left[i - 1].is_ascii_digit()
-                && left.get(i + 1).is_some_and(u8::is_ascii_digit)
-            {
+            if left[i] == b'+' && plus_is_space(left[i - 1], left.get(i + 1).copied()) {
                 left[i] = b' ';
             }
         }
@@ -384,13 +388,12 @@ impl Window {
                     i += len;
                     let Some(b) = norm(u) else { continue };
                     let j = w.at + k;
-                    // A `+` between two digits (not the candidate's own,
-                    // which starts a phone number).
-                    if b.is_ascii_digit()
-                        && j >= 2
+                    // A `+` for a space (not the candidate's own, which
+                    // starts a phone number).
+                    if j >= 2
                         && j - 1 != w.at
                         && w.norm[j - 1] == b'+'
-                        && w.norm[j - 2].is_ascii_digit()
+                        && plus_is_space(w.norm[j - 2], Some(b))
                     {
                         w.norm[j - 1] = b' ';
                     }
@@ -455,9 +458,11 @@ fn encoded_at(buf: &[u8], j: usize, eof: bool) -> bool {
     match read(buf, j, eof) {
         Err(More) => true,
         Ok(Some((Unit::Digit(_) | Unit::Sep(_) | Unit::Tag, n))) => n > 1,
-        Ok(Some((Unit::Char(b'+'), _))) => {
-            matches!(read(buf, j + 1, eof), Err(More) | Ok(Some((Unit::Digit(_), _))))
-        }
+        Ok(Some((Unit::Char(b'+'), _))) => match read(buf, j + 1, eof) {
+            Err(More) | Ok(Some((Unit::Digit(_), _))) => true,
+            Ok(Some((Unit::Char(c), _))) => c.is_ascii_alphanumeric(),
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -683,6 +688,8 @@ mod tests {
         // A `+` between digits is a space; at the start it stays.
         let w = Window::read(b"4111+1111", 0, true);
         assert_eq!(w.bytes(), b"4111 1111");
+        let w = Window::read(b"GB82+WEST+1234 (415)+555 a+ b", 0, true);
+        assert_eq!(w.bytes(), b"GB82 WEST 1234 (415) 555 a+ b");
         let w = Window::read(b"+1&nbsp;415", 0, true);
         assert_eq!(w.bytes(), b"+1 415");
         // A `+` at the end of a chunk waits for what follows it.
