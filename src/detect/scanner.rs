@@ -679,6 +679,165 @@ mod tests {
         assert_ne!(scan(&other, input, ContentHint::Text).1[0].fingerprint, f[0].fingerprint);
     }
 
+    /// Issue 16's forms, one row each: found with the plain value's
+    /// fingerprint, masked in their own form and length (last four digits
+    /// of a card and of an IBAN kept), the span from the first digit to the
+    /// last.
+    #[test]
+    fn every_form_is_found_and_masked_in_its_form() {
+        type Row = (Kind, ContentHint, &'static str, &'static str);
+        let rows: &[Row] = &[
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "4111&nbsp;1111&nbsp;1111&nbsp;1111",
+                "****&nbsp;****&nbsp;****&nbsp;1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "4111&thinsp;1111&ensp;1111&emsp;1111",
+                "****&thinsp;****&ensp;****&emsp;1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "4111&#8209;1111&#45;1111&#x2D;1111",
+                "****&#8209;****&#45;****&#x2D;1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "4111&#160;1111&#32;1111&#XA0;1111",
+                "****&#160;****&#32;****&#XA0;1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "&#52;&#49;&#x31;&#X31; 1111 1111 1111",
+                "&#42;&#42;&#x2A;&#X2A; **** **** 1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "4111</b> <b>1111</b> <b>1111</b> <b>1111",
+                "****</b> <b>****</b> <b>****</b> <b>1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "4111\u{a0}1111\u{2007}1111\u{202f}1111",
+                "****\u{a0}****\u{2007}****\u{202f}1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "4111\u{2009}1111\u{2011}1111\u{2013}1111",
+                "****\u{2009}****\u{2011}****\u{2013}1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "\u{ff14}\u{ff11}\u{ff11}\u{ff11} 1111 1111 1111",
+                "\u{ff0a}\u{ff0a}\u{ff0a}\u{ff0a} **** **** 1111",
+            ),
+            (Kind::Card, ContentHint::Text, "4111.1111.1111.1111", "****.****.****.1111"),
+            (Kind::Card, ContentHint::Text, "4111/1111/1111/1111", "****/****/****/1111"),
+            (Kind::Card, ContentHint::Text, "4111_1111_1111_1111", "****_****_****_1111"),
+            (Kind::Card, ContentHint::Text, "4111 1111-1111 1111", "**** ****-**** 1111"),
+            (
+                Kind::Card,
+                ContentHint::Json,
+                "4111\\u00201111\\u00a01111\\u002d1111",
+                "****\\u0020****\\u00a0****\\u002d1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Json,
+                "\\u0034\\u0031\\u0031\\u0031 1111 1111 1111",
+                "\\u002A\\u002A\\u002A\\u002A **** **** 1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "4111%201111%2D1111%2d1111",
+                "****%20****%2D****%2d1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "%34%31%31%31+1111+1111+1111",
+                "%2A%2A%2A%2A+****+****+1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "4111%C2%A01111%C2%A01111%C2%A01111",
+                "****%C2%A0****%C2%A0****%C2%A01111",
+            ),
+            (Kind::Ssn, ContentHint::Html, "822&#45;43&#45;8021", "***&#45;**&#45;****"),
+            (Kind::Ssn, ContentHint::Json, "822\\u002d43\\u002d8021", "***\\u002d**\\u002d****"),
+            (
+                Kind::Ssn,
+                ContentHint::Text,
+                "\u{ff18}\u{ff12}\u{ff12}-43-8021",
+                "\u{ff0a}\u{ff0a}\u{ff0a}-**-****",
+            ),
+            (
+                Kind::Iban,
+                ContentHint::Html,
+                "GB82&nbsp;WEST&nbsp;1234&nbsp;5698&nbsp;7654&nbsp;32",
+                "GB**&nbsp;****&nbsp;****&nbsp;****&nbsp;**54&nbsp;32",
+            ),
+            (
+                Kind::Iban,
+                ContentHint::Text,
+                "GB82+WEST+1234+5698+7654+32",
+                "GB**+****+****+****+**54+32",
+            ),
+            (
+                Kind::Phone,
+                ContentHint::Html,
+                "+44&nbsp;20&nbsp;7946&nbsp;0958",
+                "+**&nbsp;**&nbsp;****&nbsp;****",
+            ),
+            (Kind::Phone, ContentHint::Text, "(415)%20555%2D0132", "(***)%20***%2D****"),
+        ];
+        let e = engine_with(all(Action::Mask));
+        for &(kind, h, value, want) in rows {
+            let doc = format!("pay {value} now");
+            let (out, f) = scan(&e, &doc, h);
+            assert_eq!(out, format!("pay {want} now"), "{value}");
+            assert_eq!(f.len(), 1, "{value}");
+            assert_eq!(
+                (f[0].kind, f[0].start, f[0].end),
+                (kind, 4, 4 + value.len() as u64),
+                "{value}"
+            );
+            // The same chunked one byte at a time.
+            let mut s = Scanner::new(e.clone(), h);
+            let (mut o, mut fs) = (Vec::new(), Vec::new());
+            for b in doc.as_bytes().chunks(1) {
+                s.feed(b, &mut o, &mut fs);
+            }
+            s.finish(&mut o, &mut fs);
+            assert_eq!((o, fs), (out.into_bytes(), f), "{value} in 1-byte chunks");
+        }
+        // Not values: table cells (block tags separate), entities that are
+        // not separators, a mixed punctuation run, a date.
+        for doc in [
+            "<td>4111</td><td>1111</td><td>1111</td><td>1111</td>",
+            "4111&amp;1111&amp;1111&amp;1111",
+            "4111.1111/1111.1111",
+            "2024&#45;05&#45;06",
+            "v&#52;111 1111 1111 1111",
+        ] {
+            let (out, f) = scan(&e, doc, ContentHint::Html);
+            assert!(f.iter().all(|f| f.kind != Kind::Card), "{doc}: {f:?}");
+            assert_eq!(out, doc);
+        }
+    }
+
     #[test]
     fn json_numbers_stay_numbers() {
         let doc = r#"{"pan": 4111111111111111, "list": [378282246310005, 5], "s": "4111111111111111", "ssn_no": 822438021}"#;
