@@ -8,7 +8,9 @@
 //! of an email; the well-known prefix of a secret (`ghp_`, `AKIA`...). No
 //! rewrite ever introduces `<`, `>`, `&` or a quote, so HTML and JSON stay
 //! well-formed; a value written as a bare JSON number is rewritten with
-//! digits only (see [`write`]).
+//! digits only (see [`write`]). A value written with references, escapes,
+//! percent-encoding or fullwidth digits is masked unit by unit in its own
+//! form and length ([`units::mask_unit`]): `&#52;` becomes `&#42;`.
 
 use super::units;
 use super::{Action, CardMask, Kind};
