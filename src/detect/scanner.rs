@@ -27,7 +27,9 @@ use super::email::{self, MAX_LOCAL};
 use super::fingerprint;
 use super::rewrite;
 use super::secrets;
-use super::seek::{after_word, encoded_after, find_at, iban_start, phone_open, seek, Blocks};
+use super::seek::{
+    after_word, encoded_after, encoded_start, find_at, iban_start, phone_open, seek, Blocks,
+};
 use super::stream::{jwt_mask, Stream};
 use super::units::{self, Window};
 use super::view::{Hit, More, Probe, Shape, View, HISTORY};
@@ -473,7 +475,7 @@ enum UnitStart {
 /// Whether the units path applies at `p`, where the ASCII detectors found
 /// nothing: the cluster that starts here runs into a unit only the units
 /// path reads, or `p` is a digit written encoded. The seek returns every
-/// such position ([`encoded_after`], [`units::encoded_digit_at`]).
+/// such position ([`encoded_after`], [`encoded_start`]).
 fn units_start(eng: &Engine, v: &View, p: usize, numeric: bool) -> Result<Option<UnitStart>, More> {
     let k = eng.kinds();
     let (buf, eof) = (v.buf, v.eof);
@@ -486,13 +488,16 @@ fn units_start(eng: &Engine, v: &View, p: usize, numeric: bool) -> Result<Option
         let (run, _) = v.run(p, 5, |b| b.is_ascii_digit())?;
         encoded_after(buf, p, run, eof).then_some(UnitStart::Digit)
     } else if matches!(b, b'+' | b'(') {
-        (k.phone && phone_open(buf, p, eof) && units::cluster_ends_encoded(buf, p + 1, eof, false))
-            .then_some(UnitStart::Phone)
+        (k.phone
+            && phone_open(buf, p, eof)
+            && units::cluster_ends_encoded(buf, p + 1, eof, false)
+            && units::digits_ahead(buf, p + 1, eof, units::MIN_PHONE_DIGITS))
+        .then_some(UnitStart::Phone)
     } else if b.is_ascii_uppercase() {
         (k.iban && iban_start(buf, p, eof) && units::cluster_ends_encoded(buf, p, eof, true))
             .then_some(UnitStart::Iban)
     } else {
-        (any_numeric && units::encoded_digit_at(buf, p, eof)).then_some(UnitStart::Digit)
+        (any_numeric && encoded_start(buf, p, eof)).then_some(UnitStart::Digit)
     };
     Ok(start)
 }

@@ -95,7 +95,7 @@ fn seek_plain(
         // judged below, so the ones before it must be here).
         let to = digit.unwrap_or(sure).min(end);
         if numeric {
-            if let Some(e) = (pos..to).find(|&i| units::encoded_digit_at(buf, i, eof)) {
+            if let Some(e) = (pos..to).find(|&i| encoded_start(buf, i, eof)) {
                 return e;
             }
         }
@@ -217,7 +217,7 @@ pub(super) fn seek_blocks(
             } else if cur.upper >> i & 1 == 1 {
                 iban_start(buf, q, eof)
             } else if cur.enc >> i & 1 == 1 {
-                units::encoded_digit_at(buf, q, eof)
+                encoded_start(buf, q, eof)
             } else {
                 phone_open(buf, q, eof)
             };
@@ -271,7 +271,7 @@ pub(super) fn may_start_at(eng: &Engine, buf: &[u8], p: usize, eof: bool) -> boo
                 k.numeric_at(buf, p, &s) || (numeric && encoded_after(buf, p, s.len(), eof))
             });
     }
-    if numeric && units::encoded_digit_at(buf, p, eof) {
+    if numeric && encoded_start(buf, p, eof) {
         return true;
     }
     (k.iban && iban_start(buf, p, eof)) || (k.phone && phone_open(buf, p, eof))
@@ -281,10 +281,21 @@ pub(super) fn may_start_at(eng: &Engine, buf: &[u8], p: usize, eof: bool) -> boo
 /// `run` digits at `p` (not glued to a word): a first group a card, an
 /// SSN or a national phone number starts with (4, 3 or 1 digits) whose
 /// cluster runs into a reference, an escape, a Unicode separator or an
-/// inline tag ([`units::cluster_ends_encoded`]). The probe asks the same.
+/// inline tag ([`units::cluster_ends_encoded`]) and holds enough digits
+/// ([`units::digits_ahead`]). The probe asks the same.
 #[inline]
 pub(super) fn encoded_after(buf: &[u8], p: usize, run: usize, eof: bool) -> bool {
-    matches!(run, 1 | 3 | 4) && units::cluster_ends_encoded(buf, p, eof, false)
+    matches!(run, 1 | 3 | 4)
+        && units::cluster_ends_encoded(buf, p, eof, false)
+        && units::digits_ahead(buf, p, eof, units::MIN_DIGITS)
+}
+
+/// Whether a digit written encoded starts at `p` with enough digits after
+/// it for a numeric value ([`units::digits_ahead`]). The probe asks the
+/// same.
+#[inline]
+pub(super) fn encoded_start(buf: &[u8], p: usize, eof: bool) -> bool {
+    units::encoded_digit_at(buf, p, eof) && units::digits_ahead(buf, p, eof, units::MIN_DIGITS)
 }
 
 /// True when the byte before `p` is a letter, a digit or `_`: no numeric

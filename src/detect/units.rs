@@ -471,13 +471,54 @@ fn encoded_at(buf: &[u8], j: usize, eof: bool) -> bool {
 /// a fullwidth digit) starts at `i` (true when not known yet).
 #[inline]
 pub(crate) fn encoded_digit_at(buf: &[u8], i: usize, eof: bool) -> bool {
-    match buf[i] {
-        b'&' | b'\\' | b'%' | 0xef => {
-            matches!(read(buf, i, eof), Err(More) | Ok(Some((Unit::Digit(_), 2..))))
-        }
+    // The byte after the start says most of the time that no digit is
+    // written here (`&amp;`, `\n`, `%2F`): checked before reading.
+    let next = |ok: fn(u8) -> bool| buf.get(i + 1).map_or(!eof, |&c| ok(c));
+    let may = match buf[i] {
+        b'&' => next(|c| c == b'#'),
+        b'\\' => next(|c| c == b'u'),
+        b'%' => next(|c| matches!(c, b'3' | b'E' | b'e')),
+        0xef => next(|c| c == 0xbc),
         _ => false,
-    }
+    };
+    may && matches!(read(buf, i, eof), Err(More) | Ok(Some((Unit::Digit(_), 2..))))
 }
+
+/// Whether at least `need` digits follow `i` before the cluster of digit
+/// groups that starts there ends (at a unit no numeric value holds: a
+/// letter, a comma, a block tag...): fewer, and no card (12), SSN (9) or
+/// phone number (8 after a `+`) can start at `i`. True when not known
+/// yet. Keeps the units path off the short numbers markup is full of
+/// (`<span class="number">1</span>`).
+pub(crate) fn digits_ahead(buf: &[u8], i: usize, eof: bool, need: usize) -> bool {
+    let mut j = i;
+    let mut n = 0;
+    while n < need {
+        if j - i > RAW_CAP {
+            return false;
+        }
+        match read(buf, j, eof) {
+            Err(More) => return true,
+            Ok(None) => return false,
+            Ok(Some((u, len))) => {
+                match u {
+                    Unit::Digit(_) => n += 1,
+                    Unit::Sep(_) | Unit::Tag => {}
+                    Unit::Char(b'.' | b'/' | b'_' | b'(' | b')' | b'+') => {}
+                    Unit::Char(_) => return false,
+                }
+                j += len;
+            }
+        }
+    }
+    true
+}
+
+/// Fewest digits a card, an SSN or a national phone number has.
+pub(crate) const MIN_DIGITS: usize = 9;
+
+/// Fewest digits after a phone number's `+`.
+pub(crate) const MIN_PHONE_DIGITS: usize = 8;
 
 /// Whether `raw` is plain ASCII with no unit of more than one byte: the
 /// masks and normal forms of the ASCII path apply to it.
@@ -750,5 +791,14 @@ mod tests {
         assert!(!encoded_digit_at(b"&nbsp;", 0, true));
         assert!(!encoded_digit_at(b"&amp;", 0, true));
         assert!(encoded_digit_at(b"&#5", 0, false));
+        assert!(encoded_digit_at(b"&", 0, false));
+        assert!(!encoded_digit_at(b"&", 0, true));
+        let d = |s: &str| digits_ahead(s.as_bytes(), 0, true, MIN_DIGITS);
+        assert!(d("4111&nbsp;1111&nbsp;1111"));
+        assert!(d("822&#45;43&#45;8021"));
+        assert!(d("<b>1</b>2 3 4 5 6 7 8 9"));
+        assert!(!d("1</span>, 2"));
+        assert!(!d("4111&nbsp;1111 and"));
+        assert!(digits_ahead(b"4111&nbsp;1111&nb", 0, false, MIN_DIGITS));
     }
 }
