@@ -30,14 +30,13 @@ done | sort -z >"$list"
 
 bytes=$(du -cb --files0-from="$list" | tail -1 | cut -f1)
 files=$(tr -cd '\0' <"$list" | wc -c)
-# `scan` exits 1 when it finds something (like grep), which xargs reports
-# as 123; 2 (an error) is 125 there.
-rc=0
-xargs -0 -n 2000 "$bin" scan --format jsonl <"$list" >"$out" || rc=$?
-if [ "$rc" -ne 0 ] && [ "$rc" -ne 123 ]; then
-    echo "leakwarden scan failed (xargs exit $rc)" >&2
+# `scan` exits 1 when it finds something (like grep): only 2 and above
+# (an error) fail a batch.
+# shellcheck disable=SC2016
+xargs -0 -n 2000 sh -c '"$0" scan --format json "$@"; [ $? -le 1 ]' "$bin" <"$list" >"$out" || {
+    echo "leakwarden scan failed" >&2
     exit 2
-fi
+}
 cards=$(grep -c '"kind":"card"' "$out" || true)
 printf 'scanned %d .html files, %d bytes (%.1f MB) under %s (%s)\n' \
     "$files" "$bytes" "$(awk -v b="$bytes" 'BEGIN { print b / 1e6 }')" "$docs" "$*"
