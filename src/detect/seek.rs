@@ -285,8 +285,31 @@ pub(super) fn may_start_at(eng: &Engine, buf: &[u8], p: usize, eof: bool) -> boo
 /// ([`units::digits_ahead`]). The probe asks the same.
 #[inline]
 pub(super) fn encoded_after(buf: &[u8], p: usize, run: usize, eof: bool) -> bool {
-    matches!(run, 1 | 3 | 4)
-        && units::cluster_ends_encoded(buf, p, eof, false)
+    if !matches!(run, 1 | 3 | 4) {
+        return false;
+    }
+    let Some(&after) = buf.get(p + run) else { return !eof };
+    if matches!(after, b' ' | b'-' | b'.' | b'/' | b'_') {
+        // An ASCII separator: the next group has a length some kind takes
+        // after this first group (a card's 4 or 6 after 4, an SSN's 2 or a
+        // phone number's 3 after 3, a phone's 3 after 1), or an encoded
+        // unit cuts it. Dates, prices and versions stop here.
+        let q = p + run + 1;
+        let second = count_while(buf, q, buf.len().min(q + 8), digit_bits);
+        let Some(&next) = buf.get(q + second) else { return !eof };
+        let fits = match (run, after) {
+            (4, _) => matches!(second, 4 | 6),
+            (3, b'-' | b' ') => matches!(second, 2 | 3),
+            (3, b'.') | (1, b'-' | b'.' | b' ') => second == 3,
+            _ => false,
+        };
+        if !fits && !units::starts_unit(next) {
+            return false;
+        }
+    } else if !units::starts_unit(after) {
+        return false;
+    }
+    units::cluster_ends_encoded(buf, p, eof, false)
         && units::digits_ahead(buf, p, eof, units::MIN_DIGITS)
 }
 

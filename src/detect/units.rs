@@ -55,11 +55,35 @@ pub(crate) const LEFT: usize = 40;
 
 /// Inline elements whose tags a browser shows as nothing between two digit
 /// groups. Block and table tags (`td`, `div`, `br`, `li`) separate values
-/// on screen and end a number.
-const INLINE: &[&[u8]] = &[
-    b"a", b"abbr", b"b", b"bdi", b"bdo", b"big", b"code", b"em", b"font", b"i", b"ins", b"kbd",
-    b"mark", b"nobr", b"s", b"samp", b"small", b"span", b"strong", b"tt", b"u", b"var", b"wbr",
-];
+/// on screen and end a number. A `match` rather than a list: every number
+/// before a `</td>` asks.
+#[inline]
+fn is_inline(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"a" | b"abbr"
+            | b"b"
+            | b"bdi"
+            | b"bdo"
+            | b"big"
+            | b"code"
+            | b"em"
+            | b"font"
+            | b"i"
+            | b"ins"
+            | b"kbd"
+            | b"mark"
+            | b"nobr"
+            | b"s"
+            | b"samp"
+            | b"small"
+            | b"span"
+            | b"strong"
+            | b"u"
+            | b"var"
+            | b"wbr"
+    )
+}
 
 /// Named references read as separators (case-insensitive).
 const NAMED: &[(&[u8], u32)] = &[
@@ -98,12 +122,6 @@ fn at(buf: &[u8], i: usize, eof: bool) -> Result<Option<u8>, More> {
 
 fn hex_val(b: u8) -> Option<u32> {
     (b as char).to_digit(16)
-}
-
-/// Bytes that may begin a unit longer than one byte.
-#[inline]
-pub(crate) fn is_special(b: u8) -> bool {
-    matches!(b, b'&' | b'\\' | b'%' | b'<' | b'+') || b >= 0x80
 }
 
 /// The unit at `i` and its raw length; `None` at the end of the stream.
@@ -252,7 +270,7 @@ fn tag(buf: &[u8], i: usize, eof: bool) -> Result<Option<(Unit, usize)>, More> {
             _ => return Ok(None),
         }
     }
-    if !INLINE.contains(&&name[..n]) {
+    if !is_inline(&name[..n]) {
         return Ok(None);
     }
     while j < i + MAX_TAG {
@@ -422,14 +440,33 @@ impl Window {
     }
 }
 
-/// Bytes a digit cluster may hold while the ASCII path reads it (with
-/// `alpha`, an IBAN's capitals too).
-#[inline]
-fn in_cluster(b: u8, alpha: bool) -> bool {
-    b.is_ascii_digit()
-        || matches!(b, b' ' | b'-' | b'.' | b'/' | b'_' | b'(' | b')')
-        || (alpha && b.is_ascii_uppercase())
-}
+const CLUSTER_BYTE: u8 = 1;
+const CAPITAL: u8 = 2;
+const SPECIAL: u8 = 4;
+
+/// Per byte: whether a digit cluster may hold it while the ASCII path reads
+/// it, whether it is a capital (an IBAN's), whether a longer unit may
+/// start with it (`&`, `\\`, `%`, `<`, `+`, a UTF-8 lead byte). A table:
+/// every digit group of a body that ends a cluster is walked through it.
+static BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_digit() || matches!(c, b' ' | b'-' | b'.' | b'/' | b'_' | b'(' | b')')
+        {
+            CLUSTER_BYTE
+        } else if c.is_ascii_uppercase() {
+            CAPITAL
+        } else if matches!(c, b'&' | b'\\' | b'%' | b'<' | b'+') || c >= 0x80 {
+            SPECIAL
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
 
 /// How far [`gate`] walks an ASCII cluster for an encoded part.
 const CLUSTER: usize = 48;
@@ -439,22 +476,39 @@ const CLUSTER: usize = 48;
 /// tag, a `+` before a digit): true also when that is not known yet.
 pub(crate) fn cluster_ends_encoded(buf: &[u8], i: usize, eof: bool, alpha: bool) -> bool {
     let end = buf.len().min(i + CLUSTER);
+    let member = if alpha { CLUSTER_BYTE | CAPITAL } else { CLUSTER_BYTE };
     let mut j = i;
-    while j < end && in_cluster(buf[j], alpha) {
+    while j < end && BYTE[usize::from(buf[j])] & member != 0 {
         j += 1;
     }
     if j == buf.len() {
         return !eof;
     }
-    if j == i + CLUSTER || !is_special(buf[j]) {
+    if j == i + CLUSTER || BYTE[usize::from(buf[j])] != SPECIAL {
         return false;
     }
     encoded_at(buf, j, eof)
 }
 
+/// Whether a unit longer than one byte may start with `b` (`&`, `\\`,
+/// `%`, `<`, `+`, a UTF-8 lead byte).
+#[inline]
+pub(crate) fn starts_unit(b: u8) -> bool {
+    BYTE[usize::from(b)] == SPECIAL
+}
+
 /// Whether the unit at `j` is a digit, a separator or an inline tag the
 /// ASCII path cannot read (true when not known yet).
 fn encoded_at(buf: &[u8], j: usize, eof: bool) -> bool {
+    if buf[j] == b'<' {
+        // Most tags after a number are block or table tags (`</td>`):
+        // their first letter is no inline element's.
+        let k = j + 1 + usize::from(buf.get(j + 1) == Some(&b'/'));
+        let first = buf.get(k).map(|c| c | 0x20);
+        if first.is_some_and(|c| !b"abcefikmnsuvw".contains(&c)) {
+            return false;
+        }
+    }
     match read(buf, j, eof) {
         Err(More) => true,
         Ok(Some((Unit::Digit(_) | Unit::Sep(_) | Unit::Tag, n))) => n > 1,
