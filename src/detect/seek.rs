@@ -292,18 +292,21 @@ pub(super) fn encoded_after(buf: &[u8], p: usize, run: usize, eof: bool) -> bool
     if matches!(after, b' ' | b'-' | b'.' | b'/' | b'_') {
         // An ASCII separator: the next group has a length some kind takes
         // after this first group (a card's 4 or 6 after 4, an SSN's 2 or a
-        // phone number's 3 after 3, a phone's 3 after 1), or an encoded
-        // unit cuts it. Dates, prices and versions stop here.
+        // phone number's 3 after 3, a phone's 3 after 1). Dates, prices
+        // and versions stop here. (A group whose own digits are partly
+        // encoded after an ASCII separator is not read.)
         let q = p + run + 1;
         let second = count_while(buf, q, buf.len().min(q + 8), digit_bits);
-        let Some(&next) = buf.get(q + second) else { return !eof };
+        if q + second == buf.len() {
+            return !eof;
+        }
         let fits = match (run, after) {
             (4, _) => matches!(second, 4 | 6),
             (3, b'-' | b' ') => matches!(second, 2 | 3),
             (3, b'.') | (1, b'-' | b'.' | b' ') => second == 3,
             _ => false,
         };
-        if !fits && !units::starts_unit(next) {
+        if !fits {
             return false;
         }
     } else if !units::starts_unit(after) {
