@@ -1,6 +1,9 @@
-//! Payment card numbers: 12-19 digits, contiguous or in consistent groups of
-//! single spaces or dashes, Luhn-valid and inside an issued range with that
-//! scheme's lengths ([`issuers`](super::issuers)).
+//! Payment card numbers: 12-19 digits, contiguous or in consistent groups
+//! (single spaces or dashes, mixed as pages print them, or one of `.`, `/`
+//! and `_` throughout), Luhn-valid and inside an issued range with that
+//! scheme's lengths ([`issuers`](super::issuers)). Numbers written with
+//! references, escapes, Unicode separators or inline tags reach [`detect`]
+//! normalized by the scanner's units path ([`units`](super::units)).
 //!
 //! Three shapes are also the shapes of other things and are reported here
 //! for the scanner to decide from their context
@@ -23,6 +26,20 @@ use super::{issuers, Brand, Kind};
 /// purpose: the common printed forms only.
 fn grouping_ok(groups: &[usize]) -> bool {
     matches!(groups, [4, 4, 4, 1..=4] | [4, 4, 4, 4, 1..=3] | [4, 6, 4 | 5])
+}
+
+/// A separator between a card's groups.
+#[inline]
+fn is_sep(b: u8) -> bool {
+    matches!(b, b' ' | b'-' | b'.' | b'/' | b'_')
+}
+
+/// Whether `b` continues a grouping whose first separator is `first`: a
+/// space and a hyphen mix (`4111 1111-1111 1111`); `.`, `/` and `_` only
+/// continue themselves (a mix of those is a date, a path or a version).
+#[inline]
+fn continues(first: u8, b: u8) -> bool {
+    b == first || (matches!(first, b' ' | b'-') && matches!(b, b' ' | b'-'))
 }
 
 /// Longest span a card candidate can cover (19 digits, 4 separators) plus
@@ -51,7 +68,7 @@ pub(crate) const START_DIGITS: [u16; 20] = {
 #[inline]
 pub(crate) fn may_start(s: &Shape) -> bool {
     match s.len() {
-        4 => matches!(s.sep, Some(b' ' | b'-')) && matches!(s.second, 4 | 6),
+        4 => s.sep.is_some_and(is_sep) && matches!(s.second, 4 | 6),
         // The two-digit filter alone: the probe checks Luhn before the
         // issuer table (measured: judging by the exact lookup here costs
         // 6% more instructions on clean text than this filter).
@@ -87,7 +104,7 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     digits[..run].copy_from_slice(&v.buf[p..p + run]);
     n += run;
     let mut end = p + run;
-    if run == 4 && matches!(next, Some(b' ') | Some(b'-')) && opt(v.at(end + 1)?, is_digit) {
+    if run == 4 && opt(next, is_sep) && opt(v.at(end + 1)?, is_digit) {
         let sep = next.unwrap();
         if prev == Some(sep) && opt(v.before(p, 2), is_digit) && !short_group_before(v, p) {
             return Ok(None);
@@ -110,7 +127,7 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
             end += 1 + g;
             groups[ng] = (g, end);
             ng += 1;
-            if after == Some(sep) && opt(v.at(end + 1)?, is_digit) {
+            if opt(after, |b| continues(sep, b)) && opt(v.at(end + 1)?, is_digit) {
                 continue;
             }
             // The run ends here: the whole of it is the candidate.
@@ -254,7 +271,17 @@ mod tests {
             ("4111111111111111", Some((16, Some(Visa)))),
             ("x 4111 1111 1111 1111 y", Some((19, Some(Visa)))),
             ("4111-1111-1111-1111", Some((19, Some(Visa)))),
-            ("4111-1111 1111-1111", None),
+            // Mixed space and hyphen; `.`, `/`, `_` throughout only.
+            ("4111-1111 1111-1111", Some((19, Some(Visa)))),
+            ("4111 1111-1111 1111", Some((19, Some(Visa)))),
+            ("4111.1111.1111.1111", Some((19, Some(Visa)))),
+            ("4111/1111/1111/1111", Some((19, Some(Visa)))),
+            ("4111_1111_1111_1111", Some((19, Some(Visa)))),
+            ("3782.822463.10005", Some((17, Some(Amex)))),
+            ("4111.1111/1111.1111", None),
+            ("4111 1111.1111 1111", None),
+            ("4111_1111_1111_1111_x", None),
+            ("2024.1111.1111.1111", None),
             ("5500000000000004", Some((16, Some(Mastercard)))),
             ("2223000048400011", Some((16, Some(Mastercard)))),
             ("378282246310005", Some((15, Some(Amex)))),

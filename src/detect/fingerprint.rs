@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{Fingerprint, Kind};
+use super::{units, Fingerprint, Kind};
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
@@ -55,6 +55,11 @@ pub(crate) fn fingerprint(mac: &[u8; 32]) -> Fingerprint {
 pub(crate) fn normalize(kind: Kind, raw: &[u8], out: &mut Vec<u8>) {
     out.clear();
     match kind {
+        // A value written with references, escapes or tags: its units.
+        Kind::Card | Kind::Ssn | Kind::Phone if !units::plain(raw) => {
+            units::normalize_digits(raw, out)
+        }
+        Kind::Iban if !units::plain(raw) => units::normalize_alnum(raw, out),
         Kind::Card | Kind::Ssn | Kind::Phone => {
             out.extend(raw.iter().filter(|b| b.is_ascii_digit()))
         }

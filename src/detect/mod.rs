@@ -17,8 +17,11 @@
 //! is the streaming loop: [`seek`] finds where a detector may start from
 //! the byte-class masks of [`simd`] (the one module of the crate allowed
 //! `unsafe`, for its vector loads), and [`stream`] rewrites a secret too
-//! long to hold back as it passes. The scanner reads the [`Engine`] through
-//! its methods only.
+//! long to hold back as it passes. [`units`] reads a value however a page
+//! writes it (character references, JSON escapes, percent-encoding,
+//! Unicode separators and fullwidth digits, inline tags) for the numeric
+//! detectors when the ASCII fast path cannot decide. The scanner reads the
+//! [`Engine`] through its methods only.
 //!
 //! Defaults worth knowing: the well-known test card numbers (4111 1111 1111
 //! 1111 and friends) ARE reported; allow-list them with `allow_values` if a
@@ -50,6 +53,7 @@ mod seek;
 mod simd;
 mod ssn;
 mod stream;
+mod units;
 mod validate;
 mod view;
 
@@ -560,6 +564,8 @@ impl Engine {
             phone::LOOKAHEAD,
             secrets::LOOKAHEAD,
             secrets::MAX_PEM_LINE + 16,
+            // A window of units may end inside a tag that starts at its cap.
+            units::RAW_CAP + units::MAX_TAG,
             if customs.is_empty() { 0 } else { cfg.max_custom_match + 1 },
             bounded_tail,
         ]

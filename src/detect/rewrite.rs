@@ -8,8 +8,11 @@
 //! of an email; the well-known prefix of a secret (`ghp_`, `AKIA`...). No
 //! rewrite ever introduces `<`, `>`, `&` or a quote, so HTML and JSON stay
 //! well-formed; a value written as a bare JSON number is rewritten with
-//! digits only (see [`write`]).
+//! digits only (see [`write`]). A value written with references, escapes,
+//! percent-encoding or fullwidth digits is masked unit by unit in its own
+//! form and length ([`units::mask_unit`]): `&#52;` becomes `&#42;`.
 
+use super::units;
 use super::{Action, CardMask, Kind};
 
 const MASK: u8 = b'*';
@@ -35,12 +38,23 @@ fn mask(
                 (Kind::Card, CardMask::First6Last4) => (6, 4),
                 _ => (0, 0),
             };
-            let total = raw.iter().filter(|b| b.is_ascii_digit()).count();
-            mask_class(written, u8::is_ascii_digit, head, total.saturating_sub(tail));
+            if units::plain(raw) {
+                let total = raw.iter().filter(|b| b.is_ascii_digit()).count();
+                mask_class(written, u8::is_ascii_digit, head, total.saturating_sub(tail));
+            } else {
+                // Written with references, escapes or tags: each digit is
+                // masked in its own form (see `units::mask_unit`).
+                let total = units::count(raw, units::is_digit);
+                units::mask_units(written, units::is_digit, head, total.saturating_sub(tail));
+            }
         }
-        Kind::Iban => {
+        Kind::Iban if units::plain(raw) => {
             let total = raw.iter().filter(|b| b.is_ascii_alphanumeric()).count();
             mask_class(written, u8::is_ascii_alphanumeric, keep_prefix, total.saturating_sub(4));
+        }
+        Kind::Iban => {
+            let total = units::count(raw, units::is_alnum);
+            units::mask_units(written, units::is_alnum, keep_prefix, total.saturating_sub(4));
         }
         Kind::Email => {
             let at = raw.iter().position(|&b| b == b'@').unwrap_or(raw.len());

@@ -27,8 +27,11 @@ use super::email::{self, MAX_LOCAL};
 use super::fingerprint;
 use super::rewrite;
 use super::secrets;
-use super::seek::{after_word, find_at, seek, Blocks};
+use super::seek::{
+    after_word, encoded_after, encoded_start, find_at, iban_start, phone_open, seek, Blocks,
+};
 use super::stream::{jwt_mask, Stream};
+use super::units::{self, Window};
 use super::view::{Hit, More, Probe, Shape, View, HISTORY};
 use super::{card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding, Kind};
 
@@ -330,7 +333,12 @@ impl Scanner {
                 return Ok(Some(h));
             }
         }
-        Ok(None)
+        // A value the page wrote with references, escapes, percent-encoding,
+        // Unicode separators or inline tags: the same detectors, on units.
+        match units_start(eng, v, p, numeric)? {
+            Some(start) => probe_units(eng, v, p, start),
+            None => Ok(None),
+        }
     }
 
     /// Rewrites and reports overlapping findings (`cluster`, the first one
@@ -463,6 +471,70 @@ impl Scanner {
             fingerprint: fingerprint::fingerprint(&mac),
         }
     }
+}
+
+/// What the units path tries at a candidate: the numeric kinds at a digit
+/// (ASCII or encoded), a phone number at `+` or `(`, an IBAN at a capital.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UnitStart {
+    Digit,
+    Phone,
+    Iban,
+}
+
+/// Whether the units path applies at `p`, where the ASCII detectors found
+/// nothing: the cluster that starts here runs into a unit only the units
+/// path reads, or `p` is a digit written encoded. The seek returns every
+/// such position ([`encoded_after`], [`encoded_start`]).
+fn units_start(eng: &Engine, v: &View, p: usize, numeric: bool) -> Result<Option<UnitStart>, More> {
+    let k = eng.kinds();
+    let (buf, eof) = (v.buf, v.eof);
+    let any_numeric = k.card || k.ssn || k.phone;
+    let b = buf[p];
+    let start = if b.is_ascii_digit() {
+        if !numeric || !any_numeric {
+            return Ok(None);
+        }
+        let (run, _) = v.run(p, 5, |b| b.is_ascii_digit())?;
+        encoded_after(buf, p, run, eof).then_some(UnitStart::Digit)
+    } else if matches!(b, b'+' | b'(') {
+        (k.phone
+            && phone_open(buf, p, eof)
+            && units::cluster_ends_encoded(buf, p + 1, eof, false)
+            && units::digits_ahead(buf, p + 1, eof, units::MIN_PHONE_DIGITS))
+        .then_some(UnitStart::Phone)
+    } else if b.is_ascii_uppercase() {
+        (k.iban && iban_start(buf, p, eof) && units::cluster_ends_encoded(buf, p, eof, true))
+            .then_some(UnitStart::Iban)
+    } else {
+        (any_numeric && encoded_start(buf, p, eof)).then_some(UnitStart::Digit)
+    };
+    Ok(start)
+}
+
+/// Runs the detectors `start` names on the normalized [`Window`] at `p`
+/// and maps a match back to its raw bytes.
+fn probe_units(eng: &Engine, v: &View, p: usize, start: UnitStart) -> Probe {
+    let w = Window::read(v.buf, p, v.eof);
+    let nv = View { buf: w.bytes(), eof: w.eof };
+    let q = w.at;
+    if q >= nv.buf.len() {
+        return if w.eof { Ok(None) } else { Err(More) };
+    }
+    let k = eng.kinds();
+    let digit = start == UnitStart::Digit;
+    let tries: [(bool, Detector); 4] = [
+        (digit && k.card, card::detect),
+        (digit && k.ssn, ssn::detect),
+        (start != UnitStart::Iban && k.phone, phone::detect),
+        (start == UnitStart::Iban, iban::detect),
+    ];
+    for (_, detect) in tries.into_iter().filter(|t| t.0) {
+        if let Some(h) = detect(&nv, q)? {
+            return Ok(Some(Hit { len: w.raw_len(h.len), ..h }));
+        }
+    }
+    Ok(None)
 }
 
 /// Confirms the anchored detector (a built-in secret or a custom rule) of
@@ -623,6 +695,165 @@ mod tests {
         // A different key gives a different fingerprint.
         let other = engine_with(|c| c.hash_key = b"other".to_vec());
         assert_ne!(scan(&other, input, ContentHint::Text).1[0].fingerprint, f[0].fingerprint);
+    }
+
+    /// Issue 16's forms, one row each: found with the plain value's
+    /// fingerprint, masked in their own form and length (last four digits
+    /// of a card and of an IBAN kept), the span from the first digit to the
+    /// last.
+    #[test]
+    fn every_form_is_found_and_masked_in_its_form() {
+        type Row = (Kind, ContentHint, &'static str, &'static str);
+        let rows: &[Row] = &[
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "4111&nbsp;1111&nbsp;1111&nbsp;1111",
+                "****&nbsp;****&nbsp;****&nbsp;1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "4111&thinsp;1111&ensp;1111&emsp;1111",
+                "****&thinsp;****&ensp;****&emsp;1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "4111&#8209;1111&#45;1111&#x2D;1111",
+                "****&#8209;****&#45;****&#x2D;1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "4111&#160;1111&#32;1111&#XA0;1111",
+                "****&#160;****&#32;****&#XA0;1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "&#52;&#49;&#x31;&#X31; 1111 1111 1111",
+                "&#42;&#42;&#x2A;&#X2A; **** **** 1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Html,
+                "4111</b> <b>1111</b> <b>1111</b> <b>1111",
+                "****</b> <b>****</b> <b>****</b> <b>1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "4111\u{a0}1111\u{2007}1111\u{202f}1111",
+                "****\u{a0}****\u{2007}****\u{202f}1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "4111\u{2009}1111\u{2011}1111\u{2013}1111",
+                "****\u{2009}****\u{2011}****\u{2013}1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "\u{ff14}\u{ff11}\u{ff11}\u{ff11} 1111 1111 1111",
+                "\u{ff0a}\u{ff0a}\u{ff0a}\u{ff0a} **** **** 1111",
+            ),
+            (Kind::Card, ContentHint::Text, "4111.1111.1111.1111", "****.****.****.1111"),
+            (Kind::Card, ContentHint::Text, "4111/1111/1111/1111", "****/****/****/1111"),
+            (Kind::Card, ContentHint::Text, "4111_1111_1111_1111", "****_****_****_1111"),
+            (Kind::Card, ContentHint::Text, "4111 1111-1111 1111", "**** ****-**** 1111"),
+            (
+                Kind::Card,
+                ContentHint::Json,
+                "4111\\u00201111\\u00a01111\\u002d1111",
+                "****\\u0020****\\u00a0****\\u002d1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Json,
+                "\\u0034\\u0031\\u0031\\u0031 1111 1111 1111",
+                "\\u002A\\u002A\\u002A\\u002A **** **** 1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "4111%201111%2D1111%2d1111",
+                "****%20****%2D****%2d1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "%34%31%31%31+1111+1111+1111",
+                "%2A%2A%2A%2A+****+****+1111",
+            ),
+            (
+                Kind::Card,
+                ContentHint::Text,
+                "4111%C2%A01111%C2%A01111%C2%A01111",
+                "****%C2%A0****%C2%A0****%C2%A01111",
+            ),
+            (Kind::Ssn, ContentHint::Html, "822&#45;43&#45;8021", "***&#45;**&#45;****"),
+            (Kind::Ssn, ContentHint::Json, "822\\u002d43\\u002d8021", "***\\u002d**\\u002d****"),
+            (
+                Kind::Ssn,
+                ContentHint::Text,
+                "\u{ff18}\u{ff12}\u{ff12}-43-8021",
+                "\u{ff0a}\u{ff0a}\u{ff0a}-**-****",
+            ),
+            (
+                Kind::Iban,
+                ContentHint::Html,
+                "GB82&nbsp;WEST&nbsp;1234&nbsp;5698&nbsp;7654&nbsp;32",
+                "GB**&nbsp;****&nbsp;****&nbsp;****&nbsp;**54&nbsp;32",
+            ),
+            (
+                Kind::Iban,
+                ContentHint::Text,
+                "GB82+WEST+1234+5698+7654+32",
+                "GB**+****+****+****+**54+32",
+            ),
+            (
+                Kind::Phone,
+                ContentHint::Html,
+                "+44&nbsp;20&nbsp;7946&nbsp;0958",
+                "+**&nbsp;**&nbsp;****&nbsp;****",
+            ),
+            (Kind::Phone, ContentHint::Text, "(415)%20555%2D0132", "(***)%20***%2D****"),
+        ];
+        let e = engine_with(all(Action::Mask));
+        for &(kind, h, value, want) in rows {
+            let doc = format!("pay {value} now");
+            let (out, f) = scan(&e, &doc, h);
+            assert_eq!(out, format!("pay {want} now"), "{value}");
+            assert_eq!(f.len(), 1, "{value}");
+            assert_eq!(
+                (f[0].kind, f[0].start, f[0].end),
+                (kind, 4, 4 + value.len() as u64),
+                "{value}"
+            );
+            // The same chunked one byte at a time.
+            let mut s = Scanner::new(e.clone(), h);
+            let (mut o, mut fs) = (Vec::new(), Vec::new());
+            for b in doc.as_bytes().chunks(1) {
+                s.feed(b, &mut o, &mut fs);
+            }
+            s.finish(&mut o, &mut fs);
+            assert_eq!((o, fs), (out.into_bytes(), f), "{value} in 1-byte chunks");
+        }
+        // Not values: table cells (block tags separate), entities that are
+        // not separators, a mixed punctuation run, a date.
+        for doc in [
+            "<td>4111</td><td>1111</td><td>1111</td><td>1111</td>",
+            "4111&amp;1111&amp;1111&amp;1111",
+            "4111.1111/1111.1111",
+            "2024&#45;05&#45;06",
+            "v&#52;111 1111 1111 1111",
+        ] {
+            let (out, f) = scan(&e, doc, ContentHint::Html);
+            assert!(f.iter().all(|f| f.kind != Kind::Card), "{doc}: {f:?}");
+            assert_eq!(out, doc);
+        }
     }
 
     #[test]
@@ -956,6 +1187,26 @@ mod tests {
         // Local parts of 64 bytes (the longest allowed) and 65.
         "a234567890123456789012345678901234567890123456789012345678901234@example.org",
         "a2345678901234567890123456789012345678901234567890123456789012345@example.org",
+        // Issue 16's forms (the units path).
+        "4111&nbsp;1111&nbsp;1111&nbsp;1111",
+        "4111&#160;1111&#xA0;1111&#45;1111",
+        "&#52;&#49;&#49;&#49; 1111 1111 1111",
+        "<span>4111</span> <span>1111</span> <span>1111</span> <span>1111</span>",
+        "4111\u{a0}1111\u{2009}1111\u{2011}1111",
+        "\u{ff14}\u{ff11}\u{ff11}\u{ff11} 1111 1111 1111",
+        "4111.1111.1111.1111",
+        "4111 1111-1111 1111",
+        "4111\\u00201111\\u00a01111\\u002d1111",
+        "\\u0034111 1111 1111 1111",
+        "4111%201111%2D1111%201111",
+        "%34111+1111+1111+1111",
+        "822&#45;43&#45;8021",
+        "GB82&nbsp;WEST&nbsp;1234&nbsp;5698&nbsp;7654&nbsp;32",
+        "+44&nbsp;20&nbsp;7946&nbsp;0958",
+        "(415)&nbsp;555-0132",
+        "1234&nbsp;4111&nbsp;1111&nbsp;1111&nbsp;1111",
+        "<td>4111</td><td>1111</td><td>1111</td><td>1111</td>",
+        "-----BEGIN PRIVATE KEY-----&#10;MIIB&#10;-----END PRIVATE KEY-----",
     ];
 
     #[test]
@@ -1037,6 +1288,7 @@ mod tests {
             3 => prop::sample::select(PIECES).prop_map(|s| s.as_bytes().to_vec()),
             3 => "[0-9]{1,20}".prop_map(String::into_bytes),
             4 => "[0-9 .\\-+()@A-Za-z_%:/]{1,12}".prop_map(String::into_bytes),
+            2 => proptest::sample::select(vec!["&nbsp;", "&#52;", "&#", "\\u00a0", "\\u0034", "%20", "%34", "<b>", "</span>", "\u{a0}", "\u{ff14}", "+"]).prop_map(|s| s.as_bytes().to_vec()),
             1 => "[A-Z]{2}[0-9]{2}[A-Z0-9 ]{0,30}".prop_map(String::into_bytes),
             1 => prop::collection::vec(any::<u8>(), 0..6),
         ]

@@ -13,7 +13,7 @@
 use super::classes::{alnum_bits, count_while, digit_bits, is_word};
 use super::email;
 use super::view::Shape;
-use super::{iban, simd, Engine};
+use super::{iban, simd, units, Engine};
 
 /// The first position in `pos..bound` where some detector may start (or
 /// `bound`). Every position passed over is one where [`Scanner::probe`]
@@ -77,6 +77,7 @@ fn seek_plain(
     eof: bool,
 ) -> usize {
     let k = eng.kinds();
+    let numeric = k.card || k.ssn || k.phone;
     // The last two positions of a buffer that may still grow can start an
     // IBAN or a `+` phone whose digits have not arrived: leave them to the
     // probe.
@@ -86,8 +87,19 @@ fn seek_plain(
         Err(rest) => rest,
     };
     while pos < sure {
-        // A candidate before `sure` has its digit at most two bytes later.
-        let Some(d) = find_digit(buf, pos, (sure + 2).min(buf.len())) else {
+        // A candidate before `sure` has its digit at most two bytes later,
+        // or is a digit written encoded (`&#52;`, `\u0034`, `%34`, a
+        // fullwidth digit).
+        let digit = find_digit(buf, pos, (sure + 2).min(buf.len()));
+        // Every position before the digit (a digit found past `sure` is
+        // judged below, so the ones before it must be here).
+        let to = digit.unwrap_or(sure).min(end);
+        if numeric {
+            if let Some(e) = (pos..to).find(|&i| encoded_start(buf, i, eof)) {
+                return e;
+            }
+        }
+        let Some(d) = digit else {
             return sure;
         };
         if k.iban && d >= pos + 2 && iban_start(buf, d - 2, eof) {
@@ -109,7 +121,9 @@ fn seek_plain(
                 return end;
             }
             let Some(shape) = Shape::read(buf, at, eof) else { return at };
-            if k.numeric_at(buf, at, &shape) {
+            if k.numeric_at(buf, at, &shape)
+                || (numeric && encoded_after(buf, at, shape.len(), eof))
+            {
                 return at;
             }
             match shape.sep {
@@ -179,6 +193,9 @@ pub(super) fn seek_blocks(
         if k.phone {
             cand |= cur.open & ahead(cur.digit, next.digit, 1);
         }
+        if numeric {
+            cand |= cur.enc;
+        }
         cand &= u64::MAX << skip;
         let digits = u128::from(cur.digit) | u128::from(next.digit) << 64;
         while cand != 0 {
@@ -194,10 +211,13 @@ pub(super) fn seek_blocks(
                 let digits = digits >> i;
                 let run = digits.trailing_ones() as usize;
                 let first = usize::from(buf[q] - b'0');
-                eng.start_digits().get(run).is_some_and(|d| d >> first & 1 == 1)
-                    && k.numeric_at(buf, q, &Shape::from_digits(buf, q, digits))
+                (eng.start_digits().get(run).is_some_and(|d| d >> first & 1 == 1)
+                    && k.numeric_at(buf, q, &Shape::from_digits(buf, q, digits)))
+                    || encoded_after(buf, q, run, eof)
             } else if cur.upper >> i & 1 == 1 {
                 iban_start(buf, q, eof)
+            } else if cur.enc >> i & 1 == 1 {
+                encoded_start(buf, q, eof)
             } else {
                 phone_open(buf, q, eof)
             };
@@ -243,12 +263,65 @@ impl Blocks {
 #[cfg(test)]
 pub(super) fn may_start_at(eng: &Engine, buf: &[u8], p: usize, eof: bool) -> bool {
     let k = eng.kinds();
+    let numeric = k.card || k.ssn || k.phone;
     let b = buf[p];
     if b.is_ascii_digit() {
         return !after_word(buf, p)
-            && Shape::read(buf, p, eof).is_none_or(|s| k.numeric_at(buf, p, &s));
+            && Shape::read(buf, p, eof).is_none_or(|s| {
+                k.numeric_at(buf, p, &s) || (numeric && encoded_after(buf, p, s.len(), eof))
+            });
+    }
+    if numeric && encoded_start(buf, p, eof) {
+        return true;
     }
     (k.iban && iban_start(buf, p, eof)) || (k.phone && phone_open(buf, p, eof))
+}
+
+/// Whether a value written partly encoded may start at the digit run of
+/// `run` digits at `p` (not glued to a word): a first group a card, an
+/// SSN or a national phone number starts with (4, 3 or 1 digits) whose
+/// cluster runs into a reference, an escape, a Unicode separator or an
+/// inline tag ([`units::cluster_ends_encoded`]) and holds enough digits
+/// ([`units::digits_ahead`]). The probe asks the same.
+#[inline]
+pub(super) fn encoded_after(buf: &[u8], p: usize, run: usize, eof: bool) -> bool {
+    if !matches!(run, 1 | 3 | 4) {
+        return false;
+    }
+    let Some(&after) = buf.get(p + run) else { return !eof };
+    if matches!(after, b' ' | b'-' | b'.' | b'/' | b'_') {
+        // An ASCII separator: the next group has a length some kind takes
+        // after this first group (a card's 4 or 6 after 4, an SSN's 2 or a
+        // phone number's 3 after 3, a phone's 3 after 1). Dates, prices
+        // and versions stop here. (A group whose own digits are partly
+        // encoded after an ASCII separator is not read.)
+        let q = p + run + 1;
+        let second = count_while(buf, q, buf.len().min(q + 8), digit_bits);
+        if q + second == buf.len() {
+            return !eof;
+        }
+        let fits = match (run, after) {
+            (4, _) => matches!(second, 4 | 6),
+            (3, b'-' | b' ') => matches!(second, 2 | 3),
+            (3, b'.') | (1, b'-' | b'.' | b' ') => second == 3,
+            _ => false,
+        };
+        if !fits {
+            return false;
+        }
+    } else if !units::starts_unit(after) {
+        return false;
+    }
+    units::cluster_ends_encoded(buf, p, eof, false)
+        && units::digits_ahead(buf, p, eof, units::MIN_DIGITS)
+}
+
+/// Whether a digit written encoded starts at `p` with enough digits after
+/// it for a numeric value ([`units::digits_ahead`]). The probe asks the
+/// same.
+#[inline]
+pub(super) fn encoded_start(buf: &[u8], p: usize, eof: bool) -> bool {
+    units::encoded_digit_at(buf, p, eof) && units::digits_ahead(buf, p, eof, units::MIN_DIGITS)
 }
 
 /// True when the byte before `p` is a letter, a digit or `_`: no numeric
@@ -259,7 +332,7 @@ pub(super) fn after_word(buf: &[u8], p: usize) -> bool {
 
 /// Whether an IBAN may start at `c`: not inside a word, a country code,
 /// then two digits.
-fn iban_start(buf: &[u8], c: usize, eof: bool) -> bool {
+pub(super) fn iban_start(buf: &[u8], c: usize, eof: bool) -> bool {
     if !buf[c].is_ascii_uppercase() || (c > 0 && buf[c - 1].is_ascii_alphanumeric()) {
         return false;
     }
@@ -280,7 +353,7 @@ fn iban_start(buf: &[u8], c: usize, eof: bool) -> bool {
 
 /// Whether a phone number may start at a `+` or `(` at `c`: not glued to
 /// what precedes it, and a digit follows.
-fn phone_open(buf: &[u8], c: usize, eof: bool) -> bool {
+pub(super) fn phone_open(buf: &[u8], c: usize, eof: bool) -> bool {
     if !matches!(buf[c], b'+' | b'(') {
         return false;
     }

@@ -23,10 +23,14 @@ pub(crate) struct Classes {
     pub upper: u64,
     /// `+` and `(`.
     pub open: u64,
+    /// `&`, `\\`, `%` and 0xEF: where a digit written as a character
+    /// reference, a JSON escape, percent-encoding or a fullwidth digit
+    /// may start.
+    pub enc: u64,
 }
 
 impl Classes {
-    pub(crate) const EMPTY: Classes = Classes { digit: 0, word: 0, upper: 0, open: 0 };
+    pub(crate) const EMPTY: Classes = Classes { digit: 0, word: 0, upper: 0, open: 0, enc: 0 };
 }
 
 /// Calls the AVX2 version of a function when the CPU has AVX2 and the SSE2
@@ -98,6 +102,9 @@ pub(crate) fn portable(block: &[u8; 64]) -> Classes {
         }
         if matches!(b, b'+' | b'(') {
             c.open |= bit;
+        }
+        if matches!(b, b'&' | b'\\' | b'%' | 0xef) {
+            c.enc |= bit;
         }
     }
     c
@@ -224,11 +231,14 @@ mod x86 {
             let letter = in_range(x.or(V::splat(0x20)), b'a', 26);
             let word = digit.or(letter).or(x.eq(V::splat(b'_')));
             let open = x.eq(V::splat(b'+')).or(x.eq(V::splat(b'(')));
+            // `%` and `&` are adjacent (0x25, 0x26).
+            let enc = in_range(x, b'%', 2).or(x.eq(V::splat(b'\\'))).or(x.eq(V::splat(0xef)));
             let at = k * V::LANES;
             c.digit |= digit.bits() << at;
             c.word |= word.bits() << at;
             c.upper |= upper.bits() << at;
             c.open |= open.bits() << at;
+            c.enc |= enc.bits() << at;
         }
         c
     }

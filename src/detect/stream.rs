@@ -15,6 +15,7 @@ use hmac::Mac;
 use super::fingerprint::{self, HmacSha256};
 use super::rewrite;
 use super::secrets;
+use super::units;
 use super::view::{More, View};
 use super::{Action, Finding, Kind};
 
@@ -143,6 +144,20 @@ impl Stream {
                                 out.extend_from_slice(&[b'\\', e]);
                             }
                             pos += 2;
+                        }
+                        _ => break pos,
+                    }
+                }
+                b'&' => {
+                    // An HTML page writes the line breaks as `&#10;` (or
+                    // `&#13;`, `&#xA;`): kept intact, like `\n` above.
+                    match units::read(v.buf, pos, v.eof) {
+                        Err(More) => return Err(pos),
+                        Ok(Some((units::Unit::Char(b'\n' | b'\r'), n))) if n > 1 => {
+                            if pass {
+                                out.extend_from_slice(&v.buf[pos..pos + n]);
+                            }
+                            pos += n;
                         }
                         _ => break pos,
                     }

@@ -109,7 +109,7 @@ impl<'a> View<'a> {
 pub(crate) struct Shape<'a> {
     /// The first run; 20 digits stands for "longer than any numeric kind".
     pub first: &'a [u8],
-    /// `' '`, `'-'` or `'.'`, only when a digit follows it.
+    /// `' '`, `'-'`, `'.'`, `'/'` or `'_'`, only when a digit follows it.
     pub sep: Option<u8>,
     /// Digits in the second run (capped at 7), 0 without a separator.
     pub second: usize,
@@ -128,7 +128,7 @@ impl<'a> Shape<'a> {
         let Some(&after) = buf.get(i + first) else {
             return eof.then_some(shape);
         };
-        if matches!(after, b' ' | b'-' | b'.') {
+        if matches!(after, b' ' | b'-' | b'.' | b'/' | b'_') {
             let second = digit_run(buf, i + first + 1, 7, eof)?;
             if second > 0 {
                 shape.sep = Some(after);
@@ -148,7 +148,7 @@ impl<'a> Shape<'a> {
         debug_assert!(first < 20 && i + 28 <= buf.len());
         let mut shape = Shape { first: &buf[i..i + first], sep: None, second: 0 };
         let after = buf[i + first];
-        if matches!(after, b' ' | b'-' | b'.') {
+        if matches!(after, b' ' | b'-' | b'.' | b'/' | b'_') {
             let second = ((digits >> (first + 1)).trailing_ones() as usize).min(7);
             if second > 0 {
                 shape.sep = Some(after);
@@ -189,7 +189,7 @@ mod tests {
         /// byte, wherever its first run is shorter than 20 digits.
         #[test]
         fn shape_from_digit_mask_equals_read(
-            hay in "([0-9]{1,22}[ .\\-a]{1,2}){1,4}",
+            hay in "([0-9]{1,22}[ .\\-a/_]{1,2}){1,4}",
             i_frac in 0.0f64..1.0,
         ) {
             let mut buf = hay.into_bytes();
@@ -225,11 +225,13 @@ mod tests {
             contexts: Default::default(),
         };
         let table = all.start_digits();
-        let seps: [(Option<u8>, &[usize]); 4] = [
+        let seps: [(Option<u8>, &[usize]); 6] = [
             (None, &[0]),
             (Some(b' '), &[1, 2, 3, 4, 6, 7]),
             (Some(b'-'), &[1, 2, 3, 4, 6, 7]),
             (Some(b'.'), &[1, 2, 3, 4, 6, 7]),
+            (Some(b'/'), &[1, 2, 3, 4, 6, 7]),
+            (Some(b'_'), &[1, 2, 3, 4, 6, 7]),
         ];
         for (len, &allowed) in table.iter().enumerate().skip(1) {
             for first in 0..10u8 {
