@@ -89,6 +89,16 @@ fn ambiguous_shapes_table() {
         ("trace 8171999900000000021", none.clone()),
         ("#8171999900000000021", none.clone()),
         ("card on file, order #8171999900000000021", none.clone()),
+        // The same 19 digits written encoded (a digit reference, JSON
+        // escapes, fullwidth digits): decided alike, from the words
+        // before them.
+        ("card number &#56;171999900000000021", card(Brand::UnionPay)),
+        ("&#56;171999900000000021", none.clone()),
+        ("order_id=&#56;171999900000000021", none.clone()),
+        ("{\"pan\":\"\\u0038171999900000000021\"}", card(Brand::UnionPay)),
+        ("{\"id\":\"\\u0038171999900000000021\"}", none.clone()),
+        ("card: \u{ff18}\u{ff11}\u{ff17}\u{ff11}999900000000021", card(Brand::UnionPay)),
+        ("\u{ff18}\u{ff11}\u{ff17}\u{ff11}999900000000021", none.clone()),
         // Grouped 19 digits: the grouping is the context.
         ("8171 9999 0000 0000 021", card(Brand::UnionPay)),
         ("id 8171 9999 0000 0000 021", card(Brand::UnionPay)),

@@ -530,7 +530,10 @@ fn probe_units(eng: &Engine, v: &View, p: usize, start: UnitStart) -> Probe {
         (start == UnitStart::Iban, iban::detect),
     ];
     for (_, detect) in tries.into_iter().filter(|t| t.0) {
-        if let Some(h) = detect(&nv, q)? {
+        // Context is judged on the normalized window, as on plain text: an
+        // encoded contiguous run is as ambiguous as a plain one, and the
+        // words before it are read decoded (`card&nbsp;number`).
+        if let Some(h) = detect(&nv, q)?.filter(|h| eng.confirms(nv.buf, q, h)) {
             return Ok(Some(Hit { len: w.raw_len(h.len), ..h }));
         }
     }
