@@ -12,6 +12,8 @@
 #   haproxy         HAProxy pass-through (nbthread 1, http-reuse always)
 #   leakwarden      default policy (all detectors, masking), --workers 1
 #   leakwarden-noscan  same, with a policy that scans nothing
+#   leakwarden-noinv   the default policy with the privacy inventory off
+#                      (its cost is the difference to leakwarden)
 # With 2+ cores each proxy is pinned to the same single core (PROXY_CPU) and
 # the load generator and the upstream to the others, so the proxies compete
 # on equal terms. Targets are interleaved (each round runs every target once,
@@ -113,10 +115,10 @@ fi
 
 # Free loopback ports (held open together so they are distinct).
 read -r UP_PORT UP_H2_PORT NG_PORT NG_H2_PORT LW_PORT LW_ADMIN LW0_PORT LW0_ADMIN \
-        PY_PORT NGM_PORT NGM_H2_PORT LWM_PORT LWM_ADMIN HA_PORT HA_H2_PORT < <(python3 - <<'EOF'
+        PY_PORT NGM_PORT NGM_H2_PORT LWM_PORT LWM_ADMIN HA_PORT HA_H2_PORT LWI_PORT LWI_ADMIN < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(15):
+for _ in range(17):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
@@ -172,7 +174,7 @@ wait_http "http://127.0.0.1:$HA_PORT/api-1k.json" || { echo "haproxy did not sta
 
 # leakwarden: the scanning one and the one that scans nothing.
 LW_OK=0
-LW_PID=""; LW0_PID=""
+LW_PID=""; LW0_PID=""; LWI_PID=""
 start_leakwarden() { # name template port admin backend ; sets LAST_PID or returns 1
     local name=$1 tpl=$2 port=$3 admin=$4 backend=$5
     render "$tpl" "$TMP/$name.toml" "H1_PORT=$port" "ADMIN_PORT=$admin" "BACKEND_PORT=$backend"
@@ -186,7 +188,12 @@ if start_leakwarden leakwarden "$HERE/leakwarden.toml.in" "$LW_PORT" "$LW_ADMIN"
     LW_PID=$LAST_PID
     if start_leakwarden leakwarden-noscan "$HERE/leakwarden-noscan.toml.in" "$LW0_PORT" "$LW0_ADMIN" "$UP_PORT"; then
         LW0_PID=$LAST_PID
-        LW_OK=1
+        # The same guard with the privacy inventory off.
+        { cat "$HERE/leakwarden.toml.in"; printf '\n[inventory]\nenabled = false\n'; } > "$TMP/leakwarden-noinv.toml.in"
+        if start_leakwarden leakwarden-noinv "$TMP/leakwarden-noinv.toml.in" "$LWI_PORT" "$LWI_ADMIN" "$UP_PORT"; then
+            LWI_PID=$LAST_PID
+            LW_OK=1
+        fi
     fi
 fi
 if [ "$LW_OK" != 1 ]; then
@@ -195,7 +202,7 @@ if [ "$LW_OK" != 1 ]; then
 fi
 
 TARGETS=(direct nginx haproxy)
-[ "$LW_OK" = 1 ] && TARGETS+=(leakwarden leakwarden-noscan)
+[ "$LW_OK" = 1 ] && TARGETS+=(leakwarden leakwarden-noscan leakwarden-noinv)
 
 url_for() { # target proto page
     local port
@@ -204,6 +211,7 @@ url_for() { # target proto page
         nginx:h1) port=$NG_PORT ;; nginx:h2) port=$NG_H2_PORT ;;
         haproxy:h1) port=$HA_PORT ;; haproxy:h2) port=$HA_H2_PORT ;;
         leakwarden:*) port=$LW_PORT ;; leakwarden-noscan:*) port=$LW0_PORT ;;
+        leakwarden-noinv:*) port=$LWI_PORT ;;
     esac
     echo "http://127.0.0.1:$port/$3"
 }
@@ -211,7 +219,7 @@ pids_for() { # target -> comma-separated pids whose RSS counts (nginx: master + 
     local p
     case "$1" in
         direct) p=$UP_PID ;; nginx) p=$NG_PID ;; haproxy) p=$HA_PID ;;
-        leakwarden) p=$LW_PID ;; leakwarden-noscan) p=$LW0_PID ;;
+        leakwarden) p=$LW_PID ;; leakwarden-noscan) p=$LW0_PID ;; leakwarden-noinv) p=$LWI_PID ;;
     esac
     pids_of "$p"
 }
