@@ -43,7 +43,16 @@ enum Msg {
 /// A bounded queue to a writer thread (see the module docs). Disabled, it
 /// accepts and discards everything.
 pub struct LineSink {
-    tx: Option<SyncSender<Msg>>,
+    tx: Option<Queue>,
+}
+
+/// The sending end of the writer's queue, and the writer thread: a
+/// [`Msg::Sync`] also unparks it, so that a caller waiting for its lines
+/// (shutdown, a test) does not wait out the writer's batching pause.
+#[derive(Clone)]
+struct Queue {
+    tx: SyncSender<Msg>,
+    writer: std::thread::Thread,
 }
 
 impl fmt::Debug for LineSink {
@@ -119,7 +128,9 @@ fn writer_loop(
         // pause a busy proxy woke this thread for every line (a futex
         // wake, two context switches and a write per request, on the
         // proxy's own cores). A quiet log still writes each line at once.
-        std::thread::sleep(BATCH_PAUSE);
+        // Lines never unpark the writer; only a sync does (its caller
+        // waits), and a spurious wake-up only shortens the pause.
+        std::thread::park_timeout(BATCH_PAUSE);
     }
     report(w.flush());
 }
@@ -158,10 +169,10 @@ impl LineSink {
         path: Option<PathBuf>,
     ) -> std::io::Result<LineSink> {
         let (tx, rx) = sync_channel(QUEUE_LINES);
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name(format!("leakwarden-{name}"))
             .spawn(move || writer_loop(name, rx, w, path))?;
-        Ok(LineSink { tx: Some(tx) })
+        Ok(LineSink { tx: Some(Queue { tx, writer: writer.thread().clone() }) })
     }
 
     /// A sink writing to any writer (tests use an in-memory buffer).
@@ -189,7 +200,7 @@ impl LineSink {
     /// serializable): the caller counts it. Never blocks, never fails the
     /// caller.
     pub fn write_json<T: serde::Serialize>(&self, record: &T) -> bool {
-        let Some(tx) = &self.tx else { return true };
+        let Some(Queue { tx, .. }) = &self.tx else { return true };
         let mut line = match serde_json::to_vec(record) {
             Ok(v) => v,
             Err(e) => {
@@ -205,7 +216,7 @@ impl LineSink {
     /// Never blocks: with a full queue the request waits behind the lines
     /// on a helper thread. No-op for stdout, stderr and a disabled sink.
     pub fn reopen(&self) {
-        let Some(tx) = &self.tx else { return };
+        let Some(Queue { tx, .. }) = &self.tx else { return };
         if let Err(TrySendError::Full(msg)) = tx.try_send(Msg::Reopen) {
             let tx = tx.clone();
             let _ = std::thread::Builder::new()
@@ -224,9 +235,10 @@ impl LineSink {
     }
 }
 
-fn sync_on(tx: &SyncSender<Msg>) {
+fn sync_on(q: &Queue) {
     let (ack_tx, ack_rx) = sync_channel(1);
-    if tx.send(Msg::Sync(ack_tx)).is_ok() {
+    if q.tx.send(Msg::Sync(ack_tx)).is_ok() {
+        q.writer.unpark();
         let _ = ack_rx.recv_timeout(std::time::Duration::from_secs(5));
     }
 }
@@ -247,7 +259,7 @@ impl Write for MemoryWriter {
 #[derive(Clone)]
 pub struct MemoryLog {
     buf: Arc<Mutex<Vec<u8>>>,
-    sync: Option<SyncSender<Msg>>,
+    sync: Option<Queue>,
 }
 
 impl MemoryLog {
