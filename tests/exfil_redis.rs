@@ -11,11 +11,13 @@ mod common;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
+use leakwarden::exfil::redis_store::RedisStore;
 
 /// The card every upstream response carries (a well-known test number).
 const PAGE: &str = r#"{"name":"test","card":"4111 1111 1111 1111"}"#;
@@ -423,17 +425,10 @@ async fn local_store_gives_the_same_results_on_one_replica() {
     );
 }
 
-/// Overlapping reads of one client's buckets share one round trip: while
-/// Redis holds every command (`CLIENT PAUSE`), fifty reads of one client's
-/// buckets start; the first is sent, the others join it, and all get its
-/// answer. A read of another client's buckets is sent on its own.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn overlapping_reads_of_one_client_share_one_round_trip() {
-    use leakwarden::exfil::redis_store::RedisStore;
-    use std::sync::Arc;
-
-    let Some(bin) = redis_server() else { return };
-    let redis = Redis::start(bin);
+/// A real Redis and a store connected to it, with a plain connection to
+/// seed and inspect it; `None` (the test skips) without `redis-server`.
+async fn connected_store() -> Option<(Redis, Arc<RedisStore>, redis::Connection)> {
+    let redis = Redis::start(redis_server()?);
     let metrics = leakwarden::metrics::Metrics::new();
     let store = Arc::new(RedisStore::start(&redis.url(), metrics.exfiltration.clone()).unwrap());
     wait_for("the store to connect", || {
@@ -442,7 +437,17 @@ async fn overlapping_reads_of_one_client_share_one_round_trip() {
     })
     .await;
     let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_connection_with_timeout(Duration::from_secs(1)).unwrap();
+    let conn = client.get_connection_with_timeout(Duration::from_secs(1)).unwrap();
+    Some((redis, store, conn))
+}
+
+/// Overlapping reads of one client's buckets share one round trip: while
+/// Redis holds every command (`CLIENT PAUSE`), fifty reads of one client's
+/// buckets start; the first is sent, the others join it, and all get its
+/// answer. A read of another client's buckets is sent on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_reads_of_one_client_share_one_round_trip() {
+    let Some((_redis, store, mut conn)) = connected_store().await else { return };
     let _: () = redis::cmd("HSET").arg("lwtest:a:cur").arg("card").arg(7).query(&mut conn).unwrap();
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
     let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(400).arg("ALL").query(&mut conn).unwrap();
@@ -479,20 +484,7 @@ async fn overlapping_reads_of_one_client_share_one_round_trip() {
 /// (the answers are handed out in order).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_batched_in_one_pipeline_each_get_their_own_counts() {
-    use leakwarden::exfil::redis_store::RedisStore;
-    use std::sync::Arc;
-
-    let Some(bin) = redis_server() else { return };
-    let redis = Redis::start(bin);
-    let metrics = leakwarden::metrics::Metrics::new();
-    let store = Arc::new(RedisStore::start(&redis.url(), metrics.exfiltration.clone()).unwrap());
-    wait_for("the store to connect", || {
-        let up = store.is_up();
-        async move { up }
-    })
-    .await;
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_connection_with_timeout(Duration::from_secs(1)).unwrap();
+    let Some((_redis, store, mut conn)) = connected_store().await else { return };
     for i in 0..40u64 {
         let _: () = redis::cmd("HSET")
             .arg(format!("lwtest:c{i}:prev"))

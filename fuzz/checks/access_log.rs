@@ -12,7 +12,7 @@
 //! Shared by the fuzz target (`fuzz/fuzz_targets/access_log.rs`) and the
 //! regression test that replays seeds and kept crash inputs
 //! (`tests/fuzz_regressions.rs`).
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -20,27 +20,10 @@ use http::{header, HeaderMap, HeaderValue, Method, Response, Version};
 use http_body_util::{BodyExt, Full};
 use leakwarden::access_log::AccessLog;
 use leakwarden::audit::AuditSink;
-use leakwarden::metrics::Metrics;
 use leakwarden::pipeline::{process_response, ResponseContext};
-use leakwarden::policy::Policy;
 
 #[path = "logline.rs"]
 mod logline;
-
-struct Fixed {
-    rt: tokio::runtime::Runtime,
-    policy: Arc<Policy>,
-    metrics: Arc<Metrics>,
-}
-
-fn fixed() -> &'static Fixed {
-    static F: OnceLock<Fixed> = OnceLock::new();
-    F.get_or_init(|| Fixed {
-        rt: tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime"),
-        policy: Arc::new(Policy::default_policy()),
-        metrics: Arc::new(Metrics::new()),
-    })
-}
 
 pub fn check(data: &[u8]) {
     let Some((method, rest)) = logline::take(data) else { return };
@@ -53,7 +36,7 @@ pub fn check(data: &[u8]) {
     // The proxy takes a client's request id only as a header value.
     let Ok(request_id) = HeaderValue::from_bytes(request_id) else { return };
     let request_id = String::from_utf8_lossy(request_id.as_bytes()).into_owned();
-    let f = fixed();
+    let f = logline::fixed();
     let (log, lines) = AccessLog::memory(1.0);
     let log = Arc::new(log);
     let mut headers = HeaderMap::new();

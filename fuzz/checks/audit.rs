@@ -11,40 +11,23 @@
 //! Shared by the fuzz target (`fuzz/fuzz_targets/audit.rs`) and the
 //! regression test that replays seeds and kept crash inputs
 //! (`tests/fuzz_regressions.rs`).
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Response};
 use http_body_util::{BodyExt, Full};
 use leakwarden::audit::AuditSink;
-use leakwarden::metrics::Metrics;
 use leakwarden::pipeline::{process_response, ResponseContext};
-use leakwarden::policy::Policy;
 
 #[path = "logline.rs"]
 mod logline;
-
-struct Fixed {
-    rt: tokio::runtime::Runtime,
-    policy: Arc<Policy>,
-    metrics: Arc<Metrics>,
-}
-
-fn fixed() -> &'static Fixed {
-    static F: OnceLock<Fixed> = OnceLock::new();
-    F.get_or_init(|| Fixed {
-        rt: tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime"),
-        policy: Arc::new(Policy::default_policy()),
-        metrics: Arc::new(Metrics::new()),
-    })
-}
 
 pub fn check(data: &[u8]) {
     let Some((method, rest)) = logline::take(data) else { return };
     let Some((path, body)) = logline::take(rest) else { return };
     let Ok(method) = Method::from_bytes(method) else { return };
     let Ok(pq) = http::uri::PathAndQuery::try_from(path) else { return };
-    let f = fixed();
+    let f = logline::fixed();
     let (sink, log) = AuditSink::memory();
     let ctx = ResponseContext {
         access: Default::default(),

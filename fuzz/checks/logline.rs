@@ -1,11 +1,30 @@
-//! What the audit and access log checks share: reading the input's
-//! length-prefixed fields, and the check itself: a log line, read as
+//! What the audit and access log checks share: the runtime, policy and
+//! metrics every input reuses, reading the input's length-prefixed
+//! fields, and the check itself: a log line, read as
 //! JSON, holds no value the engine rewrites in any key or string, read as
 //! written and after percent-decoding (a value in a URL path arrives
 //! percent-encoded).
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use leakwarden::detect::{Action, ContentHint, Engine};
+use leakwarden::metrics::Metrics;
+use leakwarden::policy::Policy;
+
+/// Built once per process: a runtime, the default policy and metrics.
+pub struct Fixed {
+    pub rt: tokio::runtime::Runtime,
+    pub policy: Arc<Policy>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn fixed() -> &'static Fixed {
+    static F: OnceLock<Fixed> = OnceLock::new();
+    F.get_or_init(|| Fixed {
+        rt: tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime"),
+        policy: Arc::new(Policy::default_policy()),
+        metrics: Arc::new(Metrics::new()),
+    })
+}
 
 /// One field: a length byte, then that many bytes; and the rest.
 pub fn take(data: &[u8]) -> Option<(&[u8], &[u8])> {

@@ -328,26 +328,8 @@ impl Collector {
     /// Records the request. `blocked` is true when the policy refused it.
     pub fn finish(self, policy: &Policy, blocked: bool) {
         let ex = &*self.exchange.0;
-        let engine = &policy.engine;
-        let kinds = self
-            .kinds
-            .into_iter()
-            .map(|(k, (findings, fields))| {
-                let action = if policy.monitor() {
-                    "monitor"
-                } else if blocked {
-                    "block"
-                } else {
-                    policy.request_action(k).as_str()
-                };
-                KindRecord {
-                    kind: engine.kind_name(k).to_string(),
-                    findings,
-                    action: action.to_string(),
-                    fields,
-                }
-            })
-            .collect();
+        let kinds =
+            kind_records(self.kinds, policy, blocked, |k| policy.request_action(k).as_str());
         let rec = RequestRecord {
             route: ex.route.to_string(),
             method: ex.method.clone(),
@@ -358,6 +340,35 @@ impl Collector {
         };
         ex.inventory.record_request(rec, policy);
     }
+}
+
+/// One exchange's findings per kind as records, each with the action it
+/// got: `monitor` in monitor mode, `block` when the exchange was blocked,
+/// else the policy's action for the kind on this side (`action_of`).
+fn kind_records(
+    kinds: BTreeMap<Kind, (u64, Vec<String>)>,
+    policy: &Policy,
+    blocked: bool,
+    action_of: impl Fn(Kind) -> &'static str,
+) -> Vec<KindRecord> {
+    kinds
+        .into_iter()
+        .map(|(k, (findings, fields))| {
+            let action = if policy.monitor() {
+                "monitor"
+            } else if blocked {
+                "block"
+            } else {
+                action_of(k)
+            };
+            KindRecord {
+                kind: policy.engine.kind_name(k).to_string(),
+                findings,
+                action: action.to_string(),
+                fields,
+            }
+        })
+        .collect()
 }
 
 enum Body {
@@ -430,25 +441,7 @@ impl Observer {
             _ => PageFacts::default(),
         };
         let (now, hour) = now();
-        let kinds = self
-            .kinds
-            .into_iter()
-            .map(|(k, (findings, fields))| {
-                let action = if policy.monitor() {
-                    "monitor"
-                } else if blocked {
-                    "block"
-                } else {
-                    policy.action(k).as_str()
-                };
-                KindRecord {
-                    kind: engine.kind_name(k).to_string(),
-                    findings,
-                    action: action.to_string(),
-                    fields,
-                }
-            })
-            .collect();
+        let kinds = kind_records(self.kinds, policy, blocked, |k| policy.action(k).as_str());
         let mut rec = ResponseRecord {
             route: ex.route.to_string(),
             method: ex.method.clone(),
