@@ -111,6 +111,26 @@ pub struct KindStats {
 }
 
 impl KindStats {
+    /// Adds one exchange's findings of kind `k` at `now` to `map` (its
+    /// `exposes` or `collects`); the caller counts the response or request.
+    fn count<'a>(
+        map: &'a mut BTreeMap<String, KindStats>,
+        k: &KindRecord,
+        now: &str,
+        max_fields: usize,
+    ) -> &'a mut KindStats {
+        let s = map
+            .entry(k.kind.clone())
+            .or_insert_with(|| KindStats { seen: Seen::at(now), ..KindStats::default() });
+        s.findings += k.findings;
+        s.seen.touch(now);
+        *s.actions.entry(k.action.clone()).or_default() += 1;
+        for f in &k.fields {
+            s.fields.insert(f.clone(), max_fields);
+        }
+        s
+    }
+
     fn merge(&mut self, o: &KindStats, max_fields: usize) {
         self.responses += o.responses;
         self.requests += o.requests;
@@ -354,18 +374,25 @@ impl Store {
         *self.overflow.entry(route.to_string()).or_default() += 1;
     }
 
-    pub fn record(&mut self, r: &ResponseRecord, lim: &Limits) {
-        self.index(&r.route, &r.template);
-        let key = (r.route.clone(), r.method.clone(), r.template.clone());
+    /// The endpoint an exchange at `now` belongs to, created if new (its
+    /// template indexed), and touched.
+    fn endpoint(&mut self, route: &str, method: &str, template: &str, now: &str) -> &mut Endpoint {
+        self.index(route, template);
+        let key = (route.to_string(), method.to_string(), template.to_string());
         let ep = self.endpoints.entry(key).or_insert_with(|| Endpoint {
-            route: r.route.clone(),
-            method: r.method.clone(),
-            template: r.template.clone(),
-            seen: Seen::at(&r.now),
+            route: route.to_string(),
+            method: method.to_string(),
+            template: template.to_string(),
+            seen: Seen::at(now),
             ..Endpoint::default()
         });
+        ep.seen.touch(now);
+        ep
+    }
+
+    pub fn record(&mut self, r: &ResponseRecord, lim: &Limits) {
+        let ep = self.endpoint(&r.route, &r.method, &r.template, &r.now);
         ep.responses += 1;
-        ep.seen.touch(&r.now);
         if r.gpc {
             ep.gpc_requests += 1;
             if !r.scripts.is_empty() {
@@ -373,17 +400,9 @@ impl Store {
             }
         }
         for k in &r.kinds {
-            let s = ep
-                .exposes
-                .entry(k.kind.clone())
-                .or_insert_with(|| KindStats { seen: Seen::at(&r.now), ..KindStats::default() });
-            s.responses += 1;
-            s.findings += k.findings;
-            s.seen.touch(&r.now);
-            *s.actions.entry(k.action.clone()).or_default() += 1;
-            for f in &k.fields {
-                s.fields.insert(f.clone(), lim.max_fields);
-            }
+            KindStats::count(&mut ep.exposes, k, &r.now, lim.max_fields).responses += 1;
+        }
+        for k in &r.kinds {
             if k.findings > 0 {
                 let hour = self.timeline.entry(r.hour.clone()).or_default();
                 *hour.entry(k.kind.clone()).or_default() += k.findings;
@@ -450,29 +469,10 @@ impl Store {
 
     /// Adds one scanned request to its endpoint's `collects`.
     pub fn record_request(&mut self, r: &RequestRecord, lim: &Limits) {
-        self.index(&r.route, &r.template);
-        let key = (r.route.clone(), r.method.clone(), r.template.clone());
-        let ep = self.endpoints.entry(key).or_insert_with(|| Endpoint {
-            route: r.route.clone(),
-            method: r.method.clone(),
-            template: r.template.clone(),
-            seen: Seen::at(&r.now),
-            ..Endpoint::default()
-        });
+        let ep = self.endpoint(&r.route, &r.method, &r.template, &r.now);
         ep.requests += 1;
-        ep.seen.touch(&r.now);
         for k in &r.kinds {
-            let s = ep
-                .collects
-                .entry(k.kind.clone())
-                .or_insert_with(|| KindStats { seen: Seen::at(&r.now), ..KindStats::default() });
-            s.requests += 1;
-            s.findings += k.findings;
-            s.seen.touch(&r.now);
-            *s.actions.entry(k.action.clone()).or_default() += 1;
-            for f in &k.fields {
-                s.fields.insert(f.clone(), lim.max_fields);
-            }
+            KindStats::count(&mut ep.collects, k, &r.now, lim.max_fields).requests += 1;
         }
         for f in &r.files {
             ep.uploads.add(f, 1, lim.max_fields);
