@@ -57,15 +57,7 @@ done
 require_tools nginx wrk curl python3 redis-server
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-if [ -n "${LEAKWARDEN_BIN:-}" ]; then
-    LW_BIN=$LEAKWARDEN_BIN
-else
-    if [ "$BUILD" = 1 ]; then
-        log "building leakwarden (cargo build --release)"
-        (cd "$REPO" && cargo build --release --locked --bin leakwarden) >&2
-    fi
-    LW_BIN="$REPO/target/release/leakwarden"
-fi
+leakwarden_bin "$REPO" "$BUILD"
 
 TMP=$(mktemp -d /tmp/leakwarden-exfil.XXXXXX)
 PIDS=()
@@ -83,14 +75,7 @@ else
     PROXY_CPU="-"; OTHER_CPUS="-"; PIN_PROXY=(); PIN_OTHER=()
 fi
 
-read -r UP_PORT UP_H2_PORT REDIS_PORT OFF_PORT OFF_ADMIN LOCAL_PORT LOCAL_ADMIN REDIS_LW_PORT REDIS_ADMIN < <(python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(9):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-)
+read -r UP_PORT UP_H2_PORT REDIS_PORT OFF_PORT OFF_ADMIN LOCAL_PORT LOCAL_ADMIN REDIS_LW_PORT REDIS_ADMIN < <(free_ports 9)
 
 launch() { # name cmd... ; background, pid in LAST_PID
     local name=$1; shift

@@ -43,3 +43,29 @@ wait_http() {
     done
     return 1
 }
+
+# free_ports N: prints N distinct free TCP ports on 127.0.0.1 (bound
+# together, then released).
+free_ports() {
+    python3 - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+# leakwarden_bin REPO BUILD: sets LW_BIN to $LEAKWARDEN_BIN when given,
+# else to REPO's release binary, built first when BUILD is 1.
+leakwarden_bin() {
+    if [ -n "${LEAKWARDEN_BIN:-}" ]; then
+        LW_BIN=$LEAKWARDEN_BIN
+        return
+    fi
+    if [ "$2" = 1 ]; then
+        log "building leakwarden (cargo build --release)"
+        (cd "$1" && cargo build --release --locked --bin leakwarden) >&2
+    fi
+    LW_BIN="$1/target/release/leakwarden"
+}

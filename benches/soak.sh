@@ -55,15 +55,7 @@ done
 require_tools nginx wrk curl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-if [ -n "${LEAKWARDEN_BIN:-}" ]; then
-    LW_BIN=$LEAKWARDEN_BIN
-else
-    if [ "$BUILD" = 1 ]; then
-        log "building leakwarden (cargo build --release)"
-        (cd "$REPO" && cargo build --release --locked --bin leakwarden) >&2
-    fi
-    LW_BIN="$REPO/target/release/leakwarden"
-fi
+leakwarden_bin "$REPO" "$BUILD"
 
 TMP=$(mktemp -d /tmp/leakwarden-soak.XXXXXX)
 PIDS=()
@@ -75,11 +67,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 ulimit -n 16384 2>/dev/null || true
 
-read -r UP_PORT LW_PORT LW_ADMIN < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(3)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')
+read -r UP_PORT LW_PORT LW_ADMIN < <(free_ports 3)
 
 # ------------------------------------------------------------ pages ---
 mkdir -p "$TMP/pages/gz" "$TMP/nginx-tmp"

@@ -56,14 +56,7 @@ python3 "$HERE/gen_pages.py" "$SHARED" "$TMP/pages" >/dev/null
 # gzip_proxied any, since nginx serves no gzip to a request with Via.
 for p in "$TMP"/pages/*.html "$TMP"/pages/*.json; do gzip -6 -k -n "$p"; done
 
-read -r UP_PORT UP_H2_PORT LW_PORT LW_ADMIN < <(python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(4):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-)
+read -r UP_PORT UP_H2_PORT LW_PORT LW_ADMIN < <(free_ports 4)
 USER_DIRECTIVE=""
 [ "$(id -u)" = 0 ] && USER_DIRECTIVE="user $(id -un) $(id -gn);"
 render() { # template out key=value...

@@ -115,14 +115,7 @@ fi
 
 # Free loopback ports (held open together so they are distinct).
 read -r UP_PORT UP_H2_PORT NG_PORT NG_H2_PORT LW_PORT LW_ADMIN LW0_PORT LW0_ADMIN \
-        PY_PORT NGM_PORT NGM_H2_PORT LWM_PORT LWM_ADMIN HA_PORT HA_H2_PORT LWI_PORT LWI_ADMIN < <(python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(17):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-)
+        PY_PORT NGM_PORT NGM_H2_PORT LWM_PORT LWM_ADMIN HA_PORT HA_H2_PORT LWI_PORT LWI_ADMIN < <(free_ports 17)
 
 USER_DIRECTIVE=""
 [ "$(id -u)" = 0 ] && USER_DIRECTIVE="user $(id -un) $(id -gn);"
