@@ -13,7 +13,7 @@ use super::error::PipelineError;
 use super::{FindingCounter, ResponseContext, RouteCounters};
 use crate::access_log::ScanSummary;
 use crate::audit::{self, AuditRecord, MAX_FINGERPRINTS};
-use crate::detect::{Action, Finding, Fingerprint, Kind};
+use crate::detect::{Action, Engine, Finding, Fingerprint, Kind};
 use crate::metrics::{skip_reason, MONITOR_ACTION};
 
 /// What one response showed, as metrics and the audit line see it.
@@ -175,17 +175,8 @@ impl Report {
         if self.counts.is_empty() && self.blocked.is_none() && !flagged {
             return;
         }
-        let counts = self.counts.iter().map(|(&k, &n)| (engine.kind_name(k), n)).collect();
-        let configured =
-            self.counts.keys().map(|&k| (engine.kind_name(k), policy.action(k).as_str()));
-        // Monitor mode did nothing to any value: the line says so, and
-        // what enforce mode would have done goes in its own field.
-        let (actions, would_actions) = if enforce {
-            (configured.collect(), BTreeMap::new())
-        } else {
-            let none = self.counts.keys().map(|&k| (engine.kind_name(k), MONITOR_ACTION)).collect();
-            (none, configured.collect())
-        };
+        let (counts, actions, would_actions) =
+            kind_maps(&self.counts, engine, enforce, |k| policy.action(k).as_str());
         write_audit(
             ctx,
             status,
@@ -214,6 +205,32 @@ fn policy_kind_name(ctx: &ResponseContext, k: Kind) -> String {
 /// line.
 pub(crate) fn fingerprint_hex(f: &Fingerprint) -> String {
     hex::encode(f.0)
+}
+
+/// An audit line's per-kind maps: `counts`, `actions` and
+/// `would_actions`.
+pub(crate) type KindMaps<'a> =
+    (BTreeMap<&'a str, u64>, BTreeMap<&'a str, &'static str>, BTreeMap<&'a str, &'static str>);
+
+/// The per-kind maps of an audit line from one side's counts: enforced,
+/// `actions` says what was done to each kind (`action_of`); not enforced
+/// (monitor mode), nothing was done to any value, so every action is
+/// `monitor` and what enforce mode would have done goes in
+/// `would_actions`.
+pub(crate) fn kind_maps<'a>(
+    counts: &BTreeMap<Kind, u64>,
+    engine: &'a Engine,
+    enforced: bool,
+    action_of: impl Fn(Kind) -> &'static str,
+) -> KindMaps<'a> {
+    let named = counts.iter().map(|(&k, &n)| (engine.kind_name(k), n)).collect();
+    let configured = counts.keys().map(|&k| (engine.kind_name(k), action_of(k)));
+    if enforced {
+        (named, configured.collect(), BTreeMap::new())
+    } else {
+        let monitor = counts.keys().map(|&k| (engine.kind_name(k), MONITOR_ACTION)).collect();
+        (named, monitor, configured.collect())
+    }
 }
 
 /// The per-response part of an audit line.

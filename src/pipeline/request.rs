@@ -41,7 +41,7 @@ use http::{HeaderMap, Response};
 use http_body::{Body, Frame, SizeHint};
 
 use super::error::{PipelineError, Rejection};
-use super::report::{fingerprint_hex, write_audit, AuditExtra};
+use super::report::{fingerprint_hex, kind_maps, write_audit, AuditExtra};
 use super::{block, BoxError, ProxyBody, ResponseContext};
 use crate::audit::MAX_FINGERPRINTS;
 use crate::config::policy::OnError;
@@ -155,15 +155,10 @@ impl Report {
             return;
         }
         let engine = &policy.engine;
-        let counts = self.counts.iter().map(|(&k, &n)| (engine.kind_name(k), n)).collect();
-        let configured =
-            self.counts.keys().map(|&k| (engine.kind_name(k), policy.request_action(k).as_str()));
-        let (actions, would_actions) = if policy.monitor() {
-            let none = self.counts.keys().map(|&k| (engine.kind_name(k), MONITOR_ACTION)).collect();
-            (none, configured.collect())
-        } else {
-            (configured.collect(), BTreeMap::new())
-        };
+        let (counts, actions, would_actions) =
+            kind_maps(&self.counts, engine, !policy.monitor(), |k| {
+                policy.request_action(k).as_str()
+            });
         // The status the client got when the guard answered itself; 0 when
         // the request went on to the upstream (its response has a line of
         // its own if it carries findings).
