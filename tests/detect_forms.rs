@@ -20,20 +20,7 @@ use proptest::prelude::*;
 mod corpus;
 
 use corpus::forms::FORMS;
-use corpus::DocType;
-
-const STRICT: &[&str] = &[
-    "card",
-    "ssn",
-    "iban",
-    "aws_access_key",
-    "github_token",
-    "stripe_key",
-    "slack_token",
-    "google_api_key",
-    "private_key",
-    "jwt",
-];
+use corpus::{DocType, STRICT};
 
 fn engine() -> &'static Arc<Engine> {
     static E: OnceLock<Arc<Engine>> = OnceLock::new();

@@ -23,19 +23,7 @@ use tokio::io::AsyncWriteExt;
 #[path = "support/corpus/mod.rs"]
 mod corpus;
 
-/// Kinds the default policy masks and whose every planted value must go.
-const STRICT: &[&str] = &[
-    "card",
-    "ssn",
-    "iban",
-    "aws_access_key",
-    "github_token",
-    "stripe_key",
-    "slack_token",
-    "google_api_key",
-    "private_key",
-    "jwt",
-];
+use corpus::STRICT;
 
 /// Documents sent in each shape: two of each document type.
 const DOCS: usize = 16;

@@ -41,6 +41,21 @@ pub use docs::DocType;
 /// changes the documents, never their correctness: labels are computed).
 pub const SEED: u64 = 0x1ea4_3a7d_2026;
 
+/// Kinds the default policy masks (never detect-only): every planted
+/// value of these must be found, and no decoy may be.
+pub const STRICT: &[&str] = &[
+    "card",
+    "ssn",
+    "iban",
+    "aws_access_key",
+    "github_token",
+    "stripe_key",
+    "slack_token",
+    "google_api_key",
+    "private_key",
+    "jwt",
+];
+
 /// SplitMix64: small, fast and fully determined by its seed.
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
