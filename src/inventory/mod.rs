@@ -36,7 +36,7 @@ use http::header::HOST;
 use url::Url;
 
 use crate::config::inventory::InventorySection;
-use crate::detect::{ContentHint, Finding, Kind};
+use crate::detect::{ContentHint, Engine, Finding, Kind};
 use crate::metrics::Metrics;
 use crate::policy::Policy;
 use fields::{Fields, JsonTracker};
@@ -272,7 +272,7 @@ impl Exchange {
             }
             ContentHint::Text => Body::Plain,
         };
-        Observer { exchange: self.clone(), body, kinds: BTreeMap::new(), last: None }
+        Observer { exchange: self.clone(), body, found: KindFields::default() }
     }
 }
 
@@ -280,7 +280,7 @@ impl Exchange {
     /// A collector of what this request carries (its query string and
     /// body), recorded in the endpoint's `collects` when finished.
     pub fn collector(&self) -> Collector {
-        Collector { exchange: self.clone(), kinds: BTreeMap::new(), files: Vec::new(), last: None }
+        Collector { exchange: self.clone(), found: KindFields::default(), files: Vec::new() }
     }
 }
 
@@ -289,10 +289,43 @@ impl Exchange {
 /// the files it uploaded. Never a value.
 pub struct Collector {
     exchange: Exchange,
-    kinds: BTreeMap<Kind, (u64, Vec<String>)>,
+    found: KindFields,
     files: Vec<String>,
-    /// The last field rendered, encoded and rendered.
+}
+
+/// Findings per kind and the field paths they sat in (bounded), with the
+/// last path rendered: findings of a kind mostly sit in one field, so each
+/// distinct path is rendered (the engine run over its keys) once.
+#[derive(Default)]
+struct KindFields {
+    kinds: BTreeMap<Kind, (u64, Vec<String>)>,
     last: Option<(Vec<u8>, String)>,
+}
+
+impl KindFields {
+    /// Counts a finding of `kind`; true while its list of fields has room
+    /// (when full, rendering another path would change nothing).
+    fn count(&mut self, kind: Kind, max_fields: usize) -> bool {
+        let entry = self.kinds.entry(kind).or_default();
+        entry.0 += 1;
+        entry.1.len() < max_fields
+    }
+
+    /// Adds the field a finding of `kind` sat in (`enc`, its encoded path).
+    fn field(&mut self, kind: Kind, enc: &[u8], engine: &Arc<Engine>, max_len: usize) {
+        let p = match &self.last {
+            Some((e, p)) if e[..] == *enc => p.clone(),
+            _ => {
+                let p = fields::render(engine, enc, max_len);
+                self.last = Some((enc.to_vec(), p.clone()));
+                p
+            }
+        };
+        let fields = &mut self.kinds.entry(kind).or_default().1;
+        if !fields.contains(&p) {
+            fields.push(p);
+        }
+    }
 }
 
 impl Collector {
@@ -301,22 +334,8 @@ impl Collector {
     pub fn finding(&mut self, f: &Finding, field: Option<&[u8]>, policy: &Policy) {
         let inv = &self.exchange.0.inventory;
         let (max_fields, max_len) = (inv.limits.max_fields, inv.max_field_len);
-        let entry = self.kinds.entry(f.kind).or_default();
-        entry.0 += 1;
-        let Some(enc) = field else { return };
-        if entry.1.len() >= max_fields {
-            return;
-        }
-        let p = match &self.last {
-            Some((e, p)) if e[..] == *enc => p.clone(),
-            _ => {
-                let p = fields::render(&policy.engine, enc, max_len);
-                self.last = Some((enc.to_vec(), p.clone()));
-                p
-            }
-        };
-        if !entry.1.contains(&p) {
-            entry.1.push(p);
+        if let (true, Some(enc)) = (self.found.count(f.kind, max_fields), field) {
+            self.found.field(f.kind, enc, &policy.engine, max_len);
         }
     }
 
@@ -329,7 +348,7 @@ impl Collector {
     pub fn finish(self, policy: &Policy, blocked: bool) {
         let ex = &*self.exchange.0;
         let kinds =
-            kind_records(self.kinds, policy, blocked, |k| policy.request_action(k).as_str());
+            kind_records(self.found.kinds, policy, blocked, |k| policy.request_action(k).as_str());
         let rec = RequestRecord {
             route: ex.route.to_string(),
             method: ex.method.clone(),
@@ -384,9 +403,7 @@ pub struct Observer {
     exchange: Exchange,
     body: Body,
     /// Findings and field paths per kind.
-    kinds: BTreeMap<Kind, (u64, Vec<String>)>,
-    /// The last field path rendered, encoded and rendered.
-    last: Option<(Vec<u8>, String)>,
+    found: KindFields,
 }
 
 impl Observer {
@@ -405,29 +422,12 @@ impl Observer {
     }
 
     pub fn finding(&mut self, f: &Finding, policy: &Policy) {
-        let max_fields = self.exchange.0.inventory.limits.max_fields;
-        let max_len = self.exchange.0.inventory.max_field_len;
-        let entry = self.kinds.entry(f.kind).or_default();
-        entry.0 += 1;
-        if let Body::Fields(t) = &self.body {
-            if entry.1.len() >= max_fields {
-                // Full: rendering (which runs the engine on every key) would
-                // change nothing.
-                return;
-            }
-            let Some(enc) = t.encoded(f.start, f.end) else { return };
-            // Findings of a kind mostly sit in one field: render (and run
-            // the engine over its keys) once per distinct path.
-            let p = match &self.last {
-                Some((e, p)) if e[..] == *enc => p.clone(),
-                _ => {
-                    let p = fields::render(&policy.engine, enc, max_len);
-                    self.last = Some((enc.to_vec(), p.clone()));
-                    p
-                }
-            };
-            if !entry.1.contains(&p) {
-                entry.1.push(p);
+        let inv = &self.exchange.0.inventory;
+        let (max_fields, max_len) = (inv.limits.max_fields, inv.max_field_len);
+        let room = self.found.count(f.kind, max_fields);
+        if let (true, Body::Fields(t)) = (room, &self.body) {
+            if let Some(enc) = t.encoded(f.start, f.end) {
+                self.found.field(f.kind, enc, &policy.engine, max_len);
             }
         }
     }
@@ -441,7 +441,7 @@ impl Observer {
             _ => PageFacts::default(),
         };
         let (now, hour) = now();
-        let kinds = kind_records(self.kinds, policy, blocked, |k| policy.action(k).as_str());
+        let kinds = kind_records(self.found.kinds, policy, blocked, |k| policy.action(k).as_str());
         let mut rec = ResponseRecord {
             route: ex.route.to_string(),
             method: ex.method.clone(),
