@@ -97,11 +97,7 @@ html += "<p>Paid with 4111 1111 1111 1111</p></body></html>\n"
 open(sys.argv[1], "w").write(html)
 EOF
 
-USER_DIRECTIVE=""
-[ "$(id -u)" = 0 ] && USER_DIRECTIVE="user $(id -un) $(id -gn);"
-sed -e "s|@TMP@|$TMP|g" -e "s|@PAGES@|$TMP/pages|g" -e "s|@USER_DIRECTIVE@|$USER_DIRECTIVE|g" \
-    -e "s|@UP_PORT@|$UP_PORT|g" -e "s|@UP_H2_PORT@|$UP_H2_PORT|g" \
-    "$HERE/proxy/nginx-upstream.conf.in" > "$TMP/nginx-upstream.conf"
+render "$HERE/proxy/nginx-upstream.conf.in" "$TMP/nginx-upstream.conf" "UP_PORT=$UP_PORT" "UP_H2_PORT=$UP_H2_PORT"
 launch upstream "${PIN_OTHER[@]}" "$NGINX" -p "$TMP" -c "$TMP/nginx-upstream.conf"
 wait_http "http://127.0.0.1:$UP_PORT/page-12k.html" || { cat "$TMP/upstream.out" >&2; exit 1; }
 

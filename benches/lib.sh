@@ -1,4 +1,4 @@
-# Shell helpers shared by benches/proxy/run.sh and benches/soak.sh (sourced,
+# Shell helpers shared by the bench scripts (proxy/run.sh, proxy/callgrind.sh, soak.sh, exfil.sh; sourced,
 # not run). Everything they start listens on 127.0.0.1 only.
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -68,4 +68,19 @@ leakwarden_bin() {
         (cd "$1" && cargo build --release --locked --bin leakwarden) >&2
     fi
     LW_BIN="$1/target/release/leakwarden"
+}
+
+# nginx's `user` directive: needed (and only allowed) when run as root.
+USER_DIRECTIVE=""
+[ "$(id -u)" = 0 ] && USER_DIRECTIVE="user $(id -un) $(id -gn);"
+
+# render TEMPLATE OUT KEY=VALUE...: writes TEMPLATE to OUT with each
+# @KEY@ replaced by VALUE, and @TMP@, @PAGES@ ($TMP/pages) and
+# @USER_DIRECTIVE@ always filled. Needs $TMP.
+render() {
+    local tpl=$1 out=$2; shift 2
+    local args=(-e "s|@TMP@|$TMP|g" -e "s|@PAGES@|$TMP/pages|g" -e "s|@USER_DIRECTIVE@|$USER_DIRECTIVE|g")
+    local kv
+    for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+    sed "${args[@]}" "$tpl" > "$out"
 }

@@ -104,8 +104,6 @@ for name in ("clean-12k.html", "dense-12k.json"):
     open(os.path.join(out, "gz", name), "wb").write(gzip.compress(pages[name], 6))
 PY
 
-USER_DIRECTIVE=""
-[ "$(id -u)" = 0 ] && USER_DIRECTIVE="user $(id -un) $(id -gn);"
 cat > "$TMP/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;

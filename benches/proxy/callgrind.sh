@@ -57,15 +57,6 @@ python3 "$HERE/gen_pages.py" "$SHARED" "$TMP/pages" >/dev/null
 for p in "$TMP"/pages/*.html "$TMP"/pages/*.json; do gzip -6 -k -n "$p"; done
 
 read -r UP_PORT UP_H2_PORT LW_PORT LW_ADMIN < <(free_ports 4)
-USER_DIRECTIVE=""
-[ "$(id -u)" = 0 ] && USER_DIRECTIVE="user $(id -un) $(id -gn);"
-render() { # template out key=value...
-    local tpl=$1 out=$2; shift 2
-    local args=(-e "s|@TMP@|$TMP|g" -e "s|@PAGES@|$TMP/pages|g" -e "s|@USER_DIRECTIVE@|$USER_DIRECTIVE|g")
-    local kv
-    for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
-    sed "${args[@]}" "$tpl" > "$out"
-}
 render "$HERE/nginx-upstream.conf.in" "$TMP/nginx-upstream.conf" "UP_PORT=$UP_PORT" "UP_H2_PORT=$UP_H2_PORT"
 sed -i 's|^\(\s*sendfile on;\)|\1\n    gzip_static on;\n    gzip_proxied any;|' "$TMP/nginx-upstream.conf"
 "$NGINX" -p "$TMP" -c "$TMP/nginx-upstream.conf" >"$TMP/upstream.out" 2>&1 &

@@ -117,16 +117,6 @@ fi
 read -r UP_PORT UP_H2_PORT NG_PORT NG_H2_PORT LW_PORT LW_ADMIN LW0_PORT LW0_ADMIN \
         PY_PORT NGM_PORT NGM_H2_PORT LWM_PORT LWM_ADMIN HA_PORT HA_H2_PORT LWI_PORT LWI_ADMIN < <(free_ports 17)
 
-USER_DIRECTIVE=""
-[ "$(id -u)" = 0 ] && USER_DIRECTIVE="user $(id -un) $(id -gn);"
-
-render() { # template out key=value...
-    local tpl=$1 out=$2; shift 2
-    local args=(-e "s|@TMP@|$TMP|g" -e "s|@PAGES@|$TMP/pages|g" -e "s|@USER_DIRECTIVE@|$USER_DIRECTIVE|g")
-    local kv
-    for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
-    sed "${args[@]}" "$tpl" > "$out"
-}
 
 
 # ----------------------------------------------------------- the pages ---
