@@ -74,16 +74,22 @@ pub fn checked(engine: &Arc<Engine>, text: &str) -> String {
 
 /// The template of a request path (query already removed).
 pub fn template(engine: &Arc<Engine>, path: &str) -> String {
+    fold(path, |seg, out| out.push_str(&segment(engine, seg)))
+}
+
+/// `path` without its query or fragment, `/` between segments, each
+/// segment written by `seg`.
+fn fold(path: &str, mut seg: impl FnMut(&str, &mut String)) -> String {
     let path = path.split(['?', '#']).next().unwrap_or("");
     if path.is_empty() || path == "/" {
         return "/".into();
     }
     let mut out = String::with_capacity(path.len());
-    for (i, seg) in path.split('/').enumerate() {
+    for (i, s) in path.split('/').enumerate() {
         if i > 0 {
             out.push('/');
         }
-        out.push_str(&segment(engine, seg));
+        seg(s, &mut out);
     }
     out
 }
@@ -161,20 +167,11 @@ impl SegmentCache {
 
     /// [`template`], with the decisions of `route`'s segments remembered.
     pub fn template(&self, route: &str, engine: &Arc<Engine>, path: &str) -> String {
-        let path = path.split(['?', '#']).next().unwrap_or("");
-        if path.is_empty() || path == "/" {
-            return "/".into();
-        }
-        let mut out = String::with_capacity(path.len());
-        for (i, seg) in path.split('/').enumerate() {
-            if i > 0 {
-                out.push('/');
-            }
+        fold(path, |seg, out| {
             if !seg.is_empty() {
-                self.segment(route, engine, seg, &mut out);
+                self.segment(route, engine, seg, out);
             }
-        }
-        out
+        })
     }
 
     /// Decisions held (for tests of the bound).
