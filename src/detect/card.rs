@@ -106,7 +106,11 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     let mut end = p + run;
     if run == 4 && opt(next, is_sep) && opt(v.at(end + 1)?, is_digit) {
         let sep = next.unwrap();
-        if prev == Some(sep) && opt(v.before(p, 2), is_digit) && !short_group_before(v, p) {
+        if prev == Some(sep)
+            && opt(v.before(p, 2), is_digit)
+            && !short_group_before(v, p)
+            && !card_before(v, p)
+        {
             return Ok(None);
         }
         // A number from no known range, kept while a known one may follow.
@@ -114,12 +118,15 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
         // Each group's length and the end of the digits read up to it.
         let mut groups = [(4usize, end); MAX_GROUPS];
         let mut ng = 1;
+        // Whether the run goes on past the groups read.
+        let mut more = false;
         loop {
             // `end` is at a separator followed by a digit.
             let (g, after) = v.run(end + 1, 6, is_digit)?;
             if g > 6 || n + g > 19 || ng == MAX_GROUPS {
-                // The run goes on past any card: only a layout that a short
-                // group ends can still be one.
+                // The run goes on past any card: only a layout that ends
+                // before a group can still be one.
+                more = true;
                 break;
             }
             digits[n..n + g].copy_from_slice(&v.buf[end + 1..end + 1 + g]);
@@ -142,13 +149,13 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
             }
             break;
         }
-        // The groups before a short one, longest first (at most three
-        // layouts fit in five groups). A number from a known range wins
+        // The groups before a later one, longest first (at most three
+        // layouts fit in five groups): a quantity (`... 1111 2 items`), a
+        // reference number or the next card of a list (`... 1111 5555 5555
+        // ...`, see [`card_before`]). A number from a known range wins
         // over one from none (which only stands in card context).
-        for k in (3..ng).rev() {
-            if groups[k].0 >= 4 {
-                continue;
-            }
+        let last = if more { ng } else { ng - 1 };
+        for k in (3..=last).rev() {
             let lens = group_lens(&groups[..k]);
             if !grouping_ok(&lens[..k]) {
                 continue;
@@ -188,6 +195,30 @@ fn group_lens(groups: &[(usize, usize)]) -> [usize; MAX_GROUPS] {
 fn short_group_before(v: &View, p: usize) -> bool {
     let run = (2..=5).take_while(|&k| opt(v.before(p, k), is_digit)).count();
     (1..=3).contains(&run)
+}
+
+/// Whether the 19 bytes before the separator before `p` are a card in four
+/// groups of four that starts a run or follows another group: cards listed
+/// one after another (`4111 1111 1111 1111 5555 5555 5555 4444`), the first
+/// of which [`detect`] reports as the leading groups of the run. The card
+/// at `p` then starts a number of its own rather than continuing one.
+fn card_before(v: &View, p: usize) -> bool {
+    if p < 20 || opt(v.before(p, 21), |b| is_digit(b) || is_word(b)) {
+        return false;
+    }
+    let s = &v.buf[p - 20..p - 1];
+    let mut digits = [0u8; 16];
+    for (g, d) in digits.chunks_exact_mut(4).enumerate() {
+        let group = &s[5 * g..5 * g + 4];
+        if !group.iter().all(|&b| is_digit(b)) {
+            return false;
+        }
+        if g > 0 && !continues(s[4], s[5 * g - 1]) {
+            return false;
+        }
+        d.copy_from_slice(group);
+    }
+    is_sep(s[4]) && validate(&digits, false).is_some()
 }
 
 /// The card that ends at `end`, when the digits validate and the right
@@ -333,10 +364,15 @@ mod tests {
             ("card 9111111111111110", None),
             ("card 7000 1234 1234 15", None),
             ("card 9111 1111 1111 1111", None),
-            // Grouping continues beyond a card.
-            ("4111 1111 1111 1111 1111", None),
+            // A group of four or more after a card: a number of its own
+            // (a reference, the next card of a list); before it, the
+            // grouping continues (see `short_group_before_the_card`).
+            ("4111 1111 1111 1111 1111", Some((19, Some(Visa)))),
+            ("4111 1111 1111 1111 12345", Some((19, Some(Visa)))),
+            ("4111 1111 1111 1111 5555-5555-5555-4444", Some((19, Some(Visa)))),
+            ("3782-822463-10005-1234", Some((17, Some(Amex)))),
+            ("4111 1111 1111 1112 1111", None),
             ("1234 4111 1111 1111 1111", None),
-            ("4111 1111 1111 1111 12345", None),
             // A short group after the card is not part of it.
             ("4111 1111 1111 1111 2 items", Some((19, Some(Visa)))),
             ("4111-1111-1111-1111-22", Some((19, Some(Visa)))),
@@ -369,6 +405,15 @@ mod tests {
             ("12345 4111 1111 1111 1111", 6, None),
             // A different separator before is no group of the card's.
             ("2024-4111 1111 1111 1111", 5, Some(19)),
+            // Cards listed one after another, in any separators.
+            ("4111 1111 1111 1111 5555 5555 5555 4444", 20, Some(19)),
+            ("4111-1111-1111-1111 5555 5555 5555 4444", 20, Some(19)),
+            ("4111.1111.1111.1111 5555 5555 5555 4444", 20, Some(19)),
+            ("x 4111 1111 1111 1111 5555 5555 5555 4444", 22, Some(19)),
+            // ... but only after a card.
+            ("4111 1111 1111 1112 5555 5555 5555 4444", 20, None),
+            ("a4111 1111 1111 1111 5555 5555 5555 4444", 21, None),
+            ("14111 1111 1111 1111 5555 5555 5555 4444", 21, None),
         ];
         for &(s, p, want) in cases {
             assert_eq!(at(s, p), want, "{s}");
