@@ -53,6 +53,12 @@ const PIECES: &[&str] = &[
     "13.46.236.249",
     "5330.90",
     "d3f535ec-f93a-941d-708c-94839e596a58",
+    // Found by fuzzing: a `+` between digits is a space only to the units
+    // path, which must not decide before it knows the cluster is its; and
+    // a card followed by the next card of a list.
+    "1+725-601-3931. a",
+    "?q=4111+1111+1111+1111&x",
+    "4111 1111 1111 1111 5555-5555-5555-4444",
 ];
 
 /// The generated corpus's documents, then the shared corpus's when present

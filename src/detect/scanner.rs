@@ -335,10 +335,21 @@ impl Scanner {
         }
         // A value the page wrote with references, escapes, percent-encoding,
         // Unicode separators or inline tags: the same detectors, on units.
-        match units_start(eng, v, p, numeric)? {
-            Some(start) => probe_units(eng, v, p, start),
-            None => Ok(None),
+        let Some(start) = units_start(eng, v, p, numeric)? else { return Ok(None) };
+        let hit = probe_units(eng, v, p, start)?;
+        // The gate says yes while the cluster runs on to the end of the
+        // bytes so far (it may still reach an encoded unit). A match stands
+        // only once the gate is sure, as it is on the whole body: a cluster
+        // of plain bytes (`1+725-...`) is the ASCII detectors' to decide,
+        // and they found nothing. The gate's cluster is bounded, so this
+        // waits for a bounded number of bytes.
+        if hit.is_some() && !v.eof {
+            let sure = View { buf: v.buf, eof: true };
+            if units_start(eng, &sure, p, numeric)?.is_none() {
+                return Err(More);
+            }
         }
+        Ok(hit)
     }
 
     /// Rewrites and reports overlapping findings (`cluster`, the first one
