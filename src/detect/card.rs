@@ -108,7 +108,7 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
         let sep = next.unwrap();
         if prev == Some(sep)
             && opt(v.before(p, 2), is_digit)
-            && !short_group_before(v, p)
+            && long_groups_before(v, p, sep)
             && !card_before(v, p)
         {
             return Ok(None);
@@ -189,12 +189,31 @@ fn group_lens(groups: &[(usize, usize)]) -> [usize; MAX_GROUPS] {
     lens
 }
 
-/// Whether the group just before the separator before `p` has 1 to 3
-/// digits: a quantity, a country code or a list number, not a group of the
-/// card's layout (every layout's groups but the last have 4 or more).
-fn short_group_before(v: &View, p: usize) -> bool {
-    let run = (2..=5).take_while(|&k| opt(v.before(p, k), is_digit)).count();
-    (1..=3).contains(&run)
+/// Whether the run before the separator before `p` (a digit before it)
+/// continues the card's grouping: every group of it, back to its start, has
+/// 4 or more digits. A group of 1 to 3 digits is a quantity, a country code,
+/// a list number or a group of another value (`822-43-8021`), not a group of
+/// any card layout (each layout's groups but the last have 4 or more), so
+/// such a run does not hide the card. Reads at most [`MAX_GROUPS`] groups
+/// back (inside the view's history); a run longer than that is one number.
+fn long_groups_before(v: &View, p: usize, sep: u8) -> bool {
+    // `k` counts bytes back from `p`: `k` is the separator before a group.
+    let mut k = 1;
+    for _ in 0..MAX_GROUPS {
+        let digits = (k + 1..=k + 8).take_while(|&j| opt(v.before(p, j), is_digit)).count();
+        if digits < 4 {
+            return false;
+        }
+        k += digits + 1;
+        let group_sep = v.before(p, k);
+        if digits > 7
+            || !opt(group_sep, |s| continues(sep, s))
+            || !opt(v.before(p, k + 1), is_digit)
+        {
+            return true;
+        }
+    }
+    true
 }
 
 /// Whether the 19 bytes before the separator before `p` are a card in four
@@ -366,7 +385,7 @@ mod tests {
             ("card 9111 1111 1111 1111", None),
             // A group of four or more after a card: a number of its own
             // (a reference, the next card of a list); before it, the
-            // grouping continues (see `short_group_before_the_card`).
+            // grouping continues (see `groups_before_the_card`).
             ("4111 1111 1111 1111 1111", Some((19, Some(Visa)))),
             ("4111 1111 1111 1111 12345", Some((19, Some(Visa)))),
             ("4111 1111 1111 1111 5555-5555-5555-4444", Some((19, Some(Visa)))),
@@ -390,7 +409,7 @@ mod tests {
     /// A short group before the separator before the card does not hide
     /// it; a group of four or more continues its grouping.
     #[test]
-    fn short_group_before_the_card() {
+    fn groups_before_the_card() {
         let at = |s: &str, p: usize| {
             let v = View { buf: s.as_bytes(), eof: true };
             detect(&v, p).unwrap().map(|h| h.len)
@@ -405,6 +424,11 @@ mod tests {
             ("12345 4111 1111 1111 1111", 6, None),
             // A different separator before is no group of the card's.
             ("2024-4111 1111 1111 1111", 5, Some(19)),
+            // The groups before are another value's, or a short one.
+            ("822-43-8021 4111 1111 1111 1111", 12, Some(19)),
+            ("+1 415 555 0132 4111 1111 1111 1111", 16, Some(19)),
+            ("12 3456 4111 1111 1111 1111", 8, Some(19)),
+            ("1234 5678 4111 1111 1111 1111", 10, None),
             // Cards listed one after another, in any separators.
             ("4111 1111 1111 1111 5555 5555 5555 4444", 20, Some(19)),
             ("4111-1111-1111-1111 5555 5555 5555 4444", 20, Some(19)),
