@@ -1,5 +1,6 @@
-//! US Social Security numbers: `AAA-GG-SSSS` / `AAA GG SSSS` with the SSA
-//! validity rules, and 9 bare digits, which the scanner only reports when
+//! US Social Security numbers: `AAA-GG-SSSS` with one separator throughout
+//! (a hyphen, a space, or `.`, `/` or `_` as some pages print them) and the
+//! SSA validity rules, and 9 bare digits, which the scanner only reports when
 //! SSN context such as "ssn" appears shortly before
 //! ([`context`](super::context)).
 
@@ -21,13 +22,13 @@ pub(crate) const START_DIGITS: [u16; 20] = {
 };
 
 /// Whether an SSN can start at a cluster of this shape: 9 bare digits
-/// within the SSA rules, or 3 digits, a dash or space, and 2 digits. Never
+/// within the SSA rules, or 3 digits, a separator and 2 digits. Never
 /// false where [`detect`] could match.
 #[inline]
 pub(crate) fn may_start(s: &Shape) -> bool {
     match s.len() {
         9 => s.first.try_into().is_ok_and(valid),
-        3 => matches!(s.sep, Some(b'-' | b' ')) && s.second == 2,
+        3 => s.sep.is_some_and(is_sep) && s.second == 2,
         _ => false,
     }
 }
@@ -49,6 +50,12 @@ fn context_before(buf: &[u8], p: usize, context: &Context) -> bool {
     context.accepts(buf, p)
 }
 
+/// A separator between an SSN's groups.
+#[inline]
+fn is_sep(b: u8) -> bool {
+    matches!(b, b'-' | b' ' | b'.' | b'/' | b'_')
+}
+
 /// SSA rules: area not 000, 666 or 900-999; group not 00; serial not 0000.
 pub(crate) fn valid(d: &[u8; 9]) -> bool {
     let area = &d[..3];
@@ -67,8 +74,13 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     let (run, next) = v.run(p, 9, is_digit)?;
     let mut d = [0u8; 9];
     let end;
-    if run == 3 && matches!(next, Some(b'-') | Some(b' ')) {
+    if run == 3 && opt(next, is_sep) {
         let sep = next.unwrap();
+        // Not the end of a longer number in the same separators
+        // (`12/822/43/8021`); a space before is any text's.
+        if prev == Some(sep) && sep != b' ' && opt(v.before(p, 2), is_digit) {
+            return Ok(None);
+        }
         let (g, after) = v.run(p + 4, 2, is_digit)?;
         if g != 2 || after != Some(sep) {
             return Ok(None);
@@ -121,6 +133,14 @@ mod tests {
             ("822-43-8021", Some(11)),
             ("id 822 43 8021.", Some(11)),
             ("822-43 8021", None),
+            // `.`, `/` and `_` throughout, as some pages print them.
+            ("822.43.8021", Some(11)),
+            ("822/43/8021", Some(11)),
+            ("822_43_8021", Some(11)),
+            ("822.43-8021", None),
+            ("822/43/8021/5", None),
+            ("666.93.9054", None),
+            ("822.43.80211", None),
             ("000-20-1554", None),
             ("666-93-9054", None),
             ("912-52-1625", None),
@@ -137,6 +157,25 @@ mod tests {
         ];
         for (s, want) in cases {
             assert_eq!(probe(s), *want, "{s}");
+        }
+    }
+
+    /// The digits before a separator before `p`: the end of a longer
+    /// number in the SSN's own separator, otherwise another value.
+    #[test]
+    fn groups_before() {
+        let at = |s: &str, p: usize| {
+            detect(&View { buf: s.as_bytes(), eof: true }, p).unwrap().map(|h| h.len)
+        };
+        let cases: &[(&str, usize, Option<usize>)] = &[
+            ("12/822/43/8021", 3, None),
+            ("1_822_43_8021", 2, None),
+            ("08/822-43-8021", 3, Some(11)),
+            ("12-822-43-8021", 3, None),
+            ("12 822 43 8021", 3, Some(11)),
+        ];
+        for &(s, p, want) in cases {
+            assert_eq!(at(s, p), want, "{s}");
         }
     }
 }

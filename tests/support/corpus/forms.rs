@@ -171,9 +171,12 @@ fn fullwidth(v: &Value, t: DocType) -> String {
     t.escape(&text)
 }
 
-/// Cards only: `.`, `/` or `_` throughout, or spaces and hyphens mixed.
+/// Cards and SSNs: `.`, `/` or `_` throughout; cards also spaces and
+/// hyphens mixed (an SSN's groups are printed with one separator).
 fn punctuation(v: &Value, t: DocType) -> String {
-    let sep = pick(v, 10, &[".", "/", "_", "mixed"]);
+    let options: &[&str] =
+        if v.kind.starts_with("ssn") { &[".", "/", "_"] } else { &[".", "/", "_", "mixed"] };
+    let sep = pick(v, 10, options);
     if sep != "mixed" {
         return t.escape(&v.text.replace([' ', '-'], sep));
     }
@@ -266,7 +269,7 @@ pub const FORMS: &[Form] = &[
     Form { name: "fullwidth", applies: |v, _| digits_encodable(v), write: fullwidth, weight: 1 },
     Form {
         name: "punctuation",
-        applies: |v, _| separated(v) && matches!(v.kind, "card" | "luhn_bad"),
+        applies: |v, _| separated(v) && matches!(v.kind, "card" | "luhn_bad" | "ssn" | "ssn_bad"),
         write: punctuation,
         weight: 1,
     },
