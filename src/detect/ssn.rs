@@ -4,12 +4,14 @@
 //! SSN context such as "ssn" appears shortly before
 //! ([`context`](super::context)).
 
+use super::card;
 use super::classes::{is_digit, is_word, opt};
 use super::context::Context;
 use super::view::{Hit, Probe, Shape, View};
 use super::Kind;
 
-pub(crate) const LOOKAHEAD: usize = 14;
+/// An SSN and its separator, then the card that may follow it.
+pub(crate) const LOOKAHEAD: usize = 12 + card::LOOKAHEAD;
 
 /// Per first-run length, the first digits (bit `d` for digit `d`) with
 /// which [`may_start`] can be true: 3 digits of a separated SSN (any), or
@@ -90,9 +92,15 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
             return Ok(None);
         }
         end = p + 11;
-        // Not the start of a longer grouped number.
+        // Not the start of a longer grouped number, unless what follows
+        // is a card of its own: [`card::detect`] does not let an SSN's
+        // groups hide a card after them, so the SSN stands too (masking
+        // the card must not uncover it).
         let n = v.at(end)?;
-        if (n == Some(sep) || n == Some(b'.')) && opt(v.at(end + 1)?, is_digit) {
+        if (n == Some(sep) || n == Some(b'.'))
+            && opt(v.at(end + 1)?, is_digit)
+            && card::detect(v, end + 1)?.is_none()
+        {
             return Ok(None);
         }
         d[..3].copy_from_slice(&v.buf[p..p + 3]);
@@ -134,6 +142,9 @@ mod tests {
             ("id 822 43 8021.", Some(11)),
             ("822-43 8021", None),
             // `.`, `/` and `_` throughout, as some pages print them.
+            // A card after the SSN's groups does not make them one number.
+            ("822 43 8021 4111 1111 1111 1111", Some(11)),
+            ("822 43 8021 1234", None),
             ("822.43.8021", Some(11)),
             ("822/43/8021", Some(11)),
             ("822_43_8021", Some(11)),
