@@ -50,8 +50,10 @@ fn kinds(f: &[Finding]) -> Vec<(Kind, u64, u64, Action)> {
 type Case = (&'static str, &'static str, &'static [(Kind, u64, u64)]);
 
 /// Issue 14, defect 1: a leading or trailing digit group that does not
-/// belong to the card must not hide it; a group that continues the card's
-/// grouping makes the whole run one number, as before.
+/// belong to the card must not hide it. A group after a card (a reference,
+/// the next card of a list) never does; a group of four or more before it
+/// continues its grouping and makes the whole run one number, unless the
+/// groups before are themselves a card or another value (an SSN).
 #[test]
 fn card_next_to_another_digit_group() {
     let cases: &[Case] = &[
@@ -65,9 +67,20 @@ fn card_next_to_another_digit_group() {
             "<td>12 ****-******-*0005-1</td>",
             &[(Kind::Card, 7, 24)],
         ),
+        ("4111 1111 1111 1111 1111", "**** **** **** 1111 1111", &[(Kind::Card, 0, 19)]),
+        (
+            "4111 1111 1111 1111 5555-5555-5555-4444",
+            "**** **** **** 1111 ****-****-****-4444",
+            &[(Kind::Card, 0, 19), (Kind::Card, 20, 39)],
+        ),
+        (
+            "822 43 8021 4111 1111 1111 1111",
+            "*** ** **** **** **** **** 1111",
+            &[(Kind::Ssn, 0, 11), (Kind::Card, 12, 31)],
+        ),
         // Hard negatives: the grouping goes on, or the digits fail Luhn.
         ("1234 4111 1111 1111 1111", "1234 4111 1111 1111 1111", &[]),
-        ("4111 1111 1111 1111 1111", "4111 1111 1111 1111 1111", &[]),
+        ("1234 5678 4111 1111 1111 1111", "1234 5678 4111 1111 1111 1111", &[]),
         ("qty 2 4111 1111 1111 1112", "qty 2 4111 1111 1111 1112", &[]),
         ("4111 1111 1111 1112 2 items", "4111 1111 1111 1112 2 items", &[]),
         ("ISBN 978-6207369461", "ISBN 978-6207369461", &[]),
