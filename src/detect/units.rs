@@ -475,39 +475,72 @@ const CLUSTER: usize = 48;
 /// units path reads (a reference, an escape, a UTF-8 separator, an inline
 /// tag, a `+` before a digit): true also when that is not known yet.
 pub(crate) fn cluster_ends_encoded(buf: &[u8], i: usize, eof: bool, alpha: bool) -> bool {
+    cluster_ends_encoded_from(buf, i, i, eof, alpha)
+}
+
+/// [`cluster_ends_encoded`] for a caller that already knows the bytes
+/// `i..from` belong to the cluster (the digit groups it has measured): the
+/// walk starts at `from` (at most [`CLUSTER`] bytes past `i`). Every digit
+/// group of a body that a separator or a special byte ends gets here, so
+/// what is known is not walked again.
+#[inline]
+pub(crate) fn cluster_ends_encoded_from(
+    buf: &[u8],
+    i: usize,
+    from: usize,
+    eof: bool,
+    alpha: bool,
+) -> bool {
+    debug_assert!(i <= from && from <= i + CLUSTER);
     let end = buf.len().min(i + CLUSTER);
     let member = if alpha { CLUSTER_BYTE | CAPITAL } else { CLUSTER_BYTE };
-    let mut j = i;
-    while j < end && BYTE[usize::from(buf[j])] & member != 0 {
-        j += 1;
-    }
+    let j = match buf.get(from..end) {
+        Some(rest) => {
+            from + rest.iter().take_while(|&&b| BYTE[usize::from(b)] & member != 0).count()
+        }
+        None => from,
+    };
     if j == buf.len() {
         return !eof;
     }
-    if j == i + CLUSTER || BYTE[usize::from(buf[j])] != SPECIAL {
+    if j >= i + CLUSTER || BYTE[usize::from(buf[j])] != SPECIAL {
         return false;
     }
     encoded_at(buf, j, eof)
 }
 
-/// Whether a unit longer than one byte may start with `b` (`&`, `\\`,
-/// `%`, `<`, `+`, a UTF-8 lead byte).
+/// Whether the `<` at `j` may open or close an inline element (true when
+/// not known yet). Most tags after a number are block or table tags
+/// (`</td>`): their first letter is no inline element's.
 #[inline]
-pub(crate) fn starts_unit(b: u8) -> bool {
-    BYTE[usize::from(b)] == SPECIAL
+pub(crate) fn may_be_inline_tag(buf: &[u8], j: usize) -> bool {
+    let k = j + 1 + usize::from(buf.get(j + 1) == Some(&b'/'));
+    buf.get(k).is_none_or(|&c| may_start_inline(c))
+}
+
+/// Whether an inline element's name ([`is_inline`]) may start with `c`
+/// (either case): one of `abcefikmnsuvw`, as a bit set.
+#[inline]
+fn may_start_inline(c: u8) -> bool {
+    const FIRST: u32 = {
+        let names = b"abcefikmnsuvw";
+        let mut m = 0u32;
+        let mut k = 0;
+        while k < names.len() {
+            m |= 1 << (names[k] - b'a');
+            k += 1;
+        }
+        m
+    };
+    let c = (c | 0x20).wrapping_sub(b'a');
+    c < 26 && FIRST >> c & 1 == 1
 }
 
 /// Whether the unit at `j` is a digit, a separator or an inline tag the
 /// ASCII path cannot read (true when not known yet).
 fn encoded_at(buf: &[u8], j: usize, eof: bool) -> bool {
-    if buf[j] == b'<' {
-        // Most tags after a number are block or table tags (`</td>`):
-        // their first letter is no inline element's.
-        let k = j + 1 + usize::from(buf.get(j + 1) == Some(&b'/'));
-        let first = buf.get(k).map(|c| c | 0x20);
-        if first.is_some_and(|c| !b"abcefikmnsuvw".contains(&c)) {
-            return false;
-        }
+    if buf[j] == b'<' && !may_be_inline_tag(buf, j) {
+        return false;
     }
     match read(buf, j, eof) {
         Err(More) => true,
