@@ -216,7 +216,9 @@ pub(super) fn seek_blocks(
                     // that far (the block and its lookahead reach 64
                     // bytes past `q`, and the buffer past both).
                     || encoded_after_with(buf, q, run, eof, |r| {
-                        Some((digits >> (r - q)).trailing_ones() as usize)
+                        // At most five bytes on: the low half of the mask
+                        // is exact that far.
+                        Some((digits as u64 >> (r - q)).trailing_ones() as usize)
                     })
             } else if cur.upper >> i & 1 == 1 {
                 iban_start(buf, q, eof)
@@ -307,11 +309,13 @@ fn encoded_after_with(
     eof: bool,
     digits_at: impl Fn(usize) -> Option<usize>,
 ) -> bool {
-    let Some(&after) = buf.get(p + run) else {
-        return matches!(run, 1 | 3 | 4) && !eof;
-    };
+    // Runs of 1, 3 and 4 digits, as a bit set: most runs stop here.
+    if run > 4 || 0b1_1010 >> run & 1 == 0 {
+        return false;
+    }
+    let Some(&after) = buf.get(p + run) else { return !eof };
     // Where the cluster walk starts: past the groups measured here.
-    let from = match AFTER_GROUP.get(run).map_or(0, |t| t[usize::from(after)]) {
+    let from = match AFTER_GROUP[run][usize::from(after)] {
         0 => return false,
         SPECIAL_AFTER => {
             if after == b'<' && !units::may_be_inline_tag(buf, p + run) {
