@@ -5,7 +5,8 @@
 //! (`<span>`), each read as one [`Unit`] with its raw length.
 //!
 //! The numeric detectors never see these forms directly: when the ASCII
-//! fast path cannot decide ([`gate`]), the scanner reads a [`Window`] of
+//! fast path cannot decide (the gate: [`cluster_ends_encoded`],
+//! [`encoded_digit_at`], [`digits_ahead`]), the scanner reads a [`Window`] of
 //! units around the candidate, normalized to one ASCII byte per unit
 //! (digits as digits, space-like separators as `' '`, hyphen-like ones as
 //! `'-'`, inline tags as nothing), runs the same detectors on it and maps
@@ -468,7 +469,8 @@ static BYTE: [u8; 256] = {
     t
 };
 
-/// How far [`gate`] walks an ASCII cluster for an encoded part.
+/// How far [`cluster_ends_encoded`] walks an ASCII cluster for an encoded
+/// part.
 const CLUSTER: usize = 48;
 
 /// Whether the ASCII cluster that starts at `i` runs into a unit only the
