@@ -41,10 +41,21 @@ pub(crate) fn may_start(s: &Shape) -> bool {
 
 /// [`may_start`] at `p` of `buf`, with the one check a shape cannot make:
 /// ten bare digits need phone context before it (the same decision the
-/// scanner makes of the hit; it reads only bytes the history keeps).
+/// scanner makes of the hit; it reads only bytes the history keeps). A run
+/// [`detect`] refuses for the byte before it (the digits after an ISBN's
+/// `978-`) is refused here first: the context is dearer to read.
 #[inline(always)]
 pub(crate) fn may_start_at(buf: &[u8], p: usize, s: &Shape, context: &Context) -> bool {
-    may_start(s) && (s.len() != 10 || context_before(buf, p, context))
+    may_start(s)
+        && (s.len() != 10
+            || (!(p > 0 && glued_after(buf[p - 1])) && context_before(buf, p, context)))
+}
+
+/// Whether a number cannot start after `b`: inside a word, or continuing
+/// an international number, a decimal, a path or a digit group.
+#[inline]
+fn glued_after(b: u8) -> bool {
+    is_word(b) || matches!(b, b'+' | b'.' | b'/' | b'-')
 }
 
 /// Kept out of line: only bare 10-digit runs get this far.
@@ -90,8 +101,7 @@ fn boundary_ok(v: &View, end: usize) -> Result<bool, super::view::More> {
 
 /// Detects a phone number starting at `p` (a digit, `+` or `(`).
 pub(crate) fn detect(v: &View, p: usize) -> Probe {
-    let prev = v.before(p, 1);
-    if opt(prev, |b| is_word(b) || b == b'+' || b == b'.' || b == b'/' || b == b'-') {
+    if opt(v.before(p, 1), glued_after) {
         return Ok(None);
     }
     match v.buf[p] {

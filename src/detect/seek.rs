@@ -190,11 +190,10 @@ pub(super) fn seek_blocks(
                 & ahead(cur.digit, next.digit, 2)
                 & ahead(cur.digit, next.digit, 3);
         }
-        if k.phone {
-            cand |= cur.open & ahead(cur.digit, next.digit, 1);
-        }
         if numeric {
-            cand |= cur.enc;
+            // A phone's `+` or `(` (before a digit) or an encoded digit's
+            // first byte, told apart below; a phone is a numeric kind.
+            cand |= cur.open;
         }
         cand &= u64::MAX << skip;
         let digits = u128::from(cur.digit) | u128::from(next.digit) << 64;
@@ -213,13 +212,20 @@ pub(super) fn seek_blocks(
                 let first = usize::from(buf[q] - b'0');
                 (eng.start_digits().get(run).is_some_and(|d| d >> first & 1 == 1)
                     && k.numeric_at(buf, q, &Shape::from_digits(buf, q, digits)))
-                    || encoded_after(buf, q, run, eof)
+                    // Runs after the first one from the mask too, exact
+                    // that far (the block and its lookahead reach 64
+                    // bytes past `q`, and the buffer past both).
+                    || encoded_after_with(buf, q, run, eof, |r| {
+                        // At most five bytes on: the low half of the mask
+                        // is exact that far.
+                        Some((digits as u64 >> (r - q)).trailing_ones() as usize)
+                    })
             } else if cur.upper >> i & 1 == 1 {
                 iban_start(buf, q, eof)
-            } else if cur.enc >> i & 1 == 1 {
-                encoded_start(buf, q, eof)
+            } else if matches!(buf[q], b'+' | b'(') {
+                k.phone && phone_open(buf, q, eof)
             } else {
-                phone_open(buf, q, eof)
+                encoded_start(buf, q, eof)
             };
             if start {
                 *blocks = Blocks { at: b, cur, next };
@@ -285,36 +291,87 @@ pub(super) fn may_start_at(eng: &Engine, buf: &[u8], p: usize, eof: bool) -> boo
 /// ([`units::digits_ahead`]). The probe asks the same.
 #[inline]
 pub(super) fn encoded_after(buf: &[u8], p: usize, run: usize, eof: bool) -> bool {
-    if !matches!(run, 1 | 3 | 4) {
+    encoded_after_with(buf, p, run, eof, |q| {
+        let n = count_while(buf, q, buf.len().min(q + 8), digit_bits);
+        (q + n < buf.len()).then_some(n)
+    })
+}
+
+/// [`encoded_after`] with `digits_at(q)`, the length of the digit run at
+/// `q` (exact below 8), `None` when it reaches the end of the buffer:
+/// [`seek_blocks`] reads it from the block's digit mask, the byte-by-byte
+/// callers count it.
+#[inline(always)]
+fn encoded_after_with(
+    buf: &[u8],
+    p: usize,
+    run: usize,
+    eof: bool,
+    digits_at: impl Fn(usize) -> Option<usize>,
+) -> bool {
+    // Runs of 1, 3 and 4 digits, as a bit set: most runs stop here.
+    if run > 4 || 0b1_1010 >> run & 1 == 0 {
         return false;
     }
     let Some(&after) = buf.get(p + run) else { return !eof };
-    if matches!(after, b' ' | b'-' | b'.' | b'/' | b'_') {
-        // An ASCII separator: the next group has a length some kind takes
-        // after this first group (a card's 4 or 6 after 4, an SSN's 2 or a
-        // phone number's 3 after 3, a phone's 3 after 1). Dates, prices
-        // and versions stop here. (A group whose own digits are partly
-        // encoded after an ASCII separator is not read.)
-        let q = p + run + 1;
-        let second = count_while(buf, q, buf.len().min(q + 8), digit_bits);
-        if q + second == buf.len() {
-            return !eof;
+    // Where the cluster walk starts: past the groups measured here.
+    let from = match AFTER_GROUP[run][usize::from(after)] {
+        0 => return false,
+        SPECIAL_AFTER => {
+            if after == b'<' && !units::may_be_inline_tag(buf, p + run) {
+                return false;
+            }
+            p + run
         }
-        let fits = match (run, after) {
-            (4, _) => matches!(second, 4 | 6),
-            (3, b'-' | b' ') => matches!(second, 2 | 3),
-            (3, b'.') | (1, b'-' | b'.' | b' ') => second == 3,
-            _ => false,
-        };
-        if !fits {
-            return false;
+        fits => {
+            // An ASCII separator: the next group has a length some kind
+            // takes after this first group (`fits`). Dates, prices and
+            // versions stop here. (A group whose own digits are partly
+            // encoded after an ASCII separator is not read.)
+            let q = p + run + 1;
+            let Some(second) = digits_at(q) else { return !eof };
+            if fits >> second.min(7) & 1 == 0 {
+                return false;
+            }
+            q + second
         }
-    } else if !units::starts_unit(after) {
-        return false;
-    }
-    units::cluster_ends_encoded(buf, p, eof, false)
+    };
+    units::cluster_ends_encoded_from(buf, p, from, eof, false)
         && units::digits_ahead(buf, p, eof, units::MIN_DIGITS)
 }
+
+/// [`AFTER_GROUP`]'s mark for a byte a longer unit may start with (`&`,
+/// `\\`, `%`, `<`, `+`, a UTF-8 lead byte: what the units path reads).
+const SPECIAL_AFTER: u8 = 0x80;
+
+/// Per length of a first group (a card's 4, an SSN's or a phone number's
+/// 3, a phone's 1; other lengths start nothing written encoded) and the
+/// byte after it: [`SPECIAL_AFTER`] for a byte a longer unit may start
+/// with, for an ASCII separator the lengths of a second group that fit
+/// (bit `n` for `n` digits: a card's 4 or 6 after 4, an SSN's 2 or a
+/// phone's 3 after 3, a phone's 3 after 1), else 0. A table: every digit
+/// group of a body that a separator ends is judged through it.
+static AFTER_GROUP: [[u8; 256]; 5] = {
+    let mut t = [[0u8; 256]; 5];
+    let mut run = 1;
+    while run < 5 {
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[run][b] = match (run, c) {
+                (2, _) => 0,
+                (_, b'&' | b'\\' | b'%' | b'<' | b'+' | 0x80..) => SPECIAL_AFTER,
+                (4, b' ' | b'-' | b'.' | b'/' | b'_') => 1 << 4 | 1 << 6,
+                (3, b'-' | b' ') => 1 << 2 | 1 << 3,
+                (3, b'.') | (1, b'-' | b'.' | b' ') => 1 << 3,
+                _ => 0,
+            };
+            b += 1;
+        }
+        run += 1;
+    }
+    t
+};
 
 /// Whether a digit written encoded starts at `p` with enough digits after
 /// it for a numeric value ([`units::digits_ahead`]). The probe asks the
@@ -389,4 +446,79 @@ pub(super) fn find_at(buf: &[u8], pos: usize, eof: bool) -> NextAt {
         None => buf.len(),
     };
     NextAt { at, email: email::start_before(buf, at) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The gate read through the block's digit mask equals the gate read
+    /// byte by byte, at every digit run start of bodies made of the pieces
+    /// it judges (groups of every length, every separator, references,
+    /// escapes, tags, UTF-8).
+    #[test]
+    fn gate_from_the_digit_mask_equals_the_byte_gate() {
+        let pieces: &[&[u8]] = &[
+            b"4",
+            b"41",
+            b"411",
+            b"4111",
+            b"411111",
+            b"1111111",
+            b" ",
+            b"-",
+            b".",
+            b"/",
+            b"_",
+            b"(",
+            b")",
+            b"+",
+            b"&nbsp;",
+            b"&#52;",
+            b"&amp;",
+            b"\\u0034",
+            b"\\n",
+            b"%20",
+            b"%2",
+            b"</td>",
+            b"<span>",
+            b"</b>",
+            b"<br>",
+            b"\xc2\xa0",
+            b"\xef\xbc\x94",
+            b"a",
+            b"Z",
+            b",",
+            b"\"",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let mut buf = Vec::new();
+            while buf.len() < 4 * BLOCK {
+                buf.extend_from_slice(pieces[next() as usize % pieces.len()]);
+            }
+            for p in 0..BLOCK {
+                if !buf[p].is_ascii_digit() || after_word(&buf, p) {
+                    continue;
+                }
+                let digits = (0..128)
+                    .filter(|&j| buf[p + j].is_ascii_digit())
+                    .fold(0u128, |m, j| m | 1 << j);
+                let run = digits.trailing_ones() as usize;
+                for eof in [false, true] {
+                    let masked = encoded_after_with(&buf, p, run, eof, |r| {
+                        Some((digits >> (r - p)).trailing_ones() as usize)
+                    });
+                    let bytes = encoded_after(&buf, p, run, eof);
+                    assert_eq!(masked, bytes, "{:?} at {p}", String::from_utf8_lossy(&buf));
+                }
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Byte classes of a 64-byte block as bit masks: the seek's view of a body
-//! (where digits, words, capitals and a phone's `+` or `(` are) computed
+//! (where digits, words, capitals, a phone's `+` or `(` and the first
+//! bytes of encoded digits are) computed
 //! sixteen or thirty-two bytes at a time; and, for the context-keyword
 //! prefilter, where given bytes are with ASCII case folded.
 //!
@@ -21,16 +22,16 @@ pub(crate) struct Classes {
     pub word: u64,
     /// ASCII capitals.
     pub upper: u64,
-    /// `+` and `(`.
+    /// `%`, `&`, `'`, `(`, `)`, `*`, `+` (one range), `\\` and 0xEF: where
+    /// a phone's `+` or `(` is, or a digit written as a character
+    /// reference, a JSON escape, percent-encoding or a fullwidth digit may
+    /// start. One class rather than two: the seek tells them apart by the
+    /// byte, at the few places the class holds.
     pub open: u64,
-    /// `&`, `\\`, `%` and 0xEF: where a digit written as a character
-    /// reference, a JSON escape, percent-encoding or a fullwidth digit
-    /// may start.
-    pub enc: u64,
 }
 
 impl Classes {
-    pub(crate) const EMPTY: Classes = Classes { digit: 0, word: 0, upper: 0, open: 0, enc: 0 };
+    pub(crate) const EMPTY: Classes = Classes { digit: 0, word: 0, upper: 0, open: 0 };
 }
 
 /// Calls the AVX2 version of a function when the CPU has AVX2 and the SSE2
@@ -100,11 +101,8 @@ pub(crate) fn portable(block: &[u8; 64]) -> Classes {
         if b.is_ascii_uppercase() {
             c.upper |= bit;
         }
-        if matches!(b, b'+' | b'(') {
+        if matches!(b, b'%'..=b'+' | b'\\' | 0xef) {
             c.open |= bit;
-        }
-        if matches!(b, b'&' | b'\\' | b'%' | 0xef) {
-            c.enc |= bit;
         }
     }
     c
@@ -230,15 +228,13 @@ mod x86 {
             // every other byte out of `a..=z`.
             let letter = in_range(x.or(V::splat(0x20)), b'a', 26);
             let word = digit.or(letter).or(x.eq(V::splat(b'_')));
-            let open = x.eq(V::splat(b'+')).or(x.eq(V::splat(b'(')));
-            // `%` and `&` are adjacent (0x25, 0x26).
-            let enc = in_range(x, b'%', 2).or(x.eq(V::splat(b'\\'))).or(x.eq(V::splat(0xef)));
+            // `%` (0x25) to `+` (0x2b) holds `&` and `(` as well.
+            let open = in_range(x, b'%', 7).or(x.eq(V::splat(b'\\'))).or(x.eq(V::splat(0xef)));
             let at = k * V::LANES;
             c.digit |= digit.bits() << at;
             c.word |= word.bits() << at;
             c.upper |= upper.bits() << at;
             c.open |= open.bits() << at;
-            c.enc |= enc.bits() << at;
         }
         c
     }
@@ -359,5 +355,10 @@ mod tests {
         assert_eq!(c.word, 0b1111);
         assert_eq!(c.upper, 0b1000);
         assert_eq!(c.open, 0b11_0000);
+        block[..8].copy_from_slice(b"%&'()*+,");
+        block[9] = b'\\';
+        block[10] = 0xef;
+        block[11] = b'$';
+        assert_eq!(portable(&block).open, 0b110_0111_1111);
     }
 }

@@ -5,7 +5,8 @@
 //! (`<span>`), each read as one [`Unit`] with its raw length.
 //!
 //! The numeric detectors never see these forms directly: when the ASCII
-//! fast path cannot decide ([`gate`]), the scanner reads a [`Window`] of
+//! fast path cannot decide (the gate: [`cluster_ends_encoded`],
+//! [`encoded_digit_at`], [`digits_ahead`]), the scanner reads a [`Window`] of
 //! units around the candidate, normalized to one ASCII byte per unit
 //! (digits as digits, space-like separators as `' '`, hyphen-like ones as
 //! `'-'`, inline tags as nothing), runs the same detectors on it and maps
@@ -468,46 +469,80 @@ static BYTE: [u8; 256] = {
     t
 };
 
-/// How far [`gate`] walks an ASCII cluster for an encoded part.
+/// How far [`cluster_ends_encoded`] walks an ASCII cluster for an encoded
+/// part.
 const CLUSTER: usize = 48;
 
 /// Whether the ASCII cluster that starts at `i` runs into a unit only the
 /// units path reads (a reference, an escape, a UTF-8 separator, an inline
 /// tag, a `+` before a digit): true also when that is not known yet.
 pub(crate) fn cluster_ends_encoded(buf: &[u8], i: usize, eof: bool, alpha: bool) -> bool {
+    cluster_ends_encoded_from(buf, i, i, eof, alpha)
+}
+
+/// [`cluster_ends_encoded`] for a caller that already knows the bytes
+/// `i..from` belong to the cluster (the digit groups it has measured): the
+/// walk starts at `from` (at most [`CLUSTER`] bytes past `i`). Every digit
+/// group of a body that a separator or a special byte ends gets here, so
+/// what is known is not walked again.
+#[inline]
+pub(crate) fn cluster_ends_encoded_from(
+    buf: &[u8],
+    i: usize,
+    from: usize,
+    eof: bool,
+    alpha: bool,
+) -> bool {
+    debug_assert!(i <= from && from <= i + CLUSTER);
     let end = buf.len().min(i + CLUSTER);
     let member = if alpha { CLUSTER_BYTE | CAPITAL } else { CLUSTER_BYTE };
-    let mut j = i;
-    while j < end && BYTE[usize::from(buf[j])] & member != 0 {
-        j += 1;
-    }
+    let j = match buf.get(from..end) {
+        Some(rest) => {
+            from + rest.iter().take_while(|&&b| BYTE[usize::from(b)] & member != 0).count()
+        }
+        None => from,
+    };
     if j == buf.len() {
         return !eof;
     }
-    if j == i + CLUSTER || BYTE[usize::from(buf[j])] != SPECIAL {
+    if j >= i + CLUSTER || BYTE[usize::from(buf[j])] != SPECIAL {
         return false;
     }
     encoded_at(buf, j, eof)
 }
 
-/// Whether a unit longer than one byte may start with `b` (`&`, `\\`,
-/// `%`, `<`, `+`, a UTF-8 lead byte).
+/// Whether the `<` at `j` may open or close an inline element (true when
+/// not known yet). Most tags after a number are block or table tags
+/// (`</td>`): their first letter is no inline element's.
 #[inline]
-pub(crate) fn starts_unit(b: u8) -> bool {
-    BYTE[usize::from(b)] == SPECIAL
+pub(crate) fn may_be_inline_tag(buf: &[u8], j: usize) -> bool {
+    let k = j + 1 + usize::from(buf.get(j + 1) == Some(&b'/'));
+    buf.get(k).is_none_or(|&c| may_start_inline(c))
+}
+
+/// Whether an inline element's name ([`is_inline`]) may start with `c`
+/// (either case): one of `abcefikmnsuvw`, as a bit set.
+#[inline]
+fn may_start_inline(c: u8) -> bool {
+    const FIRST: u32 = {
+        let names = b"abcefikmnsuvw";
+        let mut m = 0u32;
+        let mut k = 0;
+        while k < names.len() {
+            m |= 1 << (names[k] - b'a');
+            k += 1;
+        }
+        m
+    };
+    let c = (c | 0x20).wrapping_sub(b'a');
+    c < 26 && FIRST >> c & 1 == 1
 }
 
 /// Whether the unit at `j` is a digit, a separator or an inline tag the
 /// ASCII path cannot read (true when not known yet).
 fn encoded_at(buf: &[u8], j: usize, eof: bool) -> bool {
-    if buf[j] == b'<' {
-        // Most tags after a number are block or table tags (`</td>`):
-        // their first letter is no inline element's.
-        let k = j + 1 + usize::from(buf.get(j + 1) == Some(&b'/'));
-        let first = buf.get(k).map(|c| c | 0x20);
-        if first.is_some_and(|c| !b"abcefikmnsuvw".contains(&c)) {
-            return false;
-        }
+    if buf[j] == b'<' && !may_be_inline_tag(buf, j) {
+        return false;
     }
     match read(buf, j, eof) {
         Err(More) => true,
@@ -522,11 +557,13 @@ fn encoded_at(buf: &[u8], j: usize, eof: bool) -> bool {
 }
 
 /// Whether a digit written in an encoded form (`&#52;`, `\u0034`, `%34`,
-/// a fullwidth digit) starts at `i` (true when not known yet).
+/// a fullwidth digit) starts at `i` (true when that depends on bytes not
+/// yet arrived).
 #[inline]
 pub(crate) fn encoded_digit_at(buf: &[u8], i: usize, eof: bool) -> bool {
     // The byte after the start says most of the time that no digit is
-    // written here (`&amp;`, `\n`, `%2F`): checked before reading.
+    // written here (`&amp;`, `\n`, `%2F`): checked inline, before the
+    // rest, for every `&`, `\\`, `%` and 0xEF of a body.
     let next = |ok: fn(u8) -> bool| buf.get(i + 1).map_or(!eof, |&c| ok(c));
     let may = match buf[i] {
         b'&' => next(|c| c == b'#'),
@@ -534,6 +571,27 @@ pub(crate) fn encoded_digit_at(buf: &[u8], i: usize, eof: bool) -> bool {
         b'%' => next(|c| matches!(c, b'3' | b'E' | b'e')),
         0xef => next(|c| c == 0xbc),
         _ => false,
+    };
+    may && encoded_digit_after_two(buf, i, eof)
+}
+
+/// [`encoded_digit_at`] past its first check. The byte after those two
+/// rules most of the rest out (`&#39;` passes, `\u00e9`, `%3A`, `%E2`)
+/// before reading: a digit is U+0030..U+0039 or U+FF10..U+FF19, so a JSON
+/// escape's first hex digit is `0` or `f`, a percent-encoded digit is `%3`
+/// and a decimal digit or starts `%EF`, and a fullwidth digit's last byte
+/// is 0x90..=0x99. Out of line: most bodies rarely get here.
+#[inline(never)]
+fn encoded_digit_after_two(buf: &[u8], i: usize, eof: bool) -> bool {
+    let third = |ok: fn(u8) -> bool| buf.get(i + 2).map_or(!eof, |&c| ok(c));
+    let may = match (buf[i], buf.get(i + 1)) {
+        (b'&', _) => third(|c| c.is_ascii_digit() || c | 0x20 == b'x'),
+        (b'\\', _) => third(|c| c == b'0' || c | 0x20 == b'f'),
+        (b'%', Some(b'3')) => third(|c| c.is_ascii_digit()),
+        (b'%', Some(b'E' | b'e')) => third(|c| c | 0x20 == b'f'),
+        (0xef, _) => third(|c| (0x90..=0x99).contains(&c)),
+        // `%` at the end of a chunk.
+        _ => true,
     };
     may && matches!(read(buf, i, eof), Err(More) | Ok(Some((Unit::Digit(_), 2..))))
 }
@@ -550,6 +608,21 @@ pub(crate) fn digits_ahead(buf: &[u8], i: usize, eof: bool, need: usize) -> bool
     while n < need {
         if j - i > RAW_CAP {
             return false;
+        }
+        // ASCII bytes are one-byte units: decided here without reading
+        // (the digits, separators and tags of markup after a number).
+        match buf.get(j) {
+            Some(b'0'..=b'9') => {
+                n += 1;
+                j += 1;
+                continue;
+            }
+            Some(b' ' | b'-' | b'.' | b'/' | b'_' | b'(' | b')' | b'+') => {
+                j += 1;
+                continue;
+            }
+            Some(&b) if b < 0x80 && !matches!(b, b'&' | b'\\' | b'%' | b'<') => return false,
+            _ => {}
         }
         match read(buf, j, eof) {
             Err(More) => return true,
@@ -826,6 +899,108 @@ mod tests {
         assert_eq!(out, b"4112345");
     }
 
+    /// The byte checks in front of the reads answer as the reads would:
+    /// `encoded_digit_at` as reading the unit, `digits_ahead` as reading
+    /// every unit (its definition, written out here), for every prefix of
+    /// bodies made of the units they look at.
+    #[test]
+    fn byte_checks_answer_as_the_reads() {
+        let pieces: &[&[u8]] = &[
+            b"4",
+            b"1",
+            b" ",
+            b"-",
+            b".",
+            b"/",
+            b"_",
+            b"(",
+            b")",
+            b"+",
+            b",",
+            b"a",
+            b"&nbsp;",
+            b"&#52;",
+            b"&#x34;",
+            b"&#39;",
+            b"&#65300;",
+            b"&amp;",
+            b"\\u0034",
+            b"\\uff14",
+            b"\\u00e9",
+            b"\\n",
+            b"%34",
+            b"%3A",
+            b"%EF%BC%94",
+            b"%E2%80%89",
+            b"%ef%bc%90",
+            b"%2",
+            b"</td>",
+            b"<span>",
+            b"</b>",
+            "\u{a0}".as_bytes(),
+            "\u{ff14}".as_bytes(),
+            "\u{ff0a}".as_bytes(),
+            "\u{e9}".as_bytes(),
+        ];
+        let reference = |buf: &[u8], i: usize, eof: bool| {
+            let (mut j, mut n) = (i, 0);
+            while n < MIN_DIGITS {
+                if j - i > RAW_CAP {
+                    return false;
+                }
+                match read(buf, j, eof) {
+                    Err(More) => return true,
+                    Ok(None) => return false,
+                    Ok(Some((u, len))) => {
+                        match u {
+                            Unit::Digit(_) => n += 1,
+                            Unit::Sep(_) | Unit::Tag => {}
+                            Unit::Char(b'.' | b'/' | b'_' | b'(' | b')' | b'+') => {}
+                            Unit::Char(_) => return false,
+                        }
+                        j += len;
+                    }
+                }
+            }
+            true
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let mut buf = Vec::new();
+            for _ in 0..12 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                buf.extend_from_slice(pieces[seed as usize % pieces.len()]);
+            }
+            for cut in 1..=buf.len() {
+                let part = &buf[..cut];
+                for eof in [false, true] {
+                    for i in 0..cut {
+                        let starts = matches!(part[i], b'&' | b'\\' | b'%' | 0xef);
+                        let digit = |buf: &[u8], eof| match read(buf, i, eof) {
+                            Err(More) => None,
+                            Ok(u) => Some(starts && matches!(u, Some((Unit::Digit(_), 2..)))),
+                        };
+                        let at = String::from_utf8_lossy(part);
+                        let got = encoded_digit_at(part, i, eof);
+                        // Where the read is decided, the same answer; where it
+                        // waits for more, a `false` only when no bytes to come
+                        // make a digit (here: the rest of this body).
+                        match digit(part, eof) {
+                            Some(d) => assert_eq!(got, d, "{at:?} at {i}"),
+                            None => {
+                                assert!(got || digit(&buf, true) == Some(false), "{at:?} at {i}")
+                            }
+                        }
+                        let want = reference(part, i, eof);
+                        assert_eq!(digits_ahead(part, i, eof, MIN_DIGITS), want, "{at:?} at {i}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn gates() {
         let t = |s: &str| cluster_ends_encoded(s.as_bytes(), 0, true, false);
@@ -847,6 +1022,19 @@ mod tests {
         assert!(encoded_digit_at(b"&#5", 0, false));
         assert!(encoded_digit_at(b"&", 0, false));
         assert!(!encoded_digit_at(b"&", 0, true));
+        for (s, want) in [
+            ("&#39;", false),
+            ("&#x34;", true),
+            ("\\u00e9", false),
+            ("\\uFF14", true),
+            ("%3A", false),
+            ("%34", true),
+            ("%E2%80%89", false),
+            ("%EF%BC%94", true),
+            ("\u{ff0a}", false),
+        ] {
+            assert_eq!(encoded_digit_at(s.as_bytes(), 0, true), want, "{s}");
+        }
         let d = |s: &str| digits_ahead(s.as_bytes(), 0, true, MIN_DIGITS);
         assert!(d("4111&nbsp;1111&nbsp;1111"));
         assert!(d("822&#45;43&#45;8021"));

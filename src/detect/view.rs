@@ -149,7 +149,9 @@ impl<'a> Shape<'a> {
         let mut shape = Shape { first: &buf[i..i + first], sep: None, second: 0 };
         let after = buf[i + first];
         if matches!(after, b' ' | b'-' | b'.' | b'/' | b'_') {
-            let second = ((digits >> (first + 1)).trailing_ones() as usize).min(7);
+            // `first + 1` is at most 20: the low half of the mask is exact
+            // that far and one word shifts cheaper than two.
+            let second = ((digits as u64 >> (first + 1)).trailing_ones() as usize).min(7);
             if second > 0 {
                 shape.sep = Some(after);
                 shape.second = second;
