@@ -87,7 +87,7 @@ fn fixed(
     f: impl Fn(u8) -> bool + Copy,
     kind: Kind,
 ) -> Probe {
-    if opt(v.before(p, 1), is_word) {
+    if glued_before(v, p) {
         return Ok(None);
     }
     let (got, after) = v.run(p + prefix, n, f)?;
@@ -95,6 +95,16 @@ fn fixed(
         return Ok(None);
     }
     Ok(Some(Hit { keep_prefix: prefix, ..Hit::new(kind, prefix + n) }))
+}
+
+/// Whether a token at `p` is glued to the token characters before it
+/// (`[A-Za-z0-9_-]`, the widest alphabet of the prefixed tokens): then it is
+/// the tail of a longer token, not one of its own. Were a token allowed to
+/// start after `-` or `_`, it could start inside an earlier token that was
+/// refused for running on (`AIza...--xoxr-...`), and masking it would end
+/// that run and uncover the earlier one.
+fn glued_before(v: &View, p: usize) -> bool {
+    opt(v.before(p, 1), is_b64url)
 }
 
 /// `prefix` then `min..=max` bytes of `f`, not glued on either side.
@@ -107,7 +117,7 @@ fn ranged(
     f: impl Fn(u8) -> bool,
     kind: Kind,
 ) -> Probe {
-    if opt(v.before(p, 1), is_alnum) {
+    if glued_before(v, p) {
         return Ok(None);
     }
     let (got, _) = v.run(p + prefix, max, f)?;
@@ -264,6 +274,12 @@ mod tests {
             ),
             ("AIzaDMqziEBMJ2jMdWFTB1ECgS_QPasmOSc8HUV".into(), Google, "AIza", Some(39)),
             ("AIzaDMqziEBMJ2jMdWFTB1ECgS_QPasmOSc8HU".into(), Google, "AIza", None),
+            // Glued to a token's characters before it: the tail of a
+            // longer token (and so not found inside one that runs on).
+            ("k-AIzaDMqziEBMJ2jMdWFTB1ECgS_QPasmOSc8HUV".into(), Google, "AIza", None),
+            ("AIza5555--xoxr-399705713201".into(), Slack, "xoxr-", None),
+            ("k_AKIA6HQS25BK3I6RNGX6".into(), Aws, "AKIA", None),
+            ("'xoxb-399705713201-417992098102'".into(), Slack, "xoxb-", Some(30)),
             (format!("Bearer {jwt} "), Jwt, "eyJ", Some(jwt.len())),
             ("eyJub3QiOiJqd3QifQ.eyJhIjoxfQ.sig".into(), Jwt, "eyJ", None),
             // A sentence's full stop after the token ends it; a fourth
