@@ -112,9 +112,14 @@ pub const CACHE_PER_SHARD: usize = 256;
 /// reused by another engine while the entry lives. Bounded: a full shard is
 /// cleared (its segments are classified once more).
 pub struct SegmentCache {
-    shards: Box<[std::sync::Mutex<std::collections::HashMap<u128, Entry>>]>,
+    shards: Box<[std::sync::Mutex<super::PrehashedMap<u128, Entry>>]>,
     keys: (std::collections::hash_map::RandomState, std::collections::hash_map::RandomState),
 }
+
+/// The two keyed hashers of a [`SegmentCache`] key, fed the route and the
+/// engine once per path; each segment continues a copy of them.
+type KeyBase =
+    (std::collections::hash_map::DefaultHasher, std::collections::hash_map::DefaultHasher);
 
 impl Default for SegmentCache {
     fn default() -> Self {
@@ -126,50 +131,53 @@ impl Default for SegmentCache {
 }
 
 impl SegmentCache {
-    fn key(&self, route: &str, engine: &Arc<Engine>, seg: &str) -> u128 {
-        use std::hash::{BuildHasher, Hash, Hasher};
+    /// The hashers of `route`'s keys under `engine`.
+    fn key_base(&self, route: &str, engine: &Arc<Engine>) -> KeyBase {
+        use std::hash::{BuildHasher, Hash};
         let one = |k: &std::collections::hash_map::RandomState| {
             let mut h = k.build_hasher();
             route.hash(&mut h);
             (Arc::as_ptr(engine) as usize).hash(&mut h);
+            h
+        };
+        (one(&self.keys.0), one(&self.keys.1))
+    }
+
+    /// The key of `seg` (a keyed 128-bit hash of the route, the engine and
+    /// the segment).
+    fn key(base: &KeyBase, seg: &str) -> u128 {
+        use std::hash::{Hash, Hasher};
+        let one = |h: &std::collections::hash_map::DefaultHasher| {
+            let mut h = h.clone();
             seg.hash(&mut h);
             h.finish()
         };
-        (u128::from(one(&self.keys.0)) << 64) | u128::from(one(&self.keys.1))
+        (u128::from(one(&base.0)) << 64) | u128::from(one(&base.1))
     }
 
     /// [`segment`], remembered per route.
-    fn segment(&self, route: &str, engine: &Arc<Engine>, raw: &str, out: &mut String) {
-        let key = self.key(route, engine, raw);
+    fn segment(&self, base: &KeyBase, engine: &Arc<Engine>, raw: &str, out: &mut String) {
+        let key = Self::key(base, raw);
         let shard = &self.shards[(key % CACHE_SHARDS as u128) as usize];
-        let cached = lock(shard).get(&key).map(|(_, d)| d.clone());
-        let decision = match cached {
-            Some(d) => d,
-            None => {
-                let d = classify(engine, raw).map(String::into_boxed_str);
-                let mut map = lock(shard);
-                if map.len() >= CACHE_PER_SHARD {
-                    map.clear();
-                }
-                map.insert(key, (Arc::downgrade(engine), d.clone()));
-                d
-            }
-        };
-        match decision {
-            Some(p) => {
-                out.push('{');
-                out.push_str(&p);
-                out.push('}');
-            }
-            None => out.push_str(raw),
+        if let Some((_, d)) = lock(shard).get(&key) {
+            push_decision(out, d.as_deref(), raw);
+            return;
         }
+        let d = classify(engine, raw).map(String::into_boxed_str);
+        push_decision(out, d.as_deref(), raw);
+        let mut map = lock(shard);
+        if map.len() >= CACHE_PER_SHARD {
+            map.clear();
+        }
+        map.insert(key, (Arc::downgrade(engine), d));
     }
 
     /// [`template`], with the decisions of `route`'s segments remembered.
     pub fn template(&self, route: &str, engine: &Arc<Engine>, path: &str) -> String {
+        let base = self.key_base(route, engine);
         fold(path, |seg, out| {
             if !seg.is_empty() {
-                self.segment(route, engine, seg, out);
+                self.segment(&base, engine, seg, out);
             }
         })
     }
@@ -181,6 +189,18 @@ impl SegmentCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Writes a segment as kept: `{placeholder}`, or the raw segment.
+fn push_decision(out: &mut String, placeholder: Option<&str>, raw: &str) {
+    match placeholder {
+        Some(p) => {
+            out.push('{');
+            out.push_str(p);
+            out.push('}');
+        }
+        None => out.push_str(raw),
     }
 }
 
