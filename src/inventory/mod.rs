@@ -28,11 +28,10 @@ pub mod sample;
 pub mod store;
 pub mod template;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use http::header::HOST;
+use http::header::{HeaderName, HOST};
 use url::Url;
 
 use crate::config::inventory::InventorySection;
@@ -47,6 +46,10 @@ use store::{FormRecord, KindRecord, Limits, RequestRecord, ResponseRecord, Snaps
 /// Field-path tracking window beyond the engine's hold-back: a finding is
 /// reported at most its own length plus the hold-back after its last byte.
 const FIELD_SLACK: usize = 16 * 1024;
+
+/// Global Privacy Control's request header (a name made once: looking a
+/// header up by `&str` parses the name on every request).
+static SEC_GPC: HeaderName = HeaderName::from_static("sec-gpc");
 
 /// The inventory of a running guard, shared by every request.
 pub struct Inventory {
@@ -180,7 +183,7 @@ impl Inventory {
             Some(_) => None,
             None => parts.headers.get(HOST).cloned(),
         };
-        let gpc = parts.headers.get("sec-gpc").is_some_and(|v| v.as_bytes().trim_ascii() == b"1");
+        let gpc = parts.headers.get(&SEC_GPC).is_some_and(|v| v.as_bytes().trim_ascii() == b"1");
         Exchange(Arc::new(ExchangeData {
             inventory: self.clone(),
             route: route.clone(),
@@ -347,17 +350,39 @@ pub struct Collector {
 /// distinct path is rendered (the engine run over its keys) once.
 #[derive(Default)]
 struct KindFields {
-    kinds: BTreeMap<Kind, (u64, Vec<String>)>,
+    /// A kind, its findings and fields. A short list searched from the
+    /// start: a response holds a few kinds and may hold hundreds of
+    /// findings, each counted here (a map's entry cost several times more).
+    kinds: Vec<(Kind, u64, Vec<String>)>,
     last: Option<(Vec<u8>, String)>,
 }
 
 impl KindFields {
+    /// The counts and fields of `kind`.
+    fn of(&mut self, kind: Kind) -> &mut (Kind, u64, Vec<String>) {
+        let i = match self.kinds.iter().position(|e| e.0 == kind) {
+            Some(i) => i,
+            None => {
+                self.kinds.push((kind, 0, Vec::new()));
+                self.kinds.len() - 1
+            }
+        };
+        &mut self.kinds[i]
+    }
+
     /// Counts a finding of `kind`; true while its list of fields has room
     /// (when full, rendering another path would change nothing).
     fn count(&mut self, kind: Kind, max_fields: usize) -> bool {
-        let entry = self.kinds.entry(kind).or_default();
-        entry.0 += 1;
-        entry.1.len() < max_fields
+        let entry = self.of(kind);
+        entry.1 += 1;
+        entry.2.len() < max_fields
+    }
+
+    /// The kinds in their order, with their findings and fields.
+    fn into_sorted(self) -> Vec<(Kind, u64, Vec<String>)> {
+        let mut kinds = self.kinds;
+        kinds.sort_unstable_by_key(|e| e.0);
+        kinds
     }
 
     /// Adds the field a finding of `kind` sat in (`enc`, its encoded path).
@@ -370,7 +395,7 @@ impl KindFields {
                 p
             }
         };
-        let fields = &mut self.kinds.entry(kind).or_default().1;
+        let fields = &mut self.of(kind).2;
         if !fields.contains(&p) {
             fields.push(p);
         }
@@ -396,8 +421,9 @@ impl Collector {
     /// Records the request. `blocked` is true when the policy refused it.
     pub fn finish(self, policy: &Policy, blocked: bool) {
         let ex = &*self.exchange.0;
-        let kinds =
-            kind_records(self.found.kinds, policy, blocked, |k| policy.request_action(k).as_str());
+        let kinds = kind_records(self.found.into_sorted(), policy, blocked, |k| {
+            policy.request_action(k).as_str()
+        });
         let (inv, files) = (&ex.inventory, self.files);
         inv.record_with(ex, policy, |store, template, now, _| {
             let rec = RequestRecord {
@@ -417,14 +443,14 @@ impl Collector {
 /// got: `monitor` in monitor mode, `block` when the exchange was blocked,
 /// else the policy's action for the kind on this side (`action_of`).
 fn kind_records(
-    kinds: BTreeMap<Kind, (u64, Vec<String>)>,
+    kinds: Vec<(Kind, u64, Vec<String>)>,
     policy: &Policy,
     blocked: bool,
     action_of: impl Fn(Kind) -> &'static str,
 ) -> Vec<KindRecord<'_>> {
     kinds
         .into_iter()
-        .map(|(k, (findings, fields))| {
+        .map(|(k, findings, fields)| {
             let action = if policy.monitor() {
                 "monitor"
             } else if blocked {
@@ -487,7 +513,8 @@ impl Observer {
             Body::Html(h) => h.finish(engine),
             _ => PageFacts::default(),
         };
-        let kinds = kind_records(self.found.kinds, policy, blocked, |k| policy.action(k).as_str());
+        let kinds =
+            kind_records(self.found.into_sorted(), policy, blocked, |k| policy.action(k).as_str());
         let mut rec = ResponseRecord {
             route: &ex.route,
             method: ex.method.as_str(),

@@ -403,15 +403,23 @@ impl Store {
     /// The endpoint an exchange at `now` belongs to, created if new (its
     /// template indexed), and touched.
     fn endpoint(&mut self, route: &str, method: &str, template: &str, now: &str) -> &mut Endpoint {
-        self.index(route, template);
-        let by_template = self.templates_mut(route, method);
-        let ep = slot(by_template, template, || Endpoint {
-            route: route.to_string(),
-            method: method.to_string(),
-            template: template.to_string(),
-            seen: Seen::at(now),
-            ..Endpoint::default()
-        });
+        // A known endpoint's template is indexed already.
+        let by_template = self.endpoints.get(route).and_then(|m| m.get(method));
+        if !by_template.is_some_and(|m| m.contains_key(template)) {
+            self.index(route, template);
+            self.templates_mut(route, method).insert(
+                template.to_owned(),
+                Endpoint {
+                    route: route.to_string(),
+                    method: method.to_string(),
+                    template: template.to_string(),
+                    seen: Seen::at(now),
+                    ..Endpoint::default()
+                },
+            );
+        }
+        let ep = self.endpoints.get_mut(route).and_then(|m| m.get_mut(method));
+        let ep = ep.and_then(|m| m.get_mut(template)).expect("known or just inserted");
         ep.seen.touch(now);
         ep
     }
@@ -428,9 +436,9 @@ impl Store {
         for k in &r.kinds {
             KindStats::count(&mut ep.exposes, k, r.now, lim.max_fields).responses += 1;
         }
-        for k in &r.kinds {
-            if k.findings > 0 {
-                let hour = slot(&mut self.timeline, r.hour, BTreeMap::new);
+        if r.kinds.iter().any(|k| k.findings > 0) {
+            let hour = slot(&mut self.timeline, r.hour, BTreeMap::new);
+            for k in r.kinds.iter().filter(|k| k.findings > 0) {
                 *slot(hour, k.kind, || 0) += k.findings;
             }
         }

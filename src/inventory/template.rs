@@ -80,7 +80,10 @@ pub fn template(engine: &Arc<Engine>, path: &str) -> String {
 /// `path` without its query or fragment, `/` between segments, each
 /// segment written by `seg`.
 fn fold(path: &str, mut seg: impl FnMut(&str, &mut String)) -> String {
-    let path = path.split(['?', '#']).next().unwrap_or("");
+    // A byte search (splitting on a set of chars decodes every char); an
+    // ASCII byte is a char boundary.
+    let end = path.bytes().position(|b| b == b'?' || b == b'#');
+    let path = end.map_or(path, |end| &path[..end]);
     if path.is_empty() || path == "/" {
         return "/".into();
     }
