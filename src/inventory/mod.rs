@@ -354,16 +354,48 @@ struct KindFields {
     /// start: a response holds a few kinds and may hold hundreds of
     /// findings, each counted here (a map's entry cost several times more).
     kinds: Vec<(Kind, u64, Vec<String>)>,
+    /// Where each built-in kind is in `kinds` (plus one; zero: absent), so
+    /// that a finding of one is counted without a search.
+    builtin: [u8; Kind::BUILTIN.len()],
     last: Option<(Vec<u8>, String)>,
+}
+
+/// A built-in kind's place in [`Kind::BUILTIN`] (exhaustive: a new kind
+/// must be given one).
+fn builtin_index(kind: Kind) -> Option<usize> {
+    Some(match kind {
+        Kind::Card => 0,
+        Kind::Ssn => 1,
+        Kind::Iban => 2,
+        Kind::Email => 3,
+        Kind::Phone => 4,
+        Kind::AwsAccessKey => 5,
+        Kind::GithubToken => 6,
+        Kind::StripeKey => 7,
+        Kind::SlackToken => 8,
+        Kind::GoogleApiKey => 9,
+        Kind::PrivateKey => 10,
+        Kind::Jwt => 11,
+        Kind::Custom(_) => return None,
+    })
 }
 
 impl KindFields {
     /// The counts and fields of `kind`.
     fn of(&mut self, kind: Kind) -> &mut (Kind, u64, Vec<String>) {
-        let i = match self.kinds.iter().position(|e| e.0 == kind) {
+        let b = builtin_index(kind);
+        let known = match b {
+            Some(b) => usize::from(self.builtin[b]).checked_sub(1),
+            None => self.kinds.iter().position(|e| e.0 == kind),
+        };
+        let i = match known {
             Some(i) => i,
             None => {
                 self.kinds.push((kind, 0, Vec::new()));
+                if let Some(b) = b {
+                    // At most 12 built-in kinds: the place fits.
+                    self.builtin[b] = self.kinds.len() as u8;
+                }
                 self.kinds.len() - 1
             }
         };
@@ -638,6 +670,25 @@ mod tests {
         }
         obs.finish(policy, false);
         observed
+    }
+
+    #[test]
+    fn kinds_are_counted_in_their_own_places() {
+        for (i, &k) in Kind::BUILTIN.iter().enumerate() {
+            assert_eq!(builtin_index(k), Some(i), "{k:?}");
+        }
+        assert_eq!(builtin_index(Kind::Custom(0)), None);
+        let mut found = KindFields::default();
+        for k in [Kind::Jwt, Kind::Custom(2), Kind::Card, Kind::Jwt, Kind::Custom(2), Kind::Jwt] {
+            assert!(found.count(k, 1));
+        }
+        found.of(Kind::Custom(0)).2.push("x".into());
+        assert!(!found.count(Kind::Custom(0), 1), "its one field is the limit");
+        let counts: Vec<(Kind, u64)> = found.into_sorted().iter().map(|e| (e.0, e.1)).collect();
+        assert_eq!(
+            counts,
+            [(Kind::Card, 1), (Kind::Jwt, 3), (Kind::Custom(0), 1), (Kind::Custom(2), 2)]
+        );
     }
 
     #[test]

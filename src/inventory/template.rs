@@ -8,6 +8,8 @@
 
 use std::sync::Arc;
 
+use siphasher::sip128::{Hasher128, SipHasher13};
+
 use crate::detect::{ContentHint, Engine};
 
 /// Template of paths past a route's template limit.
@@ -116,46 +118,44 @@ pub const CACHE_PER_SHARD: usize = 256;
 /// cleared (its segments are classified once more).
 pub struct SegmentCache {
     shards: Box<[std::sync::Mutex<super::PrehashedMap<u128, Entry>>]>,
-    keys: (std::collections::hash_map::RandomState, std::collections::hash_map::RandomState),
+    /// The SipHash key (random per cache).
+    keys: (u64, u64),
 }
 
-/// The two keyed hashers of a [`SegmentCache`] key, fed the route and the
-/// engine once per path; each segment continues a copy of them.
-type KeyBase =
-    (std::collections::hash_map::DefaultHasher, std::collections::hash_map::DefaultHasher);
+/// The keyed hasher of a [`SegmentCache`] key, fed the route and the
+/// engine once per path; each segment continues a copy of it.
+type KeyBase = SipHasher13;
 
 impl Default for SegmentCache {
     fn default() -> Self {
         SegmentCache {
             shards: (0..CACHE_SHARDS).map(|_| Default::default()).collect(),
-            keys: Default::default(),
+            keys: {
+                use std::hash::BuildHasher;
+                let random = std::collections::hash_map::RandomState::new();
+                (random.hash_one(0u8), random.hash_one(1u8))
+            },
         }
     }
 }
 
 impl SegmentCache {
-    /// The hashers of `route`'s keys under `engine`.
+    /// The hasher of `route`'s keys under `engine`.
     fn key_base(&self, route: &str, engine: &Arc<Engine>) -> KeyBase {
-        use std::hash::{BuildHasher, Hash};
-        let one = |k: &std::collections::hash_map::RandomState| {
-            let mut h = k.build_hasher();
-            route.hash(&mut h);
-            (Arc::as_ptr(engine) as usize).hash(&mut h);
-            h
-        };
-        (one(&self.keys.0), one(&self.keys.1))
+        use std::hash::Hash;
+        let mut h = SipHasher13::new_with_keys(self.keys.0, self.keys.1);
+        route.hash(&mut h);
+        (Arc::as_ptr(engine) as usize).hash(&mut h);
+        h
     }
 
     /// The key of `seg` (a keyed 128-bit hash of the route, the engine and
     /// the segment).
     fn key(base: &KeyBase, seg: &str) -> u128 {
-        use std::hash::{Hash, Hasher};
-        let one = |h: &std::collections::hash_map::DefaultHasher| {
-            let mut h = h.clone();
-            seg.hash(&mut h);
-            h.finish()
-        };
-        (u128::from(one(&base.0)) << 64) | u128::from(one(&base.1))
+        use std::hash::Hash;
+        let mut h = *base;
+        seg.hash(&mut h);
+        h.finish128().as_u128()
     }
 
     /// [`segment`], remembered per route.
