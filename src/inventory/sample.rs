@@ -56,7 +56,7 @@ impl Sampler {
         route.hash(&mut h);
         method.hash(&mut h);
         (hint as u8).hash(&mut h);
-        for seg in path.split('/') {
+        for seg in super::template::segments(path) {
             if folds(seg) {
                 h.write_u8(0);
             } else {
