@@ -356,7 +356,7 @@ struct KindFields {
     kinds: Vec<(Kind, u64, Vec<String>)>,
     /// Where each built-in kind is in `kinds` (plus one; zero: absent), so
     /// that a finding of one is counted without a search.
-    builtin: [u8; Kind::BUILTIN.len()],
+    builtin: [usize; Kind::BUILTIN.len()],
     last: Option<(Vec<u8>, String)>,
 }
 
@@ -385,7 +385,7 @@ impl KindFields {
     fn of(&mut self, kind: Kind) -> &mut (Kind, u64, Vec<String>) {
         let b = builtin_index(kind);
         let known = match b {
-            Some(b) => usize::from(self.builtin[b]).checked_sub(1),
+            Some(b) => self.builtin[b].checked_sub(1),
             None => self.kinds.iter().position(|e| e.0 == kind),
         };
         let i = match known {
@@ -393,8 +393,7 @@ impl KindFields {
             None => {
                 self.kinds.push((kind, 0, Vec::new()));
                 if let Some(b) = b {
-                    // At most 12 built-in kinds: the place fits.
-                    self.builtin[b] = self.kinds.len() as u8;
+                    self.builtin[b] = self.kinds.len();
                 }
                 self.kinds.len() - 1
             }
@@ -689,6 +688,15 @@ mod tests {
             counts,
             [(Kind::Card, 1), (Kind::Jwt, 3), (Kind::Custom(0), 1), (Kind::Custom(2), 2)]
         );
+        // A built-in kind after hundreds of custom ones keeps its own place.
+        let mut many = KindFields::default();
+        for i in 0..300 {
+            many.count(Kind::Custom(i), 1);
+        }
+        many.count(Kind::Card, 1);
+        many.count(Kind::Card, 1);
+        assert_eq!((many.of(Kind::Card).1, many.of(Kind::Custom(299)).1), (2, 1));
+        assert_eq!(many.kinds.len(), 301);
     }
 
     #[test]
