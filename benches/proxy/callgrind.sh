@@ -7,8 +7,10 @@
 #   noscan:noscan:page-12k.html:3000  scan:scan:page-600k.html:200
 #   gzip:scan:page-12k.html.gz:2000    (a .gz page is served by nginx's
 #   gzip_static as page-12k.html with Content-Encoding: gzip)
-# POLICY is `scan` (benches/proxy/leakwarden.toml.in, the default policy) or
-# `noscan` (leakwarden-noscan.toml.in, scanning nothing).
+# POLICY is `scan` (benches/proxy/leakwarden.toml.in, the default policy),
+# `noscan` (leakwarden-noscan.toml.in, scanning nothing) or `noinv` (the
+# default policy with the privacy inventory off, as run.sh's
+# leakwarden-noinv: the inventory's cost is its difference to `scan`).
 #
 # Wall-clock figures are noise on a shared machine; instruction counts are
 # not. Per case: a fresh guard under `valgrind --tool=callgrind`, 200
@@ -29,7 +31,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 
 OUT=""
 if [ "${1:-}" = --out ]; then OUT=$2; shift 2; fi
-[ $# -gt 0 ] || { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 require_tools nginx valgrind h2load=nghttp2-client curl python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -69,6 +71,10 @@ for spec in "$@"; do
     proto=${proto:-h1}
     tpl=$HERE/leakwarden.toml.in
     [ "$policy" = noscan ] && tpl=$HERE/leakwarden-noscan.toml.in
+    if [ "$policy" = noinv ]; then
+        tpl=$TMP/leakwarden-noinv.toml.in
+        { cat "$HERE/leakwarden.toml.in"; printf '\n[inventory]\nenabled = false\n'; } > "$tpl"
+    fi
     render "$tpl" "$TMP/$name.toml" "H1_PORT=$LW_PORT" "ADMIN_PORT=$LW_ADMIN" "BACKEND_PORT=$UP_PORT"
     # Lines written as in production, but not kept.
     cfile=$OUT/callgrind.$name.out

@@ -28,11 +28,10 @@ pub mod sample;
 pub mod store;
 pub mod template;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use http::header::HOST;
+use http::header::{HeaderName, HOST};
 use url::Url;
 
 use crate::config::inventory::InventorySection;
@@ -48,9 +47,14 @@ use store::{FormRecord, KindRecord, Limits, RequestRecord, ResponseRecord, Snaps
 /// reported at most its own length plus the hold-back after its last byte.
 const FIELD_SLACK: usize = 16 * 1024;
 
+/// Global Privacy Control's request header (a name made once: looking a
+/// header up by `&str` parses the name on every request).
+static SEC_GPC: HeaderName = HeaderName::from_static("sec-gpc");
+
 /// The inventory of a running guard, shared by every request.
 pub struct Inventory {
-    store: Mutex<Store>,
+    /// Taken once per recorded exchange.
+    live: Mutex<Live>,
     limits: Limits,
     max_templates: usize,
     max_field_len: usize,
@@ -63,15 +67,50 @@ pub struct Inventory {
     segments: template::SegmentCache,
 }
 
-fn lock(m: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+/// The store and the clock its records are stamped with, behind one lock.
+struct Live {
+    store: Store,
+    clock: Clock,
+}
+
+fn lock(m: &Mutex<Live>) -> std::sync::MutexGuard<'_, Live> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn unix_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+}
+
+/// `secs` as RFC 3339 and the start of its hour.
+fn stamps(secs: u64) -> (String, String) {
+    let utc = |t: u64| crate::clock::format_utc(t as i64, Some(0));
+    (utc(secs), utc(secs - secs % 3600))
 }
 
 /// Current time as RFC 3339 and the start of its hour.
 fn now() -> (String, String) {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    let utc = |t: u64| crate::clock::format_utc(t as i64, Some(0));
-    (utc(secs), utc(secs - secs % 3600))
+    stamps(unix_secs())
+}
+
+/// The time records are stamped with (whole seconds), formatted once per
+/// second rather than once per exchange.
+#[derive(Default)]
+struct Clock {
+    secs: Option<u64>,
+    now: String,
+    hour: String,
+}
+
+impl Clock {
+    /// The current second as RFC 3339 and the start of its hour.
+    fn tick(&mut self) -> (&str, &str) {
+        let secs = unix_secs();
+        if self.secs != Some(secs) {
+            (self.now, self.hour) = stamps(secs);
+            self.secs = Some(secs);
+        }
+        (&self.now, &self.hour)
+    }
 }
 
 impl Inventory {
@@ -82,7 +121,10 @@ impl Inventory {
         metrics: Option<Arc<Metrics>>,
     ) -> Inventory {
         Inventory {
-            store: Mutex::new(store.unwrap_or_else(|| Store::new(now().0))),
+            live: Mutex::new(Live {
+                store: store.unwrap_or_else(|| Store::new(now().0)),
+                clock: Clock::default(),
+            }),
             limits: Limits {
                 max_fields: cfg.max_fields,
                 max_forms: cfg.max_forms,
@@ -120,7 +162,7 @@ impl Inventory {
 
     /// The inventory as JSON data.
     pub fn snapshot(&self) -> Snapshot {
-        lock(&self.store).to_snapshot()
+        lock(&self.live).store.to_snapshot()
     }
 
     pub fn limits(&self) -> Limits {
@@ -134,55 +176,59 @@ impl Inventory {
         parts: &http::request::Parts,
         https: bool,
     ) -> Exchange {
-        let host =
-            parts.uri.authority().map(|a| a.as_str().to_string()).or_else(|| {
-                parts.headers.get(HOST).and_then(|h| h.to_str().ok()).map(str::to_string)
-            });
-        let gpc = parts.headers.get("sec-gpc").is_some_and(|v| v.as_bytes().trim_ascii() == b"1");
+        // Reference-counted copies: the host is only read for a sampled
+        // page, and then taken as it was before (the URI's authority, else
+        // the Host header).
+        let host = match parts.uri.authority() {
+            Some(_) => None,
+            None => parts.headers.get(HOST).cloned(),
+        };
+        let gpc = parts.headers.get(&SEC_GPC).is_some_and(|v| v.as_bytes().trim_ascii() == b"1");
         Exchange(Arc::new(ExchangeData {
             inventory: self.clone(),
             route: route.clone(),
-            method: parts.method.as_str().to_string(),
-            path: parts.uri.path().to_string(),
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
             host,
             https,
             gpc,
         }))
     }
 
-    /// Adds one response, templating its path under the route's limit.
-    fn record(&self, mut rec: ResponseRecord, policy: &Policy) {
-        let template = self.segments.template(&rec.route, &policy.engine, &rec.template);
-        let mut st = lock(&self.store);
-        rec.template = self.admit(&mut st, &rec.route, template);
-        st.record(&rec, &self.limits);
-    }
-
-    /// Adds one scanned request, templating its path as [`Self::record`].
-    fn record_request(&self, mut rec: RequestRecord, policy: &Policy) {
-        let template = self.segments.template(&rec.route, &policy.engine, &rec.template);
-        let mut st = lock(&self.store);
-        rec.template = self.admit(&mut st, &rec.route, template);
-        st.record_request(&rec, &self.limits);
+    /// Templates the exchange's path (under the route's limit), takes the
+    /// lock once and hands `add` the store, the template and the time
+    /// (RFC 3339 and the start of its hour).
+    fn record_with(
+        &self,
+        ex: &ExchangeData,
+        policy: &Policy,
+        add: impl FnOnce(&mut Store, &str, &str, &str),
+    ) {
+        let template = self.segments.template(&ex.route, &policy.engine, ex.uri.path());
+        let mut live = lock(&self.live);
+        let Live { store, clock } = &mut *live;
+        let (now, hour) = clock.tick();
+        let template = self.admit(store, &ex.route, &template);
+        add(store, template, now, hour);
     }
 
     /// The template kept for `template` on `route`: itself, or `{other}`
     /// past the route's template limit (counted).
-    fn admit(&self, st: &mut Store, route: &str, template: String) -> String {
-        if st.has_template(route, &template) || st.templates_of(route) < self.max_templates {
+    fn admit<'t>(&self, st: &mut Store, route: &str, template: &'t str) -> &'t str {
+        if st.has_template(route, template) || st.templates_of(route) < self.max_templates {
             template
         } else {
             st.count_overflow(route);
             if let Some(m) = &self.metrics {
                 m.inventory_template_overflow_total.with_label_values(&[route]).inc();
             }
-            template::OTHER.to_string()
+            template::OTHER
         }
     }
 
     /// Adds a snapshot (another replica's, or the file loaded at start).
     pub fn merge(&self, other: &Store) {
-        lock(&self.store).merge(other, &self.limits);
+        lock(&self.live).store.merge(other, &self.limits);
     }
 }
 
@@ -228,10 +274,11 @@ pub struct Exchange(Arc<ExchangeData>);
 struct ExchangeData {
     inventory: Arc<Inventory>,
     route: Arc<str>,
-    method: String,
-    /// Request path (never stored: it is templated first).
-    path: String,
-    host: Option<String>,
+    method: http::Method,
+    /// Request URI: its path is never stored (it is templated first).
+    uri: http::Uri,
+    /// The Host header, when the URI has no authority.
+    host: Option<http::HeaderValue>,
     https: bool,
     gpc: bool,
 }
@@ -255,16 +302,21 @@ impl Exchange {
         let structural = matches!(hint, ContentHint::Json | ContentHint::Html);
         let picked = structural
             && ((this.gpc && hint == ContentHint::Html)
-                || inv
-                    .sampler
-                    .sample(inv.sampler.key(&this.route, &this.method, &this.path, hint), now));
+                || inv.sampler.sample(
+                    inv.sampler.key(&this.route, this.method.as_str(), this.uri.path(), hint),
+                    now,
+                ));
         let retain = max_hold + FIELD_SLACK;
         let body = match hint {
             _ if !picked => Body::Plain,
             ContentHint::Json => Body::Fields(Fields::Json(JsonTracker::new(retain))),
             ContentHint::Html => {
                 let scheme = if this.https { "https" } else { "http" };
-                let host = this.host.as_deref().unwrap_or("localhost");
+                let host = match this.uri.authority() {
+                    Some(a) => Some(a.as_str()),
+                    None => this.host.as_ref().and_then(|h| h.to_str().ok()),
+                };
+                let host = host.unwrap_or("localhost");
                 match Url::parse(&format!("{scheme}://{host}/")) {
                     Ok(page) => Body::Html(Box::new(HtmlObserver::new(page))),
                     Err(_) => Body::Plain,
@@ -298,17 +350,70 @@ pub struct Collector {
 /// distinct path is rendered (the engine run over its keys) once.
 #[derive(Default)]
 struct KindFields {
-    kinds: BTreeMap<Kind, (u64, Vec<String>)>,
+    /// A kind, its findings and fields. A short list searched from the
+    /// start: a response holds a few kinds and may hold hundreds of
+    /// findings, each counted here (a map's entry cost several times more).
+    kinds: Vec<(Kind, u64, Vec<String>)>,
+    /// Where each built-in kind is in `kinds` (plus one; zero: absent), so
+    /// that a finding of one is counted without a search.
+    builtin: [usize; Kind::BUILTIN.len()],
     last: Option<(Vec<u8>, String)>,
 }
 
+/// A built-in kind's place in [`Kind::BUILTIN`] (exhaustive: a new kind
+/// must be given one).
+fn builtin_index(kind: Kind) -> Option<usize> {
+    Some(match kind {
+        Kind::Card => 0,
+        Kind::Ssn => 1,
+        Kind::Iban => 2,
+        Kind::Email => 3,
+        Kind::Phone => 4,
+        Kind::AwsAccessKey => 5,
+        Kind::GithubToken => 6,
+        Kind::StripeKey => 7,
+        Kind::SlackToken => 8,
+        Kind::GoogleApiKey => 9,
+        Kind::PrivateKey => 10,
+        Kind::Jwt => 11,
+        Kind::Custom(_) => return None,
+    })
+}
+
 impl KindFields {
+    /// The counts and fields of `kind`.
+    fn of(&mut self, kind: Kind) -> &mut (Kind, u64, Vec<String>) {
+        let b = builtin_index(kind);
+        let known = match b {
+            Some(b) => self.builtin[b].checked_sub(1),
+            None => self.kinds.iter().position(|e| e.0 == kind),
+        };
+        let i = match known {
+            Some(i) => i,
+            None => {
+                self.kinds.push((kind, 0, Vec::new()));
+                if let Some(b) = b {
+                    self.builtin[b] = self.kinds.len();
+                }
+                self.kinds.len() - 1
+            }
+        };
+        &mut self.kinds[i]
+    }
+
     /// Counts a finding of `kind`; true while its list of fields has room
     /// (when full, rendering another path would change nothing).
     fn count(&mut self, kind: Kind, max_fields: usize) -> bool {
-        let entry = self.kinds.entry(kind).or_default();
-        entry.0 += 1;
-        entry.1.len() < max_fields
+        let entry = self.of(kind);
+        entry.1 += 1;
+        entry.2.len() < max_fields
+    }
+
+    /// The kinds in their order, with their findings and fields.
+    fn into_sorted(self) -> Vec<(Kind, u64, Vec<String>)> {
+        let mut kinds = self.kinds;
+        kinds.sort_unstable_by_key(|e| e.0);
+        kinds
     }
 
     /// Adds the field a finding of `kind` sat in (`enc`, its encoded path).
@@ -321,7 +426,7 @@ impl KindFields {
                 p
             }
         };
-        let fields = &mut self.kinds.entry(kind).or_default().1;
+        let fields = &mut self.of(kind).2;
         if !fields.contains(&p) {
             fields.push(p);
         }
@@ -347,17 +452,21 @@ impl Collector {
     /// Records the request. `blocked` is true when the policy refused it.
     pub fn finish(self, policy: &Policy, blocked: bool) {
         let ex = &*self.exchange.0;
-        let kinds =
-            kind_records(self.found.kinds, policy, blocked, |k| policy.request_action(k).as_str());
-        let rec = RequestRecord {
-            route: ex.route.to_string(),
-            method: ex.method.clone(),
-            template: ex.path.clone(),
-            now: now().0,
-            kinds,
-            files: self.files,
-        };
-        ex.inventory.record_request(rec, policy);
+        let kinds = kind_records(self.found.into_sorted(), policy, blocked, |k| {
+            policy.request_action(k).as_str()
+        });
+        let (inv, files) = (&ex.inventory, self.files);
+        inv.record_with(ex, policy, |store, template, now, _| {
+            let rec = RequestRecord {
+                route: &ex.route,
+                method: ex.method.as_str(),
+                template,
+                now,
+                kinds,
+                files,
+            };
+            store.record_request(&rec, &inv.limits);
+        });
     }
 }
 
@@ -365,14 +474,14 @@ impl Collector {
 /// got: `monitor` in monitor mode, `block` when the exchange was blocked,
 /// else the policy's action for the kind on this side (`action_of`).
 fn kind_records(
-    kinds: BTreeMap<Kind, (u64, Vec<String>)>,
+    kinds: Vec<(Kind, u64, Vec<String>)>,
     policy: &Policy,
     blocked: bool,
     action_of: impl Fn(Kind) -> &'static str,
-) -> Vec<KindRecord> {
+) -> Vec<KindRecord<'_>> {
     kinds
         .into_iter()
-        .map(|(k, (findings, fields))| {
+        .map(|(k, findings, fields)| {
             let action = if policy.monitor() {
                 "monitor"
             } else if blocked {
@@ -380,12 +489,7 @@ fn kind_records(
             } else {
                 action_of(k)
             };
-            KindRecord {
-                kind: policy.engine.kind_name(k).to_string(),
-                findings,
-                action: action.to_string(),
-                fields,
-            }
+            KindRecord { kind: policy.engine.kind_name(k), findings, action, fields }
         })
         .collect()
 }
@@ -440,14 +544,11 @@ impl Observer {
             Body::Html(h) => h.finish(engine),
             _ => PageFacts::default(),
         };
-        let (now, hour) = now();
-        let kinds = kind_records(self.found.kinds, policy, blocked, |k| policy.action(k).as_str());
+        let kinds =
+            kind_records(self.found.into_sorted(), policy, blocked, |k| policy.action(k).as_str());
         let mut rec = ResponseRecord {
-            route: ex.route.to_string(),
-            method: ex.method.clone(),
-            template: ex.path.clone(),
-            now,
-            hour,
+            route: &ex.route,
+            method: ex.method.as_str(),
             gpc: ex.gpc,
             kinds,
             ..ResponseRecord::default()
@@ -486,9 +587,44 @@ impl Observer {
                 m.inventory_gpc_requests_total.with_label_values(&[&ex.route]).inc();
             }
         }
-        ex.inventory.record(rec, policy);
+        let inv = &ex.inventory;
+        inv.record_with(ex, policy, |store, template, now, hour| {
+            store.record(&ResponseRecord { template, now, hour, ..rec }, &inv.limits);
+        });
     }
 }
+
+/// The hasher of maps whose keys already are keyed hashes (the sampler's
+/// and the segment cache's): hashing them again with SipHash would only
+/// cost time. A key's shard is picked by its low bits, so the map takes
+/// other bits.
+#[derive(Default)]
+pub(crate) struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by the maps' keys (u64, u128); any input still hashes.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.rotate_left(32);
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = (n >> 64) as u64;
+    }
+}
+
+/// A map keyed by keyed hashes (see [`Prehashed`]).
+pub(crate) type PrehashedMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Prehashed>>;
 
 #[cfg(test)]
 pub(crate) mod tests_support {
@@ -533,6 +669,34 @@ mod tests {
         }
         obs.finish(policy, false);
         observed
+    }
+
+    #[test]
+    fn kinds_are_counted_in_their_own_places() {
+        for (i, &k) in Kind::BUILTIN.iter().enumerate() {
+            assert_eq!(builtin_index(k), Some(i), "{k:?}");
+        }
+        assert_eq!(builtin_index(Kind::Custom(0)), None);
+        let mut found = KindFields::default();
+        for k in [Kind::Jwt, Kind::Custom(2), Kind::Card, Kind::Jwt, Kind::Custom(2), Kind::Jwt] {
+            assert!(found.count(k, 1));
+        }
+        found.of(Kind::Custom(0)).2.push("x".into());
+        assert!(!found.count(Kind::Custom(0), 1), "its one field is the limit");
+        let counts: Vec<(Kind, u64)> = found.into_sorted().iter().map(|e| (e.0, e.1)).collect();
+        assert_eq!(
+            counts,
+            [(Kind::Card, 1), (Kind::Jwt, 3), (Kind::Custom(0), 1), (Kind::Custom(2), 2)]
+        );
+        // A built-in kind after hundreds of custom ones keeps its own place.
+        let mut many = KindFields::default();
+        for i in 0..300 {
+            many.count(Kind::Custom(i), 1);
+        }
+        many.count(Kind::Card, 1);
+        many.count(Kind::Card, 1);
+        assert_eq!((many.of(Kind::Card).1, many.of(Kind::Custom(299)).1), (2, 1));
+        assert_eq!(many.kinds.len(), 301);
     }
 
     #[test]

@@ -119,15 +119,15 @@ mod tests {
         assert_eq!(load(&path).unwrap(), None);
         let mut st = Store::new("2026-12-01T00:00:00.000Z".into());
         let rec = ResponseRecord {
-            route: "api".into(),
-            method: "GET".into(),
-            template: "/c/{id}".into(),
-            now: "2026-12-01T01:00:00.000Z".into(),
-            hour: "2026-12-01T01:00:00.000Z".into(),
+            route: "api",
+            method: "GET",
+            template: "/c/{id}",
+            now: "2026-12-01T01:00:00.000Z",
+            hour: "2026-12-01T01:00:00.000Z",
             kinds: vec![KindRecord {
-                kind: "ssn".into(),
+                kind: "ssn",
                 findings: 1,
-                action: "monitor".into(),
+                action: "monitor",
                 fields: vec!["ssn".into()],
             }],
             ..ResponseRecord::default()

@@ -355,15 +355,15 @@ mod tests {
     fn pages_escape_and_summarise() {
         let mut st = Store::new("2026-12-01T00:00:00.000Z".into());
         let rec = ResponseRecord {
-            route: "<r>".into(),
-            method: "GET".into(),
-            template: "/a\"b".into(),
-            now: "2026-12-01T01:00:00.000Z".into(),
-            hour: "2026-12-01T01:00:00.000Z".into(),
+            route: "<r>",
+            method: "GET",
+            template: "/a\"b",
+            now: "2026-12-01T01:00:00.000Z",
+            hour: "2026-12-01T01:00:00.000Z",
             kinds: vec![crate::inventory::store::KindRecord {
-                kind: "ssn".into(),
+                kind: "ssn",
                 findings: 2,
-                action: "monitor".into(),
+                action: "monitor",
                 fields: vec!["x.ssn".into()],
             }],
             scripts: vec!["https://t.example".into()],
@@ -378,14 +378,14 @@ mod tests {
         assert!(!page.contains("http://") && !page.contains("src="), "self-contained");
         st.record_request(
             &crate::inventory::store::RequestRecord {
-                route: "api".into(),
-                method: "POST".into(),
-                template: "/signup".into(),
-                now: "2026-12-01T01:00:00.000Z".into(),
+                route: "api",
+                method: "POST",
+                template: "/signup",
+                now: "2026-12-01T01:00:00.000Z",
                 kinds: vec![crate::inventory::store::KindRecord {
-                    kind: "ssn".into(),
+                    kind: "ssn",
                     findings: 1,
-                    action: "detect".into(),
+                    action: "detect",
                     fields: vec!["ssn".into()],
                 }],
                 files: vec!["image/png".into()],

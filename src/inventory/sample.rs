@@ -16,11 +16,11 @@
 //! path: only hashes, with a per-process random key.
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::PrehashedMap;
 use crate::detect::ContentHint;
 
 /// Independent maps (and locks) the endpoints are spread over.
@@ -31,7 +31,7 @@ pub const PER_SHARD: usize = 256;
 /// The sampling state of one inventory.
 pub struct Sampler {
     interval: Duration,
-    shards: Box<[Mutex<HashMap<u64, Instant>>]>,
+    shards: Box<[Mutex<PrehashedMap<u64, Instant>>]>,
     keys: RandomState,
 }
 
@@ -41,7 +41,7 @@ impl Sampler {
     pub fn new(interval: Duration) -> Sampler {
         Sampler {
             interval,
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             keys: RandomState::new(),
         }
     }
@@ -56,7 +56,7 @@ impl Sampler {
         route.hash(&mut h);
         method.hash(&mut h);
         (hint as u8).hash(&mut h);
-        for seg in path.split('/') {
+        for seg in super::template::segments(path) {
             if folds(seg) {
                 h.write_u8(0);
             } else {

@@ -40,11 +40,12 @@ pub struct Bounded {
 }
 
 impl Bounded {
-    pub fn insert(&mut self, item: String, limit: usize) {
-        if self.items.contains(&item) {
+    /// Adds `item` (copied only when new).
+    pub fn insert(&mut self, item: &str, limit: usize) {
+        if self.items.contains(item) {
             return;
         }
-        self.items.insert(item);
+        self.items.insert(item.to_owned());
         self.cap(limit);
     }
 
@@ -75,8 +76,18 @@ impl Seen {
         Seen { first_seen: now.into(), last_seen: now.into() }
     }
 
+    /// `self.merge(&Seen::at(now))` without building that `Seen`: called
+    /// per exchange, and mostly changing nothing or overwriting
+    /// `last_seen` in place.
     fn touch(&mut self, now: &str) {
-        self.merge(&Seen::at(now));
+        if self.first_seen.is_empty() || (!now.is_empty() && now < self.first_seen.as_str()) {
+            self.first_seen.clear();
+            self.first_seen.push_str(now);
+        }
+        if now > self.last_seen.as_str() {
+            self.last_seen.clear();
+            self.last_seen.push_str(now);
+        }
     }
 
     fn merge(&mut self, o: &Seen) {
@@ -119,14 +130,12 @@ impl KindStats {
         now: &str,
         max_fields: usize,
     ) -> &'a mut KindStats {
-        let s = map
-            .entry(k.kind.clone())
-            .or_insert_with(|| KindStats { seen: Seen::at(now), ..KindStats::default() });
+        let s = slot(map, k.kind, || KindStats { seen: Seen::at(now), ..KindStats::default() });
         s.findings += k.findings;
         s.seen.touch(now);
-        *s.actions.entry(k.action.clone()).or_default() += 1;
+        *slot(&mut s.actions, k.action, || 0) += 1;
         for f in &k.fields {
-            s.fields.insert(f.clone(), max_fields);
+            s.fields.insert(f, max_fields);
         }
         s
     }
@@ -281,14 +290,17 @@ impl Default for Limits {
     }
 }
 
-type EndpointKey = (String, String, String);
+/// Endpoints by route, method and template: nested, rather than keyed by
+/// the triple, so that an exchange finds its endpoint by `&str` without
+/// copying the three into a key (the order is the triple's all the same).
+type Endpoints = BTreeMap<String, BTreeMap<String, BTreeMap<String, Endpoint>>>;
 type FormKey = (String, String, String, String, String, Vec<InputFacts>);
 
 /// The live inventory, keyed for recording.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Store {
     pub since: String,
-    endpoints: BTreeMap<EndpointKey, Endpoint>,
+    endpoints: Endpoints,
     forms: BTreeMap<FormKey, Form>,
     third_parties: BTreeMap<String, ThirdParty>,
     overflow: BTreeMap<String, u64>,
@@ -298,12 +310,14 @@ pub struct Store {
     templates: BTreeMap<String, BTreeSet<String>>,
 }
 
-/// One kind's findings in one response.
+/// One kind's findings in one response. Records borrow what they can (names
+/// from the engine and the policy, the time from the inventory's clock):
+/// the store copies a string only when it is new to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KindRecord {
-    pub kind: String,
+pub struct KindRecord<'a> {
+    pub kind: &'a str,
     pub findings: u64,
-    pub action: String,
+    pub action: &'a str,
     pub fields: Vec<String>,
 }
 
@@ -319,16 +333,16 @@ pub struct FormRecord {
 
 /// Everything one response adds to the inventory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ResponseRecord {
-    pub route: String,
-    pub method: String,
-    pub template: String,
+pub struct ResponseRecord<'a> {
+    pub route: &'a str,
+    pub method: &'a str,
+    pub template: &'a str,
     /// RFC 3339 time of the response.
-    pub now: String,
+    pub now: &'a str,
     /// RFC 3339 start of its hour.
-    pub hour: String,
+    pub hour: &'a str,
     pub gpc: bool,
-    pub kinds: Vec<KindRecord>,
+    pub kinds: Vec<KindRecord<'a>>,
     pub forms: Vec<FormRecord>,
     /// Third-party origins and how the page loads them.
     pub scripts: Vec<String>,
@@ -338,14 +352,14 @@ pub struct ResponseRecord {
 
 /// Everything one request adds to the inventory (`collects`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RequestRecord {
-    pub route: String,
-    pub method: String,
-    pub template: String,
+pub struct RequestRecord<'a> {
+    pub route: &'a str,
+    pub method: &'a str,
+    pub template: &'a str,
     /// RFC 3339 time of the request.
-    pub now: String,
+    pub now: &'a str,
     /// Kinds found; `action` is `detect`, `block` or `monitor`.
-    pub kinds: Vec<KindRecord>,
+    pub kinds: Vec<KindRecord<'a>>,
     /// Declared types of the files it uploaded.
     pub files: Vec<String>,
 }
@@ -365,33 +379,53 @@ impl Store {
     }
 
     fn index(&mut self, route: &str, template: &str) {
-        if !self.has_template(route, template) {
-            self.templates.entry(route.to_string()).or_default().insert(template.to_string());
+        let templates = slot(&mut self.templates, route, BTreeSet::new);
+        if !templates.contains(template) {
+            templates.insert(template.to_owned());
         }
     }
 
     pub fn count_overflow(&mut self, route: &str) {
-        *self.overflow.entry(route.to_string()).or_default() += 1;
+        *slot(&mut self.overflow, route, || 0) += 1;
+    }
+
+    /// Every endpoint, ordered by route, method and template.
+    fn all_endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.endpoints.values().flat_map(BTreeMap::values).flat_map(BTreeMap::values)
+    }
+
+    /// The endpoints of `route` and `method`, by template.
+    fn templates_mut(&mut self, route: &str, method: &str) -> &mut BTreeMap<String, Endpoint> {
+        let by_method = slot(&mut self.endpoints, route, BTreeMap::new);
+        slot(by_method, method, BTreeMap::new)
     }
 
     /// The endpoint an exchange at `now` belongs to, created if new (its
     /// template indexed), and touched.
     fn endpoint(&mut self, route: &str, method: &str, template: &str, now: &str) -> &mut Endpoint {
-        self.index(route, template);
-        let key = (route.to_string(), method.to_string(), template.to_string());
-        let ep = self.endpoints.entry(key).or_insert_with(|| Endpoint {
-            route: route.to_string(),
-            method: method.to_string(),
-            template: template.to_string(),
-            seen: Seen::at(now),
-            ..Endpoint::default()
-        });
+        // A known endpoint's template is indexed already.
+        let by_template = self.endpoints.get(route).and_then(|m| m.get(method));
+        if !by_template.is_some_and(|m| m.contains_key(template)) {
+            self.index(route, template);
+            self.templates_mut(route, method).insert(
+                template.to_owned(),
+                Endpoint {
+                    route: route.to_string(),
+                    method: method.to_string(),
+                    template: template.to_string(),
+                    seen: Seen::at(now),
+                    ..Endpoint::default()
+                },
+            );
+        }
+        let ep = self.endpoints.get_mut(route).and_then(|m| m.get_mut(method));
+        let ep = ep.and_then(|m| m.get_mut(template)).expect("known or just inserted");
         ep.seen.touch(now);
         ep
     }
 
     pub fn record(&mut self, r: &ResponseRecord, lim: &Limits) {
-        let ep = self.endpoint(&r.route, &r.method, &r.template, &r.now);
+        let ep = self.endpoint(r.route, r.method, r.template, r.now);
         ep.responses += 1;
         if r.gpc {
             ep.gpc_requests += 1;
@@ -400,20 +434,21 @@ impl Store {
             }
         }
         for k in &r.kinds {
-            KindStats::count(&mut ep.exposes, k, &r.now, lim.max_fields).responses += 1;
+            KindStats::count(&mut ep.exposes, k, r.now, lim.max_fields).responses += 1;
         }
-        for k in &r.kinds {
-            if k.findings > 0 {
-                let hour = self.timeline.entry(r.hour.clone()).or_default();
-                *hour.entry(k.kind.clone()).or_default() += k.findings;
+        if r.kinds.iter().any(|k| k.findings > 0) {
+            let hour = slot(&mut self.timeline, r.hour, BTreeMap::new);
+            for k in r.kinds.iter().filter(|k| k.findings > 0) {
+                *slot(hour, k.kind, || 0) += k.findings;
             }
         }
         cap_timeline(&mut self.timeline, lim.timeline_hours);
+        // Forms are only read from sampled pages: their keys are copied.
         for f in &r.forms {
             let key = (
-                r.route.clone(),
-                r.method.clone(),
-                r.template.clone(),
+                r.route.to_string(),
+                r.method.to_string(),
+                r.template.to_string(),
                 f.action_origin.clone(),
                 f.form_method.clone(),
                 f.inputs.clone(),
@@ -422,22 +457,22 @@ impl Store {
                 continue;
             }
             let form = self.forms.entry(key).or_insert_with(|| Form {
-                route: r.route.clone(),
-                method: r.method.clone(),
-                template: r.template.clone(),
+                route: r.route.to_string(),
+                method: r.method.to_string(),
+                template: r.template.to_string(),
                 action_origin: f.action_origin.clone(),
                 form_method: f.form_method.clone(),
                 third_party: f.third_party,
                 inputs: f.inputs.clone(),
                 kinds: f.inputs.iter().filter_map(|i| i.data.clone()).collect(),
-                seen: Seen::at(&r.now),
+                seen: Seen::at(r.now),
                 ..Form::default()
             });
             form.pages += 1;
-            form.seen.touch(&r.now);
+            form.seen.touch(r.now);
             form.flags.extend(f.flags.iter().cloned());
         }
-        let page = format!("{} {} {}", r.method, r.route, r.template);
+        let mut page = String::new();
         let loads = [(&r.scripts, 0), (&r.iframes, 1), (&r.form_actions, 2)];
         for (origins, which) in loads {
             for o in origins {
@@ -446,9 +481,9 @@ impl Store {
                 {
                     continue;
                 }
-                let tp = self.third_parties.entry(o.clone()).or_insert_with(|| ThirdParty {
+                let tp = slot(&mut self.third_parties, o, || ThirdParty {
                     origin: o.clone(),
-                    seen: Seen::at(&r.now),
+                    seen: Seen::at(r.now),
                     ..ThirdParty::default()
                 });
                 match which {
@@ -461,18 +496,21 @@ impl Store {
                     1 => tp.iframes += 1,
                     _ => tp.form_actions += 1,
                 }
-                tp.seen.touch(&r.now);
-                tp.pages.insert(page.clone(), MAX_PAGES);
+                tp.seen.touch(r.now);
+                if page.is_empty() {
+                    page = format!("{} {} {}", r.method, r.route, r.template);
+                }
+                tp.pages.insert(&page, MAX_PAGES);
             }
         }
     }
 
     /// Adds one scanned request to its endpoint's `collects`.
     pub fn record_request(&mut self, r: &RequestRecord, lim: &Limits) {
-        let ep = self.endpoint(&r.route, &r.method, &r.template, &r.now);
+        let ep = self.endpoint(r.route, r.method, r.template, r.now);
         ep.requests += 1;
         for k in &r.kinds {
-            KindStats::count(&mut ep.collects, k, &r.now, lim.max_fields).requests += 1;
+            KindStats::count(&mut ep.collects, k, r.now, lim.max_fields).requests += 1;
         }
         for f in &r.files {
             ep.uploads.add(f, 1, lim.max_fields);
@@ -486,11 +524,12 @@ impl Store {
         if self.since.is_empty() || (!other.since.is_empty() && other.since < self.since) {
             self.since.clone_from(&other.since);
         }
-        for (k, o) in &other.endpoints {
-            self.index(&k.0, &k.2);
-            match self.endpoints.get_mut(k) {
+        for o in other.all_endpoints() {
+            self.index(&o.route, &o.template);
+            let by_template = self.templates_mut(&o.route, &o.method);
+            match by_template.get_mut(&o.template) {
                 None => {
-                    self.endpoints.insert(k.clone(), o.clone());
+                    by_template.insert(o.template.clone(), o.clone());
                 }
                 Some(e) => {
                     e.responses += o.responses;
@@ -549,7 +588,7 @@ impl Store {
         Snapshot {
             version: SCHEMA_VERSION,
             since: self.since.clone(),
-            endpoints: self.endpoints.values().cloned().collect(),
+            endpoints: self.all_endpoints().cloned().collect(),
             forms: self.forms.values().cloned().collect(),
             third_parties: self.third_parties.values().cloned().collect(),
             template_overflow: self.overflow.clone(),
@@ -569,7 +608,8 @@ impl Store {
         let mut st = Store::new(s.since);
         for e in s.endpoints {
             st.index(&e.route, &e.template);
-            st.endpoints.insert((e.route.clone(), e.method.clone(), e.template.clone()), e);
+            let by_template = st.templates_mut(&e.route, &e.method);
+            by_template.insert(e.template.clone(), e);
         }
         for f in s.forms {
             let key = (
@@ -589,6 +629,15 @@ impl Store {
         st.timeline = s.timeline;
         Ok(st)
     }
+}
+
+/// `map[key]`, made by `new` if missing: the key is copied only then (the
+/// entry API would copy it on every call).
+fn slot<'m, V>(map: &'m mut BTreeMap<String, V>, key: &str, new: impl FnOnce() -> V) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), new());
+    }
+    map.get_mut(key).expect("present or just inserted")
 }
 
 fn merge_kinds(
@@ -613,25 +662,38 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn record(
-        route: &str,
-        t: &str,
+    /// Half past each hour of a day and the hour's start.
+    const TIMES: [(&str, &str); 8] = [
+        ("2026-12-01T00:30:00.000Z", "2026-12-01T00:00:00.000Z"),
+        ("2026-12-01T01:30:00.000Z", "2026-12-01T01:00:00.000Z"),
+        ("2026-12-01T02:30:00.000Z", "2026-12-01T02:00:00.000Z"),
+        ("2026-12-01T03:30:00.000Z", "2026-12-01T03:00:00.000Z"),
+        ("2026-12-01T04:30:00.000Z", "2026-12-01T04:00:00.000Z"),
+        ("2026-12-01T05:30:00.000Z", "2026-12-01T05:00:00.000Z"),
+        ("2026-12-01T06:30:00.000Z", "2026-12-01T06:00:00.000Z"),
+        ("2026-12-01T07:30:00.000Z", "2026-12-01T07:00:00.000Z"),
+    ];
+
+    fn record<'a>(
+        route: &'a str,
+        t: &'a str,
         hour: u8,
-        kinds: &[(&str, u64, &str, &[&str])],
-    ) -> ResponseRecord {
+        kinds: &[(&'a str, u64, &'a str, &[&str])],
+    ) -> ResponseRecord<'a> {
+        let (now, hour_start) = TIMES[usize::from(hour)];
         ResponseRecord {
-            route: route.into(),
-            method: "GET".into(),
-            template: t.into(),
-            now: format!("2026-12-01T{hour:02}:30:00.000Z"),
-            hour: format!("2026-12-01T{hour:02}:00:00.000Z"),
+            route,
+            method: "GET",
+            template: t,
+            now,
+            hour: hour_start,
             gpc: hour.is_multiple_of(2),
             kinds: kinds
                 .iter()
-                .map(|(k, n, a, f)| KindRecord {
-                    kind: k.to_string(),
-                    findings: *n,
-                    action: a.to_string(),
+                .map(|&(kind, n, action, f)| KindRecord {
+                    kind,
+                    findings: n,
+                    action,
                     fields: f.iter().map(|s| s.to_string()).collect(),
                 })
                 .collect(),
@@ -658,17 +720,17 @@ mod tests {
                 let action = ["mask", "monitor"][f % 2];
                 let field = ["a", "b", "c", "d", "e", "f"][f];
                 let rec = record(route, tpl, h, &[(kind, n, action, &[field])]);
-                if s.since.is_empty() || rec.now < s.since { s.since = rec.now.clone(); }
+                if s.since.is_empty() || rec.now < s.since.as_str() { s.since = rec.now.to_string(); }
                 if side == 0 {
                     // A request: what the endpoint collects.
                     let files = ["image/png", "text/csv", "application/pdf", "image/jpeg"];
                     let req = RequestRecord {
-                        route: rec.route.clone(),
-                        method: "POST".into(),
-                        template: rec.template.clone(),
-                        now: rec.now.clone(),
+                        route: rec.route,
+                        method: "POST",
+                        template: rec.template,
+                        now: rec.now,
                         kinds: rec.kinds.iter().map(|k| KindRecord {
-                            action: ["detect", "block"][f % 2].into(), ..k.clone()
+                            action: ["detect", "block"][f % 2], ..k.clone()
                         }).collect(),
                         files: files[..f % 5].iter().map(|s| s.to_string()).collect(),
                     };
@@ -683,8 +745,7 @@ mod tests {
     }
 
     fn total_findings(s: &Store) -> u64 {
-        s.endpoints
-            .values()
+        s.all_endpoints()
             .flat_map(|e| e.exposes.values().chain(e.collects.values()))
             .map(|k| k.findings)
             .sum()
@@ -707,11 +768,11 @@ mod tests {
             ba.merge(&a, &lim);
             prop_assert_eq!(&ab, &ba);
             prop_assert_eq!(total_findings(&ab_c), total_findings(&a) + total_findings(&b) + total_findings(&c));
-            let responses = |s: &Store| s.endpoints.values().map(|e| e.responses).sum::<u64>();
+            let responses = |s: &Store| s.all_endpoints().map(|e| e.responses).sum::<u64>();
             prop_assert_eq!(responses(&ab_c), responses(&a) + responses(&b) + responses(&c));
-            let requests = |s: &Store| s.endpoints.values().map(|e| e.requests).sum::<u64>();
+            let requests = |s: &Store| s.all_endpoints().map(|e| e.requests).sum::<u64>();
             prop_assert_eq!(requests(&ab_c), requests(&a) + requests(&b) + requests(&c));
-            let collected = |s: &Store| s.endpoints.values().flat_map(|e| e.collects.values()).map(|k| k.requests).sum::<u64>();
+            let collected = |s: &Store| s.all_endpoints().flat_map(|e| e.collects.values()).map(|k| k.requests).sum::<u64>();
             prop_assert_eq!(collected(&ab_c), collected(&a) + collected(&b) + collected(&c));
             // The JSON form round-trips.
             let back = Store::from_snapshot(ab_c.to_snapshot()).unwrap();
@@ -754,7 +815,7 @@ mod tests {
     fn bounded_sets_keep_the_smallest_and_say_so() {
         let mut b = Bounded::default();
         for x in ["d", "b", "a", "c"] {
-            b.insert(x.into(), 2);
+            b.insert(x, 2);
         }
         assert_eq!(b.items.iter().collect::<Vec<_>>(), ["a", "b"]);
         assert!(b.truncated);

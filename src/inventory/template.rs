@@ -8,6 +8,8 @@
 
 use std::sync::Arc;
 
+use siphasher::sip128::{Hasher128, SipHasher13};
+
 use crate::detect::{ContentHint, Engine};
 
 /// Template of paths past a route's template limit.
@@ -80,18 +82,41 @@ pub fn template(engine: &Arc<Engine>, path: &str) -> String {
 /// `path` without its query or fragment, `/` between segments, each
 /// segment written by `seg`.
 fn fold(path: &str, mut seg: impl FnMut(&str, &mut String)) -> String {
-    let path = path.split(['?', '#']).next().unwrap_or("");
+    // A byte search (splitting on a set of chars decodes every char); an
+    // ASCII byte is a char boundary.
+    let end = path.bytes().position(|b| b == b'?' || b == b'#');
+    let path = end.map_or(path, |end| &path[..end]);
     if path.is_empty() || path == "/" {
         return "/".into();
     }
     let mut out = String::with_capacity(path.len());
-    for (i, s) in path.split('/').enumerate() {
+    for (i, s) in segments(path).enumerate() {
         if i > 0 {
             out.push('/');
         }
         seg(s, &mut out);
     }
     out
+}
+
+/// `path.split('/')`, by a byte search: the char searcher behind `split`
+/// costs more than the search itself on segments this short (and both
+/// run on every response: here and in the sampler's key).
+pub(crate) fn segments(path: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(path);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == b'/') {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }
 
 /// One remembered decision and the engine it was made with.
@@ -112,64 +137,70 @@ pub const CACHE_PER_SHARD: usize = 256;
 /// reused by another engine while the entry lives. Bounded: a full shard is
 /// cleared (its segments are classified once more).
 pub struct SegmentCache {
-    shards: Box<[std::sync::Mutex<std::collections::HashMap<u128, Entry>>]>,
-    keys: (std::collections::hash_map::RandomState, std::collections::hash_map::RandomState),
+    shards: Box<[std::sync::Mutex<super::PrehashedMap<u128, Entry>>]>,
+    /// The SipHash key (random per cache).
+    keys: (u64, u64),
 }
+
+/// The keyed hasher of a [`SegmentCache`] key, fed the route and the
+/// engine once per path; each segment continues a copy of it.
+type KeyBase = SipHasher13;
 
 impl Default for SegmentCache {
     fn default() -> Self {
         SegmentCache {
             shards: (0..CACHE_SHARDS).map(|_| Default::default()).collect(),
-            keys: Default::default(),
+            keys: {
+                use std::hash::BuildHasher;
+                let random = std::collections::hash_map::RandomState::new();
+                (random.hash_one(0u8), random.hash_one(1u8))
+            },
         }
     }
 }
 
 impl SegmentCache {
-    fn key(&self, route: &str, engine: &Arc<Engine>, seg: &str) -> u128 {
-        use std::hash::{BuildHasher, Hash, Hasher};
-        let one = |k: &std::collections::hash_map::RandomState| {
-            let mut h = k.build_hasher();
-            route.hash(&mut h);
-            (Arc::as_ptr(engine) as usize).hash(&mut h);
-            seg.hash(&mut h);
-            h.finish()
-        };
-        (u128::from(one(&self.keys.0)) << 64) | u128::from(one(&self.keys.1))
+    /// The hasher of `route`'s keys under `engine`.
+    fn key_base(&self, route: &str, engine: &Arc<Engine>) -> KeyBase {
+        use std::hash::Hash;
+        let mut h = SipHasher13::new_with_keys(self.keys.0, self.keys.1);
+        route.hash(&mut h);
+        (Arc::as_ptr(engine) as usize).hash(&mut h);
+        h
+    }
+
+    /// The key of `seg` (a keyed 128-bit hash of the route, the engine and
+    /// the segment).
+    fn key(base: &KeyBase, seg: &str) -> u128 {
+        use std::hash::Hash;
+        let mut h = *base;
+        seg.hash(&mut h);
+        h.finish128().as_u128()
     }
 
     /// [`segment`], remembered per route.
-    fn segment(&self, route: &str, engine: &Arc<Engine>, raw: &str, out: &mut String) {
-        let key = self.key(route, engine, raw);
+    fn segment(&self, base: &KeyBase, engine: &Arc<Engine>, raw: &str, out: &mut String) {
+        let key = Self::key(base, raw);
         let shard = &self.shards[(key % CACHE_SHARDS as u128) as usize];
-        let cached = lock(shard).get(&key).map(|(_, d)| d.clone());
-        let decision = match cached {
-            Some(d) => d,
-            None => {
-                let d = classify(engine, raw).map(String::into_boxed_str);
-                let mut map = lock(shard);
-                if map.len() >= CACHE_PER_SHARD {
-                    map.clear();
-                }
-                map.insert(key, (Arc::downgrade(engine), d.clone()));
-                d
-            }
-        };
-        match decision {
-            Some(p) => {
-                out.push('{');
-                out.push_str(&p);
-                out.push('}');
-            }
-            None => out.push_str(raw),
+        if let Some((_, d)) = lock(shard).get(&key) {
+            push_decision(out, d.as_deref(), raw);
+            return;
         }
+        let d = classify(engine, raw).map(String::into_boxed_str);
+        push_decision(out, d.as_deref(), raw);
+        let mut map = lock(shard);
+        if map.len() >= CACHE_PER_SHARD {
+            map.clear();
+        }
+        map.insert(key, (Arc::downgrade(engine), d));
     }
 
     /// [`template`], with the decisions of `route`'s segments remembered.
     pub fn template(&self, route: &str, engine: &Arc<Engine>, path: &str) -> String {
+        let base = self.key_base(route, engine);
         fold(path, |seg, out| {
             if !seg.is_empty() {
-                self.segment(route, engine, seg, out);
+                self.segment(&base, engine, seg, out);
             }
         })
     }
@@ -181,6 +212,18 @@ impl SegmentCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Writes a segment as kept: `{placeholder}`, or the raw segment.
+fn push_decision(out: &mut String, placeholder: Option<&str>, raw: &str) {
+    match placeholder {
+        Some(p) => {
+            out.push('{');
+            out.push_str(p);
+            out.push('}');
+        }
+        None => out.push_str(raw),
     }
 }
 
@@ -262,6 +305,13 @@ mod tests {
             cache.template("r", &e, &format!("/x{i}"));
         }
         assert!(cache.len() <= CACHE_SHARDS * CACHE_PER_SHARD);
+    }
+
+    #[test]
+    fn segments_split_as_split_does() {
+        for p in ["", "/", "//", "/a", "a/b/", "/api/caf\u{e9}/42//x/", "no-slash"] {
+            assert_eq!(segments(p).collect::<Vec<_>>(), p.split('/').collect::<Vec<_>>(), "{p}");
+        }
     }
 
     #[test]
