@@ -274,11 +274,25 @@ fn tag(buf: &[u8], i: usize, eof: bool) -> Result<Option<(Unit, usize)>, More> {
     if !is_inline(&name[..n]) {
         return Ok(None);
     }
+    // Three digits in a row inside the tag (`<s title="822-43-8021">`)
+    // may be a value of its own: such a tag is not read through, so the
+    // value is scanned as text rather than hidden inside another match.
+    let mut digits = 0;
     while j < i + MAX_TAG {
         match at(buf, j, eof)? {
             Some(b'>') => return Ok(Some((Unit::Tag, j + 1 - i))),
             Some(b'<') | None => return Ok(None),
-            Some(_) => j += 1,
+            Some(c) if c.is_ascii_digit() => {
+                digits += 1;
+                if digits == 3 {
+                    return Ok(None);
+                }
+                j += 1;
+            }
+            Some(_) => {
+                digits = 0;
+                j += 1;
+            }
         }
     }
     Ok(None)
@@ -817,6 +831,9 @@ mod tests {
             ("</span>", Some((Tag, 7))),
             ("<SPAN class=\"n\">", Some((Tag, 16))),
             ("<b>", Some((Tag, 3))),
+            ("<span class=\"mr-1 w-64\">", Some((Tag, 24))),
+            ("<s title=\"822-43-8021\">", Some((Char(b'<'), 1))),
+            ("<span data-n=\"123\">", Some((Char(b'<'), 1))),
             ("<td>", Some((Char(b'<'), 1))),
             ("<br>", Some((Char(b'<'), 1))),
             ("<spanner>", Some((Char(b'<'), 1))),
