@@ -35,14 +35,22 @@ pub(crate) fn may_start(s: &Shape) -> bool {
     }
 }
 
-/// [`may_start`] at `p` of `buf`, with the one check a shape cannot make:
-/// a bare 9-digit run needs SSN context before it (the same decision the
+/// [`may_start`] at `p` of `buf`, with the checks a shape cannot make: a
+/// bare 9-digit run needs SSN context before it (the same decision the
 /// scanner makes of the hit). Those bytes are always in the buffer (the
 /// scanner keeps [`HISTORY`](super::view::HISTORY) bytes of history), so
-/// the answer does not depend on how the stream was split.
+/// the answer does not depend on how the stream was split. And a separated
+/// SSN's second group ends in its separator, as [`detect`] requires: with
+/// `.` and `/` accepted, prices and dates (`123.45<`) would otherwise all
+/// be probed (true while that byte has not arrived).
 #[inline(always)]
 pub(crate) fn may_start_at(buf: &[u8], p: usize, s: &Shape, context: &Context) -> bool {
-    may_start(s) && (s.len() != 9 || context_before(buf, p, context))
+    may_start(s)
+        && if s.len() == 9 {
+            context_before(buf, p, context)
+        } else {
+            buf.get(p + 6).is_none_or(|&b| Some(b) == s.sep)
+        }
 }
 
 /// Kept out of line: the seek's judgement of every digit run inlines
