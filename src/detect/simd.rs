@@ -155,9 +155,10 @@ mod x86 {
         unsafe fn or(self, other: Self) -> Self;
         unsafe fn and(self, other: Self) -> Self;
         unsafe fn eq(self, other: Self) -> Self;
-        /// All ones in each lane where `self` and `next` (the bytes one
-        /// lane on) are an [`open_pair`](super::open_pair).
-        unsafe fn open_pair(self, next: Self) -> Self;
+        /// All ones in each lane where `self` and the byte one lane on
+        /// (the vector at `next`, read only when needed) are an
+        /// [`open_pair`](super::open_pair).
+        unsafe fn open_pair(self, next: *const u8) -> Self;
         /// Lane-wise signed `self < other`.
         unsafe fn lt(self, other: Self) -> Self;
         /// The sign bit of each lane, lane 0 in bit 0.
@@ -187,9 +188,9 @@ mod x86 {
             _mm_and_si128(self, other)
         }
         #[inline(always)]
-        unsafe fn open_pair(self, next: Self) -> Self {
+        unsafe fn open_pair(self, next: *const u8) -> Self {
             // SSE2 has no byte shuffle: the pairs compared one by one.
-            let (x, y) = (self, next);
+            let (x, y) = (self, Self::load(next));
             let is = |v: Self, b: u8| v.eq(Self::splat(b));
             let digit = y.add(Self::splat(0x80 - b'0')).lt(Self::splat(0x80 + 10));
             is(x, b'+')
@@ -237,7 +238,7 @@ mod x86 {
             _mm256_and_si256(self, other)
         }
         #[inline(always)]
-        unsafe fn open_pair(self, next: Self) -> Self {
+        unsafe fn open_pair(self, next: *const u8) -> Self {
             // Each kind of pair is one bit; a byte's bits are those of its
             // low nibble's table and its high nibble's table both set
             // (`vpshufb` looks both up, sixteen entries per 128-bit lane).
@@ -279,7 +280,12 @@ mod x86 {
                 )
             }
             let first = nibbles(self, &FIRST_LO, &FIRST_HI);
-            let second = nibbles(next, &SECOND_LO, &SECOND_HI);
+            // Most vectors of a page hold no first byte of a pair: the
+            // second side is read only for the others.
+            if _mm256_movemask_epi8(_mm256_cmpeq_epi8(first, Self::splat(0))) == -1 {
+                return Self::splat(0);
+            }
+            let second = nibbles(Self::load(next), &SECOND_LO, &SECOND_HI);
             let none = _mm256_cmpeq_epi8(_mm256_and_si256(first, second), Self::splat(0));
             // Lanes are 0 or all ones: flipping them is a compare with 0.
             _mm256_cmpeq_epi8(none, Self::splat(0))
@@ -321,7 +327,7 @@ mod x86 {
             let letter = in_range(x.or(V::splat(0x20)), b'a', 26);
             let word = digit.or(letter).or(x.eq(V::splat(b'_')));
             // The bytes one lane on: the block's 65th byte is the last one.
-            let open = x.open_pair(V::load(block.as_ptr().add(k * V::LANES + 1)));
+            let open = x.open_pair(block.as_ptr().add(k * V::LANES + 1));
             let at = k * V::LANES;
             c.digit |= digit.bits() << at;
             c.word |= word.bits() << at;

@@ -143,6 +143,34 @@ mod tests {
         detect(&v, p).unwrap().filter(|h| contexts.confirms(v.buf, p, h)).map(|h| h.len)
     }
 
+    /// The seek's check of a separated start agrees with [`detect`]: a
+    /// second group that does not end in the separator starts no SSN
+    /// (prices, dates); one whose next byte has not arrived may.
+    #[test]
+    fn separated_start_needs_its_separator_after_the_second_group() {
+        let contexts =
+            super::super::context::Contexts::new(&super::super::ContextConfig::default()).unwrap();
+        let cases: &[(&str, bool)] = &[
+            ("822.43.8021", true),
+            ("822-43-8021", true),
+            ("822/43/8021", true),
+            ("822 43 8021", true),
+            ("822.43", true),
+            ("123.45<", false),
+            ("123.45 ", false),
+            ("822-43.8021", false),
+            ("822/43-8021", false),
+        ];
+        for (s, want) in cases {
+            let buf = s.as_bytes();
+            let shape = Shape::read(buf, 0, true).unwrap();
+            assert_eq!(may_start_at(buf, 0, &shape, &contexts.ssn), *want, "{s}");
+            if !*want {
+                assert_eq!(probe(s), None, "{s}");
+            }
+        }
+    }
+
     #[test]
     fn ssn_table() {
         let cases: &[(&str, Option<usize>)] = &[
