@@ -1,6 +1,6 @@
 //! Byte classes of a 64-byte block as bit masks: the seek's view of a body
-//! (where digits, words, capitals, a phone's `+` or `(` and the first
-//! bytes of encoded digits are) computed
+//! (where digits, words, capitals, a phone's `+` or `(` before a digit
+//! and the first two bytes of encoded digits are) computed
 //! sixteen or thirty-two bytes at a time; and, for the context-keyword
 //! prefilter, where given bytes are with ASCII case folded.
 //!
