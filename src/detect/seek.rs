@@ -159,8 +159,9 @@ pub(super) fn seek_blocks(
     // No kind starts with a run of two digits (cents, days, months, minutes:
     // the most common runs of all); they are dropped from the masks.
     let two_digit_starts = eng.start_digits()[2] != 0;
-    let classes = |at: usize| simd::classify(buf[at..at + BLOCK].try_into().expect("a block"));
-    let fits = |at: usize| at < sure && at + 2 * BLOCK <= buf.len();
+    // A block and the byte after it (the second of an `open` pair).
+    let classes = |at: usize| simd::classify(buf[at..at + BLOCK + 1].try_into().expect("a block"));
+    let fits = |at: usize| at < sure && at + 2 * BLOCK < buf.len();
     // A probe that rejected a candidate resumes inside the block it came
     // from: reuse its classes.
     let mut b = blocks.at;
@@ -191,8 +192,8 @@ pub(super) fn seek_blocks(
                 & ahead(cur.digit, next.digit, 3);
         }
         if numeric {
-            // A phone's `+` or `(` (before a digit) or an encoded digit's
-            // first byte, told apart below; a phone is a numeric kind.
+            // A phone's `+` or `(` before a digit or an encoded digit's
+            // first two bytes, told apart below; a phone is a numeric kind.
             cand |= cur.open;
         }
         cand &= u64::MAX << skip;

@@ -1,6 +1,6 @@
 //! Byte classes of a 64-byte block as bit masks: the seek's view of a body
-//! (where digits, words, capitals, a phone's `+` or `(` and the first
-//! bytes of encoded digits are) computed
+//! (where digits, words, capitals, a phone's `+` or `(` before a digit
+//! and the first two bytes of encoded digits are) computed
 //! sixteen or thirty-two bytes at a time; and, for the context-keyword
 //! prefilter, where given bytes are with ASCII case folded.
 //!
@@ -22,11 +22,14 @@ pub(crate) struct Classes {
     pub word: u64,
     /// ASCII capitals.
     pub upper: u64,
-    /// `%`, `&`, `'`, `(`, `)`, `*`, `+` (one range), `\\` and 0xEF: where
-    /// a phone's `+` or `(` is, or a digit written as a character
-    /// reference, a JSON escape, percent-encoding or a fullwidth digit may
-    /// start. One class rather than two: the seek tells them apart by the
-    /// byte, at the few places the class holds.
+    /// The first byte of a pair ([`open_pair`]) a phone's `+` or `(` or a
+    /// digit written as a character reference, a JSON escape,
+    /// percent-encoding or a fullwidth digit starts with: a `+` or `(`
+    /// before a digit, `&#`, `\\u`, `%3`, `%E` or `%e`, 0xEF 0xBC. Judged
+    /// with the byte after the block for its last byte. One class rather
+    /// than several: the seek tells them apart by the byte, at the few
+    /// places the class holds; the pair keeps out the `&amp;`, `\\n`, `%2F`,
+    /// `(x` of real pages, which are most of these bytes.
     pub open: u64,
 }
 
@@ -58,9 +61,24 @@ macro_rules! dispatch {
     }};
 }
 
-/// The classes of `block`.
+/// Whether the bytes `a`, `b` are a pair a phone's `+` or `(` or an
+/// encoded digit may start with (see [`Classes::open`]): the seek's
+/// candidates are exactly these, and the probe accepts nothing else there.
+pub(crate) fn open_pair(a: u8, b: u8) -> bool {
+    matches!(
+        (a, b),
+        (b'+' | b'(', b'0'..=b'9')
+            | (b'&', b'#')
+            | (b'\\', b'u')
+            | (b'%', b'3' | b'E' | b'e')
+            | (0xef, 0xbc)
+    )
+}
+
+/// The classes of the first 64 bytes of `block`; its last byte is the one
+/// after them, which [`Classes::open`] reads as the second of a pair.
 #[inline]
-pub(crate) fn classify(block: &[u8; 64]) -> Classes {
+pub(crate) fn classify(block: &[u8; 65]) -> Classes {
     dispatch!(x86::avx2, x86::sse2, portable, (block))
 }
 
@@ -88,9 +106,9 @@ pub(crate) fn folded_eq_portable(block: &[u8; 32], bytes: &[u8]) -> [u32; 8] {
 /// The classes byte by byte: the definition [`classify`] must equal, and
 /// what other targets run.
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
-pub(crate) fn portable(block: &[u8; 64]) -> Classes {
+pub(crate) fn portable(block: &[u8; 65]) -> Classes {
     let mut c = Classes::default();
-    for (i, &b) in block.iter().enumerate() {
+    for (i, (&b, &after)) in block.iter().zip(&block[1..]).enumerate() {
         let bit = 1u64 << i;
         if b.is_ascii_digit() {
             c.digit |= bit;
@@ -101,7 +119,7 @@ pub(crate) fn portable(block: &[u8; 64]) -> Classes {
         if b.is_ascii_uppercase() {
             c.upper |= bit;
         }
-        if matches!(b, b'%'..=b'+' | b'\\' | 0xef) {
+        if open_pair(b, after) {
             c.open |= bit;
         }
     }
@@ -114,10 +132,10 @@ pub(crate) fn portable(block: &[u8; 64]) -> Classes {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod x86 {
     use std::arch::x86_64::{
-        __m128i, __m256i, _mm256_add_epi8, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8,
-        _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm_add_epi8,
-        _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
+        __m128i, __m256i, _mm256_add_epi8, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8,
+        _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
+        _mm256_shuffle_epi8, _mm256_srli_epi16, _mm_add_epi8, _mm_and_si128, _mm_cmpeq_epi8,
+        _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
 
     use super::Classes;
@@ -135,7 +153,12 @@ mod x86 {
         unsafe fn splat(b: u8) -> Self;
         unsafe fn add(self, other: Self) -> Self;
         unsafe fn or(self, other: Self) -> Self;
+        unsafe fn and(self, other: Self) -> Self;
         unsafe fn eq(self, other: Self) -> Self;
+        /// All ones in each lane where `self` and the byte one lane on
+        /// (the vector at `next`, read only when needed) are an
+        /// [`open_pair`](super::open_pair).
+        unsafe fn open_pair(self, next: *const u8) -> Self;
         /// Lane-wise signed `self < other`.
         unsafe fn lt(self, other: Self) -> Self;
         /// The sign bit of each lane, lane 0 in bit 0.
@@ -159,6 +182,24 @@ mod x86 {
         #[inline(always)]
         unsafe fn or(self, other: Self) -> Self {
             _mm_or_si128(self, other)
+        }
+        #[inline(always)]
+        unsafe fn and(self, other: Self) -> Self {
+            _mm_and_si128(self, other)
+        }
+        #[inline(always)]
+        unsafe fn open_pair(self, next: *const u8) -> Self {
+            // SSE2 has no byte shuffle: the pairs compared one by one.
+            let (x, y) = (self, Self::load(next));
+            let is = |v: Self, b: u8| v.eq(Self::splat(b));
+            let digit = y.add(Self::splat(0x80 - b'0')).lt(Self::splat(0x80 + 10));
+            is(x, b'+')
+                .or(is(x, b'('))
+                .and(digit)
+                .or(is(x, b'&').and(is(y, b'#')))
+                .or(is(x, b'\\').and(is(y, b'u')))
+                .or(is(x, b'%').and(is(y, b'3').or(is(y.or(Self::splat(0x20)), b'e'))))
+                .or(is(x, 0xef).and(is(y, 0xbc)))
         }
         #[inline(always)]
         unsafe fn eq(self, other: Self) -> Self {
@@ -193,6 +234,63 @@ mod x86 {
             _mm256_or_si256(self, other)
         }
         #[inline(always)]
+        unsafe fn and(self, other: Self) -> Self {
+            _mm256_and_si256(self, other)
+        }
+        #[inline(always)]
+        unsafe fn open_pair(self, next: *const u8) -> Self {
+            // Each kind of pair is one bit; a byte's bits are those of its
+            // low nibble's table and its high nibble's table both set
+            // (`vpshufb` looks both up, sixteen entries per 128-bit lane).
+            // Every bit has a single high nibble on each side, so a bit is
+            // set exactly for its bytes:
+            // bit 0 `+`/`(` then a digit, bit 1 `&` then `#`, bit 2 `\\` then
+            // `u`, bit 3 `%` then `3`, bit 4 0xEF then 0xBC, bit 5 `%` then
+            // `E`/`e`. A pair is a lane whose two bytes share a bit.
+            /// A 16-entry table for `vpshufb`, once per 128-bit lane.
+            const fn table(t: [u8; 16]) -> [u8; 32] {
+                let mut both = [0; 32];
+                let mut i = 0;
+                while i < 32 {
+                    both[i] = t[i % 16];
+                    i += 1;
+                }
+                both
+            }
+            static FIRST_LO: [u8; 32] =
+                //     0  1  2  3  4     5  6  7  8  9  a  b  c  d  e  f
+                table([0, 0, 0, 0, 0, 8 | 32, 2, 0, 1, 0, 0, 1, 4, 0, 0, 16]);
+            static FIRST_HI: [u8; 32] =
+                table([0, 0, 1 | 2 | 8 | 32, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0]);
+            static SECOND_LO: [u8; 32] =
+                table([1, 1, 1, 1 | 2 | 8, 1, 1 | 4 | 32, 1, 1, 1, 1, 0, 0, 16, 0, 0, 0]);
+            static SECOND_HI: [u8; 32] =
+                table([0, 0, 2, 1 | 8, 32, 0, 32, 4, 0, 0, 0, 16, 0, 0, 0, 0]);
+            /// The bits of `v`'s bytes in the tables of their nibbles.
+            ///
+            /// # Safety
+            /// As for [`Lanes`]: inlined into a function compiled for AVX2.
+            #[inline(always)]
+            unsafe fn nibbles(v: __m256i, lo: &[u8; 32], hi: &[u8; 32]) -> __m256i {
+                let low = _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+                let high = _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f));
+                _mm256_and_si256(
+                    _mm256_shuffle_epi8(__m256i::load(lo.as_ptr()), low),
+                    _mm256_shuffle_epi8(__m256i::load(hi.as_ptr()), high),
+                )
+            }
+            let first = nibbles(self, &FIRST_LO, &FIRST_HI);
+            // Most vectors of a page hold no first byte of a pair: the
+            // second side is read only for the others.
+            if _mm256_movemask_epi8(_mm256_cmpeq_epi8(first, Self::splat(0))) == -1 {
+                return Self::splat(0);
+            }
+            let second = nibbles(Self::load(next), &SECOND_LO, &SECOND_HI);
+            let none = _mm256_cmpeq_epi8(_mm256_and_si256(first, second), Self::splat(0));
+            // Lanes are 0 or all ones: flipping them is a compare with 0.
+            _mm256_cmpeq_epi8(none, Self::splat(0))
+        }
+        #[inline(always)]
         unsafe fn eq(self, other: Self) -> Self {
             _mm256_cmpeq_epi8(self, other)
         }
@@ -213,7 +311,7 @@ mod x86 {
     /// As for [`Lanes`]: only inlined into a function compiled with `V`'s
     /// feature, on a CPU that has it.
     #[inline(always)]
-    unsafe fn classify_with<V: Lanes>(block: &[u8; 64]) -> Classes {
+    unsafe fn classify_with<V: Lanes>(block: &[u8; 65]) -> Classes {
         // Bytes in `lo..lo + n` (ASCII, `lo + n <= 0x80`): shifted so that
         // `lo` lands on -128, the range is exactly the bytes below
         // -128 + n in a signed compare.
@@ -228,8 +326,8 @@ mod x86 {
             // every other byte out of `a..=z`.
             let letter = in_range(x.or(V::splat(0x20)), b'a', 26);
             let word = digit.or(letter).or(x.eq(V::splat(b'_')));
-            // `%` (0x25) to `+` (0x2b) holds `&` and `(` as well.
-            let open = in_range(x, b'%', 7).or(x.eq(V::splat(b'\\'))).or(x.eq(V::splat(0xef)));
+            // The bytes one lane on: the block's 65th byte is the last one.
+            let open = x.open_pair(block.as_ptr().add(k * V::LANES + 1));
             let at = k * V::LANES;
             c.digit |= digit.bits() << at;
             c.word |= word.bits() << at;
@@ -273,14 +371,14 @@ mod x86 {
     /// # Safety
     /// The CPU must have SSE2 (every x86_64 CPU does).
     #[target_feature(enable = "sse2")]
-    pub(super) unsafe fn sse2(block: &[u8; 64]) -> Classes {
+    pub(super) unsafe fn sse2(block: &[u8; 65]) -> Classes {
         classify_with::<__m128i>(block)
     }
 
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn avx2(block: &[u8; 64]) -> Classes {
+    pub(super) unsafe fn avx2(block: &[u8; 65]) -> Classes {
         classify_with::<__m256i>(block)
     }
 }
@@ -296,15 +394,15 @@ mod tests {
         // Case pairs, bytes that fold onto them, and bytes of every class.
         let bytes = b"sS#x\x00 \xe9`";
         for b in 0..=255u8 {
-            for lane in 0..64 {
+            for lane in 0..65 {
                 // The other lanes hold bytes of every class around it.
-                let mut block = [0u8; 64];
+                let mut block = [0u8; 65];
                 for (i, x) in block.iter_mut().enumerate() {
                     *x = b"0aZ_+(/:@ \xff\x80`{[9sSxX#\x03\xc9"[i % 23];
                 }
                 block[lane] = b;
                 // `folded_eq` takes half a block.
-                let (lo, hi) = block.split_at(32);
+                let (lo, hi) = block[..64].split_at(32);
                 let (lo, hi): (&[u8; 32], &[u8; 32]) =
                     (lo.try_into().unwrap(), hi.try_into().unwrap());
                 let want = (
@@ -336,6 +434,35 @@ mod tests {
         }
     }
 
+    /// The pair class in every version this CPU runs equals its portable
+    /// definition for every pair of bytes, in every lane and across the
+    /// vectors' edges (the 65th byte).
+    #[test]
+    fn every_pair_in_every_lane_matches_the_definition() {
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                // A few lanes: each vector's first and last, and the block's.
+                for lane in [0, 14, 15, 16, 31, 32, 47, 63] {
+                    let mut block = [b'&'; 65];
+                    block[lane] = a;
+                    block[lane + 1] = b;
+                    let want = portable(&block).open;
+                    assert_eq!(want >> lane & 1 == 1, open_pair(a, b));
+                    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+                    {
+                        // SAFETY: SSE2 is in the build's baseline.
+                        assert_eq!(unsafe { x86::sse2(&block) }.open, want, "{a:#x} {b:#x}");
+                        if std::is_x86_feature_detected!("avx2") {
+                            // SAFETY: the CPU has AVX2.
+                            let avx2 = unsafe { x86::avx2(&block) }.open;
+                            assert_eq!(avx2, want, "{a:#x} {b:#x} in lane {lane}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn portable_folded_equality_table() {
         let mut block = [b'.'; 32];
@@ -348,17 +475,19 @@ mod tests {
 
     #[test]
     fn portable_classes_table() {
-        let mut block = [b' '; 64];
+        let mut block = [b' '; 65];
         block[..8].copy_from_slice(b"a9_Z+(-.");
         let c = portable(&block);
         assert_eq!(c.digit, 0b10);
         assert_eq!(c.word, 0b1111);
         assert_eq!(c.upper, 0b1000);
-        assert_eq!(c.open, 0b11_0000);
-        block[..8].copy_from_slice(b"%&'()*+,");
-        block[9] = b'\\';
-        block[10] = 0xef;
-        block[11] = b'$';
-        assert_eq!(portable(&block).open, 0b110_0111_1111);
+        // A `+` or `(` counts before a digit only.
+        assert_eq!(c.open, 0);
+        block[..20].copy_from_slice(b"+1(2&#&a\\u\\n%3%E%e%2");
+        block[20..22].copy_from_slice(b"\xef\xbc");
+        block[63] = 0xef;
+        block[64] = 0xbc;
+        // The last one is a pair with the byte after the block.
+        assert_eq!(portable(&block).open, 1 << 63 | 1 << 20 | 0b1_0101_0001_0001_0101);
     }
 }

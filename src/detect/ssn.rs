@@ -35,14 +35,22 @@ pub(crate) fn may_start(s: &Shape) -> bool {
     }
 }
 
-/// [`may_start`] at `p` of `buf`, with the one check a shape cannot make:
-/// a bare 9-digit run needs SSN context before it (the same decision the
+/// [`may_start`] at `p` of `buf`, with the checks a shape cannot make: a
+/// bare 9-digit run needs SSN context before it (the same decision the
 /// scanner makes of the hit). Those bytes are always in the buffer (the
 /// scanner keeps [`HISTORY`](super::view::HISTORY) bytes of history), so
-/// the answer does not depend on how the stream was split.
+/// the answer does not depend on how the stream was split. And a separated
+/// SSN's second group ends in its separator, as [`detect`] requires: with
+/// `.` and `/` accepted, prices and dates (`123.45<`) would otherwise all
+/// be probed (true while that byte has not arrived).
 #[inline(always)]
 pub(crate) fn may_start_at(buf: &[u8], p: usize, s: &Shape, context: &Context) -> bool {
-    may_start(s) && (s.len() != 9 || context_before(buf, p, context))
+    may_start(s)
+        && if s.len() == 9 {
+            context_before(buf, p, context)
+        } else {
+            buf.get(p + 6).is_none_or(|&b| Some(b) == s.sep)
+        }
 }
 
 /// Kept out of line: the seek's judgement of every digit run inlines
@@ -133,6 +141,34 @@ mod tests {
         let contexts =
             super::super::context::Contexts::new(&super::super::ContextConfig::default()).unwrap();
         detect(&v, p).unwrap().filter(|h| contexts.confirms(v.buf, p, h)).map(|h| h.len)
+    }
+
+    /// The seek's check of a separated start agrees with [`detect`]: a
+    /// second group that does not end in the separator starts no SSN
+    /// (prices, dates); one whose next byte has not arrived may.
+    #[test]
+    fn separated_start_needs_its_separator_after_the_second_group() {
+        let contexts =
+            super::super::context::Contexts::new(&super::super::ContextConfig::default()).unwrap();
+        let cases: &[(&str, bool)] = &[
+            ("822.43.8021", true),
+            ("822-43-8021", true),
+            ("822/43/8021", true),
+            ("822 43 8021", true),
+            ("822.43", true),
+            ("123.45<", false),
+            ("123.45 ", false),
+            ("822-43.8021", false),
+            ("822/43-8021", false),
+        ];
+        for (s, want) in cases {
+            let buf = s.as_bytes();
+            let shape = Shape::read(buf, 0, true).unwrap();
+            assert_eq!(may_start_at(buf, 0, &shape, &contexts.ssn), *want, "{s}");
+            if !*want {
+                assert_eq!(probe(s), None, "{s}");
+            }
+        }
     }
 
     #[test]
