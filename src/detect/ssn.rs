@@ -100,15 +100,16 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
             return Ok(None);
         }
         end = p + 11;
-        // Not the start of a longer grouped number, unless what follows
-        // is a card of its own: [`card::detect`] does not let an SSN's
-        // groups hide a card after them, so the SSN stands too (masking
-        // the card must not uncover it).
+        // Not the start of a longer number glued by `-` or `.` (or a
+        // decimal), unless what follows is a card of its own:
+        // [`card::detect`] does not let an SSN's groups hide a card after
+        // them, so the SSN stands too. After a space or a `/` the next
+        // digits may start any value (an email's local part, a phone), and
+        // an SSN refused for them would be uncovered when they are masked:
+        // there the SSN stands whatever follows.
         let n = v.at(end)?;
-        if (n == Some(sep) || n == Some(b'.'))
-            && opt(v.at(end + 1)?, is_digit)
-            && card::detect(v, end + 1)?.is_none()
-        {
+        let glued = n == Some(b'.') || (n == Some(sep) && sep == b'-');
+        if glued && opt(v.at(end + 1)?, is_digit) && card::detect(v, end + 1)?.is_none() {
             return Ok(None);
         }
         d[..3].copy_from_slice(&v.buf[p..p + 3]);
@@ -180,12 +181,14 @@ mod tests {
             // `.`, `/` and `_` throughout, as some pages print them.
             // A card after the SSN's groups does not make them one number.
             ("822 43 8021 4111 1111 1111 1111", Some(11)),
-            ("822 43 8021 1234", None),
+            ("822 43 8021 1234", Some(11)),
+            ("822 43 8021 1@e.example", Some(11)),
+            ("822-43-8021-1234", None),
             ("822.43.8021", Some(11)),
             ("822/43/8021", Some(11)),
             ("822_43_8021", Some(11)),
             ("822.43-8021", None),
-            ("822/43/8021/5", None),
+            ("822/43/8021/5", Some(11)),
             ("666.93.9054", None),
             ("822.43.80211", None),
             ("000-20-1554", None),
