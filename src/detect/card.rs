@@ -160,9 +160,15 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
             if !grouping_ok(&lens[..k]) {
                 continue;
             }
+            // A short last group between two different separators is the
+            // first group of another value (`... 1118 822-43-8021`, `...
+            // 415-555-0132`), not the end of this one.
+            let (g, end) = groups[k - 1];
+            if g < 4 && v.buf[end - g - 1] != v.buf[end] {
+                continue;
+            }
             let len: usize = lens[..k].iter().sum();
             if let Some(brand) = validate(&digits[..len], false) {
-                let end = groups[k - 1].1;
                 let hit = Hit { brand: Some(brand), ..Hit::new(Kind::Card, end - p) };
                 if brand != Brand::Unknown {
                     return Ok(Some(hit));
@@ -398,6 +404,10 @@ mod tests {
             ("3782-822463-10005-1", Some((17, Some(Amex)))),
             ("4222 2222 2222 2 5", Some((16, Some(Visa)))),
             ("4111 1111 1111 1111 2 3 4", Some((19, Some(Visa)))),
+            // A short last group that another value's separator follows
+            // is that value's first group.
+            ("card 4111 1111 1118 822-43-8021", None),
+            ("4222 2222 2222 2-555-0132", None),
             // ... but the digits before it must still validate.
             ("4111 1111 1111 1112 2 items", None),
         ];
