@@ -274,23 +274,24 @@ fn tag(buf: &[u8], i: usize, eof: bool) -> Result<Option<(Unit, usize)>, More> {
     if !is_inline(&name[..n]) {
         return Ok(None);
     }
-    // Three digits in a row inside the tag (`<s title="822-43-8021">`)
-    // may be a value of its own: such a tag is not read through, so the
-    // value is scanned as text rather than hidden inside another match.
-    let mut digits = 0;
+    // A value may sit inside the tag (`<s title="822-43-8021">`, a token
+    // in an attribute): such a tag is not read through, so the value is
+    // scanned as text rather than hidden inside a match around it. Every
+    // numeric value has a group of four digits, and every token a run of
+    // at least 15 token characters; class names (`text-gray-500`) have
+    // neither.
+    let (mut digits, mut token) = (0, 0);
     while j < i + MAX_TAG {
         match at(buf, j, eof)? {
             Some(b'>') => return Ok(Some((Unit::Tag, j + 1 - i))),
             Some(b'<') | None => return Ok(None),
-            Some(c) if c.is_ascii_digit() => {
-                digits += 1;
-                if digits == 3 {
+            Some(c) => {
+                digits = if c.is_ascii_digit() { digits + 1 } else { 0 };
+                token =
+                    if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' { token + 1 } else { 0 };
+                if digits == 4 || token == 15 {
                     return Ok(None);
                 }
-                j += 1;
-            }
-            Some(_) => {
-                digits = 0;
                 j += 1;
             }
         }
@@ -832,8 +833,10 @@ mod tests {
             ("<SPAN class=\"n\">", Some((Tag, 16))),
             ("<b>", Some((Tag, 3))),
             ("<span class=\"mr-1 w-64\">", Some((Tag, 24))),
+            ("<span class=\"text-gray-500\">", Some((Tag, 28))),
             ("<s title=\"822-43-8021\">", Some((Char(b'<'), 1))),
-            ("<span data-n=\"123\">", Some((Char(b'<'), 1))),
+            ("<span data-n=\"1234\">", Some((Char(b'<'), 1))),
+            ("<s\nAKIA0HQA1HJ55Q2A0HQA>", Some((Char(b'<'), 1))),
             ("<td>", Some((Char(b'<'), 1))),
             ("<br>", Some((Char(b'<'), 1))),
             ("<spanner>", Some((Char(b'<'), 1))),
