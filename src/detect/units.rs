@@ -277,10 +277,10 @@ fn tag(buf: &[u8], i: usize, eof: bool) -> Result<Option<(Unit, usize)>, More> {
     // A value may sit inside the tag (`<s title="822-43-8021">`, a token
     // in an attribute): such a tag is not read through, so the value is
     // scanned as text rather than hidden inside a match around it. Every
-    // numeric value has a group of four digits, and every token a run of
-    // at least 15 token characters; class names (`text-gray-500`) have
-    // neither.
-    let (mut digits, mut token) = (0, 0);
+    // numeric value has a group of four digits, every token a run of at
+    // least 15 token characters and a PEM key five dashes; class names
+    // (`text-gray-500`) have none of them.
+    let (mut digits, mut token, mut dashes) = (0, 0, 0);
     while j < i + MAX_TAG {
         match at(buf, j, eof)? {
             Some(b'>') => return Ok(Some((Unit::Tag, j + 1 - i))),
@@ -289,7 +289,8 @@ fn tag(buf: &[u8], i: usize, eof: bool) -> Result<Option<(Unit, usize)>, More> {
                 digits = if c.is_ascii_digit() { digits + 1 } else { 0 };
                 token =
                     if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' { token + 1 } else { 0 };
-                if digits == 4 || token == 15 {
+                dashes = if c == b'-' { dashes + 1 } else { 0 };
+                if digits == 4 || token == 15 || dashes == 5 {
                     return Ok(None);
                 }
                 j += 1;
@@ -837,6 +838,7 @@ mod tests {
             ("<s title=\"822-43-8021\">", Some((Char(b'<'), 1))),
             ("<span data-n=\"1234\">", Some((Char(b'<'), 1))),
             ("<s\nAKIA0HQA1HJ55Q2A0HQA>", Some((Char(b'<'), 1))),
+            ("<s -----BEGIN PRIVATE KEY----->", Some((Char(b'<'), 1))),
             ("<td>", Some((Char(b'<'), 1))),
             ("<br>", Some((Char(b'<'), 1))),
             ("<spanner>", Some((Char(b'<'), 1))),
