@@ -308,7 +308,10 @@ impl Scanner {
         // only at a shape it may start with (the seek's judgement, per kind:
         // a card is not probed at an SSN's three digits).
         let exhaustive = self.reference.is_some();
-        let numeric = class == DIGIT && !after_word(v.buf, p);
+        // Nor inside an encoded unit (`%38`): the whole body reads it as
+        // one character, and masking a value after it would change that.
+        let numeric =
+            class == DIGIT && !after_word(v.buf, p) && !units::inside_unit(v.buf, p, v.eof)?;
         let shape = if numeric && !exhaustive { Shape::read(v.buf, p, v.eof) } else { None };
         let may = |may_start: fn(&Shape) -> bool| numeric && shape.as_ref().is_none_or(may_start);
         let tries: [(bool, Detector); 5] = [

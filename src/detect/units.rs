@@ -679,6 +679,28 @@ pub(crate) fn each(raw: &[u8], mut f: impl FnMut(Unit, usize, usize)) {
     }
 }
 
+/// Whether the digit at `p` is inside an encoded unit that starts before
+/// it (the `3` or `8` of `%38`, the `5` of `&#52;`, the `4` of `\u0034`):
+/// a value never starts there, since the whole body reads that unit as one
+/// character. Looks back at most [`UNIT_BACK`] bytes (inside the scanner's
+/// history); `More` while such a unit has not fully arrived.
+pub(crate) fn inside_unit(buf: &[u8], p: usize, eof: bool) -> Result<bool, More> {
+    for s in (p.saturating_sub(UNIT_BACK)..p).rev() {
+        if matches!(buf[s], b'%' | b'\\' | b'&') {
+            if let Some((_, n)) = read(buf, s, eof)? {
+                if n > 1 && s + n > p {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// How far back an encoded unit covering a digit may start: the longest
+/// percent-encoded character (`%F0%9F%98%80`) or reference less one byte.
+const UNIT_BACK: usize = 11;
+
 /// Appends the digits of `raw` (a match in any form): its normal form.
 pub(crate) fn normalize_digits(raw: &[u8], out: &mut Vec<u8>) {
     each(raw, |u, _, _| {
@@ -925,6 +947,24 @@ mod tests {
     /// `encoded_digit_at` as reading the unit, `digits_ahead` as reading
     /// every unit (its definition, written out here), for every prefix of
     /// bodies made of the units they look at.
+    #[test]
+    fn digits_inside_a_unit() {
+        let cases: &[(&str, usize, bool)] = &[
+            ("%38", 1, true),
+            ("%38", 2, true),
+            ("a%387", 4, false),
+            ("&#52;1", 2, true),
+            ("&#52;1", 5, false),
+            ("\\u0034", 5, true),
+            ("x 4111", 2, false),
+            ("100% 4111", 5, false),
+        ];
+        for &(s, p, want) in cases {
+            assert_eq!(inside_unit(s.as_bytes(), p, true), Ok(want), "{s} at {p}");
+        }
+        assert_eq!(inside_unit(b"%3", 1, false), Err(More));
+    }
+
     #[test]
     fn byte_checks_answer_as_the_reads() {
         let pieces: &[&[u8]] = &[
