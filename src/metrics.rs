@@ -535,6 +535,12 @@ pub struct ExfilMetrics {
     pub store_degraded: IntGauge,
     pub over_budget_total: IntCounterVec,
     pub charged_total: IntCounterVec,
+    /// Request-start reads of the shared store answered from the replica's
+    /// mirror (`hit`) or sent to Redis (`miss`).
+    pub mirror_reads_total: IntCounterVec,
+    /// Keys Redis told this replica it changed (another replica's charge,
+    /// or expiry) while the mirror tracked them.
+    pub mirror_invalidations_total: IntCounter,
 }
 
 impl ExfilMetrics {
@@ -545,6 +551,12 @@ impl ExfilMetrics {
         )
         .expect("valid metric");
         reg.register(Box::new(degraded.clone())).expect("metric registered once");
+        let invalidations = IntCounter::new(
+            "leakwarden_exfiltration_mirror_invalidations_total",
+            "Shared-store keys that Redis reported changed by another replica (or expired) while this replica's mirror held them.",
+        )
+        .expect("valid metric");
+        reg.register(Box::new(invalidations.clone())).expect("metric registered once");
         let m = ExfilMetrics {
             store_errors_total: counter(
                 reg,
@@ -565,10 +577,20 @@ impl ExfilMetrics {
                 "Sensitive values charged to client budgets, by policy and kind.",
                 &["policy", "kind"],
             ),
+            mirror_reads_total: counter(
+                reg,
+                "leakwarden_exfiltration_mirror_reads_total",
+                "Request-start budget reads with a shared store, by result: hit (answered from this replica's mirror), miss (sent to Redis).",
+                &["result"],
+            ),
+            mirror_invalidations_total: invalidations,
         };
         // At zero from the first scrape, so the first error is an increase.
         for op in exfil_op::ALL {
             m.store_errors_total.with_label_values(&[op]);
+        }
+        for result in ["hit", "miss"] {
+            m.mirror_reads_total.with_label_values(&[result]);
         }
         m
     }

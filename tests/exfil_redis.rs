@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use leakwarden::exfil::redis_store::RedisStore;
+use leakwarden::exfil::redis_store::{RedisStore, Write};
 
 /// The card every upstream response carries (a well-known test number).
 const PAGE: &str = r#"{"name":"test","card":"4111 1111 1111 1111"}"#;
@@ -250,10 +250,14 @@ fn client_hash(who: &str) -> String {
         .to_string()
 }
 
+const INVALIDATIONS: &str = "leakwarden_exfiltration_mirror_invalidations_total";
+
 /// Sends `who`'s requests round-robin over `guards` until one is blocked;
 /// returns how many were served. With `redis`, each served response's
 /// charge is awaited in Redis before the next request (writes are
-/// asynchronous by design).
+/// asynchronous by design), and so is the invalidation it sends to each
+/// other guard whose mirror holds the client's counts (also asynchronous:
+/// Redis pushes it on that guard's connection).
 async fn served_until_blocked(
     guards: &[&GuardProc],
     path: &str,
@@ -261,8 +265,16 @@ async fn served_until_blocked(
     redis: Option<&Redis>,
 ) -> usize {
     let mut served = 0;
+    // Guards that have read `who`'s counts (their mirrors track them).
+    let mut read = vec![false; guards.len()];
     loop {
-        let (status, body) = get(guards[served % guards.len()], path, who).await;
+        let at = served % guards.len();
+        let mut before = Vec::new();
+        for g in guards {
+            before.push(metric(g, INVALIDATIONS).await);
+        }
+        let (status, body) = get(guards[at], path, who).await;
+        read[at] = true;
         if status == StatusCode::FORBIDDEN {
             return served;
         }
@@ -274,6 +286,15 @@ async fn served_until_blocked(
             let hex = client_hash(who);
             wait_for("the charge to reach Redis", || async { r.charged(&hex) == served as u64 })
                 .await;
+            for (i, g) in guards.iter().enumerate().filter(|&(i, _)| i != at && read[i]) {
+                // Bounded: when the window moved on to a new bucket since
+                // that guard's last read, it tracks no key this charge
+                // touched and no invalidation comes.
+                let deadline = Instant::now() + Duration::from_secs(1);
+                while metric(g, INVALIDATIONS).await <= before[i] && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
         }
     }
 }
@@ -427,7 +448,8 @@ async fn local_store_gives_the_same_results_on_one_replica() {
 
 /// A real Redis and a store connected to it, with a plain connection to
 /// seed and inspect it; `None` (the test skips) without `redis-server`.
-async fn connected_store() -> Option<(Redis, Arc<RedisStore>, redis::Connection)> {
+async fn connected_store(
+) -> Option<(Redis, Arc<RedisStore>, redis::Connection, leakwarden::metrics::Metrics)> {
     let redis = Redis::start(redis_server()?);
     let metrics = leakwarden::metrics::Metrics::new();
     let store = Arc::new(RedisStore::start(&redis.url(), metrics.exfiltration.clone()).unwrap());
@@ -438,8 +460,11 @@ async fn connected_store() -> Option<(Redis, Arc<RedisStore>, redis::Connection)
     .await;
     let client = redis::Client::open(redis.url()).unwrap();
     let conn = client.get_connection_with_timeout(Duration::from_secs(1)).unwrap();
-    Some((redis, store, conn))
+    Some((redis, store, conn, metrics))
 }
+
+/// Far enough ahead that nothing the tests keep in a mirror expires.
+const LATER_MS: u64 = u64::MAX / 2;
 
 /// Overlapping reads of one client's buckets share one round trip: while
 /// Redis holds every command (`CLIENT PAUSE`), fifty reads of one client's
@@ -447,7 +472,7 @@ async fn connected_store() -> Option<(Redis, Arc<RedisStore>, redis::Connection)
 /// answer. A read of another client's buckets is sent on its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overlapping_reads_of_one_client_share_one_round_trip() {
-    let Some((_redis, store, mut conn)) = connected_store().await else { return };
+    let Some((_redis, store, mut conn, _)) = connected_store().await else { return };
     let _: () = redis::cmd("HSET").arg("lwtest:a:cur").arg("card").arg(7).query(&mut conn).unwrap();
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
     let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(400).arg("ALL").query(&mut conn).unwrap();
@@ -456,7 +481,7 @@ async fn overlapping_reads_of_one_client_share_one_round_trip() {
     let read = |cur: &'static str| {
         let (store, kinds) = (store.clone(), kinds.clone());
         tokio::spawn(async move {
-            store.read("lwtest:a:prev", cur, &kinds, Duration::from_secs(3)).await
+            store.read("lwtest:a:prev", cur, &kinds, Duration::from_secs(3), LATER_MS).await
         })
     };
     let same: Vec<_> = (0..50).map(|_| read("lwtest:a:cur")).collect();
@@ -484,7 +509,7 @@ async fn overlapping_reads_of_one_client_share_one_round_trip() {
 /// (the answers are handed out in order).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_batched_in_one_pipeline_each_get_their_own_counts() {
-    let Some((_redis, store, mut conn)) = connected_store().await else { return };
+    let Some((_redis, store, mut conn, _)) = connected_store().await else { return };
     for i in 0..40u64 {
         let _: () = redis::cmd("HSET")
             .arg(format!("lwtest:c{i}:prev"))
@@ -502,7 +527,7 @@ async fn reads_batched_in_one_pipeline_each_get_their_own_counts() {
             let (store, kinds) = (store.clone(), kinds.clone());
             tokio::spawn(async move {
                 let (prev, cur) = (format!("lwtest:c{i}:prev"), format!("lwtest:c{i}:cur"));
-                store.read(&prev, &cur, &kinds, Duration::from_secs(3)).await
+                store.read(&prev, &cur, &kinds, Duration::from_secs(3), LATER_MS).await
             })
         })
         .collect();
@@ -511,4 +536,64 @@ async fn reads_batched_in_one_pipeline_each_get_their_own_counts() {
         assert_eq!(r.await.unwrap(), Some((vec![i, 1000 + i], vec![0, 0])), "client {i}");
     }
     assert!(store.is_up(), "no read failed or timed out");
+}
+
+/// HMGET calls Redis has run since the last `CONFIG RESETSTAT`.
+fn hmget_calls(conn: &mut redis::Connection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_hmget:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
+/// The mirror: once read, a client's counts are answered without a round
+/// trip; another connection's change reaches it through Redis's
+/// invalidation, this store's own charges apply in place, and a key this
+/// store wrote is still tracked afterwards (the writer reads it back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mirror_answers_reads_and_follows_every_change() {
+    let Some((_redis, store, mut conn, metrics)) = connected_store().await else { return };
+    assert!(store.is_tracking(), "redis-server 6+ accepts RESP3 and CLIENT TRACKING");
+    let (prev, cur) = ("lwtest:m:prev", "lwtest:m:cur");
+    let _: () = redis::cmd("HSET").arg(cur).arg("card").arg(3).query(&mut conn).unwrap();
+    let kinds = vec![("card".to_string(), 100u64)];
+    let read = || store.read(prev, cur, &kinds, Duration::from_secs(3), LATER_MS);
+    let card = |counts: Option<(Vec<u64>, Vec<u64>)>| counts.expect("redis answers").1[0];
+
+    assert_eq!(card(read().await), 3);
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
+    for _ in 0..10 {
+        assert_eq!(card(read().await), 3);
+    }
+    assert_eq!(hmget_calls(&mut conn), 0, "answered by the mirror");
+    let hits = metrics.exfiltration.mirror_reads_total.with_label_values(&["hit"]).get();
+    assert_eq!(hits, 10);
+
+    // Another replica charges: the invalidation drops the copy and the next
+    // read asks Redis.
+    let _: () = redis::cmd("HINCRBY").arg(cur).arg("card").arg(2).query(&mut conn).unwrap();
+    wait_for("the invalidation", || async { card(read().await) == 5 }).await;
+    assert!(metrics.exfiltration.mirror_invalidations_total.get() >= 1);
+
+    // This store charges: counted at once, before Redis has it.
+    store.write(Write {
+        key: cur.into(),
+        counts: vec![("card".into(), 1)],
+        ttl: Duration::from_secs(60),
+    });
+    assert_eq!(card(read().await), 6);
+    wait_for("the charge to reach Redis", || {
+        let n: Option<u64> = redis::cmd("HGET").arg(cur).arg("card").query(&mut conn).unwrap();
+        async move { n == Some(6) }
+    })
+    .await;
+    // The write ended Redis's tracking of the key; the writer's read-back
+    // tracks it again, so another change still reaches the mirror.
+    let _: () = redis::cmd("HINCRBY").arg(cur).arg("card").arg(4).query(&mut conn).unwrap();
+    wait_for("the invalidation after a write", || async { card(read().await) == 10 }).await;
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
+    assert_eq!(card(read().await), 10);
+    assert_eq!(hmget_calls(&mut conn), 0, "kept again after the read that followed it");
 }

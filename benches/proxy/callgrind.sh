@@ -10,7 +10,10 @@
 # POLICY is `scan` (benches/proxy/leakwarden.toml.in, the default policy),
 # `noscan` (leakwarden-noscan.toml.in, scanning nothing) or `noinv` (the
 # default policy with the privacy inventory off, as run.sh's
-# leakwarden-noinv: the inventory's cost is its difference to `scan`).
+# leakwarden-noinv: the inventory's cost is its difference to `scan`), or
+# `exfil` (the default policy with a local exfiltration budget no client
+# reaches, keyed by client IP: the budget's cost is its difference to
+# `scan`).
 #
 # Wall-clock figures are noise on a shared machine; instruction counts are
 # not. Per case: a fresh guard under `valgrind --tool=callgrind`, 200
@@ -74,6 +77,12 @@ for spec in "$@"; do
     if [ "$policy" = noinv ]; then
         tpl=$TMP/leakwarden-noinv.toml.in
         { cat "$HERE/leakwarden.toml.in"; printf '\n[inventory]\nenabled = false\n'; } > "$tpl"
+    fi
+    if [ "$policy" = exfil ]; then
+        tpl=$TMP/leakwarden-exfil.toml.in
+        export LW_BENCH_KEY=bench-key-0123456789abcdef
+        { cat "$HERE/leakwarden.toml.in"
+          printf '\n[exfiltration]\nbudget = { card = 1000000000 }\nhash_key_env = "LW_BENCH_KEY"\n'; } > "$tpl"
     fi
     render "$tpl" "$TMP/$name.toml" "H1_PORT=$LW_PORT" "ADMIN_PORT=$LW_ADMIN" "BACKEND_PORT=$UP_PORT"
     # Lines written as in production, but not kept.

@@ -13,6 +13,7 @@
 //! configured header, cookie or token is charged to its client IP.
 
 use std::fmt;
+use std::io::Write as _;
 use std::net::IpAddr;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -48,35 +49,61 @@ impl fmt::Debug for ClientId {
     }
 }
 
-/// The hash of the client `key` names in this request.
-pub fn identify(key: &ClientKey, headers: &HeaderMap, peer: IpAddr, hmac_key: &[u8]) -> ClientId {
-    let found = match key {
-        ClientKey::ClientIp => None,
-        ClientKey::Header(name) => headers
-            .get(name)
-            .map(|v| v.as_bytes())
-            .filter(|v| !v.is_empty())
-            .map(|v| (name.as_str().as_bytes(), v.to_vec())),
-        ClientKey::Cookie(name) => cookie(headers, name).map(|v| (name.as_bytes(), v.to_vec())),
-        ClientKey::JwtSub => jwt_sub(headers).map(|s| (&b"jwt_sub"[..], s.into_bytes())),
-    };
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(hmac_key).expect("any key length");
-    mac.update(b"leakwarden-exfil\0");
-    match found {
-        Some((source, value)) => {
-            mac.update(source);
-            mac.update(b"\0");
-            mac.update(&value);
-        }
-        None => {
-            mac.update(b"ip\0");
-            mac.update(peer.to_string().as_bytes());
-        }
+/// The keyed hash, with its key schedule (and the domain prefix) done once
+/// rather than per request.
+#[derive(Clone)]
+pub struct Keyer(Hmac<Sha256>);
+
+impl Keyer {
+    pub fn new(hmac_key: &[u8]) -> Keyer {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(hmac_key).expect("any key length");
+        mac.update(b"leakwarden-exfil\0");
+        Keyer(mac)
     }
-    let out = mac.finalize().into_bytes();
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&out[..16]);
-    ClientId(id)
+
+    /// The hash of the client `key` names in this request.
+    pub fn identify(&self, key: &ClientKey, headers: &HeaderMap, peer: IpAddr) -> ClientId {
+        let jwt;
+        let found: Option<(&[u8], &[u8])> = match key {
+            ClientKey::ClientIp => None,
+            ClientKey::Header(name) => headers
+                .get(name)
+                .map(|v| v.as_bytes())
+                .filter(|v| !v.is_empty())
+                .map(|v| (name.as_str().as_bytes(), v)),
+            ClientKey::Cookie(name) => cookie(headers, name).map(|v| (name.as_bytes(), v)),
+            ClientKey::JwtSub => {
+                jwt = jwt_sub(headers);
+                jwt.as_deref().map(|s| (&b"jwt_sub"[..], s.as_bytes()))
+            }
+        };
+        let mut mac = self.0.clone();
+        match found {
+            Some((source, value)) => {
+                mac.update(source);
+                mac.update(b"\0");
+                mac.update(value);
+            }
+            None => {
+                mac.update(b"ip\0");
+                // The address as text, written without allocating.
+                let mut text = [0u8; 64];
+                let mut w = &mut text[..];
+                let _ = write!(w, "{peer}");
+                let n = 64 - w.len();
+                mac.update(&text[..n]);
+            }
+        }
+        let out = mac.finalize().into_bytes();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&out[..16]);
+        ClientId(id)
+    }
+}
+
+/// The hash of the client `key` names in this request, under `hmac_key`.
+pub fn identify(key: &ClientKey, headers: &HeaderMap, peer: IpAddr, hmac_key: &[u8]) -> ClientId {
+    Keyer::new(hmac_key).identify(key, headers, peer)
 }
 
 /// The value of cookie `name`, if the request carries it.

@@ -9,6 +9,10 @@
 //! without bound.
 
 use std::collections::HashMap;
+
+/// Keys hold a keyed hash of the client, which no client can choose, so a
+/// fast hasher is safe from collision floods.
+type Hasher = foldhash::fast::RandomState;
 use std::sync::Mutex;
 
 /// Most (client, bucket) entries held.
@@ -24,7 +28,7 @@ struct Entry {
 /// Per-bucket counters, keyed like the shared store's keys.
 #[derive(Default)]
 pub struct LocalStore {
-    map: Mutex<HashMap<String, Entry>>,
+    map: Mutex<HashMap<String, Entry, Hasher>>,
 }
 
 impl LocalStore {

@@ -17,6 +17,7 @@
 
 pub mod key;
 pub mod local;
+pub mod mirror;
 pub mod redis_store;
 pub mod window;
 
@@ -44,10 +45,23 @@ const KEEP_SLACK: Duration = Duration::from_secs(60);
 /// The budget service of a running guard: settings (swapped on reload),
 /// the local counters (kept across reloads) and the shared store, if any.
 pub struct Exfil {
-    settings: ArcSwap<ExfilSettings>,
+    settings: ArcSwap<Live>,
     local: Arc<LocalStore>,
     redis: ArcSwapOption<Shared>,
     metrics: ExfilMetrics,
+}
+
+/// The settings in force and the client hash keyed from them, swapped
+/// together on reload.
+struct Live {
+    settings: ExfilSettings,
+    keyer: key::Keyer,
+}
+
+impl Live {
+    fn new(settings: &ExfilSettings) -> Arc<Live> {
+        Arc::new(Live { settings: settings.clone(), keyer: key::Keyer::new(&settings.hash_key) })
+    }
 }
 
 /// A shared store and the settings it was started with.
@@ -92,6 +106,12 @@ struct ChargeInner {
     policy: String,
     rule: Arc<BudgetRule>,
     client: ClientId,
+    /// The bucket current at request start, and its key (local, and with
+    /// the prefix for the shared store): a response that ends in the same
+    /// bucket, as nearly all do, is charged without formatting them again.
+    bucket: u64,
+    key: String,
+    redis_key: Option<String>,
     decision: Decision,
     source: Source,
     /// The policy's budget action, forced to monitor in a monitor policy.
@@ -122,7 +142,7 @@ impl Exfil {
     /// runtime when a shared store is configured.
     pub fn start(settings: &ExfilSettings, metrics: &Metrics) -> Arc<Exfil> {
         let exfil = Arc::new(Exfil {
-            settings: ArcSwap::from_pointee(settings.clone()),
+            settings: ArcSwap::new(Live::new(settings)),
             local: Arc::new(LocalStore::default()),
             redis: ArcSwapOption::empty(),
             metrics: metrics.exfiltration.clone(),
@@ -135,7 +155,7 @@ impl Exfil {
     /// is reconnected only when its URL or prefix changed.
     pub fn apply(&self, settings: &ExfilSettings) {
         self.connect(settings);
-        self.settings.store(Arc::new(settings.clone()));
+        self.settings.store(Live::new(settings));
     }
 
     fn connect(&self, settings: &ExfilSettings) {
@@ -177,7 +197,7 @@ impl Exfil {
 
     /// True when some policy has a budget.
     pub fn is_on(&self) -> bool {
-        !self.settings.load().is_off()
+        !self.settings.load().settings.is_off()
     }
 
     /// Decides a request at its start. `None` when the policy has no budget.
@@ -189,12 +209,14 @@ impl Exfil {
         peer: IpAddr,
     ) -> Option<Charge> {
         // The feature off costs one atomic load per request.
-        if self.settings.load().is_off() {
+        if self.settings.load().settings.is_off() {
             return None;
         }
-        let settings = self.settings.load_full();
+        // Owned: it is held across the store's read.
+        let live = self.settings.load_full();
+        let settings = &live.settings;
         let rule = settings.rules.get(&policy.name)?.clone();
-        let client = key::identify(&rule.key, headers, peer, &settings.hash_key);
+        let client = live.keyer.identify(&rule.key, headers, peer);
         let now = window::now_ms();
         let pos = window::position(now, rule.window);
         let cur = bucket_key(&rule, client, pos.bucket);
@@ -203,10 +225,14 @@ impl Exfil {
 
         let mut source = Source::Local;
         let mut counts = None;
+        let mut redis_key = None;
         if let Some(shared) = &redis {
             let (p, c) = (shared.key(&prev), shared.key(&cur));
-            counts = shared.store.read(&p, &c, &rule.budget, settings.read_timeout).await;
+            let expires_ms = now + keep(&rule).as_millis() as u64;
+            counts =
+                shared.store.read(&p, &c, &rule.budget, settings.read_timeout, expires_ms).await;
             source = if counts.is_some() { Source::Redis } else { Source::LocalFallback };
+            redis_key = Some(c);
         }
         let decision = match counts {
             None if source == Source::LocalFallback
@@ -237,6 +263,9 @@ impl Exfil {
                 policy: policy.name.clone(),
                 rule,
                 client,
+                bucket: pos.bucket,
+                key: cur,
+                redis_key,
                 decision,
                 source,
                 action,
@@ -258,6 +287,12 @@ impl Shared {
 /// reload that changes it never mixes buckets of different lengths.
 fn bucket_key(rule: &BudgetRule, client: ClientId, bucket: u64) -> String {
     format!("{}:{}:{client}:{bucket}", rule.scope, rule.window.as_millis())
+}
+
+/// How long a bucket is kept: its own window, the next (where it counts
+/// as the previous bucket), and slack.
+fn keep(rule: &BudgetRule) -> Duration {
+    rule.window * 2 + KEEP_SLACK
 }
 
 /// The first kind at or over its budget.
@@ -306,14 +341,24 @@ impl Charge {
         }
         let now = window::now_ms();
         let bucket = window::position(now, c.rule.window).bucket;
-        let key = bucket_key(&c.rule, c.client, bucket);
-        let keep = c.rule.window * 2 + KEEP_SLACK;
-        if !c.local.add(&key, &budgeted, now + keep.as_millis() as u64, now) {
+        let moved_on;
+        let key = if bucket == c.bucket {
+            &c.key
+        } else {
+            moved_on = bucket_key(&c.rule, c.client, bucket);
+            &moved_on
+        };
+        let keep = keep(&c.rule);
+        if !c.local.add(key, &budgeted, now + keep.as_millis() as u64, now) {
             c.metrics.store_errors_total.with_label_values(&[exfil_op::LOCAL_FULL]).inc();
         }
         if let Some(shared) = &c.redis {
+            let key = match &c.redis_key {
+                Some(k) if bucket == c.bucket => k.clone(),
+                _ => shared.key(key),
+            };
             shared.store.write(redis_store::Write {
-                key: shared.key(&key),
+                key,
                 counts: budgeted.iter().map(|&(k, n)| (k.into(), n)).collect(),
                 ttl: keep,
             });

@@ -15,6 +15,16 @@
 //! queued on a bounded channel (`try_send`) and a writer task sends what
 //! has queued in one pipeline.
 //!
+//! Reads are answered from this replica's [`Mirror`] of the counters it
+//! has read whenever it holds them: the connection speaks RESP3 with
+//! `CLIENT TRACKING ON NOLOOP`, and Redis's invalidation messages drop
+//! what another replica changed (see [`super::mirror`] for why this stays
+//! exact). A server without RESP3 or tracking (Redis before 6, some
+//! proxies) is read on every request instead. Charges are sent in batches
+//! gathered over [`WRITE_LINGER`], one `HINCRBY` per key and kind however
+//! many responses charged it, so a busy client costs Redis one command
+//! per batch rather than one per response.
+//!
 //! Reads of the same bucket that overlap share one round trip: a request
 //! that finds a read of its client's bucket in flight waits for that
 //! read's answer instead of sending its own (a scraper's parallel requests
@@ -31,10 +41,12 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
+use prometheus::IntCounter;
 use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use super::mirror::Mirror;
 use crate::metrics::{exfil_op, ExfilMetrics};
 
 /// Charges queued for the writer (reads for the reader); past this,
@@ -47,6 +59,10 @@ const BATCH: usize = 256;
 const IO_TIMEOUT: Duration = Duration::from_secs(1);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How long the writer gathers charges before sending them: a charge
+/// reaches Redis at most this much later (plus a round trip), and under
+/// load one pipeline carries every charge of the interval.
+pub const WRITE_LINGER: Duration = Duration::from_millis(2);
 
 /// Requests waiting on one read in flight at most; past it they read on
 /// their own (a bound on the waiters' list, not on correctness).
@@ -68,16 +84,28 @@ pub struct Write {
 /// The connection and its health, shared by the store, the writer and the
 /// supervisor.
 struct Link {
-    client: redis::Client,
+    /// The server's address and credentials, RESP3 asked for.
+    info: redis::ConnectionInfo,
     conn: ArcSwapOption<MultiplexedConnection>,
     up: AtomicBool,
+    /// True while the connection tracks what it reads (RESP3 and `CLIENT
+    /// TRACKING` accepted), so that the mirror may answer reads.
+    tracking: AtomicBool,
+    mirror: Arc<Mirror>,
     wake: Arc<Notify>,
     metrics: ExfilMetrics,
+    /// `mirror_reads_total{result="hit"}` and `{result="miss"}`, resolved
+    /// once: they count every request.
+    hits: IntCounter,
+    misses: IntCounter,
 }
 
 impl Link {
     fn fail(&self, op: &'static str) {
         self.metrics.store_errors_total.with_label_values(&[op]).inc();
+        // Whatever the failure, invalidations may be lost with it.
+        self.tracking.store(false, Ordering::SeqCst);
+        self.mirror.clear();
         if self.up.swap(false, Ordering::SeqCst) {
             self.metrics.store_degraded.set(1);
             tracing::warn!(op, "exfiltration store unavailable; counting locally until it is back");
@@ -106,7 +134,10 @@ pub struct RedisStore {
 struct Read {
     /// The previous and the current bucket.
     keys: [String; 2],
-    kinds: Vec<Box<str>>,
+    kinds: Vec<(String, u64)>,
+    /// The mirror's epoch when the read began, if its answer may be kept.
+    epoch: Option<u64>,
+    expires_ms: u64,
     reply: oneshot::Sender<Option<Counts>>,
 }
 
@@ -143,14 +174,21 @@ impl RedisStore {
     /// Starts connecting in the background; the store is down until the
     /// first `PING` answers. Needs a tokio runtime.
     pub fn start(url: &str, metrics: ExfilMetrics) -> Result<RedisStore, redis::RedisError> {
-        let client = redis::Client::open(url)?;
+        use redis::IntoConnectionInfo as _;
+        let info = url.into_connection_info()?;
+        let resp3 = info.redis_settings().clone().set_protocol(redis::ProtocolVersion::RESP3);
+        let info = info.set_redis_settings(resp3);
         let wake = Arc::new(Notify::new());
         metrics.store_degraded.set(1);
         let link = Arc::new(Link {
-            client,
+            info,
             conn: ArcSwapOption::empty(),
             up: AtomicBool::new(false),
+            tracking: AtomicBool::new(false),
+            mirror: Arc::new(Mirror::default()),
             wake: wake.clone(),
+            hits: metrics.mirror_reads_total.with_label_values(&["hit"]),
+            misses: metrics.mirror_reads_total.with_label_values(&["miss"]),
             metrics,
         });
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -166,18 +204,35 @@ impl RedisStore {
         self.link.up.load(Ordering::SeqCst)
     }
 
-    /// Reads `kinds` of buckets `prev` and `cur`, within `timeout`, or
-    /// joins a read of the same buckets already in flight. `None` when the
-    /// store is down, fails or is late (then marked down).
+    /// True while reads may be answered from the mirror (the connection
+    /// tracks its keys).
+    pub fn is_tracking(&self) -> bool {
+        self.link.tracking.load(Ordering::SeqCst)
+    }
+
+    /// Reads `kinds` of buckets `prev` and `cur`: from the mirror when it
+    /// holds both, otherwise from Redis within `timeout`, or by joining a
+    /// read of the same buckets already in flight. `expires_ms` is when the
+    /// buckets stop counting (how long the mirror may keep them). `None`
+    /// when the store is down, fails or is late (then marked down).
     pub async fn read(
         &self,
         prev: &str,
         cur: &str,
         kinds: &[(String, u64)],
         timeout: Duration,
+        expires_ms: u64,
     ) -> Option<Counts> {
         if !self.is_up() {
             return None;
+        }
+        if self.is_tracking() {
+            let now = super::window::now_ms();
+            if let Some([p, c]) = self.link.mirror.get([prev, cur], kinds, now) {
+                self.link.hits.inc();
+                return Some((p, c));
+            }
+            self.link.misses.inc();
         }
         let joined = {
             let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
@@ -199,15 +254,15 @@ impl RedisStore {
                 Ok(Ok(counts)) => counts,
                 // The leader was cancelled (its client went away): read
                 // on our own, as if nobody had been reading.
-                Ok(Err(_closed)) => self.read_now(prev, cur, kinds, timeout).await,
+                Ok(Err(_closed)) => self.read_now(prev, cur, kinds, timeout, expires_ms).await,
                 // The leader's own timeout, which started earlier, counts
                 // the failure; this one only stops waiting.
                 Err(_elapsed) => None,
             },
-            Some(None) => self.read_now(prev, cur, kinds, timeout).await,
+            Some(None) => self.read_now(prev, cur, kinds, timeout, expires_ms).await,
             None => {
                 let leader = Leader { in_flight: &self.in_flight, key: cur };
-                let counts = self.read_now(prev, cur, kinds, timeout).await;
+                let counts = self.read_now(prev, cur, kinds, timeout, expires_ms).await;
                 leader.answer(&counts);
                 counts
             }
@@ -222,11 +277,13 @@ impl RedisStore {
         cur: &str,
         kinds: &[(String, u64)],
         timeout: Duration,
+        expires_ms: u64,
     ) -> Option<Counts> {
         let (reply, answer) = oneshot::channel();
         let keys = [prev.to_string(), cur.to_string()];
-        let kinds = kinds.iter().map(|(k, _)| Box::from(k.as_str())).collect();
-        if self.reads.try_send(Read { keys, kinds, reply }).is_err() {
+        let epoch = self.is_tracking().then(|| self.link.mirror.begin([prev, cur]));
+        let read = Read { keys, kinds: kinds.to_vec(), epoch, expires_ms, reply };
+        if self.reads.try_send(read).is_err() {
             // Thousands of reads queued: Redis is not keeping up.
             self.link.fail(exfil_op::READ);
             return None;
@@ -247,6 +304,9 @@ impl RedisStore {
     pub fn write(&self, w: Write) {
         if !self.is_up() {
             return;
+        }
+        if self.is_tracking() {
+            self.link.mirror.charge(&w.key, &w.counts);
         }
         if self.tx.try_send(w).is_err() {
             self.link.metrics.store_errors_total.with_label_values(&[exfil_op::WRITE]).inc();
@@ -273,8 +333,8 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
         for r in &batch {
             for key in &r.keys {
                 let cmd = pipe.cmd("HMGET").arg(key);
-                for kind in &r.kinds {
-                    cmd.arg(&**kind);
+                for (kind, _) in &r.kinds {
+                    cmd.arg(kind.as_str());
                 }
             }
         }
@@ -287,9 +347,16 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
         match reply {
             Ok(Ok(values)) if values.len() == 2 * batch.len() => {
                 let mut values = values.into_iter();
+                let now = super::window::now_ms();
                 for r in batch.drain(..) {
                     let (p, c) = (values.next(), values.next());
-                    let _ = r.reply.send(p.zip(c).map(|(p, c)| (flat(p), flat(c))));
+                    let counts: Option<Counts> = p.zip(c).map(|(p, c)| (flat(p), flat(c)));
+                    if let (Some(epoch), Some((p, c))) = (r.epoch, &counts) {
+                        for (key, n) in r.keys.iter().zip([p, c]) {
+                            link.mirror.fill(epoch, key, &r.kinds, n, r.expires_ms, now);
+                        }
+                    }
+                    let _ = r.reply.send(counts);
                 }
             }
             Ok(_) => {
@@ -301,28 +368,81 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
     }
 }
 
-/// Sends queued charges, a pipeline per batch.
+/// Sends queued charges: after the first of a batch arrives, waits
+/// [`WRITE_LINGER`] for more, sums the batch per key and kind, and sends
+/// one pipeline; with tracking, each key's totals read back go to the
+/// mirror.
 async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
+        if batch.len() < BATCH {
+            tokio::time::sleep(WRITE_LINGER).await;
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(w) => batch.push(w),
+                    Err(_) => break,
+                }
+            }
+        }
         let Some(mut conn) = link.connection() else {
             // Down: these charges are counted locally only.
             batch.clear();
             continue;
         };
+        let sums = coalesce(batch.drain(..));
+        // With tracking, each key is read back in the same pipeline: Redis
+        // stops tracking a key for every connection once it is written,
+        // this one included, and the read both tracks it again and brings
+        // any charge another replica made in between.
+        let tracking = link.tracking.load(Ordering::SeqCst);
         let mut pipe = redis::pipe();
-        for w in batch.drain(..) {
+        for w in &sums {
             for (kind, n) in &w.counts {
                 pipe.cmd("HINCRBY").arg(&w.key).arg(&**kind).arg(*n).ignore();
             }
             pipe.cmd("PEXPIRE").arg(&w.key).arg(w.ttl.as_millis() as u64).ignore();
+            if tracking {
+                pipe.cmd("HGETALL").arg(&w.key);
+            }
         }
-        match tokio::time::timeout(IO_TIMEOUT, pipe.exec_async(&mut conn)).await {
-            Ok(Ok(())) => {}
+        let sent = pipe.query_async::<Vec<HashMap<String, u64>>>(&mut conn);
+        match tokio::time::timeout(IO_TIMEOUT, sent).await {
+            Ok(Ok(totals)) => {
+                if tracking {
+                    for (w, fields) in sums.iter().zip(totals) {
+                        for (kind, total) in fields {
+                            link.mirror.confirm(&w.key, &kind, total);
+                        }
+                    }
+                }
+            }
             Ok(Err(_)) => link.fail(exfil_op::WRITE),
             Err(_elapsed) => link.fail(exfil_op::TIMEOUT),
         }
     }
+}
+
+/// The batch's charges summed per key and kind, one [`Write`] per key in
+/// first-seen order; a key's TTL is the longest asked for.
+fn coalesce(batch: impl Iterator<Item = Write>) -> Vec<Write> {
+    let mut sums: Vec<Write> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for w in batch {
+        let Some(&i) = index.get(&w.key) else {
+            index.insert(w.key.clone(), sums.len());
+            sums.push(w);
+            continue;
+        };
+        let sum = &mut sums[i];
+        sum.ttl = sum.ttl.max(w.ttl);
+        for (kind, n) in w.counts {
+            match sum.counts.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, have)) => *have += n,
+                None => sum.counts.push((kind, n)),
+            }
+        }
+    }
+    sums
 }
 
 /// Connects, and reconnects with backoff whenever the store is marked down.
@@ -337,20 +457,16 @@ async fn supervise(link: Weak<Link>, wake: Arc<Notify>) {
             let _ = tokio::time::timeout(BACKOFF_MAX, wake.notified()).await;
             continue;
         }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(IO_TIMEOUT))
-            .set_response_timeout(Some(IO_TIMEOUT));
-        let attempt = async {
-            let mut conn = l.client.get_multiplexed_async_connection_with_config(&config).await?;
-            redis::cmd("PING").query_async::<String>(&mut conn).await?;
-            Ok::<_, redis::RedisError>(conn)
-        };
-        match tokio::time::timeout(IO_TIMEOUT * 2, attempt).await {
-            Ok(Ok(conn)) => {
+        match tokio::time::timeout(IO_TIMEOUT * 2, connect(&l)).await {
+            Ok(Ok((conn, tracking))) => {
+                // The new connection first, then a new epoch: an answer to
+                // a read begun before this point is not kept.
                 l.conn.store(Some(Arc::new(conn)));
+                l.mirror.clear();
+                l.tracking.store(tracking, Ordering::SeqCst);
                 l.up.store(true, Ordering::SeqCst);
                 l.metrics.store_degraded.set(0);
-                tracing::info!("exfiltration store connected");
+                tracing::info!(tracking, "exfiltration store connected");
                 continue;
             }
             Ok(Err(_)) | Err(_) => {
@@ -360,5 +476,101 @@ async fn supervise(link: Weak<Link>, wake: Arc<Notify>) {
         drop(l);
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+/// Opens a connection: RESP3 with invalidations handed to the mirror and
+/// `CLIENT TRACKING ON NOLOOP` (true: the mirror may answer reads), or,
+/// when the server refuses either, RESP2 read on every request (false).
+async fn connect(link: &Link) -> Result<(MultiplexedConnection, bool), redis::RedisError> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(IO_TIMEOUT))
+        .set_response_timeout(Some(IO_TIMEOUT));
+    let mirror = link.mirror.clone();
+    let metrics = link.metrics.clone();
+    let tracked = config.clone().set_push_sender(move |push: redis::PushInfo| {
+        on_push(&mirror, &metrics, push);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let client = redis::Client::open(link.info.clone())?;
+    let resp3 = async {
+        let mut conn = client.get_multiplexed_async_connection_with_config(&tracked).await?;
+        redis::cmd("CLIENT").arg("TRACKING").arg("ON").arg("NOLOOP").exec_async(&mut conn).await?;
+        Ok::<_, redis::RedisError>(conn)
+    };
+    match resp3.await {
+        Ok(conn) => Ok((conn, true)),
+        Err(e) if is_refusal(&e) => {
+            let resp2 =
+                link.info.redis_settings().clone().set_protocol(redis::ProtocolVersion::RESP2);
+            let client = redis::Client::open(link.info.clone().set_redis_settings(resp2))?;
+            let mut conn = client.get_multiplexed_async_connection_with_config(&config).await?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await?;
+            Ok((conn, false))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// True when the server answered but refused RESP3 or tracking (as
+/// opposed to not answering at all).
+fn is_refusal(e: &redis::RedisError) -> bool {
+    matches!(e.kind(), redis::ErrorKind::RESP3NotSupported | redis::ErrorKind::Server(_))
+}
+
+/// Applies a message Redis pushed: an invalidation drops keys from the
+/// mirror (no key at all means every key); a lost connection drops all.
+fn on_push(mirror: &Mirror, metrics: &ExfilMetrics, push: redis::PushInfo) {
+    match push.kind {
+        redis::PushKind::Invalidate => match push.data.first() {
+            Some(redis::Value::Array(keys)) => {
+                for key in keys {
+                    if let redis::Value::BulkString(key) = key {
+                        if let Ok(key) = std::str::from_utf8(key) {
+                            mirror.invalidate(key);
+                            metrics.mirror_invalidations_total.inc();
+                        }
+                    }
+                }
+            }
+            _ => mirror.clear(),
+        },
+        redis::PushKind::Disconnection => mirror.clear(),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_summed_per_key_and_kind() {
+        let w = |key: &str, counts: &[(&str, u64)], ttl: u64| Write {
+            key: key.into(),
+            counts: counts.iter().map(|&(k, n)| (Box::from(k), n)).collect(),
+            ttl: Duration::from_secs(ttl),
+        };
+        let batch = vec![
+            w("a", &[("card", 1)], 10),
+            w("b", &[("ssn", 2)], 10),
+            w("a", &[("card", 2), ("ssn", 1)], 20),
+            w("a", &[("card", 1)], 5),
+        ];
+        let sums = coalesce(batch.into_iter());
+        let shown: Vec<_> = sums
+            .iter()
+            .map(|s| {
+                (
+                    s.key.as_str(),
+                    s.counts.iter().map(|(k, n)| (&**k, *n)).collect::<Vec<_>>(),
+                    s.ttl.as_secs(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![("a", vec![("card", 4), ("ssn", 1)], 20), ("b", vec![("ssn", 2)], 10)]
+        );
     }
 }

@@ -1,0 +1,318 @@
+//! A replica's copy of the shared counters it has read, kept exact by
+//! Redis's invalidation messages (server-assisted client-side caching,
+//! RESP3 `CLIENT TRACKING ON NOLOOP`), so that the request-start read is a
+//! map lookup instead of a round trip.
+//!
+//! How it stays exact: Redis remembers which keys this connection read and
+//! pushes an `invalidate` message when another connection (another
+//! replica) changes one, or when it expires; the copy is then dropped and
+//! the next request reads Redis again. This replica's own charges do not
+//! invalidate (`NOLOOP`): they are added to the copy in place when queued.
+//! A write ends Redis's tracking of its key for every connection, so the
+//! writer reads each key back in the same pipeline, which tracks it again
+//! and brings whatever another replica charged in between; those totals
+//! are merged in with `max` (counters in a bucket only grow, so the larger
+//! of two true readings is the newer one).
+//!
+//! Why not the `redis` crate's own client-side cache: it tracks without
+//! `NOLOOP`, so every charge this replica makes (one per response that
+//! carries a budgeted kind) would invalidate its own copy, and it cannot
+//! apply a charge in place.
+//!
+//! Races, and why each is safe: a read's answer is kept only if nothing
+//! touched its key between sending the read and keeping the answer (an
+//! invalidation, an own charge or a write's answer marks the pending read
+//! *spoiled*: its answer serves the requests that wait for it but is not
+//! kept), and only if no reconnection happened in between (an *epoch*
+//! that every reconnection or failure bumps: invalidations for the old
+//! connection's keys are lost with it).
+//!
+//! This module is synchronous and knows nothing of Redis's protocol; it
+//! never holds a key it was not told and never grows past [`MAX_ENTRIES`].
+
+use std::collections::HashMap;
+
+/// Keys hold a keyed hash of the client, which no client can choose, so a
+/// fast hasher is safe from collision floods.
+type Hasher = foldhash::fast::RandomState;
+use std::sync::Mutex;
+
+/// Most keys held; past it (after a sweep of expired ones) new keys are
+/// read from Redis every time rather than kept.
+pub const MAX_ENTRIES: usize = 200_000;
+
+enum Slot {
+    /// A read of this key is on its way; `spoiled` when something changed
+    /// the key since it was sent.
+    Pending { spoiled: bool },
+    /// Redis's counts as of the last read, plus this replica's charges
+    /// since; dropped at `expires_ms` (the bucket no longer counts).
+    Known { counts: Vec<(Box<str>, u64)>, expires_ms: u64 },
+}
+
+struct Inner {
+    map: HashMap<Box<str>, Slot, Hasher>,
+    /// Bumped by every [`Mirror::clear`]: answers to reads begun before it
+    /// are not kept.
+    epoch: u64,
+}
+
+/// The copy, shared by the request path, the reader, the writer and the
+/// connection's invalidation handler.
+pub struct Mirror {
+    inner: Mutex<Inner>,
+}
+
+impl Default for Mirror {
+    fn default() -> Self {
+        Mirror { inner: Mutex::new(Inner { map: HashMap::default(), epoch: 0 }) }
+    }
+}
+
+impl Mirror {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The counts of `kinds` in both `keys`, if both are held, live and
+    /// hold every kind; `None` means "read Redis".
+    pub fn get(
+        &self,
+        keys: [&str; 2],
+        kinds: &[(String, u64)],
+        now_ms: u64,
+    ) -> Option<[Vec<u64>; 2]> {
+        let inner = self.lock();
+        let one = |key: &str| match inner.map.get(key)? {
+            Slot::Known { counts, expires_ms } if *expires_ms > now_ms => kinds
+                .iter()
+                .map(|(kind, _)| counts.iter().find(|(k, _)| **k == **kind).map(|(_, n)| *n))
+                .collect::<Option<Vec<u64>>>(),
+            _ => None,
+        };
+        Some([one(keys[0])?, one(keys[1])?])
+    }
+
+    /// Notes that a read of `keys` is being sent; returns the epoch to hand
+    /// back to [`Mirror::fill`].
+    pub fn begin(&self, keys: [&str; 2]) -> u64 {
+        let mut inner = self.lock();
+        for key in keys {
+            match inner.map.get(key) {
+                Some(Slot::Pending { .. }) => {}
+                Some(Slot::Known { .. }) | None => {
+                    if inner.map.len() >= MAX_ENTRIES && !inner.map.contains_key(key) {
+                        continue;
+                    }
+                    inner.map.insert(key.into(), Slot::Pending { spoiled: false });
+                }
+            }
+        }
+        inner.epoch
+    }
+
+    /// Keeps a read's answer for `key` (`counts` in the order of `kinds`)
+    /// if it is still good (see the module documentation).
+    pub fn fill(
+        &self,
+        epoch: u64,
+        key: &str,
+        kinds: &[(String, u64)],
+        counts: &[u64],
+        expires_ms: u64,
+        now_ms: u64,
+    ) {
+        let mut inner = self.lock();
+        if inner.epoch != epoch {
+            return;
+        }
+        let fresh =
+            || kinds.iter().zip(counts).map(|((k, _), &n)| (Box::from(k.as_str()), n)).collect();
+        match inner.map.get_mut(key) {
+            Some(Slot::Pending { spoiled: false }) => {
+                inner.map.insert(key.into(), Slot::Known { counts: fresh(), expires_ms });
+            }
+            Some(Slot::Pending { spoiled: true }) => {
+                inner.map.remove(key);
+            }
+            Some(Slot::Known { counts: have, .. }) => {
+                for (kind, n) in fresh() {
+                    merge_max(have, kind, n);
+                }
+            }
+            // Cleared since, or never begun (the map was full).
+            None => {}
+        }
+        if inner.map.len() >= MAX_ENTRIES {
+            inner.map.retain(
+                |_, s| !matches!(s, Slot::Known { expires_ms, .. } if *expires_ms <= now_ms),
+            );
+        }
+    }
+
+    /// This replica charged `counts` to `key` (queued for Redis).
+    pub fn charge(&self, key: &str, counts: &[(Box<str>, u64)]) {
+        let mut inner = self.lock();
+        match inner.map.get_mut(key) {
+            Some(Slot::Known { counts: have, .. }) => {
+                // A kind no read asked for is left out: the next read
+                // that needs it misses and asks.
+                for (kind, n) in counts {
+                    if let Some((_, c)) = have.iter_mut().find(|(k, _)| k == kind) {
+                        *c += n;
+                    }
+                }
+            }
+            Some(Slot::Pending { spoiled }) => *spoiled = true,
+            None => {}
+        }
+    }
+
+    /// Redis answered a write: `kind` of `key` is now `total`.
+    pub fn confirm(&self, key: &str, kind: &str, total: u64) {
+        let mut inner = self.lock();
+        match inner.map.get_mut(key) {
+            Some(Slot::Known { counts, .. }) => merge_max(counts, kind.into(), total),
+            Some(Slot::Pending { spoiled }) => *spoiled = true,
+            None => {}
+        }
+    }
+
+    /// Redis says `key` changed (another replica charged it, or it expired).
+    pub fn invalidate(&self, key: &str) {
+        let mut inner = self.lock();
+        match inner.map.get_mut(key) {
+            Some(Slot::Known { .. }) => {
+                inner.map.remove(key);
+            }
+            Some(Slot::Pending { spoiled }) => *spoiled = true,
+            None => {}
+        }
+    }
+
+    /// Forgets everything: the connection changed or failed, so Redis no
+    /// longer tracks what was read (or Redis said to flush everything).
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.map.clear();
+        inner.epoch += 1;
+    }
+
+    /// Keys held or pending (for tests).
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn merge_max(counts: &mut Vec<(Box<str>, u64)>, kind: Box<str>, n: u64) {
+    match counts.iter_mut().find(|(k, _)| *k == kind) {
+        Some((_, have)) => *have = (*have).max(n),
+        None => counts.push((kind, n)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds() -> Vec<(String, u64)> {
+        vec![("card".to_string(), 10), ("ssn".to_string(), 10)]
+    }
+
+    const K: [&str; 2] = ["p", "c"];
+
+    /// Begins and fills a read of both keys with `prev` and `cur`.
+    fn read(m: &Mirror, prev: [u64; 2], cur: [u64; 2]) {
+        let e = m.begin(K);
+        m.fill(e, "p", &kinds(), &prev, 1000, 0);
+        m.fill(e, "c", &kinds(), &cur, 1000, 0);
+    }
+
+    #[test]
+    fn a_read_answer_is_kept_and_own_charges_apply_in_place() {
+        let m = Mirror::default();
+        assert_eq!(m.get(K, &kinds(), 0), None, "nothing read yet");
+        read(&m, [1, 0], [2, 3]);
+        assert_eq!(m.get(K, &kinds(), 0), Some([vec![1, 0], vec![2, 3]]));
+        m.charge("c", &[("card".into(), 2)]);
+        assert_eq!(m.get(K, &kinds(), 0), Some([vec![1, 0], vec![4, 3]]));
+        // Redis's answer to that write (and to another replica's earlier
+        // charge) only ever raises a count.
+        m.confirm("c", "card", 3);
+        assert_eq!(m.get(K, &kinds(), 0), Some([vec![1, 0], vec![4, 3]]));
+        m.confirm("c", "card", 6);
+        assert_eq!(m.get(K, &kinds(), 0), Some([vec![1, 0], vec![6, 3]]));
+        // A kind the read did not ask for is a miss.
+        let more = vec![("card".to_string(), 1), ("iban".to_string(), 1)];
+        assert_eq!(m.get(K, &more, 0), None);
+        assert_eq!(m.get(K, &kinds(), 1000), None, "expired");
+    }
+
+    #[test]
+    fn invalidation_drops_a_key_and_spoils_a_read_in_flight() {
+        type Touch = fn(&Mirror);
+        let cases: &[(&str, Touch)] = &[
+            ("invalidated", |m| m.invalidate("c")),
+            ("own charge", |m| m.charge("c", &[("card".into(), 1)])),
+            ("write answered", |m| m.confirm("c", "card", 9)),
+            ("cleared", |m| m.clear()),
+        ];
+        for (what, touch) in cases {
+            // While the read is out: its answer still serves (the caller
+            // has it) but is not kept.
+            let m = Mirror::default();
+            let e = m.begin(K);
+            touch(&m);
+            m.fill(e, "p", &kinds(), &[0, 0], 1000, 0);
+            m.fill(e, "c", &kinds(), &[5, 0], 1000, 0);
+            assert_eq!(m.get(K, &kinds(), 0), None, "{what}: spoiled read not kept");
+        }
+        // Held: an invalidation drops the key, and the next read keeps it.
+        let m = Mirror::default();
+        read(&m, [0, 0], [5, 0]);
+        m.invalidate("c");
+        assert_eq!(m.get(K, &kinds(), 0), None);
+        read(&m, [0, 0], [7, 0]);
+        assert_eq!(m.get(K, &kinds(), 0), Some([vec![0, 0], vec![7, 0]]));
+        m.clear();
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn an_answer_from_before_a_reconnection_is_not_kept() {
+        let m = Mirror::default();
+        let old = m.begin(K);
+        m.clear();
+        let new = m.begin(K);
+        m.fill(old, "p", &kinds(), &[0, 0], 1000, 0);
+        m.fill(old, "c", &kinds(), &[1, 0], 1000, 0);
+        assert_eq!(m.get(K, &kinds(), 0), None);
+        m.fill(new, "p", &kinds(), &[0, 0], 1000, 0);
+        m.fill(new, "c", &kinds(), &[2, 0], 1000, 0);
+        assert_eq!(m.get(K, &kinds(), 0), Some([vec![0, 0], vec![2, 0]]));
+    }
+
+    #[test]
+    fn a_full_mirror_keeps_no_new_key() {
+        let m = Mirror::default();
+        let ks = [("card".to_string(), 1)];
+        for i in 0..MAX_ENTRIES / 2 {
+            let (a, b) = (format!("a{i}"), format!("b{i}"));
+            let e = m.begin([&a, &b]);
+            m.fill(e, &a, &ks, &[1], 100, 0);
+            m.fill(e, &b, &ks, &[1], 100, 0);
+        }
+        assert_eq!(m.len(), MAX_ENTRIES);
+        let e = m.begin(["x", "y"]);
+        m.fill(e, "x", &ks, &[1], 100, 0);
+        assert_eq!(m.get(["x", "y"], &ks, 0), None, "not kept");
+        // Once the held keys expired, a fill sweeps them.
+        let e = m.begin(["a0", "b0"]);
+        m.fill(e, "a0", &ks, &[1], 300, 200);
+        assert!(m.len() < 10, "expired keys swept: {}", m.len());
+    }
+}
