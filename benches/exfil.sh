@@ -203,16 +203,19 @@ done
 done
 ERRORS_AFTER=$(metric redis 'leakwarden_exfiltration_store_errors_total')
 CHARGED_REDIS=$(metric redis 'leakwarden_exfiltration_charged_total')
+HITS=$(metric redis 'leakwarden_exfiltration_mirror_reads_total[{]result="hit"')
+MISSES=$(metric redis 'leakwarden_exfiltration_mirror_reads_total[{]result="miss"')
 
 REPORT=${EXFIL_REPORT:-/tmp/leakwarden-exfil.md}
-python3 - "$RESULTS" "$ROUNDS" "$DURATION" "$CONNS" "$((ERRORS_AFTER - ERRORS_BEFORE))" "$CHARGED_REDIS" "$("$LW_BIN" --version | head -1)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'EOF' | tee "$REPORT"
+python3 - "$RESULTS" "$ROUNDS" "$DURATION" "$CONNS" "$((ERRORS_AFTER - ERRORS_BEFORE))" "$CHARGED_REDIS" "$("$LW_BIN" --version | head -1)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$HITS" "$MISSES" <<'EOF' | tee "$REPORT"
 import statistics, sys
-path, rounds, dur, conns, store_errors, charged, version, load = sys.argv[1:]
+path, rounds, dur, conns, store_errors, charged, version, load, hits, misses = sys.argv[1:]
 rows = [l.rstrip("\n").split("\t") for l in open(path)]
 print(f"## Exfiltration budgets: {version}")
 print()
 print(f"- 12 KB HTML page with one card; wrk -t1 -c{conns}, {rounds} rounds x {dur} s per target, interleaved; load average at the end: {load}")
 print(f"- Redis store errors during the runs: {store_errors} (0 means every figure for `redis` is Redis's); responses charged through Redis: {charged}")
+print(f"- Request-start reads of the Redis guard answered by its mirror: {hits} (hit), sent to Redis: {misses} (miss)")
 for nc in dict.fromkeys(r[0] for r in rows):
     by = {}
     for c, r, t, rps, p99, errs, cpu in rows:

@@ -55,12 +55,19 @@ fn free_port() -> u16 {
 struct Redis {
     bin: PathBuf,
     port: u16,
+    /// Extra `redis-server` arguments.
+    args: Vec<String>,
     child: Option<Child>,
 }
 
 impl Redis {
     fn start(bin: PathBuf) -> Redis {
-        let mut r = Redis { bin, port: free_port(), child: None };
+        Redis::start_with(bin, &[])
+    }
+
+    fn start_with(bin: PathBuf, args: &[&str]) -> Redis {
+        let args = args.iter().map(|a| a.to_string()).collect();
+        let mut r = Redis { bin, port: free_port(), args, child: None };
         r.restart();
         r
     }
@@ -74,6 +81,7 @@ impl Redis {
         let child = Command::new(&self.bin)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+            .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -450,7 +458,13 @@ async fn local_store_gives_the_same_results_on_one_replica() {
 /// seed and inspect it; `None` (the test skips) without `redis-server`.
 async fn connected_store(
 ) -> Option<(Redis, Arc<RedisStore>, redis::Connection, leakwarden::metrics::Metrics)> {
-    let redis = Redis::start(redis_server()?);
+    connected_store_with(&[]).await
+}
+
+async fn connected_store_with(
+    args: &[&str],
+) -> Option<(Redis, Arc<RedisStore>, redis::Connection, leakwarden::metrics::Metrics)> {
+    let redis = Redis::start_with(redis_server()?, args);
     let metrics = leakwarden::metrics::Metrics::new();
     let store = Arc::new(RedisStore::start(&redis.url(), metrics.exfiltration.clone()).unwrap());
     wait_for("the store to connect", || {
@@ -589,6 +603,8 @@ async fn the_mirror_answers_reads_and_follows_every_change() {
         async move { n == Some(6) }
     })
     .await;
+    let ttl: i64 = redis::cmd("PTTL").arg(cur).query(&mut conn).unwrap();
+    assert!(ttl > 0 && ttl <= 60_000, "the charge script sets the expiry: {ttl}");
     // The write ended Redis's tracking of the key; the writer's read-back
     // tracks it again, so another change still reaches the mirror.
     let _: () = redis::cmd("HINCRBY").arg(cur).arg("card").arg(4).query(&mut conn).unwrap();
@@ -596,4 +612,40 @@ async fn the_mirror_answers_reads_and_follows_every_change() {
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
     assert_eq!(card(read().await), 10);
     assert_eq!(hmget_calls(&mut conn), 0, "kept again after the read that followed it");
+}
+
+/// A server that refuses scripts (as some managed or proxied Redis do) is
+/// still a shared store: the guard connects without the mirror, reads
+/// Redis on every request and sends charges as plain `HINCRBY`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_scripts_is_read_on_every_request() {
+    let Some((_redis, store, mut conn, metrics)) =
+        connected_store_with(&["--rename-command", "SCRIPT", ""]).await
+    else {
+        return;
+    };
+    assert!(!store.is_tracking());
+    let (prev, cur) = ("lwtest:n:prev", "lwtest:n:cur");
+    let kinds = vec![("card".to_string(), 100u64)];
+    store.write(Write {
+        key: cur.into(),
+        counts: vec![("card".into(), 2)],
+        ttl: Duration::from_secs(60),
+    });
+    wait_for("the charge to reach Redis", || {
+        let n: Option<u64> = redis::cmd("HGET").arg(cur).arg("card").query(&mut conn).unwrap();
+        async move { n == Some(2) }
+    })
+    .await;
+    let ttl: i64 = redis::cmd("PTTL").arg(cur).query(&mut conn).unwrap();
+    assert!(ttl > 0 && ttl <= 60_000, "the key expires: {ttl}");
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
+    for _ in 0..3 {
+        let counts = store.read(prev, cur, &kinds, Duration::from_secs(3), LATER_MS).await;
+        assert_eq!(counts, Some((vec![0], vec![2])));
+    }
+    assert_eq!(hmget_calls(&mut conn), 6, "two HMGET per read, no mirror");
+    let hits = metrics.exfiltration.mirror_reads_total.with_label_values(&["hit"]).get();
+    assert_eq!(hits, 0);
+    assert!(store.is_up());
 }

@@ -21,9 +21,11 @@
 //! what another replica changed (see [`super::mirror`] for why this stays
 //! exact). A server without RESP3 or tracking (Redis before 6, some
 //! proxies) is read on every request instead. Charges are sent in batches
-//! gathered over [`WRITE_LINGER`], one `HINCRBY` per key and kind however
-//! many responses charged it, so a busy client costs Redis one command
-//! per batch rather than one per response.
+//! gathered over [`WRITE_LINGER`] and summed per key, so a busy client
+//! costs Redis one command per batch rather than one per response: with
+//! tracking, one `EVALSHA` of [`CHARGE_LUA`] per key (increments, expiry
+//! and a read-back that tracks the key again, atomically), otherwise
+//! `HINCRBY` per kind and `PEXPIRE`.
 //!
 //! Reads of the same bucket that overlap share one round trip: a request
 //! that finds a read of its client's bucket in flight waits for that
@@ -92,6 +94,8 @@ struct Link {
     /// TRACKING` accepted), so that the mirror may answer reads.
     tracking: AtomicBool,
     mirror: Arc<Mirror>,
+    /// The SHA1 of [`CHARGE_LUA`], once a server loaded it.
+    script: std::sync::OnceLock<String>,
     wake: Arc<Notify>,
     metrics: ExfilMetrics,
     /// `mirror_reads_total{result="hit"}` and `{result="miss"}`, resolved
@@ -186,6 +190,7 @@ impl RedisStore {
             up: AtomicBool::new(false),
             tracking: AtomicBool::new(false),
             mirror: Arc::new(Mirror::default()),
+            script: std::sync::OnceLock::new(),
             wake: wake.clone(),
             hits: metrics.mirror_reads_total.with_label_values(&["hit"]),
             misses: metrics.mirror_reads_total.with_label_values(&["miss"]),
@@ -370,8 +375,8 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
 
 /// Sends queued charges: after the first of a batch arrives, waits
 /// [`WRITE_LINGER`] for more, sums the batch per key and kind, and sends
-/// one pipeline; with tracking, each key's totals read back go to the
-/// mirror.
+/// one pipeline; with tracking, one [`CHARGE_LUA`] per key, whose answer
+/// (the key's totals) goes to the mirror.
 async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
@@ -390,29 +395,33 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
             continue;
         };
         let sums = coalesce(batch.drain(..));
-        // With tracking, each key is read back in the same pipeline: Redis
-        // stops tracking a key for every connection once it is written,
-        // this one included, and the read both tracks it again and brings
-        // any charge another replica made in between.
-        let tracking = link.tracking.load(Ordering::SeqCst);
+        // Tracking implies the script was loaded on this connection.
+        let script = link.script.get().filter(|_| link.tracking.load(Ordering::SeqCst));
         let mut pipe = redis::pipe();
         for w in &sums {
-            for (kind, n) in &w.counts {
-                pipe.cmd("HINCRBY").arg(&w.key).arg(&**kind).arg(*n).ignore();
-            }
-            pipe.cmd("PEXPIRE").arg(&w.key).arg(w.ttl.as_millis() as u64).ignore();
-            if tracking {
-                pipe.cmd("HGETALL").arg(&w.key);
+            if let Some(sha) = script {
+                // One script per key: the increments, the expiry and the
+                // read-back run with no other command in between, and the
+                // read tracks the key again (a write ends Redis's tracking
+                // of a key for every connection, this one included).
+                let cmd = pipe.cmd("EVALSHA").arg(sha).arg(1);
+                cmd.arg(&w.key).arg(w.ttl.as_millis() as u64);
+                for (kind, n) in &w.counts {
+                    cmd.arg(&**kind).arg(*n);
+                }
+            } else {
+                for (kind, n) in &w.counts {
+                    pipe.cmd("HINCRBY").arg(&w.key).arg(&**kind).arg(*n).ignore();
+                }
+                pipe.cmd("PEXPIRE").arg(&w.key).arg(w.ttl.as_millis() as u64).ignore();
             }
         }
         let sent = pipe.query_async::<Vec<HashMap<String, u64>>>(&mut conn);
         match tokio::time::timeout(IO_TIMEOUT, sent).await {
             Ok(Ok(totals)) => {
-                if tracking {
-                    for (w, fields) in sums.iter().zip(totals) {
-                        for (kind, total) in fields {
-                            link.mirror.confirm(&w.key, &kind, total);
-                        }
+                for (w, fields) in sums.iter().zip(totals) {
+                    for (kind, total) in fields {
+                        link.mirror.confirm(&w.key, &kind, total);
                     }
                 }
             }
@@ -421,6 +430,17 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
         }
     }
 }
+
+/// The charge of one key, as the writer sends it with tracking: `KEYS[1]`
+/// the bucket, `ARGV[1]` its TTL in milliseconds, then (kind, count)
+/// pairs; answers the key's fields and totals.
+const CHARGE_LUA: &str = r"
+for i = 2, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return redis.call('HGETALL', KEYS[1])
+";
 
 /// The batch's charges summed per key and kind, one [`Write`] per key in
 /// first-seen order; a key's TTL is the longest asked for.
@@ -479,9 +499,10 @@ async fn supervise(link: Weak<Link>, wake: Arc<Notify>) {
     }
 }
 
-/// Opens a connection: RESP3 with invalidations handed to the mirror and
-/// `CLIENT TRACKING ON NOLOOP` (true: the mirror may answer reads), or,
-/// when the server refuses either, RESP2 read on every request (false).
+/// Opens a connection: RESP3 with invalidations handed to the mirror, the
+/// charge script loaded and `CLIENT TRACKING ON NOLOOP` (true: the mirror
+/// may answer reads), or, when the server refuses any of them, RESP2 read
+/// on every request (false).
 async fn connect(link: &Link) -> Result<(MultiplexedConnection, bool), redis::RedisError> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(IO_TIMEOUT))
@@ -495,6 +516,10 @@ async fn connect(link: &Link) -> Result<(MultiplexedConnection, bool), redis::Re
     let client = redis::Client::open(link.info.clone())?;
     let resp3 = async {
         let mut conn = client.get_multiplexed_async_connection_with_config(&tracked).await?;
+        let sha: String =
+            redis::cmd("SCRIPT").arg("LOAD").arg(CHARGE_LUA).query_async(&mut conn).await?;
+        // The SHA1 of the text: the same on every connection and server.
+        let _ = link.script.set(sha);
         redis::cmd("CLIENT").arg("TRACKING").arg("ON").arg("NOLOOP").exec_async(&mut conn).await?;
         Ok::<_, redis::RedisError>(conn)
     };
