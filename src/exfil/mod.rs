@@ -21,12 +21,14 @@ pub mod mirror;
 pub mod redis_store;
 pub mod window;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use http::HeaderMap;
+use prometheus::IntCounter;
 use serde::Serialize;
 
 use crate::config::exfiltration::{
@@ -51,16 +53,42 @@ pub struct Exfil {
     metrics: ExfilMetrics,
 }
 
-/// The settings in force and the client hash keyed from them, swapped
-/// together on reload.
+/// The settings in force, the client hash keyed from them and each
+/// policy's budget with its metric handles, swapped together on reload.
 struct Live {
     settings: ExfilSettings,
     keyer: key::Keyer,
+    budgets: HashMap<String, Arc<PolicyBudget>>,
+}
+
+/// One policy's budget rule, with `charged_total` resolved per kind once
+/// per configuration rather than per response.
+struct PolicyBudget {
+    rule: Arc<BudgetRule>,
+    /// In the order of `rule.budget`.
+    charged: Vec<IntCounter>,
 }
 
 impl Live {
-    fn new(settings: &ExfilSettings) -> Arc<Live> {
-        Arc::new(Live { settings: settings.clone(), keyer: key::Keyer::new(&settings.hash_key) })
+    fn new(settings: &ExfilSettings, metrics: &ExfilMetrics) -> Arc<Live> {
+        let budgets = settings
+            .rules
+            .iter()
+            .map(|(policy, rule)| {
+                let charged = rule
+                    .budget
+                    .iter()
+                    .map(|(kind, _)| metrics.charged_total.with_label_values(&[policy, kind]))
+                    .collect();
+                let budget = PolicyBudget { rule: rule.clone(), charged };
+                (policy.clone(), Arc::new(budget))
+            })
+            .collect();
+        Arc::new(Live {
+            settings: settings.clone(),
+            keyer: key::Keyer::new(&settings.hash_key),
+            budgets,
+        })
     }
 }
 
@@ -103,8 +131,7 @@ pub struct Charge {
 }
 
 struct ChargeInner {
-    policy: String,
-    rule: Arc<BudgetRule>,
+    budget: Arc<PolicyBudget>,
     client: ClientId,
     /// The bucket current at request start, and its key (local, and with
     /// the prefix for the shared store): a response that ends in the same
@@ -142,7 +169,7 @@ impl Exfil {
     /// runtime when a shared store is configured.
     pub fn start(settings: &ExfilSettings, metrics: &Metrics) -> Arc<Exfil> {
         let exfil = Arc::new(Exfil {
-            settings: ArcSwap::new(Live::new(settings)),
+            settings: ArcSwap::new(Live::new(settings, &metrics.exfiltration)),
             local: Arc::new(LocalStore::default()),
             redis: ArcSwapOption::empty(),
             metrics: metrics.exfiltration.clone(),
@@ -155,7 +182,7 @@ impl Exfil {
     /// is reconnected only when its URL or prefix changed.
     pub fn apply(&self, settings: &ExfilSettings) {
         self.connect(settings);
-        self.settings.store(Live::new(settings));
+        self.settings.store(Live::new(settings, &self.metrics));
     }
 
     fn connect(&self, settings: &ExfilSettings) {
@@ -215,12 +242,13 @@ impl Exfil {
         // Owned: it is held across the store's read.
         let live = self.settings.load_full();
         let settings = &live.settings;
-        let rule = settings.rules.get(&policy.name)?.clone();
+        let budget = live.budgets.get(&policy.name)?.clone();
+        let rule = &budget.rule;
         let client = live.keyer.identify(&rule.key, headers, peer);
         let now = window::now_ms();
         let pos = window::position(now, rule.window);
-        let cur = bucket_key(&rule, client, pos.bucket);
-        let prev = bucket_key(&rule, client, pos.bucket.wrapping_sub(1));
+        let cur = bucket_key(rule, client, pos.bucket);
+        let prev = bucket_key(rule, client, pos.bucket.wrapping_sub(1));
         let redis = self.redis.load_full();
 
         let mut source = Source::Local;
@@ -228,7 +256,7 @@ impl Exfil {
         let mut redis_key = None;
         if let Some(shared) = &redis {
             let (p, c) = (shared.key(&prev), shared.key(&cur));
-            let expires_ms = now + keep(&rule).as_millis() as u64;
+            let expires_ms = now + keep(rule).as_millis() as u64;
             counts =
                 shared.store.read(&p, &c, &rule.budget, settings.read_timeout, expires_ms).await;
             source = if counts.is_some() { Source::Redis } else { Source::LocalFallback };
@@ -248,7 +276,7 @@ impl Exfil {
                         self.local.read(&cur, &rule.budget, now),
                     )
                 });
-                over(&rule, &p, &c, pos.prev_weight)
+                over(rule, &p, &c, pos.prev_weight)
             }
         };
         let action = if policy.monitor() { BudgetAction::Monitor } else { rule.action };
@@ -260,8 +288,7 @@ impl Exfil {
         }
         Some(Charge {
             inner: Arc::new(ChargeInner {
-                policy: policy.name.clone(),
-                rule,
+                budget,
                 client,
                 bucket: pos.bucket,
                 key: cur,
@@ -329,26 +356,30 @@ impl Charge {
     /// gets it through its writer queue.
     pub fn charge<'a>(&self, counts: impl IntoIterator<Item = (&'a str, u64)>) {
         let c = &*self.inner;
-        let budgeted: Vec<(&str, u64)> = counts
-            .into_iter()
-            .filter(|(kind, n)| *n > 0 && c.rule.budget.iter().any(|(k, _)| k == kind))
-            .collect();
+        let rule = &c.budget.rule;
+        let mut budgeted: Vec<(&str, u64)> = Vec::new();
+        for (kind, n) in counts {
+            if n == 0 {
+                continue;
+            }
+            if let Some(i) = rule.budget.iter().position(|(k, _)| k == kind) {
+                c.budget.charged[i].inc_by(n);
+                budgeted.push((kind, n));
+            }
+        }
         if budgeted.is_empty() {
             return;
         }
-        for (kind, n) in &budgeted {
-            c.metrics.charged_total.with_label_values(&[c.policy.as_str(), kind]).inc_by(*n);
-        }
         let now = window::now_ms();
-        let bucket = window::position(now, c.rule.window).bucket;
+        let bucket = window::position(now, rule.window).bucket;
         let moved_on;
         let key = if bucket == c.bucket {
             &c.key
         } else {
-            moved_on = bucket_key(&c.rule, c.client, bucket);
+            moved_on = bucket_key(rule, c.client, bucket);
             &moved_on
         };
-        let keep = keep(&c.rule);
+        let keep = keep(rule);
         if !c.local.add(key, &budgeted, now + keep.as_millis() as u64, now) {
             c.metrics.store_errors_total.with_label_values(&[exfil_op::LOCAL_FULL]).inc();
         }
@@ -370,7 +401,7 @@ impl Charge {
         let c = &*self.inner;
         let (decision, kind) = match c.decision {
             Decision::Within => ("within", None),
-            Decision::Over(i) => ("over_budget", Some(c.rule.budget[i].0.clone())),
+            Decision::Over(i) => ("over_budget", Some(c.budget.rule.budget[i].0.clone())),
             Decision::StoreUnavailable => ("store_unavailable", None),
         };
         AuditNote {
