@@ -3,7 +3,7 @@
 # budgets off, with the local store and with a Redis store, side by side.
 #
 #   bash benches/exfil.sh [--rounds N] [--duration S] [--conns C]
-#                         [--clients LIST] [--no-build]
+#                         [--clients LIST] [--no-build] [--callgrind S]
 #
 # Everything runs on 127.0.0.1 with free ports and is stopped on exit:
 #   upstream     nginx serving one generated 12 KB HTML page with one card
@@ -24,6 +24,12 @@
 # many Redis operations failed (a figure taken while the guard fell back to
 # local counters is not Redis's).
 #
+# --callgrind S runs each guard under `valgrind --tool=callgrind` instead
+# and reports user-space instructions per request over S seconds of wrk
+# (after a warm-up), the figure a shared machine does not move; kernel
+# time (sockets, wake-ups) is not in it, and under valgrind the writer's
+# batches are smaller than at full speed (fewer charges per 2 ms).
+#
 # Environment: LEAKWARDEN_BIN (use this binary, skip the build),
 # PROXY_CPU, EXFIL_REPORT (where to copy the report; default
 # /tmp/leakwarden-exfil.md).
@@ -37,8 +43,9 @@ DURATION=10
 CONNS=32
 CLIENTS="1,1000"
 BUILD=1
+CALLGRIND=0
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) ROUNDS=$2; shift ;;
@@ -46,6 +53,7 @@ while [ $# -gt 0 ]; do
         --conns) CONNS=$2; shift ;;
         --clients) CLIENTS=$2; shift ;;
         --no-build) BUILD=0 ;;
+        --callgrind) CALLGRIND=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "exfil.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -55,6 +63,7 @@ done
 . "$HERE/lib.sh"
 
 require_tools nginx wrk curl python3 redis-server
+[ "$CALLGRIND" = 0 ] || require_tools valgrind
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 leakwarden_bin "$REPO" "$BUILD"
@@ -146,9 +155,15 @@ declare -A ADMIN=([off]=$OFF_ADMIN [local]=$LOCAL_ADMIN [redis]=$REDIS_ADMIN)
 declare -A PID
 for t in "${TARGETS[@]}"; do
     "$LW_BIN" check-config "$TMP/$t.toml" >/dev/null
-    launch "$t" "${PIN_PROXY[@]}" "$LW_BIN" run --config "$TMP/$t.toml" --workers 1
+    if [ "$CALLGRIND" = 0 ]; then
+        launch "$t" "${PIN_PROXY[@]}" "$LW_BIN" run --config "$TMP/$t.toml" --workers 1
+    else
+        launch "$t" valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.$t" --dump-instr=no \
+            "$LW_BIN" run --config "$TMP/$t.toml" --workers 1
+    fi
     PID[$t]=$LAST_PID
-    wait_http "http://127.0.0.1:${PORT[$t]}/page-12k.html" || { cat "$TMP/$t.out" >&2; exit 1; }
+    wait_http "http://127.0.0.1:${PORT[$t]}/page-12k.html" || wait_http "http://127.0.0.1:${PORT[$t]}/page-12k.html" \
+        || { cat "$TMP/$t.out" >&2; exit 1; }
 done
 metric() { # target name-with-labels-regex -> summed value
     curl -s "http://127.0.0.1:${ADMIN[$1]}/metrics" \
@@ -177,6 +192,34 @@ request = function()
     return wrk.format("GET", nil, { ["x-client"] = "client-" .. (i % n) })
 end
 EOF
+
+if [ "$CALLGRIND" != 0 ]; then
+    IFS=, read -r -a CLIENT_COUNTS <<< "$CLIENTS"
+    nc=${CLIENT_COUNTS[-1]}
+    echo "## Exfiltration budgets under callgrind: $("$LW_BIN" --version | head -1)"
+    echo
+    echo "- 12 KB HTML page with one card; $nc client(s) round robin; wrk -t1 -c8, 5 s warm-up, then ${CALLGRIND} s counted"
+    echo
+    echo "| target | requests | instructions per request | vs off |"
+    echo "|---|---:|---:|---:|"
+    declare -A IPR
+    for t in "${TARGETS[@]}"; do
+        url="http://127.0.0.1:${PORT[$t]}/page-12k.html"
+        EXFIL_CLIENTS=$nc wrk -t1 -c8 -d5s -s "$TMP/clients.lua" "$url" >/dev/null
+        callgrind_control -z "${PID[$t]}" >/dev/null 2>&1
+        out=$(EXFIL_CLIENTS=$nc wrk -t1 -c8 -d"${CALLGRIND}s" -s "$TMP/clients.lua" "$url")
+        callgrind_control -d "${PID[$t]}" >/dev/null 2>&1
+        reqs=$(awk '/requests in/{print $1}' <<<"$out")
+        part=$(ls "$TMP/callgrind.$t".* | sort -V | head -1)
+        total=$(callgrind_annotate "$part" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1; exit}')
+        IPR[$t]=$((total / reqs))
+        printf '| %s | %s | %s | %s |\n' "$t" "$reqs" "${IPR[$t]}" \
+            "$(python3 -c "print(f'{${IPR[$t]} / ${IPR[off]}:.3f}')")"
+    done
+    echo
+    echo "Mirror reads of the Redis guard: $(metric redis 'leakwarden_exfiltration_mirror_reads_total[{]result="hit"') hit, $(metric redis 'leakwarden_exfiltration_mirror_reads_total[{]result="miss"') miss."
+    exit 0
+fi
 
 log "rounds: $ROUNDS x ${DURATION}s per target, $CONNS connections; guards on CPU $PROXY_CPU, wrk/nginx/redis on $OTHER_CPUS"
 RESULTS="$TMP/results.tsv"; : > "$RESULTS"
