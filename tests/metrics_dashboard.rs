@@ -18,6 +18,8 @@ fn exported() -> BTreeMap<String, BTreeSet<String>> {
     m.init_monitored("shop", [("card", "mask")]);
     m.requests_total.with_label_values(&["api", "GET", "200"]).inc();
     m.scan_errors_total.with_label_values(&["api", "decode"]).inc();
+    m.exfiltration.over_budget_total.with_label_values(&["default", "block"]).inc();
+    m.exfiltration.charged_total.with_label_values(&["default", "card"]).inc();
     m.record_initial_load(1.0);
     let text = String::from_utf8(m.encode()).unwrap();
     let sample = Regex::new(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? ").unwrap();
@@ -77,6 +79,7 @@ fn check_expr(expr: &str, exported: &BTreeMap<String, BTreeSet<String>>) -> Vec<
                     block_reason::ABORTED,
                     block_reason::THRESHOLD,
                     block_reason::FAIL_CLOSED,
+                    block_reason::EXFIL_BUDGET,
                 ];
                 for v in m[2].split('|') {
                     assert!(known.contains(&v), "unknown block reason {v:?} in {expr}");
@@ -170,6 +173,12 @@ fn dashboard_uses_only_exported_metrics_and_labels() {
         "leakwarden_config_reloads_total",
         "process_resident_memory_bytes",
         "process_cpu_seconds_total",
+        "leakwarden_exfiltration_over_budget_total",
+        "leakwarden_exfiltration_charged_total",
+        "leakwarden_exfiltration_store_errors_total",
+        "leakwarden_exfiltration_store_degraded",
+        "leakwarden_exfiltration_mirror_reads_total",
+        "leakwarden_exfiltration_mirror_invalidations_total",
     ] {
         assert!(used.contains(required), "no panel shows {required}");
     }
