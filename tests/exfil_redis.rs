@@ -649,3 +649,29 @@ async fn a_server_without_scripts_is_read_on_every_request() {
     assert_eq!(hits, 0);
     assert!(store.is_up());
 }
+
+/// A connection that goes silent is noticed without any request: the
+/// store pings it every second, marks it down when the answer is late
+/// (the mirror is emptied and budgets fall back to local counters), and
+/// reconnects once Redis answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_noticed_by_the_health_check() {
+    let Some((_redis, store, mut conn, metrics)) = connected_store().await else { return };
+    let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(4000).arg("ALL").query(&mut conn).unwrap();
+    let paused = Instant::now();
+    wait_for("the store to be marked down", || {
+        let up = store.is_up();
+        async move { !up }
+    })
+    .await;
+    assert!(paused.elapsed() < Duration::from_millis(3500), "noticed while paused");
+    assert_eq!(metrics.exfiltration.store_degraded.get(), 1);
+    let timeouts = metrics.exfiltration.store_errors_total.with_label_values(&["timeout"]).get();
+    assert!(timeouts >= 1, "the late PING is counted");
+    wait_for("the reconnection", || {
+        let up = store.is_up();
+        async move { up }
+    })
+    .await;
+    assert!(store.is_tracking());
+}

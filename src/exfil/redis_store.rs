@@ -61,6 +61,8 @@ const BATCH: usize = 256;
 const IO_TIMEOUT: Duration = Duration::from_secs(1);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How often a connection that is up is checked with a `PING`.
+const HEALTH_EVERY: Duration = Duration::from_secs(1);
 /// How long the writer gathers charges before sending them: a charge
 /// reaches Redis at most this much later (plus a round trip), and under
 /// load one pipeline carries every charge of the interval.
@@ -471,10 +473,24 @@ async fn supervise(link: Weak<Link>, wake: Arc<Notify>) {
     loop {
         let Some(l) = link.upgrade() else { return };
         if l.up.load(Ordering::SeqCst) {
+            let conn = l.connection();
             drop(l);
             backoff = BACKOFF_MIN;
-            // Wakes on a failure; the timeout only notices a dropped store.
-            let _ = tokio::time::timeout(BACKOFF_MAX, wake.notified()).await;
+            // Wakes on a failure, or checks the connection every
+            // HEALTH_EVERY: while the mirror answers reads, a connection
+            // that went silent (invalidations no longer arriving) would
+            // otherwise be noticed only by the next write.
+            if tokio::time::timeout(HEALTH_EVERY, wake.notified()).await.is_err() {
+                if let (Some(l), Some(mut conn)) = (link.upgrade(), conn) {
+                    let ping = redis::cmd("PING");
+                    let answer = ping.query_async::<String>(&mut conn);
+                    match tokio::time::timeout(IO_TIMEOUT, answer).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) if !e.is_timeout() => l.fail(exfil_op::READ),
+                        Ok(Err(_)) | Err(_) => l.fail(exfil_op::TIMEOUT),
+                    }
+                }
+            }
             continue;
         }
         match tokio::time::timeout(IO_TIMEOUT * 2, connect(&l)).await {
