@@ -50,21 +50,30 @@ impl LocalStore {
     /// charge was not recorded.
     pub fn add(&self, key: &str, counts: &[(&str, u64)], expires_ms: u64, now_ms: u64) -> bool {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if !map.contains_key(key) && map.len() >= MAX_ENTRIES {
+        let add = |entry: &mut Entry| {
+            entry.expires_ms = entry.expires_ms.max(expires_ms);
+            for &(kind, n) in counts {
+                match entry.counts.iter_mut().find(|(k, _)| **k == *kind) {
+                    Some((_, have)) => *have += n,
+                    None => entry.counts.push((kind.into(), n)),
+                }
+            }
+        };
+        // A client's charges after its first in a bucket: one lookup, and
+        // no key copied (the key is owned only when it is inserted).
+        if let Some(entry) = map.get_mut(key) {
+            add(entry);
+            return true;
+        }
+        if map.len() >= MAX_ENTRIES {
             map.retain(|_, e| e.expires_ms > now_ms);
             if map.len() >= MAX_ENTRIES {
                 return false;
             }
         }
-        let entry =
-            map.entry(key.to_string()).or_insert_with(|| Entry { expires_ms, counts: Vec::new() });
-        entry.expires_ms = entry.expires_ms.max(expires_ms);
-        for &(kind, n) in counts {
-            match entry.counts.iter_mut().find(|(k, _)| **k == *kind) {
-                Some((_, have)) => *have += n,
-                None => entry.counts.push((kind.into(), n)),
-            }
-        }
+        let mut entry = Entry { expires_ms, counts: Vec::new() };
+        add(&mut entry);
+        map.insert(key.to_string(), entry);
         true
     }
 
