@@ -12,7 +12,7 @@
 
 use super::classes::{alnum_bits, count_while, digit_bits, is_word};
 use super::email;
-use super::view::Shape;
+use super::view::{More, Shape};
 use super::{iban, simd, units, Engine};
 
 /// The first position in `pos..bound` where some detector may start (or
@@ -94,8 +94,16 @@ fn seek_plain(
         // Every position before the digit (a digit found past `sure` is
         // judged below, so the ones before it must be here).
         let to = digit.unwrap_or(sure).min(end);
-        if numeric {
-            if let Some(e) = (pos..to).find(|&i| encoded_start(buf, i, eof)) {
+        if numeric || k.iban {
+            // What starts before the digit: a digit written encoded, an
+            // IBAN or a phone number whose first digit is (`GB&#56;2`,
+            // `+&#52;4`).
+            let starts = |i: usize| {
+                (numeric && encoded_start(buf, i, eof))
+                    || (k.iban && iban_start(buf, i, eof))
+                    || (k.phone && phone_open(buf, i, eof))
+            };
+            if let Some(e) = (pos..to).find(|&i| starts(i)) {
                 return e;
             }
         }
@@ -185,11 +193,13 @@ pub(super) fn seek_blocks(
             cand |= if two_digit_starts { starts } else { starts & !two };
         }
         if k.iban {
-            // A capital, a capital, two digits.
-            cand |= cur.upper
-                & ahead(cur.upper, next.upper, 1)
-                & ahead(cur.digit, next.digit, 2)
-                & ahead(cur.digit, next.digit, 3);
+            // A capital, a capital, two digits; or a capital, a capital
+            // and a digit written encoded (the `open` pair of `&#`, `\\u`,
+            // `%3`, a fullwidth digit), told apart by `iban_start`.
+            let upper2 = cur.upper & ahead(cur.upper, next.upper, 1);
+            cand |= upper2
+                & ((ahead(cur.digit, next.digit, 2) & ahead(cur.digit, next.digit, 3))
+                    | ahead(cur.open, next.open, 2));
         }
         if numeric {
             // A phone's `+` or `(` before a digit or an encoded digit's
@@ -226,6 +236,13 @@ pub(super) fn seek_blocks(
             } else if matches!(buf[q], b'+' | b'(') {
                 k.phone && phone_open(buf, q, eof)
             } else {
+                // A digit written encoded: a phone number's `+` or `(`
+                // before it is where the number starts (the block's
+                // `open` class marks the encoded digit, not the `+`).
+                if k.phone && q > pos && phone_open(buf, q - 1, eof) {
+                    *blocks = Blocks { at: b, cur, next };
+                    return Ok(q - 1);
+                }
                 encoded_start(buf, q, eof)
             };
             if start {
@@ -310,8 +327,8 @@ fn encoded_after_with(
     eof: bool,
     digits_at: impl Fn(usize) -> Option<usize>,
 ) -> bool {
-    // Runs of 1, 3 and 4 digits, as a bit set: most runs stop here.
-    if run > 4 || 0b1_1010 >> run & 1 == 0 {
+    // Runs of 1, 3, 4, 5 and 6 digits, as a bit set: most runs stop here.
+    if run > 6 || 0b111_1010 >> run & 1 == 0 {
         return false;
     }
     let Some(&after) = buf.get(p + run) else { return !eof };
@@ -328,7 +345,10 @@ fn encoded_after_with(
             // An ASCII separator: the next group has a length some kind
             // takes after this first group (`fits`). Dates, prices and
             // versions stop here. (A group whose own digits are partly
-            // encoded after an ASCII separator is not read.)
+            // encoded after an ASCII separator is not read.) A `/` ends a
+            // German area code, which starts with a 0; after any other
+            // first group only a card's (`4111/1111/...`).
+            let fits = if after == b'/' && buf[p] != b'0' { fits & CARD_AFTER_4 } else { fits };
             let q = p + run + 1;
             let Some(second) = digits_at(q) else { return !eof };
             if fits >> second.min(7) & 1 == 0 {
@@ -345,24 +365,39 @@ fn encoded_after_with(
 /// `\\`, `%`, `<`, `+`, a UTF-8 lead byte: what the units path reads).
 const SPECIAL_AFTER: u8 = 0x80;
 
+/// The second groups a card takes after a first group of 4 (bit `n` for
+/// `n` digits).
+const CARD_AFTER_4: u8 = 1 << 4 | 1 << 6;
+
+/// The second groups a German subscriber number starts with after the
+/// area code's `/` (2 to 7 digits and more, capped at 7).
+const SUBSCRIBER: u8 = 0b1111_1100;
+
 /// Per length of a first group (a card's 4, an SSN's or a phone number's
-/// 3, a phone's 1; other lengths start nothing written encoded) and the
-/// byte after it: [`SPECIAL_AFTER`] for a byte a longer unit may start
-/// with, for an ASCII separator the lengths of a second group that fit
-/// (bit `n` for `n` digits: a card's 4 or 6 after 4, an SSN's 2 or a
-/// phone's 3 after 3, a phone's 3 after 1), else 0. A table: every digit
-/// group of a body that a separator ends is judged through it.
-static AFTER_GROUP: [[u8; 256]; 5] = {
-    let mut t = [[0u8; 256]; 5];
+/// 3, a phone's 1, a German area code's 3 to 6; other lengths start
+/// nothing written encoded) and the byte after it: [`SPECIAL_AFTER`] for a
+/// byte a longer unit may start with, for an ASCII separator the lengths
+/// of a second group that fit (bit `n` for `n` digits: a card's 4 or 6
+/// after 4, an SSN's 2 or a phone's 3 after 3, a phone's 3 after 1, a
+/// subscriber number after an area code's `/`), else 0. A table: every
+/// digit group of a body that a separator ends is judged through it.
+static AFTER_GROUP: [[u8; 256]; 7] = {
+    let mut t = [[0u8; 256]; 7];
     let mut run = 1;
-    while run < 5 {
+    while run < 7 {
         let mut b = 0;
         while b < 256 {
             let c = b as u8;
             t[run][b] = match (run, c) {
                 (2, _) => 0,
+                // A long area code before a `/` only: no value starts
+                // with five or six digits and an encoded unit.
+                (5 | 6, b'/') => SUBSCRIBER,
+                (5 | 6, _) => 0,
                 (_, b'&' | b'\\' | b'%' | b'<' | b'+' | 0x80..) => SPECIAL_AFTER,
-                (4, b' ' | b'-' | b'.' | b'/' | b'_') => 1 << 4 | 1 << 6,
+                (4, b'/') => CARD_AFTER_4 | SUBSCRIBER,
+                (3, b'/') => SUBSCRIBER,
+                (4, b' ' | b'-' | b'.' | b'_') => CARD_AFTER_4,
                 (3, b'-' | b' ') => 1 << 2 | 1 << 3,
                 (3, b'.') | (1, b'-' | b'.' | b' ') => 1 << 3,
                 _ => 0,
@@ -389,7 +424,8 @@ pub(super) fn after_word(buf: &[u8], p: usize) -> bool {
 }
 
 /// Whether an IBAN may start at `c`: not inside a word, a country code,
-/// then two digits.
+/// then two check digits, each plain or written encoded (`GB&#56;2`,
+/// `GB\u0038\u0032`, `GB%38%32`, fullwidth).
 pub(super) fn iban_start(buf: &[u8], c: usize, eof: bool) -> bool {
     if !buf[c].is_ascii_uppercase() || (c > 0 && buf[c - 1].is_ascii_alphanumeric()) {
         return false;
@@ -399,18 +435,39 @@ pub(super) fn iban_start(buf: &[u8], c: usize, eof: bool) -> bool {
         Some(&c1) if c1.is_ascii_uppercase() && iban::is_country([buf[c], c1]) => {}
         Some(_) => return false,
     }
-    for i in c + 2..c + 4 {
+    let mut i = c + 2;
+    for _ in 0..2 {
         match buf.get(i) {
             None => return !eof,
-            Some(d) if d.is_ascii_digit() => {}
-            Some(_) => return false,
+            Some(d) if d.is_ascii_digit() => i += 1,
+            Some(_) => match encoded_digit_len(buf, i, eof) {
+                Err(More) => return true,
+                Ok(Some(n)) => i += n,
+                Ok(None) => return false,
+            },
         }
     }
     true
 }
 
+/// The raw length of a digit written encoded at `i` (a reference, an
+/// escape, percent-encoding, a fullwidth digit), `None` when none is.
+/// The byte checks of [`units::encoded_digit_at`] first: real text's
+/// `&amp;` and `%2F` are ruled out before any read.
+#[inline]
+fn encoded_digit_len(buf: &[u8], i: usize, eof: bool) -> Result<Option<usize>, More> {
+    if !units::encoded_digit_at(buf, i, eof) {
+        return Ok(None);
+    }
+    match units::read(buf, i, eof)? {
+        Some((units::Unit::Digit(_), n)) if n > 1 => Ok(Some(n)),
+        _ => Ok(None),
+    }
+}
+
 /// Whether a phone number may start at a `+` or `(` at `c`: not glued to
-/// what precedes it, and a digit follows.
+/// what precedes it, and a digit follows, plain or written encoded
+/// (`+&#52;4`, `+\u0034`, `+%34`, a fullwidth digit).
 pub(super) fn phone_open(buf: &[u8], c: usize, eof: bool) -> bool {
     if !matches!(buf[c], b'+' | b'(') {
         return false;
@@ -418,7 +475,18 @@ pub(super) fn phone_open(buf: &[u8], c: usize, eof: bool) -> bool {
     if c > 0 && (is_word(buf[c - 1]) || matches!(buf[c - 1], b'+' | b'.' | b'/' | b'-')) {
         return false;
     }
-    buf.get(c + 1).map_or(!eof, u8::is_ascii_digit)
+    match buf.get(c + 1) {
+        None => !eof,
+        Some(d) if d.is_ascii_digit() => true,
+        Some(_) => phone_open_encoded(buf, c + 1, eof),
+    }
+}
+
+/// [`phone_open`]'s encoded digit after the `+` or `(`: out of line, real
+/// text rarely gets here.
+#[inline(never)]
+fn phone_open_encoded(buf: &[u8], i: usize, eof: bool) -> bool {
+    units::encoded_digit_at(buf, i, eof)
 }
 
 /// The first ASCII digit in `buf[from..to]`, eight bytes at a time.
@@ -466,6 +534,10 @@ mod tests {
             b"4111",
             b"411111",
             b"1111111",
+            b"030",
+            b"0221",
+            b"03581",
+            b"030581",
             b" ",
             b"-",
             b".",
