@@ -289,6 +289,34 @@ fn iban_and_phone_forms_are_masked_in_their_form() {
     }
 }
 
+/// A phone number's `+` before an encoded digit and an IBAN's capitals
+/// before encoded check digits, at every offset from a 64-byte block's
+/// edge (the seek judges blocks from byte-class masks; the `+` as a
+/// block's last byte is judged from the next block's classes): found by
+/// the fast path, whole and in one-byte writes, as by the reference.
+#[test]
+fn encoded_starts_at_every_block_offset() {
+    let e = engine();
+    for value in
+        ["+&#52;4 20 7946 0958", "(\\u0034\\u0031\\u0035) 555-0132", "GB%38%32WEST12345698765432"]
+    {
+        // Tails of every length near two blocks: the last whole blocks
+        // end at every place around the value.
+        for (k, tail) in (0..140).flat_map(|k| [(k, 0), (k, 100), (k, 130), (k, 150)]) {
+            let doc = format!("{}, {value}, {}", "x".repeat(k), "y".repeat(tail));
+            let whole = e.scan_all(doc.as_bytes(), ContentHint::Html);
+            assert_eq!(whole.1.len(), 1, "{value} after {k} bytes");
+            let reference =
+                streamed(e, Scanner::exhaustive(e.clone(), ContentHint::Html), doc.as_bytes(), &[]);
+            assert_eq!(whole, reference, "{value} after {k} bytes");
+            let bytes: Vec<usize> = (1..doc.len()).collect();
+            let ones =
+                streamed(e, Scanner::new(e.clone(), ContentHint::Html), doc.as_bytes(), &bytes);
+            assert_eq!(whole, ones, "{value} after {k} bytes, one byte at a time");
+        }
+    }
+}
+
 /// The same value in every form has the same fingerprint (its digits).
 #[test]
 fn every_form_has_the_plain_fingerprint() {

@@ -1281,7 +1281,7 @@ mod tests {
         /// ([`may_start_at`]) first does, and passes over nothing else.
         #[test]
         fn blocks_stop_where_the_bytewise_judgement_does(
-            hay in "([0-9]{1,20}[ .\\-+(A-Z_a-z,]{1,3}){8,60}",
+            hay in "([0-9]{1,20}([ .\\-+(A-Z_a-z,]|&#52;|&#39;|%34|\\\\u0034|\u{ff14}){1,3}){8,60}",
             from_frac in 0.0f64..1.0,
             e in 0usize..7,
         ) {

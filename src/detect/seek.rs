@@ -206,6 +206,13 @@ pub(super) fn seek_blocks(
             // first two bytes, told apart below; a phone is a numeric kind.
             cand |= cur.open;
         }
+        if k.phone {
+            // A phone's `+` or `(` before a digit written encoded
+            // (`+&#52;4`): the byte before an `open` pair, if no word's
+            // (the pair after a letter is `n&#39;t`'s), told apart below.
+            // The next block's classes say it of this block's last byte.
+            cand |= ahead(cur.open, next.open, 1) & !cur.word;
+        }
         cand &= u64::MAX << skip;
         let digits = u128::from(cur.digit) | u128::from(next.digit) << 64;
         while cand != 0 {
@@ -236,13 +243,6 @@ pub(super) fn seek_blocks(
             } else if matches!(buf[q], b'+' | b'(') {
                 k.phone && phone_open(buf, q, eof)
             } else {
-                // A digit written encoded: a phone number's `+` or `(`
-                // before it is where the number starts (the block's
-                // `open` class marks the encoded digit, not the `+`).
-                if k.phone && q > pos && phone_open(buf, q - 1, eof) {
-                    *blocks = Blocks { at: b, cur, next };
-                    return Ok(q - 1);
-                }
                 encoded_start(buf, q, eof)
             };
             if start {
