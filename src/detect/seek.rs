@@ -64,10 +64,11 @@ pub(super) fn seek(
 /// starts outside the anchor automaton has a digit at its start or just
 /// after it (a card, SSN or national phone at its first digit; a phone's
 /// `+` or `(` one byte before; an IBAN's country code two bytes before its
-/// check digits). So only the starts of digit runs are looked at: whole
-/// 64-byte blocks through their byte-class masks ([`seek_blocks`]), and the
-/// last bytes of the buffer, where a block and its lookahead do not fit,
-/// eight at a time.
+/// check digits), plain or written encoded (the `open` pairs of `&#`,
+/// `\u`, `%3`, `%E`, a fullwidth digit). So only the starts of digit runs
+/// and of encoded digits are looked at: whole 64-byte blocks through their
+/// byte-class masks ([`seek_blocks`]), and the last bytes of the buffer,
+/// where a block and its lookahead do not fit, eight at a time.
 fn seek_plain(
     eng: &Engine,
     buf: &[u8],
@@ -151,8 +152,9 @@ fn seek_plain(
 ///
 /// The candidates are exactly those of the byte-by-byte loop: a digit run's
 /// start not glued to a word whose shape may start a numeric kind, a
-/// capital that [`iban_start`] accepts, a `+` or `(` that [`phone_open`]
-/// accepts. Digit runs of a length no numeric kind starts with are dropped
+/// capital that [`iban_start`] accepts (before plain or encoded check
+/// digits), a `+` or `(` that [`phone_open`] accepts (before a plain or an
+/// encoded digit), an encoded digit that [`encoded_start`] accepts. Digit runs of a length no numeric kind starts with are dropped
 /// from the masks alone; the rest are judged by [`Shape`] as before.
 pub(super) fn seek_blocks(
     eng: &Engine,
