@@ -297,9 +297,12 @@ fn iban_and_phone_forms_are_masked_in_their_form() {
 #[test]
 fn encoded_starts_at_every_block_offset() {
     let e = engine();
-    for value in
-        ["+&#52;4 20 7946 0958", "(\\u0034\\u0031\\u0035) 555-0132", "GB%38%32WEST12345698765432"]
-    {
+    for value in [
+        "+&#52;4 20 7946 0958",
+        "(\\u0034\\u0031\\u0035) 555-0132",
+        "GB%38%32WEST12345698765432",
+        "GB8&#50;WEST12345698765432",
+    ] {
         // Tails of every length near two blocks: the last whole blocks
         // end at every place around the value.
         for (k, tail) in (0..140).flat_map(|k| [(k, 0), (k, 100), (k, 130), (k, 150)]) {

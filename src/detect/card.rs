@@ -92,7 +92,10 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     if opt(prev, |b| is_word(b) || is_digit(b)) {
         return Ok(None);
     }
-    if prev == Some(b'.') && opt(v.before(p, 2), is_digit) {
+    // After a decimal point (`6.4111 ...`). A mask's `*` counts as the
+    // digit it was: masking a token that ends in a digit (`AKIA...6.`)
+    // must not turn the number after it into a card.
+    if prev == Some(b'.') && opt(v.before(p, 2), digit_or_mask) {
         return Ok(None);
     }
     let mut digits = [0u8; 19];
@@ -107,7 +110,7 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     if run == 4 && opt(next, is_sep) && opt(v.at(end + 1)?, is_digit) {
         let sep = next.unwrap();
         if prev == Some(sep)
-            && opt(v.before(p, 2), is_digit)
+            && opt(v.before(p, 2), digit_or_mask)
             && long_groups_before(v, p, sep)
             && !card_before(v, p)
         {
@@ -206,7 +209,9 @@ fn long_groups_before(v: &View, p: usize, sep: u8) -> bool {
     // `k` counts bytes back from `p`: `k` is the separator before a group.
     let mut k = 1;
     for _ in 0..MAX_GROUPS {
-        let digits = (k + 1..=k + 8).take_while(|&j| opt(v.before(p, j), is_digit)).count();
+        // Masked digits count: masking the value before (an SSN) must not
+        // uncover the card.
+        let digits = (k + 1..=k + 8).take_while(|&j| opt(v.before(p, j), digit_or_mask)).count();
         if digits < 4 {
             return false;
         }
@@ -214,7 +219,7 @@ fn long_groups_before(v: &View, p: usize, sep: u8) -> bool {
         let group_sep = v.before(p, k);
         if digits > 7
             || !opt(group_sep, |s| continues(sep, s))
-            || !opt(v.before(p, k + 1), is_digit)
+            || !opt(v.before(p, k + 1), digit_or_mask)
         {
             return true;
         }
@@ -302,6 +307,12 @@ pub(crate) fn brand_bare(d: &[u8]) -> Option<Brand> {
         return None;
     }
     brand(d)
+}
+
+/// A digit, or the `*` a mask wrote over one.
+#[inline]
+pub(crate) fn digit_or_mask(b: u8) -> bool {
+    is_digit(b) || b == b'*'
 }
 
 #[cfg(test)]

@@ -195,13 +195,14 @@ pub(super) fn seek_blocks(
             cand |= if two_digit_starts { starts } else { starts & !two };
         }
         if k.iban {
-            // A capital, a capital, two digits; or a capital, a capital
-            // and a digit written encoded (the `open` pair of `&#`, `\\u`,
-            // `%3`, a fullwidth digit), told apart by `iban_start`.
+            // A capital, a capital, two check digits, each plain or
+            // written encoded (where an `open` pair of `&#`, `\\u`, `%3`,
+            // a fullwidth digit starts), told apart by `iban_start`.
             let upper2 = cur.upper & ahead(cur.upper, next.upper, 1);
-            cand |= upper2
-                & ((ahead(cur.digit, next.digit, 2) & ahead(cur.digit, next.digit, 3))
-                    | ahead(cur.open, next.open, 2));
+            let open2 = ahead(cur.open, next.open, 2);
+            let digit2 = ahead(cur.digit, next.digit, 2);
+            let second = ahead(cur.digit, next.digit, 3) | ahead(cur.open, next.open, 3);
+            cand |= upper2 & (digit2 & second | open2);
         }
         if numeric {
             // A phone's `+` or `(` before a digit or an encoded digit's
@@ -356,7 +357,9 @@ fn encoded_after_with(
             if fits >> second.min(7) & 1 == 0 {
                 return false;
             }
-            q + second
+            // A subscriber number's run may be long; the walk goes on
+            // through its digits from anywhere inside it.
+            q + second.min(8)
         }
     };
     units::cluster_ends_encoded_from(buf, p, from, eof, false)
