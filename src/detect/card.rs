@@ -170,6 +170,12 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
             if g < 4 && v.buf[end - g - 1] != v.buf[end] {
                 continue;
             }
+            // Nor is a last group of three before two and four digits in
+            // the same separator: an SSN's area (`... 7654 346 55 7654`),
+            // which masking the card would leave half shown.
+            if g == 3 && ssn_after(v, end)? {
+                continue;
+            }
             let len: usize = lens[..k].iter().sum();
             if let Some(brand) = validate(&digits[..len], false) {
                 let hit = Hit { brand: Some(brand), ..Hit::new(Kind::Card, end - p) };
@@ -184,6 +190,18 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
         return Ok(None);
     }
     whole(v, p, end, &digits[..n])
+}
+
+/// Whether the separator at `end` (after a group of three) is followed by
+/// two digits, the same separator and four digits: the rest of an SSN.
+fn ssn_after(v: &View, end: usize) -> Result<bool, super::view::More> {
+    let Some(sep) = v.at(end)? else { return Ok(false) };
+    let (a, after) = v.run(end + 1, 2, is_digit)?;
+    if a != 2 || after != Some(sep) {
+        return Ok(false);
+    }
+    let (b, _) = v.run(end + 4, 4, is_digit)?;
+    Ok(b == 4)
 }
 
 /// Most groups read from one run: the longest layout (5 groups) and the
