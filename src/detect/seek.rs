@@ -199,27 +199,34 @@ pub(super) fn seek_blocks(
             let two = ahead(cur.digit, next.digit, 1) & !ahead(cur.digit, next.digit, 2);
             cand |= if two_digit_starts { starts } else { starts & !two };
         }
+        // A capital, a capital, two check digits, each plain or written
+        // encoded (where an `open` pair of `&#`, `\\u`, `%3`, a fullwidth
+        // digit starts), told apart by `iban_start`.
+        let upper2 = cur.upper & ahead(cur.upper, next.upper, 1);
+        let digit2 = ahead(cur.digit, next.digit, 2);
         if k.iban {
-            // A capital, a capital, two check digits, each plain or
-            // written encoded (where an `open` pair of `&#`, `\\u`, `%3`,
-            // a fullwidth digit starts), told apart by `iban_start`.
-            let upper2 = cur.upper & ahead(cur.upper, next.upper, 1);
-            let open2 = ahead(cur.open, next.open, 2);
-            let digit2 = ahead(cur.digit, next.digit, 2);
-            let second = ahead(cur.digit, next.digit, 3) | ahead(cur.open, next.open, 3);
-            cand |= upper2 & (digit2 & second | open2);
+            cand |= upper2 & digit2 & ahead(cur.digit, next.digit, 3);
         }
         if numeric {
             // A phone's `+` or `(` before a digit or an encoded digit's
             // first two bytes, told apart below; a phone is a numeric kind.
             cand |= cur.open;
         }
-        if k.phone {
-            // A phone's `+` or `(` before a digit written encoded
-            // (`+&#52;4`): the byte before an `open` pair, if no word's
-            // (the pair after a letter is `n&#39;t`'s), told apart below.
-            // The next block's classes say it of this block's last byte.
-            cand |= ahead(cur.open, next.open, 1) & !cur.word;
+        // What starts before an encoded digit: most blocks hold no `open`
+        // pair (nor does the next block's start), and pay one test.
+        if cur.open | next.open != 0 {
+            if k.iban {
+                let open3 = ahead(cur.open, next.open, 3);
+                cand |= upper2 & (digit2 & open3 | ahead(cur.open, next.open, 2));
+            }
+            if k.phone {
+                // A phone's `+` or `(` before a digit written encoded
+                // (`+&#52;4`): the byte before an `open` pair, if no
+                // word's (the pair after a letter is `n&#39;t`'s), told
+                // apart below. The next block's classes say it of this
+                // block's last byte.
+                cand |= ahead(cur.open, next.open, 1) & !cur.word;
+            }
         }
         cand &= u64::MAX << skip;
         let digits = u128::from(cur.digit) | u128::from(next.digit) << 64;
