@@ -92,7 +92,10 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     if opt(prev, |b| is_word(b) || is_digit(b)) {
         return Ok(None);
     }
-    if prev == Some(b'.') && opt(v.before(p, 2), is_digit) {
+    // After a decimal point (`6.4111 ...`). A mask's `*` counts as the
+    // digit it was: masking a token that ends in a digit (`AKIA...6.`)
+    // must not turn the number after it into a card.
+    if prev == Some(b'.') && opt(v.before(p, 2), digit_or_mask) {
         return Ok(None);
     }
     let mut digits = [0u8; 19];
@@ -107,7 +110,7 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     if run == 4 && opt(next, is_sep) && opt(v.at(end + 1)?, is_digit) {
         let sep = next.unwrap();
         if prev == Some(sep)
-            && opt(v.before(p, 2), is_digit)
+            && opt(v.before(p, 2), digit_or_mask)
             && long_groups_before(v, p, sep)
             && !card_before(v, p)
         {
@@ -167,6 +170,12 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
             if g < 4 && v.buf[end - g - 1] != v.buf[end] {
                 continue;
             }
+            // Nor is a last group of three before two and four digits in
+            // the same separator: an SSN's area (`... 7654 346 55 7654`),
+            // which masking the card would leave half shown.
+            if g == 3 && ssn_after(v, end)? {
+                continue;
+            }
             let len: usize = lens[..k].iter().sum();
             if let Some(brand) = validate(&digits[..len], false) {
                 let hit = Hit { brand: Some(brand), ..Hit::new(Kind::Card, end - p) };
@@ -181,6 +190,18 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
         return Ok(None);
     }
     whole(v, p, end, &digits[..n])
+}
+
+/// Whether the separator at `end` (after a group of three) is followed by
+/// two digits, the same separator and four digits: the rest of an SSN.
+fn ssn_after(v: &View, end: usize) -> Result<bool, super::view::More> {
+    let Some(sep) = v.at(end)? else { return Ok(false) };
+    let (a, after) = v.run(end + 1, 2, is_digit)?;
+    if a != 2 || after != Some(sep) {
+        return Ok(false);
+    }
+    let (b, _) = v.run(end + 4, 4, is_digit)?;
+    Ok(b == 4)
 }
 
 /// Most groups read from one run: the longest layout (5 groups) and the
@@ -206,7 +227,9 @@ fn long_groups_before(v: &View, p: usize, sep: u8) -> bool {
     // `k` counts bytes back from `p`: `k` is the separator before a group.
     let mut k = 1;
     for _ in 0..MAX_GROUPS {
-        let digits = (k + 1..=k + 8).take_while(|&j| opt(v.before(p, j), is_digit)).count();
+        // Masked digits count: masking the value before (an SSN) must not
+        // uncover the card.
+        let digits = (k + 1..=k + 8).take_while(|&j| opt(v.before(p, j), digit_or_mask)).count();
         if digits < 4 {
             return false;
         }
@@ -214,7 +237,7 @@ fn long_groups_before(v: &View, p: usize, sep: u8) -> bool {
         let group_sep = v.before(p, k);
         if digits > 7
             || !opt(group_sep, |s| continues(sep, s))
-            || !opt(v.before(p, k + 1), is_digit)
+            || !opt(v.before(p, k + 1), digit_or_mask)
         {
             return true;
         }
@@ -302,6 +325,12 @@ pub(crate) fn brand_bare(d: &[u8]) -> Option<Brand> {
         return None;
     }
     brand(d)
+}
+
+/// A digit, or the `*` a mask wrote over one.
+#[inline]
+pub(crate) fn digit_or_mask(b: u8) -> bool {
+    is_digit(b) || b == b'*'
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! IBAN: country code, two check digits and the BBAN, compact or printed in
-//! groups of four separated by single spaces; the length must be that
-//! country's and the ISO 13616 mod-97 check must hold.
+//! groups of four separated by single spaces (ISO 13616's paper form) or
+//! single dots (`DE89.3704.0044...`, as some invoices and shop pages print
+//! it), one separator throughout; the length must be that country's and
+//! the ISO 13616 mod-97 check must hold.
 
 use super::classes::{is_alnum, is_digit, opt};
 use super::validate::mod97;
@@ -137,10 +139,11 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     chars[..4].copy_from_slice(&v.buf[p..p + 4]);
     let mut n = 4;
     let mut i = p + 4;
-    if v.at(i)? == Some(b' ') && opt(v.at(i + 1)?, is_bban) {
+    let sep = v.at(i)?;
+    if matches!(sep, Some(b' ' | b'.')) && opt(v.at(i + 1)?, is_bban) {
         // Printed: groups of four, the last one possibly shorter.
         while n < len {
-            if v.at(i)? != Some(b' ') {
+            if v.at(i)? != sep {
                 return Ok(None);
             }
             let (g, _) = v.run(i + 1, 4, is_bban)?;
@@ -215,6 +218,12 @@ mod tests {
             // Unknown country.
             ("ZZ82WEST12345698765432", None),
             ("DE89 3704 0044 0532 013 000", None),
+            // Dots, one separator throughout.
+            ("DE89.3704.0044.0532.0130.00", Some(27)),
+            ("iban: GB82.WEST.1234.5698.7654.32.", Some(27)),
+            ("DE89.3704 0044.0532.0130.00", None),
+            ("DE89.3704.0044.0532.013.000", None),
+            ("DE88.3704.0044.0532.0130.00", None),
         ];
         for (s, want) in cases {
             assert_eq!(probe(s), *want, "{s}");

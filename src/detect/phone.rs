@@ -1,7 +1,13 @@
 //! Phone numbers: E.164-style international numbers (`+` and 8-15 digits,
 //! single separators allowed) and common North American national forms
 //! (`(415) 555-0132`, `415-555-0132`, `415.555.0132`, `1-415-555-0132`,
-//! `001-415-555-0132`), each with an optional `x123` extension.
+//! `001-415-555-0132`), each with an optional `x123` extension; and the
+//! German notation with a `/` after the area code (DIN 5008's older form,
+//! still common on German, Austrian and Swiss pages): `030/1234567`,
+//! `0221/123 4567`, `+49 30/123 4567`.
+//!
+//! `_` is not a phone separator: no national convention writes one, and
+//! runs joined by it are identifiers (`IMG_20240105_123456`, `2024_05_06`).
 //!
 //! Phones are soft targets: the rules are deliberately conservative so that
 //! timestamps, prices, versions, IP addresses and IDs never match. Ten bare
@@ -19,24 +25,37 @@ pub(crate) const LOOKAHEAD: usize = 40;
 
 /// Per first-run length, the first digits (bit `d` for digit `d`) with
 /// which [`may_start`] can be true: any digit, in a first group of 1 or 3;
-/// 2 to 9 in a bare run of 10 (an area code never starts with 0 or 1).
+/// 2 to 9 in a bare run of 10 (an area code never starts with 0 or 1); 0
+/// in a German area code of 3 to 6 digits before a `/`.
 pub(crate) const START_DIGITS: [u16; 20] = {
     let mut t = [0u16; 20];
     t[1] = 0x3ff;
     t[3] = 0x3ff;
+    t[4] = 1;
+    t[5] = 1;
+    t[6] = 1;
     t[10] = 0x3fc;
     t
 };
 
 /// Whether a national phone number can start at a digit cluster of this
 /// shape: a group of 1 or 3 digits, then `-` or `.` and a group of 3 (every
-/// form [`national`] accepts), or ten bare digits in the plan's shape
-/// ([`bare`]). Never false where [`detect`] could match at a digit; `+`
-/// and `(` forms start at their own byte.
+/// form [`national`] accepts), ten bare digits in the plan's shape
+/// ([`bare`]), or an area code and a `/` ([`slashed`]). Never false where
+/// [`detect`] could match at a digit; `+` and `(` forms start at their own
+/// byte.
 #[inline]
 pub(crate) fn may_start(s: &Shape) -> bool {
     (matches!(s.len(), 1 | 3) && matches!(s.sep, Some(b'-' | b'.')) && s.second == 3)
         || (s.len() == 10 && nanp(s.first))
+        || (s.sep == Some(b'/') && s.second >= 2 && area_code(s.first))
+}
+
+/// A German area code with its trunk prefix: a 0 and 2 to 5 digits, the
+/// first of them not 0 (`00` dials abroad).
+#[inline]
+fn area_code(d: &[u8]) -> bool {
+    (3..=6).contains(&d.len()) && d[0] == b'0' && d[1] != b'0'
 }
 
 /// [`may_start`] at `p` of `buf`, with the one check a shape cannot make:
@@ -109,9 +128,59 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
         b'(' => parenthesised(v, p),
         _ => match bare(v, p)? {
             Some(hit) => Ok(Some(hit)),
-            None => national(v, p),
+            None => match national(v, p)? {
+                Some(hit) => Ok(Some(hit)),
+                None => slashed(v, p),
+            },
         },
     }
+}
+
+/// Most digits a German number has with its trunk prefix and an
+/// extension (E.164 allows 15 with the country code's two).
+const SLASHED_DIGITS: std::ops::RangeInclusive<usize> = 9..=14;
+
+/// `030/1234567`: an area code with its 0 ([`area_code`]), a `/` and the
+/// subscriber number, contiguous or in groups of 2 to 8 digits separated
+/// by spaces or by hyphens (one of them throughout: `0221/123 4567`,
+/// `030/1234567-89` with an extension), 9 to 14 digits in all, and an
+/// optional `x123` extension like the other forms. Dates
+/// (`01/05/2024`: a two-digit first group), fractions, `NNNN/YYYY`
+/// invoice numbers (too few digits) and paths (a `/` before or after)
+/// are not.
+fn slashed(v: &View, p: usize) -> Probe {
+    let (area, after) = v.run(p, 7, is_digit)?;
+    if after != Some(b'/') || !area_code(&v.buf[p..p + area]) {
+        return Ok(None);
+    }
+    let mut i = p + area + 1;
+    let mut digits = area;
+    let mut sep = None;
+    loop {
+        let (g, after) = v.run(i, 9, is_digit)?;
+        if !(2..=8).contains(&g) {
+            return Ok(None);
+        }
+        digits += g;
+        i += g;
+        match after {
+            Some(s @ (b' ' | b'-'))
+                if sep.is_none_or(|x| x == s) && opt(v.at(i + 1)?, is_digit) =>
+            {
+                sep = Some(s);
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    if !SLASHED_DIGITS.contains(&digits) {
+        return Ok(None);
+    }
+    let end = extension(v, i)?;
+    if !boundary_ok(v, end)? {
+        return Ok(None);
+    }
+    Ok(Some(Hit::new(Kind::Phone, end - p)))
 }
 
 /// Ten bare digits in the plan's shape, not part of a longer run, a decimal
@@ -129,12 +198,16 @@ fn international(v: &View, p: usize) -> Probe {
     let mut i = p + 1;
     let mut digits = 0;
     let mut sep: Option<u8> = None;
+    // Groups read, and whether a `/` ended the area code (`+49 30/123
+    // 4567`): once, after the country code and the area code.
+    let (mut groups, mut slash) = (0, false);
     loop {
         let (g, after) = v.run(i, 15, is_digit)?;
         if g == 0 {
             return Ok(None);
         }
         digits += g;
+        groups += 1;
         if digits > 15 {
             return Ok(None);
         }
@@ -142,6 +215,10 @@ fn international(v: &View, p: usize) -> Probe {
         match after {
             Some(s) if is_sep(s) && sep.is_none_or(|x| x == s) && opt(v.at(i + 1)?, is_digit) => {
                 sep = Some(s);
+                i += 1;
+            }
+            Some(b'/') if groups == 2 && !slash && opt(v.at(i + 1)?, is_digit) => {
+                slash = true;
                 i += 1;
             }
             _ => break,
@@ -253,6 +330,15 @@ mod tests {
             ("001-785-360-4884", Some(16)),
             ("1-785-360-4884", Some(14)),
             ("734-587-4086x17457", Some(18)),
+            // German notation: a `/` after the area code.
+            ("Tel. 030/1234567", Some(11)),
+            ("Tel. 030/123 4567.", Some(12)),
+            ("0221/12 34 56", Some(13)),
+            ("tel 089/1234567-89", Some(14)),
+            ("030/123 4567x12", Some(15)),
+            ("+49 30/123 4567", Some(15)),
+            ("+49-221/1234567", Some(15)),
+            ("+49 30/1234567", Some(14)),
             // Ten bare digits: a phone only in phone context.
             ("tel:4155550132", Some(10)),
             ("Phone: 4155550132.", Some(10)),
@@ -279,6 +365,25 @@ mod tests {
             ("415-555-0132-99", None),
             ("415-555-01321", None),
             ("002-785-360-4884", None),
+            // Slashes that are no area code's.
+            ("01/05/2024", None),
+            ("12/05/2024", None),
+            ("2024/05/06", None),
+            ("0001/2024", None),
+            ("030/2024", None),
+            ("0042/1234567", None),
+            ("030/1234567/8", None),
+            ("030/123 4567-89", None),
+            ("030/1234567890123", None),
+            ("1/2", None),
+            ("3/4 cup", None),
+            ("/api/0221/1234567", None),
+            ("030_1234567", None),
+            ("0.030/1234567", None),
+            ("+49/30/1234567", None),
+            ("+1 10/12/2024", None),
+            ("+49 30/12/2024", None),
+            ("+49 30/1234567/8", None),
         ];
         for (s, want) in cases {
             assert_eq!(probe(s), *want, "{s}");

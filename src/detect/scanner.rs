@@ -310,15 +310,20 @@ impl Scanner {
         let exhaustive = self.reference.is_some();
         // Nor inside an encoded unit (`%38`): the whole body reads it as
         // one character, and masking a value after it would change that.
-        let numeric =
-            class == DIGIT && !after_word(v.buf, p) && !units::inside_unit(v.buf, p, v.eof)?;
+        let numeric = class == DIGIT
+            && !after_word(v.buf, p)
+            && !units::inside_unit(v.buf, p, v.eof)?
+            && !units::encoded_digit_before(v.buf, p);
         let shape = if numeric && !exhaustive { Shape::read(v.buf, p, v.eof) } else { None };
         let may = |may_start: fn(&Shape) -> bool| numeric && shape.as_ref().is_none_or(may_start);
         let tries: [(bool, Detector); 5] = [
             (eng.kinds().card && may(card::may_start), card::detect),
             (eng.kinds().ssn && may(ssn::may_start), ssn::detect),
             (eng.kinds().phone && (may(phone::may_start) || class == PHONE_START), phone::detect),
-            (class == UPPER && eng.kinds().iban, iban::detect),
+            (
+                class == UPPER && eng.kinds().iban && !units::encoded_digit_before(v.buf, p),
+                iban::detect,
+            ),
             (in_zone && email::is_local(b) && eng.kinds().email, email::detect),
         ];
         for (_, detect) in tries.into_iter().filter(|t| t.0) {
@@ -338,23 +343,32 @@ impl Scanner {
         }
         // A value the page wrote with references, escapes, percent-encoding,
         // Unicode separators or inline tags: the same detectors, on units.
-        let Some(start) = units_start(eng, v, p, numeric)? else { return Ok(None) };
-        let hit = probe_units(eng, v, p, start)?;
-        // The gate says yes while the cluster runs on to the end of the
-        // bytes so far (it may still reach an encoded unit). A match stands
-        // only once the gate is sure, as it is on the whole body: a cluster
-        // of plain bytes (`1+725-...`) is the ASCII detectors' to decide,
-        // and they found nothing. The gate's cluster is bounded, so this
-        // waits for a bounded number of bytes.
-        if hit.is_some() && !v.eof {
-            let sure = View { buf: v.buf, eof: true };
-            if units_start(eng, &sure, p, numeric)?.is_none() {
-                return Err(More);
-            }
-        }
-        Ok(hit)
+        units_hit(eng, v, p, numeric)
     }
+}
 
+/// The units path at `p`, where the ASCII detectors found nothing: a
+/// value the page wrote with references, escapes, percent-encoding,
+/// Unicode separators or inline tags.
+fn units_hit(eng: &Engine, v: &View, p: usize, numeric: bool) -> Probe {
+    let Some(start) = units_start(eng, v, p, numeric)? else { return Ok(None) };
+    let hit = probe_units(eng, v, p, start)?;
+    // The gate says yes while the cluster runs on to the end of the
+    // bytes so far (it may still reach an encoded unit). A match stands
+    // only once the gate is sure, as it is on the whole body: a cluster
+    // of plain bytes (`1+725-...`) is the ASCII detectors' to decide,
+    // and they found nothing. The gate's cluster is bounded, so this
+    // waits for a bounded number of bytes.
+    if hit.is_some() && !v.eof {
+        let sure = View { buf: v.buf, eof: true };
+        if units_start(eng, &sure, p, numeric)?.is_none() {
+            return Err(More);
+        }
+    }
+    Ok(hit)
+}
+
+impl Scanner {
     /// Rewrites and reports overlapping findings (`cluster`, the first one
     /// at the leftmost position): each is reported with its own action, and
     /// on bytes that several cover the strongest rewrite wins (redact over
@@ -518,8 +532,11 @@ fn units_start(eng: &Engine, v: &View, p: usize, numeric: bool) -> Result<Option
             && units::digits_ahead(buf, p + 1, eof, units::MIN_PHONE_DIGITS))
         .then_some(UnitStart::Phone)
     } else if b.is_ascii_uppercase() {
-        (k.iban && iban_start(buf, p, eof) && units::cluster_ends_encoded(buf, p, eof, true))
-            .then_some(UnitStart::Iban)
+        (k.iban
+            && iban_start(buf, p, eof)
+            && !units::encoded_digit_before(buf, p)
+            && units::cluster_ends_encoded(buf, p, eof, true))
+        .then_some(UnitStart::Iban)
     } else {
         (any_numeric && encoded_start(buf, p, eof)).then_some(UnitStart::Digit)
     };
@@ -529,9 +546,25 @@ fn units_start(eng: &Engine, v: &View, p: usize, numeric: bool) -> Result<Option
 /// Runs the detectors `start` names on the normalized [`Window`] at `p`
 /// and maps a match back to its raw bytes.
 fn probe_units(eng: &Engine, v: &View, p: usize, start: UnitStart) -> Probe {
-    let w = Window::read(v.buf, p, v.eof);
-    let nv = View { buf: w.bytes(), eof: w.eof };
-    let q = w.at;
+    // An IBAN needs no words before it, and whether it is glued to a word
+    // is the raw byte's to say ([`iban_start`], as on the ASCII path): read
+    // through a tag (`AKIA...6</span>GB82...`) the byte before it would be
+    // the key's last, and masking the key would uncover the IBAN. A tag
+    // between two letters or digits ends a value (`Window::read_with`), as
+    // a `<` does on the ASCII path: a card before `</span>822/43/8021` is
+    // not refused for the SSN's digits, which masking the SSN would hide.
+    let iban = start == UnitStart::Iban;
+    let mut w = Window::read_with(v.buf, p, v.eof, true);
+    // A mask's `*` right before the candidate stands for the letter or
+    // digit it replaced: a number written encoded right after a value the
+    // ASCII path read (`AKIA...6\u0034111 ...`) is glued to it, and stays
+    // glued once that value is masked.
+    if !iban && w.at > 0 && w.norm[w.at - 1] == b'*' {
+        w.norm[w.at - 1] = b'0';
+    }
+    let from = if iban { w.at } else { 0 };
+    let nv = View { buf: &w.bytes()[from..], eof: w.eof };
+    let q = w.at - from;
     if q >= nv.buf.len() {
         return if w.eof { Ok(None) } else { Err(More) };
     }
@@ -620,6 +653,14 @@ fn inside(
                     break;
                 }
             }
+        }
+        if found.is_none() && k.iban && v.buf[q].is_ascii_uppercase() && q > p {
+            // An IBAN starting in a domain label (`a@b.co.GB82...`), plain
+            // or written encoded: masking the address would uncover it.
+            found = match iban::detect(v, q)? {
+                Some(h) => Some(h),
+                None => units_hit(eng, v, q, false)?.filter(|h| h.kind == Kind::Iban),
+            };
         }
         if let Some(h) = found {
             cluster.push((q, h));
@@ -1281,7 +1322,7 @@ mod tests {
         /// ([`may_start_at`]) first does, and passes over nothing else.
         #[test]
         fn blocks_stop_where_the_bytewise_judgement_does(
-            hay in "([0-9]{1,20}[ .\\-+(A-Z_a-z,]{1,3}){8,60}",
+            hay in "([0-9]{1,20}([ .\\-+(A-Z_a-z,]|&#52;|&#39;|%34|\\\\u0034|\u{ff14}){1,3}){8,60}",
             from_frac in 0.0f64..1.0,
             e in 0usize..7,
         ) {

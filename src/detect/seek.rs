@@ -12,7 +12,7 @@
 
 use super::classes::{alnum_bits, count_while, digit_bits, is_word};
 use super::email;
-use super::view::Shape;
+use super::view::{More, Shape};
 use super::{iban, simd, units, Engine};
 
 /// The first position in `pos..bound` where some detector may start (or
@@ -64,10 +64,11 @@ pub(super) fn seek(
 /// starts outside the anchor automaton has a digit at its start or just
 /// after it (a card, SSN or national phone at its first digit; a phone's
 /// `+` or `(` one byte before; an IBAN's country code two bytes before its
-/// check digits). So only the starts of digit runs are looked at: whole
-/// 64-byte blocks through their byte-class masks ([`seek_blocks`]), and the
-/// last bytes of the buffer, where a block and its lookahead do not fit,
-/// eight at a time.
+/// check digits), plain or written encoded (the `open` pairs of `&#`,
+/// `\u`, `%3`, `%E`, a fullwidth digit). So only the starts of digit runs
+/// and of encoded digits are looked at: whole 64-byte blocks through their
+/// byte-class masks ([`seek_blocks`]), and the last bytes of the buffer,
+/// where a block and its lookahead do not fit, eight at a time.
 fn seek_plain(
     eng: &Engine,
     buf: &[u8],
@@ -94,8 +95,16 @@ fn seek_plain(
         // Every position before the digit (a digit found past `sure` is
         // judged below, so the ones before it must be here).
         let to = digit.unwrap_or(sure).min(end);
-        if numeric {
-            if let Some(e) = (pos..to).find(|&i| encoded_start(buf, i, eof)) {
+        if numeric || k.iban {
+            // What starts before the digit: a digit written encoded, an
+            // IBAN or a phone number whose first digit is (`GB&#56;2`,
+            // `+&#52;4`).
+            let starts = |i: usize| {
+                (numeric && encoded_start(buf, i, eof))
+                    || (k.iban && iban_start(buf, i, eof))
+                    || (k.phone && phone_open(buf, i, eof))
+            };
+            if let Some(e) = (pos..to).find(|&i| starts(i)) {
                 return e;
             }
         }
@@ -143,8 +152,9 @@ fn seek_plain(
 ///
 /// The candidates are exactly those of the byte-by-byte loop: a digit run's
 /// start not glued to a word whose shape may start a numeric kind, a
-/// capital that [`iban_start`] accepts, a `+` or `(` that [`phone_open`]
-/// accepts. Digit runs of a length no numeric kind starts with are dropped
+/// capital that [`iban_start`] accepts (before plain or encoded check
+/// digits), a `+` or `(` that [`phone_open`] accepts (before a plain or an
+/// encoded digit), an encoded digit that [`encoded_start`] accepts. Digit runs of a length no numeric kind starts with are dropped
 /// from the masks alone; the rest are judged by [`Shape`] as before.
 pub(super) fn seek_blocks(
     eng: &Engine,
@@ -159,8 +169,13 @@ pub(super) fn seek_blocks(
     // No kind starts with a run of two digits (cents, days, months, minutes:
     // the most common runs of all); they are dropped from the masks.
     let two_digit_starts = eng.start_digits()[2] != 0;
-    // A block and the byte after it (the second of an `open` pair).
-    let classes = |at: usize| simd::classify(buf[at..at + BLOCK + 1].try_into().expect("a block"));
+    // A block and the byte after it (the second of an `open` pair). A
+    // function always inlined rather than a closure: LLVM called the
+    // closure once per block once the seek grew.
+    #[inline(always)]
+    fn classes(buf: &[u8], at: usize) -> simd::Classes {
+        simd::classify(buf[at..at + BLOCK + 1].try_into().expect("a block"))
+    }
     let fits = |at: usize| at < sure && at + 2 * BLOCK < buf.len();
     // A probe that rejected a candidate resumes inside the block it came
     // from: reuse its classes.
@@ -170,7 +185,7 @@ pub(super) fn seek_blocks(
         if !fits(pos) {
             return Err(pos);
         }
-        *blocks = Blocks { at: pos, cur: classes(pos), next: classes(pos + BLOCK) };
+        *blocks = Blocks { at: pos, cur: classes(buf, pos), next: classes(buf, pos + BLOCK) };
         b = pos;
         skip = 0;
     }
@@ -184,17 +199,34 @@ pub(super) fn seek_blocks(
             let two = ahead(cur.digit, next.digit, 1) & !ahead(cur.digit, next.digit, 2);
             cand |= if two_digit_starts { starts } else { starts & !two };
         }
+        // A capital, a capital, two check digits, each plain or written
+        // encoded (where an `open` pair of `&#`, `\\u`, `%3`, a fullwidth
+        // digit starts), told apart by `iban_start`.
+        let upper2 = cur.upper & ahead(cur.upper, next.upper, 1);
+        let digit2 = ahead(cur.digit, next.digit, 2);
         if k.iban {
-            // A capital, a capital, two digits.
-            cand |= cur.upper
-                & ahead(cur.upper, next.upper, 1)
-                & ahead(cur.digit, next.digit, 2)
-                & ahead(cur.digit, next.digit, 3);
+            cand |= upper2 & digit2 & ahead(cur.digit, next.digit, 3);
         }
         if numeric {
             // A phone's `+` or `(` before a digit or an encoded digit's
             // first two bytes, told apart below; a phone is a numeric kind.
             cand |= cur.open;
+        }
+        // What starts before an encoded digit: most blocks hold no `open`
+        // pair (nor does the next block's start), and pay one test.
+        if cur.open | next.open != 0 {
+            if k.iban {
+                let open3 = ahead(cur.open, next.open, 3);
+                cand |= upper2 & (digit2 & open3 | ahead(cur.open, next.open, 2));
+            }
+            if k.phone {
+                // A phone's `+` or `(` before a digit written encoded
+                // (`+&#52;4`): the byte before an `open` pair, if no
+                // word's (the pair after a letter is `n&#39;t`'s), told
+                // apart below. The next block's classes say it of this
+                // block's last byte.
+                cand |= ahead(cur.open, next.open, 1) & !cur.word;
+            }
         }
         cand &= u64::MAX << skip;
         let digits = u128::from(cur.digit) | u128::from(next.digit) << 64;
@@ -241,7 +273,7 @@ pub(super) fn seek_blocks(
             return Err(b);
         }
         cur = next;
-        next = classes(b + BLOCK);
+        next = classes(buf, b + BLOCK);
     }
 }
 
@@ -310,8 +342,8 @@ fn encoded_after_with(
     eof: bool,
     digits_at: impl Fn(usize) -> Option<usize>,
 ) -> bool {
-    // Runs of 1, 3 and 4 digits, as a bit set: most runs stop here.
-    if run > 4 || 0b1_1010 >> run & 1 == 0 {
+    // Runs of 1, 3, 4, 5 and 6 digits, as a bit set: most runs stop here.
+    if run > 6 || 0b111_1010 >> run & 1 == 0 {
         return false;
     }
     let Some(&after) = buf.get(p + run) else { return !eof };
@@ -328,13 +360,18 @@ fn encoded_after_with(
             // An ASCII separator: the next group has a length some kind
             // takes after this first group (`fits`). Dates, prices and
             // versions stop here. (A group whose own digits are partly
-            // encoded after an ASCII separator is not read.)
+            // encoded after an ASCII separator is not read.) A `/` ends a
+            // German area code, which starts with a 0; after any other
+            // first group only a card's (`4111/1111/...`).
+            let fits = if after == b'/' && buf[p] != b'0' { fits & CARD_AFTER_4 } else { fits };
             let q = p + run + 1;
             let Some(second) = digits_at(q) else { return !eof };
             if fits >> second.min(7) & 1 == 0 {
                 return false;
             }
-            q + second
+            // A subscriber number's run may be long; the walk goes on
+            // through its digits from anywhere inside it.
+            q + second.min(8)
         }
     };
     units::cluster_ends_encoded_from(buf, p, from, eof, false)
@@ -345,24 +382,39 @@ fn encoded_after_with(
 /// `\\`, `%`, `<`, `+`, a UTF-8 lead byte: what the units path reads).
 const SPECIAL_AFTER: u8 = 0x80;
 
+/// The second groups a card takes after a first group of 4 (bit `n` for
+/// `n` digits).
+const CARD_AFTER_4: u8 = 1 << 4 | 1 << 6;
+
+/// The second groups a German subscriber number starts with after the
+/// area code's `/` (2 to 7 digits and more, capped at 7).
+const SUBSCRIBER: u8 = 0b1111_1100;
+
 /// Per length of a first group (a card's 4, an SSN's or a phone number's
-/// 3, a phone's 1; other lengths start nothing written encoded) and the
-/// byte after it: [`SPECIAL_AFTER`] for a byte a longer unit may start
-/// with, for an ASCII separator the lengths of a second group that fit
-/// (bit `n` for `n` digits: a card's 4 or 6 after 4, an SSN's 2 or a
-/// phone's 3 after 3, a phone's 3 after 1), else 0. A table: every digit
-/// group of a body that a separator ends is judged through it.
-static AFTER_GROUP: [[u8; 256]; 5] = {
-    let mut t = [[0u8; 256]; 5];
+/// 3, a phone's 1, a German area code's 3 to 6; other lengths start
+/// nothing written encoded) and the byte after it: [`SPECIAL_AFTER`] for a
+/// byte a longer unit may start with, for an ASCII separator the lengths
+/// of a second group that fit (bit `n` for `n` digits: a card's 4 or 6
+/// after 4, an SSN's 2 or a phone's 3 after 3, a phone's 3 after 1, a
+/// subscriber number after an area code's `/`), else 0. A table: every
+/// digit group of a body that a separator ends is judged through it.
+static AFTER_GROUP: [[u8; 256]; 7] = {
+    let mut t = [[0u8; 256]; 7];
     let mut run = 1;
-    while run < 5 {
+    while run < 7 {
         let mut b = 0;
         while b < 256 {
             let c = b as u8;
             t[run][b] = match (run, c) {
                 (2, _) => 0,
+                // A long area code before a `/` only: no value starts
+                // with five or six digits and an encoded unit.
+                (5 | 6, b'/') => SUBSCRIBER,
+                (5 | 6, _) => 0,
                 (_, b'&' | b'\\' | b'%' | b'<' | b'+' | 0x80..) => SPECIAL_AFTER,
-                (4, b' ' | b'-' | b'.' | b'/' | b'_') => 1 << 4 | 1 << 6,
+                (4, b'/') => CARD_AFTER_4 | SUBSCRIBER,
+                (3, b'/') => SUBSCRIBER,
+                (4, b' ' | b'-' | b'.' | b'_') => CARD_AFTER_4,
                 (3, b'-' | b' ') => 1 << 2 | 1 << 3,
                 (3, b'.') | (1, b'-' | b'.' | b' ') => 1 << 3,
                 _ => 0,
@@ -389,7 +441,8 @@ pub(super) fn after_word(buf: &[u8], p: usize) -> bool {
 }
 
 /// Whether an IBAN may start at `c`: not inside a word, a country code,
-/// then two digits.
+/// then two check digits, each plain or written encoded (`GB&#56;2`,
+/// `GB\u0038\u0032`, `GB%38%32`, fullwidth).
 pub(super) fn iban_start(buf: &[u8], c: usize, eof: bool) -> bool {
     if !buf[c].is_ascii_uppercase() || (c > 0 && buf[c - 1].is_ascii_alphanumeric()) {
         return false;
@@ -399,18 +452,39 @@ pub(super) fn iban_start(buf: &[u8], c: usize, eof: bool) -> bool {
         Some(&c1) if c1.is_ascii_uppercase() && iban::is_country([buf[c], c1]) => {}
         Some(_) => return false,
     }
-    for i in c + 2..c + 4 {
+    let mut i = c + 2;
+    for _ in 0..2 {
         match buf.get(i) {
             None => return !eof,
-            Some(d) if d.is_ascii_digit() => {}
-            Some(_) => return false,
+            Some(d) if d.is_ascii_digit() => i += 1,
+            Some(_) => match encoded_digit_len(buf, i, eof) {
+                Err(More) => return true,
+                Ok(Some(n)) => i += n,
+                Ok(None) => return false,
+            },
         }
     }
     true
 }
 
+/// The raw length of a digit written encoded at `i` (a reference, an
+/// escape, percent-encoding, a fullwidth digit), `None` when none is.
+/// The byte checks of [`units::encoded_digit_at`] first: real text's
+/// `&amp;` and `%2F` are ruled out before any read.
+#[inline]
+fn encoded_digit_len(buf: &[u8], i: usize, eof: bool) -> Result<Option<usize>, More> {
+    if !units::encoded_digit_at(buf, i, eof) {
+        return Ok(None);
+    }
+    match units::read(buf, i, eof)? {
+        Some((units::Unit::Digit(_), n)) if n > 1 => Ok(Some(n)),
+        _ => Ok(None),
+    }
+}
+
 /// Whether a phone number may start at a `+` or `(` at `c`: not glued to
-/// what precedes it, and a digit follows.
+/// what precedes it, and a digit follows, plain or written encoded
+/// (`+&#52;4`, `+\u0034`, `+%34`, a fullwidth digit).
 pub(super) fn phone_open(buf: &[u8], c: usize, eof: bool) -> bool {
     if !matches!(buf[c], b'+' | b'(') {
         return false;
@@ -418,7 +492,18 @@ pub(super) fn phone_open(buf: &[u8], c: usize, eof: bool) -> bool {
     if c > 0 && (is_word(buf[c - 1]) || matches!(buf[c - 1], b'+' | b'.' | b'/' | b'-')) {
         return false;
     }
-    buf.get(c + 1).map_or(!eof, u8::is_ascii_digit)
+    match buf.get(c + 1) {
+        None => !eof,
+        Some(d) if d.is_ascii_digit() => true,
+        Some(_) => phone_open_encoded(buf, c + 1, eof),
+    }
+}
+
+/// [`phone_open`]'s encoded digit after the `+` or `(`: out of line, real
+/// text rarely gets here.
+#[inline(never)]
+fn phone_open_encoded(buf: &[u8], i: usize, eof: bool) -> bool {
+    units::encoded_digit_at(buf, i, eof)
 }
 
 /// The first ASCII digit in `buf[from..to]`, eight bytes at a time.
@@ -466,6 +551,10 @@ mod tests {
             b"4111",
             b"411111",
             b"1111111",
+            b"030",
+            b"0221",
+            b"03581",
+            b"030581",
             b" ",
             b"-",
             b".",

@@ -78,7 +78,8 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
     if opt(prev, |b| is_word(b) || is_digit(b)) {
         return Ok(None);
     }
-    if matches!(prev, Some(b'.') | Some(b'-')) && opt(v.before(p, 2), is_digit) {
+    // A mask's `*` counts as the digit it was (see `card::detect`).
+    if matches!(prev, Some(b'.') | Some(b'-')) && opt(v.before(p, 2), card::digit_or_mask) {
         return Ok(None);
     }
     let (run, next) = v.run(p, 9, is_digit)?;
@@ -88,7 +89,7 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
         let sep = next.unwrap();
         // Not the end of a longer number in the same separators
         // (`12/822/43/8021`); a space before is any text's.
-        if prev == Some(sep) && sep != b' ' && opt(v.before(p, 2), is_digit) {
+        if prev == Some(sep) && sep != b' ' && opt(v.before(p, 2), card::digit_or_mask) {
             return Ok(None);
         }
         let (g, after) = v.run(p + 4, 2, is_digit)?;

@@ -371,7 +371,18 @@ pub(crate) struct Window {
 impl Window {
     /// The window at `p` of `buf` (whose last [`HISTORY`] bytes before `p`
     /// are always present, or the stream starts in it).
+    #[cfg(test)]
     pub(crate) fn read(buf: &[u8], p: usize, eof: bool) -> Window {
+        Window::read_with(buf, p, eof, false)
+    }
+
+    /// [`Window::read`]; with `apart`, a tag between two letters or digits
+    /// (`32<span>4111`) is read as a boundary (`0x80`) rather than as
+    /// nothing: an IBAN's groups are read through tags next to their
+    /// separators only, so a value after a tag never lengthens its last
+    /// group (as on the ASCII path, which a `<` ends), and masking that
+    /// value never uncovers the IBAN.
+    pub(crate) fn read_with(buf: &[u8], p: usize, eof: bool, apart: bool) -> Window {
         let mut w =
             Window { norm: [0; LEFT + WINDOW], ends: [0; WINDOW], at: 0, len: 0, eof: false };
         // Left context, read backwards into the end of a scratch buffer.
@@ -379,13 +390,30 @@ impl Window {
         let mut left = [0u8; LEFT];
         let mut n = 0;
         let mut q = p;
+        // With `apart`, tags between the candidate (a letter or digit) and
+        // a letter or digit before it are a boundary too: `first` until
+        // the first shown unit before the candidate, `tags` once a tag was
+        // read before it.
+        let (mut first, mut tags) = (apart, false);
         while n < LEFT {
             let Some((u, s)) = read_back(buf, lo, q) else { break };
             q = s;
-            if let Some(b) = norm(u) {
-                left[LEFT - 1 - n] = b;
-                n += 1;
+            let Some(b) = norm(u) else {
+                tags = true;
+                continue;
+            };
+            if std::mem::take(&mut first) && tags && b.is_ascii_alphanumeric() {
+                let digit = matches!(read(buf, p, eof), Ok(Some((Unit::Digit(_), _))));
+                if digit || buf.get(p).is_some_and(u8::is_ascii_alphanumeric) {
+                    left[LEFT - 1 - n] = 0x80;
+                    n += 1;
+                    if n == LEFT {
+                        break;
+                    }
+                }
             }
+            left[LEFT - 1 - n] = b;
+            n += 1;
         }
         for k in 1..n {
             let i = LEFT - n + k;
@@ -398,6 +426,8 @@ impl Window {
         // Units from `p`.
         let mut i = p;
         let mut k = 0;
+        // A tag (or tags) right after a letter or digit, with `apart`.
+        let mut split = false;
         loop {
             if k == WINDOW || i - p > RAW_CAP {
                 w.eof = true;
@@ -420,8 +450,21 @@ impl Window {
                         w.eof = true;
                         break;
                     }
+                    let start = i;
                     i += len;
-                    let Some(b) = norm(u) else { continue };
+                    let Some(b) = norm(u) else {
+                        split |= apart && k > 0 && w.norm[w.at + k - 1].is_ascii_alphanumeric();
+                        continue;
+                    };
+                    if std::mem::take(&mut split) && b.is_ascii_alphanumeric() {
+                        w.norm[w.at + k] = 0x80;
+                        w.ends[k] = (start - p) as u16;
+                        k += 1;
+                        if k == WINDOW {
+                            w.eof = true;
+                            break;
+                        }
+                    }
                     let j = w.at + k;
                     // A `+` for a space (not the candidate's own, which
                     // starts a phone number).
@@ -640,6 +683,27 @@ pub(crate) fn digits_ahead(buf: &[u8], i: usize, eof: bool, need: usize) -> bool
             Some(&b) if b < 0x80 && !matches!(b, b'&' | b'\\' | b'%' | b'<') => return false,
             _ => {}
         }
+        // Anything else is read as a unit: from here on, by the reader.
+        return digits_ahead_by_units(buf, i, j, n, eof, need);
+    }
+    true
+}
+
+/// [`digits_ahead`] by reading every unit: from `j`, with `n` of the
+/// `need` digits already counted from `i`. Its definition, which the
+/// ASCII shortcut in front of it must answer as (tested).
+fn digits_ahead_by_units(
+    buf: &[u8],
+    i: usize,
+    mut j: usize,
+    mut n: usize,
+    eof: bool,
+    need: usize,
+) -> bool {
+    while n < need {
+        if j - i > RAW_CAP {
+            return false;
+        }
         match read(buf, j, eof) {
             Err(More) => return true,
             Ok(None) => return false,
@@ -695,6 +759,22 @@ pub(crate) fn inside_unit(buf: &[u8], p: usize, eof: bool) -> Result<bool, More>
         }
     }
     Ok(false)
+}
+
+/// Whether a digit written encoded ends right before `p` (`&#56;`, a
+/// fullwidth digit; an escape or percent-encoding ends in a word byte,
+/// which the callers' word checks see): a value starting at `p` is glued
+/// to it, as the whole body reads it. A masked one (`&#42;`, a fullwidth
+/// `*`) counts as the digit it was, so masking the value before never
+/// uncovers the one at `p`.
+pub(crate) fn encoded_digit_before(buf: &[u8], p: usize) -> bool {
+    match p.checked_sub(1).map(|q| buf[q]) {
+        Some(b';' | 0x80..=0xbf) => matches!(
+            read_back(buf, p.saturating_sub(HISTORY), p),
+            Some((Unit::Digit(_) | Unit::Char(b'*'), s)) if p - s > 1
+        ),
+        _ => false,
+    }
 }
 
 /// How far back an encoded unit covering a digit may start: the longest
@@ -911,6 +991,17 @@ mod tests {
         let s = b"1234&nbsp;<b>4111";
         let w = Window::read(s, 13, true);
         assert_eq!(w.bytes(), b"1234 4111");
+        // Apart: a tag between two letters or digits is a boundary; next
+        // to a separator it is nothing.
+        let s = b"8021</span>4111";
+        let w = Window::read_with(s, 11, true, true);
+        assert_eq!((w.bytes(), w.at), (&b"8021\x804111"[..], 5));
+        let s = b"GB82 <b>WEST</b> 1234 32<span>4111";
+        let w = Window::read_with(s, 0, true, true);
+        assert_eq!(w.bytes(), b"GB82 WEST 1234 32\x804111");
+        assert_eq!(&s[..w.raw_len(17)], b"GB82 <b>WEST</b> 1234 32");
+        let w = Window::read_with(s, 0, true, false);
+        assert_eq!(w.bytes(), b"GB82 WEST 1234 324111");
         // A window cut by the end of a chunk is not at its end.
         let w = Window::read(b"4111&nb", 0, false);
         assert!(!w.eof);
@@ -1004,28 +1095,8 @@ mod tests {
             "\u{ff0a}".as_bytes(),
             "\u{e9}".as_bytes(),
         ];
-        let reference = |buf: &[u8], i: usize, eof: bool| {
-            let (mut j, mut n) = (i, 0);
-            while n < MIN_DIGITS {
-                if j - i > RAW_CAP {
-                    return false;
-                }
-                match read(buf, j, eof) {
-                    Err(More) => return true,
-                    Ok(None) => return false,
-                    Ok(Some((u, len))) => {
-                        match u {
-                            Unit::Digit(_) => n += 1,
-                            Unit::Sep(_) | Unit::Tag => {}
-                            Unit::Char(b'.' | b'/' | b'_' | b'(' | b')' | b'+') => {}
-                            Unit::Char(_) => return false,
-                        }
-                        j += len;
-                    }
-                }
-            }
-            true
-        };
+        let reference =
+            |buf: &[u8], i: usize, eof: bool| digits_ahead_by_units(buf, i, i, 0, eof, MIN_DIGITS);
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..2000 {
             let mut buf = Vec::new();

@@ -50,11 +50,11 @@ fn separated(v: &Value) -> bool {
     numeric(v) && v.text.bytes().any(|b| matches!(b, b' ' | b'-'))
 }
 
-/// Values whose digits may be written encoded: not an IBAN (its check
-/// digits start it, and stay plain) and not a phone number (a `+` or `(`
-/// starts it).
+/// Values whose digits may be written encoded: every numeric value, an
+/// IBAN's check digits and the digit after a phone number's `+` or `(`
+/// included, and the decoys alike.
 fn digits_encodable(v: &Value) -> bool {
-    numeric(v) && !matches!(v.kind, "iban" | "phone" | "iban_bad")
+    numeric(v)
 }
 
 fn html(t: DocType) -> bool {
@@ -172,10 +172,18 @@ fn fullwidth(v: &Value, t: DocType) -> String {
 }
 
 /// Cards and SSNs: `.`, `/` or `_` throughout; cards also spaces and
-/// hyphens mixed (an SSN's groups are printed with one separator).
+/// hyphens mixed (an SSN's groups are printed with one separator). IBANs:
+/// `.` between their groups of four. (Phone numbers: their `/` form is a
+/// value of its own, the German notation; no convention writes a phone
+/// number with `_` or with `/` throughout.)
 fn punctuation(v: &Value, t: DocType) -> String {
-    let options: &[&str] =
-        if v.kind.starts_with("ssn") { &[".", "/", "_"] } else { &[".", "/", "_", "mixed"] };
+    let options: &[&str] = if v.kind.starts_with("iban") {
+        &["."]
+    } else if v.kind.starts_with("ssn") {
+        &[".", "/", "_"]
+    } else {
+        &[".", "/", "_", "mixed"]
+    };
     let sep = pick(v, 10, options);
     if sep != "mixed" {
         return t.escape(&v.text.replace([' ', '-'], sep));
@@ -269,7 +277,10 @@ pub const FORMS: &[Form] = &[
     Form { name: "fullwidth", applies: |v, _| digits_encodable(v), write: fullwidth, weight: 1 },
     Form {
         name: "punctuation",
-        applies: |v, _| separated(v) && matches!(v.kind, "card" | "luhn_bad" | "ssn" | "ssn_bad"),
+        applies: |v, _| {
+            separated(v)
+                && matches!(v.kind, "card" | "luhn_bad" | "ssn" | "ssn_bad" | "iban" | "iban_bad")
+        },
         write: punctuation,
         weight: 1,
     },

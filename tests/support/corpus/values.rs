@@ -337,7 +337,21 @@ fn nanp(rng: &mut Rng) -> (String, String, String) {
 
 fn phone(rng: &mut Rng) -> Made {
     let (a, b, c) = nanp(rng);
-    let mut s = match rng.below(9) {
+    let mut s = match rng.below(12) {
+        // German notation, a `/` after the area code (with its 0).
+        9 => format!("0{}/{}", rng.digits(NONZERO, 2), rng.digits(NONZERO, 7)),
+        10 => format!(
+            "0{}/{} {}",
+            rng.digits(NONZERO, 3),
+            rng.string(DIGITS, 3),
+            rng.string(DIGITS, 4)
+        ),
+        11 => format!(
+            "+49 {}/{} {}",
+            rng.digits(NONZERO, 2),
+            rng.string(DIGITS, 3),
+            rng.string(DIGITS, 4)
+        ),
         0 => format!("+1-{a}-{b}-{c}"),
         1 => format!("+1 {a} {b} {c}"),
         2 => format!("+44 20 {} {}", rng.string(DIGITS, 4), rng.string(DIGITS, 4)),
@@ -639,7 +653,47 @@ fn iban_bad(rng: &mut Rng) -> Made {
     let mut b = iban_compact(rng).into_bytes();
     // One check digit off: the mod-97 remainder moves by 1 or 9.
     b[3] = b'0' + (b[3] - b'0' + 1) % 10;
-    made(String::from_utf8(b).expect("ASCII"))
+    let s = String::from_utf8(b).expect("ASCII");
+    // Printed in groups too, so the grouped forms have decoys; but not
+    // when the groups after the first hold a Luhn-valid run of a card's
+    // length: with the IBAN's check failing, that is a card printed after
+    // other text, no decoy.
+    let printed = iban_printed(&s);
+    made(if rng.chance(50) && !groups_hold_luhn(&printed) { printed } else { s })
+}
+
+/// Whether consecutive all-digit groups of `printed` (after the first)
+/// join into a Luhn-valid run of 12 to 19 digits.
+fn groups_hold_luhn(printed: &str) -> bool {
+    let groups: Vec<&str> = printed.split(' ').collect();
+    (1..groups.len()).any(|i| {
+        let mut run = String::new();
+        groups[i..].iter().take_while(|g| g.bytes().all(|b| b.is_ascii_digit())).any(|g| {
+            run.push_str(g);
+            (12..=19).contains(&run.len())
+                && luhn_digit(&run[..run.len() - 1]) == run.as_bytes()[run.len() - 1]
+        })
+    })
+}
+
+/// Digit groups joined by `/` that are no German phone number: dates
+/// (`01/05/2024`, `2024/05/06`), fractions, invoice numbers (`0042/2024`),
+/// file references (`030/1234/567`) and paths holding an area code's shape.
+fn slashed_numbers(rng: &mut Rng) -> Made {
+    let (y, mo, d) = (rng.range(1990, 2030), rng.range(1, 12), rng.range(1, 28));
+    made(match rng.below(6) {
+        0 => format!("{d:02}/{mo:02}/{y}"),
+        1 => format!("{y}/{mo:02}/{d:02}"),
+        2 => format!("{}/{}", rng.range(1, 9), rng.range(2, 16)),
+        3 => format!("{:04}/{y}", rng.range(1, 999)),
+        4 => format!(
+            "0{}/{}/{}",
+            rng.digits(NONZERO, 2),
+            rng.string(DIGITS, 4),
+            rng.string(DIGITS, 3)
+        ),
+        _ => format!("/files/0{}/{}", rng.digits(NONZERO, 3), rng.digits(NONZERO, 7)),
+    })
 }
 
 fn order_number(rng: &mut Rng) -> Made {
@@ -802,4 +856,11 @@ pub const NEGATIVES: &[Shape] = &[
     },
     Shape { name: "zip", class: Class::Decoy, kind: "zip", weight: 1, make: zip },
     Shape { name: "tracking", class: Class::Decoy, kind: "tracking", weight: 1, make: tracking },
+    Shape {
+        name: "slashed_numbers",
+        class: Class::Decoy,
+        kind: "slashed_numbers",
+        weight: 2,
+        make: slashed_numbers,
+    },
 ];
