@@ -324,7 +324,15 @@ impl Scanner {
                 class == UPPER && eng.kinds().iban && !units::encoded_digit_before(v.buf, p),
                 iban::detect,
             ),
-            (in_zone && email::is_local(b) && eng.kinds().email, email::detect),
+            // Nor an address inside an encoded unit (the `u` of `\u0030`):
+            // masking it would break the unit and uncover what it hid.
+            (
+                in_zone
+                    && email::is_local(b)
+                    && eng.kinds().email
+                    && !units::inside_unit(v.buf, p, v.eof)?,
+                email::detect,
+            ),
         ];
         for (_, detect) in tries.into_iter().filter(|t| t.0) {
             // An ambiguous shape stands only in its context (`context.rs`).
