@@ -505,13 +505,7 @@ async fn overlapping_reads_of_one_client_share_one_round_trip() {
     }
     assert_eq!(other.await.unwrap(), Some((vec![0], vec![0])));
 
-    let info: String = redis::cmd("INFO").arg("commandstats").query(&mut conn).unwrap();
-    let hmget = info
-        .lines()
-        .find_map(|l| l.strip_prefix("cmdstat_hmget:calls="))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse::<u64>().ok())
-        .expect("INFO commandstats lists HMGET");
+    let hmget = hmget_calls(&mut conn);
     // Two HMGET (previous and current bucket) per round trip: one round
     // trip for the fifty overlapping reads, one for the other client.
     assert_eq!(hmget, 4, "HMGET calls: {hmget}");
@@ -552,7 +546,18 @@ async fn reads_batched_in_one_pipeline_each_get_their_own_counts() {
     assert!(store.is_up(), "no read failed or timed out");
 }
 
-/// HMGET calls Redis has run since the last `CONFIG RESETSTAT`.
+/// Waits until Redis holds `want` cards in `key` (a charge is written
+/// asynchronously).
+async fn await_cards(conn: &mut redis::Connection, key: &str, want: u64) {
+    wait_for("the charge to reach Redis", || {
+        let n: Option<u64> = redis::cmd("HGET").arg(key).arg("card").query(conn).unwrap();
+        async move { n == Some(want) }
+    })
+    .await;
+}
+
+/// HMGET calls Redis has run since the last `CONFIG RESETSTAT` (0 when it
+/// ran none).
 fn hmget_calls(conn: &mut redis::Connection) -> u64 {
     let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
     info.lines()
@@ -598,11 +603,7 @@ async fn the_mirror_answers_reads_and_follows_every_change() {
         ttl: Duration::from_secs(60),
     });
     assert_eq!(card(read().await), 6);
-    wait_for("the charge to reach Redis", || {
-        let n: Option<u64> = redis::cmd("HGET").arg(cur).arg("card").query(&mut conn).unwrap();
-        async move { n == Some(6) }
-    })
-    .await;
+    await_cards(&mut conn, cur, 6).await;
     let ttl: i64 = redis::cmd("PTTL").arg(cur).query(&mut conn).unwrap();
     assert!(ttl > 0 && ttl <= 60_000, "the charge script sets the expiry: {ttl}");
     // The write ended Redis's tracking of the key; the writer's read-back
@@ -632,11 +633,7 @@ async fn a_server_without_scripts_is_read_on_every_request() {
         counts: vec![("card".into(), 2)],
         ttl: Duration::from_secs(60),
     });
-    wait_for("the charge to reach Redis", || {
-        let n: Option<u64> = redis::cmd("HGET").arg(cur).arg("card").query(&mut conn).unwrap();
-        async move { n == Some(2) }
-    })
-    .await;
+    await_cards(&mut conn, cur, 2).await;
     let ttl: i64 = redis::cmd("PTTL").arg(cur).query(&mut conn).unwrap();
     assert!(ttl > 0 && ttl <= 60_000, "the key expires: {ttl}");
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
