@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
+use leakwarden::exfil::key::{BucketKey, ClientId, ScopeId, Scopes};
 use leakwarden::exfil::redis_store::{RedisStore, Write};
 
 /// The card every upstream response carries (a well-known test number).
@@ -456,17 +457,36 @@ async fn local_store_gives_the_same_results_on_one_replica() {
 
 /// A real Redis and a store connected to it, with a plain connection to
 /// seed and inspect it; `None` (the test skips) without `redis-server`.
-async fn connected_store(
-) -> Option<(Redis, Arc<RedisStore>, redis::Connection, leakwarden::metrics::Metrics)> {
+async fn connected_store() -> Option<Connected> {
     connected_store_with(&[]).await
 }
 
-async fn connected_store_with(
-    args: &[&str],
-) -> Option<(Redis, Arc<RedisStore>, redis::Connection, leakwarden::metrics::Metrics)> {
+/// What [`connected_store`] gives a test.
+type Connected = (Redis, Arc<RedisStore>, redis::Connection, leakwarden::metrics::Metrics, Keys);
+
+/// Bucket keys of the store's one scope.
+#[derive(Clone, Copy)]
+struct Keys(ScopeId);
+
+impl Keys {
+    /// Bucket `bucket` of client number `who`.
+    fn of(self, who: u8, bucket: u64) -> BucketKey {
+        BucketKey { scope: self.0, window_ms: 60_000, client: ClientId([who; 16]), bucket }
+    }
+}
+
+/// Kind names as a budget's read asks for them.
+fn kinds(names: &[&str]) -> Arc<[Arc<str>]> {
+    names.iter().map(|&n| Arc::from(n)).collect()
+}
+
+async fn connected_store_with(args: &[&str]) -> Option<Connected> {
     let redis = Redis::start_with(redis_server()?, args);
     let metrics = leakwarden::metrics::Metrics::new();
-    let store = Arc::new(RedisStore::start(&redis.url(), metrics.exfiltration.clone()).unwrap());
+    let scopes = Arc::new(Scopes::default());
+    let keys = Keys(scopes.intern("t"));
+    let store = RedisStore::start(&redis.url(), "lwtest:", scopes, metrics.exfiltration.clone());
+    let store = Arc::new(store.unwrap());
     wait_for("the store to connect", || {
         let up = store.is_up();
         async move { up }
@@ -474,7 +494,7 @@ async fn connected_store_with(
     .await;
     let client = redis::Client::open(redis.url()).unwrap();
     let conn = client.get_connection_with_timeout(Duration::from_secs(1)).unwrap();
-    Some((redis, store, conn, metrics))
+    Some((redis, store, conn, metrics, keys))
 }
 
 /// Far enough ahead that nothing the tests keep in a mirror expires.
@@ -486,20 +506,23 @@ const LATER_MS: u64 = u64::MAX / 2;
 /// answer. A read of another client's buckets is sent on its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overlapping_reads_of_one_client_share_one_round_trip() {
-    let Some((_redis, store, mut conn, _)) = connected_store().await else { return };
-    let _: () = redis::cmd("HSET").arg("lwtest:a:cur").arg("card").arg(7).query(&mut conn).unwrap();
+    let Some((_redis, store, mut conn, _, keys)) = connected_store().await else { return };
+    let (a, b) = (1, 2);
+    let a_cur = store.name(&keys.of(a, 2));
+    let _: () = redis::cmd("HSET").arg(&a_cur).arg("card").arg(7).query(&mut conn).unwrap();
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
     let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(400).arg("ALL").query(&mut conn).unwrap();
 
-    let kinds = vec![("card".to_string(), 10u64)];
-    let read = |cur: &'static str| {
+    let kinds = kinds(&["card"]);
+    let read = |who: u8| {
         let (store, kinds) = (store.clone(), kinds.clone());
+        let (prev, cur) = (keys.of(who, 1), keys.of(who, 2));
         tokio::spawn(async move {
-            store.read("lwtest:a:prev", cur, &kinds, Duration::from_secs(3), LATER_MS).await
+            store.read(&prev, &cur, &kinds, Duration::from_secs(3), LATER_MS).await
         })
     };
-    let same: Vec<_> = (0..50).map(|_| read("lwtest:a:cur")).collect();
-    let other = read("lwtest:b:cur");
+    let same: Vec<_> = (0..50).map(|_| read(a)).collect();
+    let other = read(b);
     for r in same {
         assert_eq!(r.await.unwrap(), Some((vec![0], vec![7])), "every joined read gets the answer");
     }
@@ -517,24 +540,24 @@ async fn overlapping_reads_of_one_client_share_one_round_trip() {
 /// (the answers are handed out in order).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_batched_in_one_pipeline_each_get_their_own_counts() {
-    let Some((_redis, store, mut conn, _)) = connected_store().await else { return };
-    for i in 0..40u64 {
+    let Some((_redis, store, mut conn, _, keys)) = connected_store().await else { return };
+    for i in 0..40u8 {
         let _: () = redis::cmd("HSET")
-            .arg(format!("lwtest:c{i}:prev"))
+            .arg(store.name(&keys.of(i, 1)))
             .arg("ssn")
-            .arg(1000 + i)
+            .arg(1000 + u64::from(i))
             .arg("card")
             .arg(i)
             .query(&mut conn)
             .unwrap();
     }
     let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(300).arg("ALL").query(&mut conn).unwrap();
-    let kinds = vec![("card".to_string(), 10u64), ("ssn".to_string(), 10u64)];
-    let reads: Vec<_> = (0..40u64)
+    let kinds = kinds(&["card", "ssn"]);
+    let reads: Vec<_> = (0..40u8)
         .map(|i| {
             let (store, kinds) = (store.clone(), kinds.clone());
+            let (prev, cur) = (keys.of(i, 1), keys.of(i, 2));
             tokio::spawn(async move {
-                let (prev, cur) = (format!("lwtest:c{i}:prev"), format!("lwtest:c{i}:cur"));
                 store.read(&prev, &cur, &kinds, Duration::from_secs(3), LATER_MS).await
             })
         })
@@ -573,12 +596,13 @@ fn hmget_calls(conn: &mut redis::Connection) -> u64 {
 /// store wrote is still tracked afterwards (the writer reads it back).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mirror_answers_reads_and_follows_every_change() {
-    let Some((_redis, store, mut conn, metrics)) = connected_store().await else { return };
+    let Some((_redis, store, mut conn, metrics, keys)) = connected_store().await else { return };
     assert!(store.is_tracking(), "redis-server 6+ accepts RESP3 and CLIENT TRACKING");
-    let (prev, cur) = ("lwtest:m:prev", "lwtest:m:cur");
-    let _: () = redis::cmd("HSET").arg(cur).arg("card").arg(3).query(&mut conn).unwrap();
-    let kinds = vec![("card".to_string(), 100u64)];
-    let read = || store.read(prev, cur, &kinds, Duration::from_secs(3), LATER_MS);
+    let (prev, cur) = (keys.of(9, 1), keys.of(9, 2));
+    let name = store.name(&cur);
+    let _: () = redis::cmd("HSET").arg(&name).arg("card").arg(3).query(&mut conn).unwrap();
+    let kinds = kinds(&["card"]);
+    let read = || store.read(&prev, &cur, &kinds, Duration::from_secs(3), LATER_MS);
     let card = |counts: Option<(Vec<u64>, Vec<u64>)>| counts.expect("redis answers").1[0];
 
     assert_eq!(card(read().await), 3);
@@ -592,27 +616,26 @@ async fn the_mirror_answers_reads_and_follows_every_change() {
 
     // Another replica charges: the invalidation drops the copy and the next
     // read asks Redis.
-    let _: () = redis::cmd("HINCRBY").arg(cur).arg("card").arg(2).query(&mut conn).unwrap();
+    let _: () = redis::cmd("HINCRBY").arg(&name).arg("card").arg(2).query(&mut conn).unwrap();
     wait_for("the invalidation", || async { card(read().await) == 5 }).await;
     assert!(metrics.exfiltration.mirror_invalidations_total.get() >= 1);
 
     // This store charges: counted at once, before Redis has it.
-    store.write(Write {
-        key: cur.into(),
-        counts: vec![("card".into(), 1)],
-        ttl: Duration::from_secs(60),
-    });
+    store.write(Write { key: cur, counts: vec![("card".into(), 1)], ttl: Duration::from_secs(60) });
     assert_eq!(card(read().await), 6);
-    await_cards(&mut conn, cur, 6).await;
-    let ttl: i64 = redis::cmd("PTTL").arg(cur).query(&mut conn).unwrap();
+    await_cards(&mut conn, &name, 6).await;
+    let ttl: i64 = redis::cmd("PTTL").arg(&name).query(&mut conn).unwrap();
     assert!(ttl > 0 && ttl <= 60_000, "the charge script sets the expiry: {ttl}");
     // The write ended Redis's tracking of the key; the writer's read-back
     // tracks it again, so another change still reaches the mirror.
-    let _: () = redis::cmd("HINCRBY").arg(cur).arg("card").arg(4).query(&mut conn).unwrap();
+    let _: () = redis::cmd("HINCRBY").arg(&name).arg("card").arg(4).query(&mut conn).unwrap();
     wait_for("the invalidation after a write", || async { card(read().await) == 10 }).await;
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
     assert_eq!(card(read().await), 10);
     assert_eq!(hmget_calls(&mut conn), 0, "kept again after the read that followed it");
+    let errors = metrics.exfiltration.store_errors_total.with_label_values(&["write"]).get();
+    assert_eq!(errors, 0, "the script's answers were read");
+    assert!(store.is_up());
 }
 
 /// A server that refuses scripts (as some managed or proxied Redis do) is
@@ -620,25 +643,22 @@ async fn the_mirror_answers_reads_and_follows_every_change() {
 /// Redis on every request and sends charges as plain `HINCRBY`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_without_scripts_is_read_on_every_request() {
-    let Some((_redis, store, mut conn, metrics)) =
+    let Some((_redis, store, mut conn, metrics, keys)) =
         connected_store_with(&["--rename-command", "SCRIPT", ""]).await
     else {
         return;
     };
     assert!(!store.is_tracking());
-    let (prev, cur) = ("lwtest:n:prev", "lwtest:n:cur");
-    let kinds = vec![("card".to_string(), 100u64)];
-    store.write(Write {
-        key: cur.into(),
-        counts: vec![("card".into(), 2)],
-        ttl: Duration::from_secs(60),
-    });
-    await_cards(&mut conn, cur, 2).await;
-    let ttl: i64 = redis::cmd("PTTL").arg(cur).query(&mut conn).unwrap();
+    let (prev, cur) = (keys.of(3, 1), keys.of(3, 2));
+    let name = store.name(&cur);
+    let kinds = kinds(&["card"]);
+    store.write(Write { key: cur, counts: vec![("card".into(), 2)], ttl: Duration::from_secs(60) });
+    await_cards(&mut conn, &name, 2).await;
+    let ttl: i64 = redis::cmd("PTTL").arg(&name).query(&mut conn).unwrap();
     assert!(ttl > 0 && ttl <= 60_000, "the key expires: {ttl}");
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
     for _ in 0..3 {
-        let counts = store.read(prev, cur, &kinds, Duration::from_secs(3), LATER_MS).await;
+        let counts = store.read(&prev, &cur, &kinds, Duration::from_secs(3), LATER_MS).await;
         assert_eq!(counts, Some((vec![0], vec![2])));
     }
     assert_eq!(hmget_calls(&mut conn), 6, "two HMGET per read, no mirror");
@@ -653,7 +673,7 @@ async fn a_server_without_scripts_is_read_on_every_request() {
 /// reconnects once Redis answers again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_connection_is_noticed_by_the_health_check() {
-    let Some((_redis, store, mut conn, metrics)) = connected_store().await else { return };
+    let Some((_redis, store, mut conn, metrics, _)) = connected_store().await else { return };
     let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(4000).arg("ALL").query(&mut conn).unwrap();
     let paused = Instant::now();
     wait_for("the store to be marked down", || {

@@ -15,6 +15,7 @@
 use std::fmt;
 use std::io::Write as _;
 use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
@@ -46,6 +47,92 @@ impl fmt::Display for ClientId {
 impl fmt::Debug for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ClientId({self})")
+    }
+}
+
+/// A budget scope (`"_"` or a policy's name) as a number: bucket keys are
+/// compared and hashed per request, so they hold this instead of the name.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct ScopeId(u32);
+
+/// The scope names this process has seen, numbered in order of first use.
+/// Never forgotten (a reload may bring a scope back, and counters kept
+/// across reloads must find it): bounded by the scopes the configurations
+/// named, a handful.
+#[derive(Default)]
+pub struct Scopes {
+    names: RwLock<Vec<Arc<str>>>,
+}
+
+impl Scopes {
+    /// The number of `name`, given on first use.
+    pub fn intern(&self, name: &str) -> ScopeId {
+        if let Some(id) = self.find(name) {
+            return id;
+        }
+        let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
+        // Another caller may have added it between the two locks.
+        if let Some(i) = names.iter().position(|n| **n == *name) {
+            return ScopeId(i as u32);
+        }
+        names.push(name.into());
+        ScopeId((names.len() - 1) as u32)
+    }
+
+    /// The number of `name`, if it was ever interned.
+    pub fn find(&self, name: &str) -> Option<ScopeId> {
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        names.iter().position(|n| **n == *name).map(|i| ScopeId(i as u32))
+    }
+
+    /// The name of `id` (empty for a number this table never gave).
+    pub fn name(&self, id: ScopeId) -> Arc<str> {
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        names.get(id.0 as usize).cloned().unwrap_or_else(|| "".into())
+    }
+}
+
+/// One client's counters in one window bucket of one budget scope: the
+/// name of a bucket in the local store and the mirror, fixed-size and
+/// `Copy` so that a request's look-ups hash 40 bytes and allocate nothing.
+/// The shared store's key is its [`BucketKey::redis_name`], formatted only
+/// when a command is sent.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct BucketKey {
+    pub scope: ScopeId,
+    /// Part of the name so that a reload which changes the window never
+    /// mixes buckets of different lengths.
+    pub window_ms: u64,
+    pub client: ClientId,
+    pub bucket: u64,
+}
+
+impl BucketKey {
+    /// `prefix` + `scope:window_ms:client:bucket`.
+    pub fn redis_name(&self, prefix: &str, scopes: &Scopes) -> String {
+        let scope = scopes.name(self.scope);
+        let mut name = String::with_capacity(prefix.len() + scope.len() + 64);
+        name.push_str(prefix);
+        name.push_str(&scope);
+        use std::fmt::Write as _;
+        // Writing into a String cannot fail.
+        let _ = write!(name, ":{}:{}:{}", self.window_ms, self.client, self.bucket);
+        name
+    }
+
+    /// The key a [`BucketKey::redis_name`] was made from; `None` for a name
+    /// without `prefix`, of another shape, or with a scope never interned.
+    pub fn parse(name: &str, prefix: &str, scopes: &Scopes) -> Option<BucketKey> {
+        let rest = name.strip_prefix(prefix)?;
+        // From the right: a scope name may hold ':'.
+        let mut parts = rest.rsplitn(4, ':');
+        let bucket = parts.next()?.parse().ok()?;
+        let client = parts.next()?;
+        let window_ms = parts.next()?.parse().ok()?;
+        let scope = scopes.find(parts.next()?)?;
+        let mut id = [0u8; 16];
+        hex::decode_to_slice(client, &mut id).ok()?;
+        Some(BucketKey { scope, window_ms, client: ClientId(id), bucket })
     }
 }
 
@@ -200,6 +287,37 @@ mod tests {
             let id = identify(&key, &h, peer, KEY);
             assert_eq!(id == by_ip, same, "case {i}");
         }
+    }
+
+    #[test]
+    fn a_bucket_key_reads_back_from_its_redis_name() {
+        let scopes = Scopes::default();
+        let (under, api, odd) = (scopes.intern("_"), scopes.intern("api"), scopes.intern("a:b"));
+        assert_eq!(scopes.intern("api"), api, "interned once");
+        let mut id = [0u8; 16];
+        id[3] = 0x5c;
+        let key =
+            |scope, bucket| BucketKey { scope, window_ms: 3_600_000, client: ClientId(id), bucket };
+        for k in [key(under, 0), key(api, 493_017), key(odd, u64::MAX)] {
+            let name = k.redis_name("lw:exfil:", &scopes);
+            assert_eq!(BucketKey::parse(&name, "lw:exfil:", &scopes), Some(k), "{name}");
+        }
+        assert_eq!(
+            key(api, 7).redis_name("p:", &scopes),
+            format!("p:api:3600000:{}:7", ClientId(id)),
+            "the documented layout"
+        );
+        let name = key(api, 7).redis_name("p:", &scopes);
+        let cases = [
+            ("q:api:3600000:00:7", "another prefix"),
+            ("p:api:3600000:zz:7", "not hex"),
+            ("p:api:7", "too few parts"),
+            ("p:new:3600000:000000005c0000000000000000000000:7", "scope never interned"),
+        ];
+        for (other, why) in cases {
+            assert_eq!(BucketKey::parse(other, "p:", &scopes), None, "{why}");
+        }
+        assert!(BucketKey::parse(&name, "p:", &Scopes::default()).is_none());
     }
 
     #[test]

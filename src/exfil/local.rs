@@ -9,11 +9,13 @@
 //! without bound.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::key::BucketKey;
 
 /// Keys hold a keyed hash of the client, which no client can choose, so a
 /// fast hasher is safe from collision floods.
 type Hasher = foldhash::fast::RandomState;
-use std::sync::Mutex;
 
 /// Most (client, bucket) entries held.
 pub const MAX_ENTRIES: usize = 200_000;
@@ -21,26 +23,32 @@ pub const MAX_ENTRIES: usize = 200_000;
 struct Entry {
     /// Unix milliseconds after which the bucket no longer counts.
     expires_ms: u64,
-    /// Count per kind name.
-    counts: Vec<(Box<str>, u64)>,
+    /// Count per kind name (the configuration's own names, shared).
+    counts: Vec<(Arc<str>, u64)>,
 }
 
-/// Per-bucket counters, keyed like the shared store's keys.
+/// Per-bucket counters.
 #[derive(Default)]
 pub struct LocalStore {
-    map: Mutex<HashMap<String, Entry, Hasher>>,
+    map: Mutex<HashMap<BucketKey, Entry, Hasher>>,
+}
+
+/// True when two kind names are the same: nearly always the same
+/// allocation (the configuration's), so the pointer answers first.
+pub(crate) fn same_kind(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || **a == **b
 }
 
 impl LocalStore {
     /// The counts of `kinds` in bucket `key` (0 when absent), in order.
-    pub fn read(&self, key: &str, kinds: &[(String, u64)], now_ms: u64) -> Vec<u64> {
+    pub fn read(&self, key: &BucketKey, kinds: &[Arc<str>], now_ms: u64) -> Vec<u64> {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let entry = map.get(key).filter(|e| e.expires_ms > now_ms);
         kinds
             .iter()
-            .map(|(kind, _)| {
+            .map(|kind| {
                 entry
-                    .and_then(|e| e.counts.iter().find(|(k, _)| **k == **kind))
+                    .and_then(|e| e.counts.iter().find(|(k, _)| same_kind(k, kind)))
                     .map_or(0, |(_, n)| *n)
             })
             .collect()
@@ -48,19 +56,24 @@ impl LocalStore {
 
     /// Adds `counts` to bucket `key`. False when the store is full and the
     /// charge was not recorded.
-    pub fn add(&self, key: &str, counts: &[(&str, u64)], expires_ms: u64, now_ms: u64) -> bool {
+    pub fn add(
+        &self,
+        key: &BucketKey,
+        counts: &[(Arc<str>, u64)],
+        expires_ms: u64,
+        now_ms: u64,
+    ) -> bool {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let add = |entry: &mut Entry| {
             entry.expires_ms = entry.expires_ms.max(expires_ms);
-            for &(kind, n) in counts {
-                match entry.counts.iter_mut().find(|(k, _)| **k == *kind) {
+            for (kind, n) in counts {
+                match entry.counts.iter_mut().find(|(k, _)| same_kind(k, kind)) {
                     Some((_, have)) => *have += n,
-                    None => entry.counts.push((kind.into(), n)),
+                    None => entry.counts.push((kind.clone(), *n)),
                 }
             }
         };
-        // A client's charges after its first in a bucket: one lookup, and
-        // no key copied (the key is owned only when it is inserted).
+        // A client's charges after its first in a bucket: one lookup.
         if let Some(entry) = map.get_mut(key) {
             add(entry);
             return true;
@@ -73,7 +86,7 @@ impl LocalStore {
         }
         let mut entry = Entry { expires_ms, counts: Vec::new() };
         add(&mut entry);
-        map.insert(key.to_string(), entry);
+        map.insert(*key, entry);
         true
     }
 
@@ -90,28 +103,42 @@ impl LocalStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exfil::key::{ClientId, Scopes};
+
+    /// Bucket `n` of one client.
+    fn key(n: u64) -> BucketKey {
+        let scope = Scopes::default().intern("_");
+        BucketKey { scope, window_ms: 1000, client: ClientId([7; 16]), bucket: n }
+    }
+
+    fn charge(pairs: &[(&str, u64)]) -> Vec<(Arc<str>, u64)> {
+        pairs.iter().map(|&(k, n)| (Arc::from(k), n)).collect()
+    }
 
     #[test]
     fn counts_add_up_per_kind_and_expire() {
         let s = LocalStore::default();
-        let kinds = [("card".to_string(), 5), ("ssn".to_string(), 5)];
-        assert_eq!(s.read("k", &kinds, 0), vec![0, 0]);
-        assert!(s.add("k", &[("card", 2)], 1000, 0));
-        assert!(s.add("k", &[("card", 1), ("ssn", 4)], 1000, 10));
-        assert!(s.add("other", &[("card", 7)], 1000, 10));
-        assert_eq!(s.read("k", &kinds, 20), vec![3, 4]);
-        assert_eq!(s.read("k", &kinds, 1000), vec![0, 0], "expired");
+        let kinds: [Arc<str>; 2] = ["card".into(), "ssn".into()];
+        assert_eq!(s.read(&key(1), &kinds, 0), vec![0, 0]);
+        assert!(s.add(&key(1), &charge(&[("card", 2)]), 1000, 0));
+        // Names equal but not the same allocation still match.
+        assert!(s.add(&key(1), &charge(&[("card", 1), ("ssn", 4)]), 1000, 10));
+        assert!(s.add(&key(2), &charge(&[("card", 7)]), 1000, 10));
+        assert_eq!(s.read(&key(1), &kinds, 20), vec![3, 4]);
+        assert_eq!(s.read(&key(1), &kinds, 1000), vec![0, 0], "expired");
     }
 
     #[test]
     fn full_store_sweeps_then_refuses() {
         let s = LocalStore::default();
-        for i in 0..MAX_ENTRIES {
-            assert!(s.add(&i.to_string(), &[("card", 1)], 100, 0));
+        let one = charge(&[("card", 1)]);
+        for i in 0..MAX_ENTRIES as u64 {
+            assert!(s.add(&key(i), &one, 100, 0));
         }
-        assert!(!s.add("new", &[("card", 1)], 100, 50), "full of live entries");
-        assert!(s.add("0", &[("card", 1)], 100, 50), "an existing entry still counts");
-        assert!(s.add("new", &[("card", 1)], 300, 100), "expired entries swept");
+        let new = key(u64::MAX);
+        assert!(!s.add(&new, &one, 100, 50), "full of live entries");
+        assert!(s.add(&key(0), &one, 100, 50), "an existing entry still counts");
+        assert!(s.add(&new, &one, 300, 100), "expired entries swept");
         assert_eq!(s.len(), 1);
     }
 }

@@ -31,11 +31,14 @@
 //! never holds a key it was not told and never grows past [`MAX_ENTRIES`].
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::key::BucketKey;
+use super::local::same_kind;
 
 /// Keys hold a keyed hash of the client, which no client can choose, so a
 /// fast hasher is safe from collision floods.
 type Hasher = foldhash::fast::RandomState;
-use std::sync::Mutex;
 
 /// Most keys held; past it (after a sweep of expired ones) new keys are
 /// read from Redis every time rather than kept.
@@ -47,11 +50,11 @@ enum Slot {
     Pending { spoiled: bool },
     /// Redis's counts as of the last read, plus this replica's charges
     /// since; dropped at `expires_ms` (the bucket no longer counts).
-    Known { counts: Vec<(Box<str>, u64)>, expires_ms: u64 },
+    Known { counts: Vec<(Arc<str>, u64)>, expires_ms: u64 },
 }
 
 struct Inner {
-    map: HashMap<Box<str>, Slot, Hasher>,
+    map: HashMap<BucketKey, Slot, Hasher>,
     /// Bumped by every [`Mirror::clear`]: answers to reads begun before it
     /// are not kept.
     epoch: u64,
@@ -78,15 +81,15 @@ impl Mirror {
     /// hold every kind; `None` means "read Redis".
     pub fn get(
         &self,
-        keys: [&str; 2],
-        kinds: &[(String, u64)],
+        keys: [&BucketKey; 2],
+        kinds: &[Arc<str>],
         now_ms: u64,
     ) -> Option<[Vec<u64>; 2]> {
         let inner = self.lock();
-        let one = |key: &str| match inner.map.get(key)? {
+        let one = |key: &BucketKey| match inner.map.get(key)? {
             Slot::Known { counts, expires_ms } if *expires_ms > now_ms => kinds
                 .iter()
-                .map(|(kind, _)| counts.iter().find(|(k, _)| **k == **kind).map(|(_, n)| *n))
+                .map(|kind| counts.iter().find(|(k, _)| same_kind(k, kind)).map(|(_, n)| *n))
                 .collect::<Option<Vec<u64>>>(),
             _ => None,
         };
@@ -95,7 +98,7 @@ impl Mirror {
 
     /// Notes that a read of `keys` is being sent; returns the epoch to hand
     /// back to [`Mirror::fill`].
-    pub fn begin(&self, keys: [&str; 2]) -> u64 {
+    pub fn begin(&self, keys: [&BucketKey; 2]) -> u64 {
         let mut inner = self.lock();
         for key in keys {
             match inner.map.get(key) {
@@ -104,7 +107,7 @@ impl Mirror {
                     if inner.map.len() >= MAX_ENTRIES && !inner.map.contains_key(key) {
                         continue;
                     }
-                    inner.map.insert(key.into(), Slot::Pending { spoiled: false });
+                    inner.map.insert(*key, Slot::Pending { spoiled: false });
                 }
             }
         }
@@ -116,8 +119,8 @@ impl Mirror {
     pub fn fill(
         &self,
         epoch: u64,
-        key: &str,
-        kinds: &[(String, u64)],
+        key: &BucketKey,
+        kinds: &[Arc<str>],
         counts: &[u64],
         expires_ms: u64,
         now_ms: u64,
@@ -126,17 +129,16 @@ impl Mirror {
         if inner.epoch != epoch {
             return;
         }
-        let fresh =
-            || kinds.iter().zip(counts).map(|((k, _), &n)| (Box::from(k.as_str()), n)).collect();
         match inner.map.get_mut(key) {
             Some(Slot::Pending { spoiled: false }) => {
-                inner.map.insert(key.into(), Slot::Known { counts: fresh(), expires_ms });
+                let counts = kinds.iter().cloned().zip(counts.iter().copied()).collect();
+                inner.map.insert(*key, Slot::Known { counts, expires_ms });
             }
             Some(Slot::Pending { spoiled: true }) => {
                 inner.map.remove(key);
             }
             Some(Slot::Known { counts: have, .. }) => {
-                for (kind, n) in fresh() {
+                for (kind, &n) in kinds.iter().zip(counts) {
                     merge_max(have, kind, n);
                 }
             }
@@ -151,14 +153,14 @@ impl Mirror {
     }
 
     /// This replica charged `counts` to `key` (queued for Redis).
-    pub fn charge(&self, key: &str, counts: &[(Box<str>, u64)]) {
+    pub fn charge(&self, key: &BucketKey, counts: &[(Arc<str>, u64)]) {
         let mut inner = self.lock();
         match inner.map.get_mut(key) {
             Some(Slot::Known { counts: have, .. }) => {
                 // A kind no read asked for is left out: the next read
                 // that needs it misses and asks.
                 for (kind, n) in counts {
-                    if let Some((_, c)) = have.iter_mut().find(|(k, _)| k == kind) {
+                    if let Some((_, c)) = have.iter_mut().find(|(k, _)| same_kind(k, kind)) {
                         *c += n;
                     }
                 }
@@ -169,17 +171,17 @@ impl Mirror {
     }
 
     /// Redis answered a write: `kind` of `key` is now `total`.
-    pub fn confirm(&self, key: &str, kind: &str, total: u64) {
+    pub fn confirm(&self, key: &BucketKey, kind: &Arc<str>, total: u64) {
         let mut inner = self.lock();
         match inner.map.get_mut(key) {
-            Some(Slot::Known { counts, .. }) => merge_max(counts, kind.into(), total),
+            Some(Slot::Known { counts, .. }) => merge_max(counts, kind, total),
             Some(Slot::Pending { spoiled }) => *spoiled = true,
             None => {}
         }
     }
 
     /// Redis says `key` changed (another replica charged it, or it expired).
-    pub fn invalidate(&self, key: &str) {
+    pub fn invalidate(&self, key: &BucketKey) {
         let mut inner = self.lock();
         match inner.map.get_mut(key) {
             Some(Slot::Known { .. }) => {
@@ -208,76 +210,95 @@ impl Mirror {
     }
 }
 
-fn merge_max(counts: &mut Vec<(Box<str>, u64)>, kind: Box<str>, n: u64) {
-    match counts.iter_mut().find(|(k, _)| *k == kind) {
+fn merge_max(counts: &mut Vec<(Arc<str>, u64)>, kind: &Arc<str>, n: u64) {
+    match counts.iter_mut().find(|(k, _)| same_kind(k, kind)) {
         Some((_, have)) => *have = (*have).max(n),
-        None => counts.push((kind, n)),
+        None => counts.push((kind.clone(), n)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exfil::key::{ClientId, Scopes};
 
-    fn kinds() -> Vec<(String, u64)> {
-        vec![("card".to_string(), 10), ("ssn".to_string(), 10)]
+    fn kinds() -> Vec<Arc<str>> {
+        vec!["card".into(), "ssn".into()]
     }
 
-    const K: [&str; 2] = ["p", "c"];
+    /// Bucket `n` of one client.
+    fn key(n: u64) -> BucketKey {
+        let scope = Scopes::default().intern("_");
+        BucketKey { scope, window_ms: 1000, client: ClientId([9; 16]), bucket: n }
+    }
+
+    const P: u64 = 1;
+    const C: u64 = 2;
+
+    fn both() -> [BucketKey; 2] {
+        [key(P), key(C)]
+    }
+
+    fn get(m: &Mirror, kinds: &[Arc<str>], now_ms: u64) -> Option<[Vec<u64>; 2]> {
+        let [p, c] = both();
+        m.get([&p, &c], kinds, now_ms)
+    }
 
     /// Begins and fills a read of both keys with `prev` and `cur`.
     fn read(m: &Mirror, prev: [u64; 2], cur: [u64; 2]) {
-        let e = m.begin(K);
-        m.fill(e, "p", &kinds(), &prev, 1000, 0);
-        m.fill(e, "c", &kinds(), &cur, 1000, 0);
+        let [p, c] = both();
+        let e = m.begin([&p, &c]);
+        m.fill(e, &p, &kinds(), &prev, 1000, 0);
+        m.fill(e, &c, &kinds(), &cur, 1000, 0);
     }
 
     #[test]
     fn a_read_answer_is_kept_and_own_charges_apply_in_place() {
         let m = Mirror::default();
-        assert_eq!(m.get(K, &kinds(), 0), None, "nothing read yet");
+        assert_eq!(get(&m, &kinds(), 0), None, "nothing read yet");
         read(&m, [1, 0], [2, 3]);
-        assert_eq!(m.get(K, &kinds(), 0), Some([vec![1, 0], vec![2, 3]]));
-        m.charge("c", &[("card".into(), 2)]);
-        assert_eq!(m.get(K, &kinds(), 0), Some([vec![1, 0], vec![4, 3]]));
+        assert_eq!(get(&m, &kinds(), 0), Some([vec![1, 0], vec![2, 3]]));
+        m.charge(&key(C), &[("card".into(), 2)]);
+        assert_eq!(get(&m, &kinds(), 0), Some([vec![1, 0], vec![4, 3]]));
         // Redis's answer to that write (and to another replica's earlier
         // charge) only ever raises a count.
-        m.confirm("c", "card", 3);
-        assert_eq!(m.get(K, &kinds(), 0), Some([vec![1, 0], vec![4, 3]]));
-        m.confirm("c", "card", 6);
-        assert_eq!(m.get(K, &kinds(), 0), Some([vec![1, 0], vec![6, 3]]));
+        m.confirm(&key(C), &"card".into(), 3);
+        assert_eq!(get(&m, &kinds(), 0), Some([vec![1, 0], vec![4, 3]]));
+        m.confirm(&key(C), &"card".into(), 6);
+        assert_eq!(get(&m, &kinds(), 0), Some([vec![1, 0], vec![6, 3]]));
         // A kind the read did not ask for is a miss.
-        let more = vec![("card".to_string(), 1), ("iban".to_string(), 1)];
-        assert_eq!(m.get(K, &more, 0), None);
-        assert_eq!(m.get(K, &kinds(), 1000), None, "expired");
+        let more: Vec<Arc<str>> = vec!["card".into(), "iban".into()];
+        assert_eq!(get(&m, &more, 0), None);
+        assert_eq!(get(&m, &kinds(), 1000), None, "expired");
     }
 
     #[test]
     fn invalidation_drops_a_key_and_spoils_a_read_in_flight() {
         type Touch = fn(&Mirror);
         let cases: &[(&str, Touch)] = &[
-            ("invalidated", |m| m.invalidate("c")),
-            ("own charge", |m| m.charge("c", &[("card".into(), 1)])),
-            ("write answered", |m| m.confirm("c", "card", 9)),
+            ("invalidated", |m| m.invalidate(&key(C))),
+            ("own charge", |m| m.charge(&key(C), &[("card".into(), 1)])),
+            ("write answered", |m| m.confirm(&key(C), &"card".into(), 9)),
             ("cleared", |m| m.clear()),
         ];
         for (what, touch) in cases {
             // While the read is out: its answer still serves (the caller
             // has it) but is not kept.
             let m = Mirror::default();
-            let e = m.begin(K);
+            let [p, c] = both();
+            let e = m.begin([&p, &c]);
             touch(&m);
-            m.fill(e, "p", &kinds(), &[0, 0], 1000, 0);
-            m.fill(e, "c", &kinds(), &[5, 0], 1000, 0);
-            assert_eq!(m.get(K, &kinds(), 0), None, "{what}: spoiled read not kept");
+            m.fill(e, &p, &kinds(), &[0, 0], 1000, 0);
+            m.fill(e, &c, &kinds(), &[5, 0], 1000, 0);
+            assert_eq!(get(&m, &kinds(), 0), None, "{what}: spoiled read not kept");
         }
         // Held: an invalidation drops the key, and the next read keeps it.
         let m = Mirror::default();
         read(&m, [0, 0], [5, 0]);
-        m.invalidate("c");
-        assert_eq!(m.get(K, &kinds(), 0), None);
+        m.invalidate(&key(C));
+        assert_eq!(get(&m, &kinds(), 0), None);
         read(&m, [0, 0], [7, 0]);
-        assert_eq!(m.get(K, &kinds(), 0), Some([vec![0, 0], vec![7, 0]]));
+        assert_eq!(get(&m, &kinds(), 0), Some([vec![0, 0], vec![7, 0]]));
         m.clear();
         assert!(m.is_empty());
     }
@@ -285,34 +306,38 @@ mod tests {
     #[test]
     fn an_answer_from_before_a_reconnection_is_not_kept() {
         let m = Mirror::default();
-        let old = m.begin(K);
+        let [p, c] = both();
+        let old = m.begin([&p, &c]);
         m.clear();
-        let new = m.begin(K);
-        m.fill(old, "p", &kinds(), &[0, 0], 1000, 0);
-        m.fill(old, "c", &kinds(), &[1, 0], 1000, 0);
-        assert_eq!(m.get(K, &kinds(), 0), None);
-        m.fill(new, "p", &kinds(), &[0, 0], 1000, 0);
-        m.fill(new, "c", &kinds(), &[2, 0], 1000, 0);
-        assert_eq!(m.get(K, &kinds(), 0), Some([vec![0, 0], vec![2, 0]]));
+        let new = m.begin([&p, &c]);
+        m.fill(old, &p, &kinds(), &[0, 0], 1000, 0);
+        m.fill(old, &c, &kinds(), &[1, 0], 1000, 0);
+        assert_eq!(get(&m, &kinds(), 0), None);
+        m.fill(new, &p, &kinds(), &[0, 0], 1000, 0);
+        m.fill(new, &c, &kinds(), &[2, 0], 1000, 0);
+        assert_eq!(get(&m, &kinds(), 0), Some([vec![0, 0], vec![2, 0]]));
     }
 
     #[test]
     fn a_full_mirror_keeps_no_new_key() {
         let m = Mirror::default();
-        let ks = [("card".to_string(), 1)];
-        for i in 0..MAX_ENTRIES / 2 {
-            let (a, b) = (format!("a{i}"), format!("b{i}"));
+        let ks: Vec<Arc<str>> = vec!["card".into()];
+        let pair = |i: u64| (key(10 + 2 * i), key(11 + 2 * i));
+        for i in 0..(MAX_ENTRIES / 2) as u64 {
+            let (a, b) = pair(i);
             let e = m.begin([&a, &b]);
             m.fill(e, &a, &ks, &[1], 100, 0);
             m.fill(e, &b, &ks, &[1], 100, 0);
         }
         assert_eq!(m.len(), MAX_ENTRIES);
-        let e = m.begin(["x", "y"]);
-        m.fill(e, "x", &ks, &[1], 100, 0);
-        assert_eq!(m.get(["x", "y"], &ks, 0), None, "not kept");
+        let (x, y) = (key(u64::MAX - 1), key(u64::MAX));
+        let e = m.begin([&x, &y]);
+        m.fill(e, &x, &ks, &[1], 100, 0);
+        assert_eq!(m.get([&x, &y], &ks, 0), None, "not kept");
         // Once the held keys expired, a fill sweeps them.
-        let e = m.begin(["a0", "b0"]);
-        m.fill(e, "a0", &ks, &[1], 300, 200);
+        let (a, b) = pair(0);
+        let e = m.begin([&a, &b]);
+        m.fill(e, &a, &ks, &[1], 300, 200);
         assert!(m.len() < 10, "expired keys swept: {}", m.len());
     }
 }

@@ -36,7 +36,7 @@ use crate::config::exfiltration::{
 };
 use crate::metrics::{exfil_op, ExfilMetrics, Metrics};
 use crate::policy::Policy;
-use key::ClientId;
+use key::{BucketKey, ClientId, ScopeId, Scopes};
 use local::LocalStore;
 use redis_store::RedisStore;
 
@@ -48,6 +48,9 @@ const KEEP_SLACK: Duration = Duration::from_secs(60);
 /// the local counters (kept across reloads) and the shared store, if any.
 pub struct Exfil {
     settings: ArcSwap<Live>,
+    /// Scope names as numbers, shared by every configuration (counters
+    /// are kept across reloads) and the shared store.
+    scopes: Arc<Scopes>,
     local: Arc<LocalStore>,
     redis: ArcSwapOption<Shared>,
     metrics: ExfilMetrics,
@@ -61,16 +64,20 @@ struct Live {
     budgets: HashMap<String, Arc<PolicyBudget>>,
 }
 
-/// One policy's budget rule, with `charged_total` resolved per kind once
-/// per configuration rather than per response.
+/// One policy's budget rule, with what a request needs of it resolved
+/// once per configuration rather than per request: its scope's number,
+/// its kind names as shared strings, `charged_total` per kind.
 struct PolicyBudget {
     rule: Arc<BudgetRule>,
+    scope: ScopeId,
+    /// The budgeted kinds, in the order of `rule.budget`.
+    kinds: Arc<[Arc<str>]>,
     /// In the order of `rule.budget`.
     charged: Vec<IntCounter>,
 }
 
 impl Live {
-    fn new(settings: &ExfilSettings, metrics: &ExfilMetrics) -> Arc<Live> {
+    fn new(settings: &ExfilSettings, metrics: &ExfilMetrics, scopes: &Scopes) -> Arc<Live> {
         let budgets = settings
             .rules
             .iter()
@@ -80,7 +87,12 @@ impl Live {
                     .iter()
                     .map(|(kind, _)| metrics.charged_total.with_label_values(&[policy, kind]))
                     .collect();
-                let budget = PolicyBudget { rule: rule.clone(), charged };
+                let budget = PolicyBudget {
+                    rule: rule.clone(),
+                    scope: scopes.intern(&rule.scope),
+                    kinds: rule.budget.iter().map(|(kind, _)| Arc::from(kind.as_str())).collect(),
+                    charged,
+                };
                 (policy.clone(), Arc::new(budget))
             })
             .collect();
@@ -133,12 +145,6 @@ pub struct Charge {
 struct ChargeInner {
     budget: Arc<PolicyBudget>,
     client: ClientId,
-    /// The bucket current at request start, and its key (local, and with
-    /// the prefix for the shared store): a response that ends in the same
-    /// bucket, as nearly all do, is charged without formatting them again.
-    bucket: u64,
-    key: String,
-    redis_key: Option<String>,
     decision: Decision,
     source: Source,
     /// The policy's budget action, forced to monitor in a monitor policy.
@@ -168,8 +174,10 @@ impl Exfil {
     /// the background (the store counts as down until then). Needs a tokio
     /// runtime when a shared store is configured.
     pub fn start(settings: &ExfilSettings, metrics: &Metrics) -> Arc<Exfil> {
+        let scopes = Arc::new(Scopes::default());
         let exfil = Arc::new(Exfil {
-            settings: ArcSwap::new(Live::new(settings, &metrics.exfiltration)),
+            settings: ArcSwap::new(Live::new(settings, &metrics.exfiltration, &scopes)),
+            scopes,
             local: Arc::new(LocalStore::default()),
             redis: ArcSwapOption::empty(),
             metrics: metrics.exfiltration.clone(),
@@ -182,7 +190,7 @@ impl Exfil {
     /// is reconnected only when its URL or prefix changed.
     pub fn apply(&self, settings: &ExfilSettings) {
         self.connect(settings);
-        self.settings.store(Live::new(settings, &self.metrics));
+        self.settings.store(Live::new(settings, &self.metrics, &self.scopes));
     }
 
     fn connect(&self, settings: &ExfilSettings) {
@@ -204,7 +212,7 @@ impl Exfil {
                 tracing::error!("exfiltration store needs a tokio runtime; counting locally");
                 return None;
             }
-            match RedisStore::start(url, self.metrics.clone()) {
+            match RedisStore::start(url, prefix, self.scopes.clone(), self.metrics.clone()) {
                 Ok(store) => {
                     Some(Arc::new(Shared { url: url.clone(), prefix: prefix.clone(), store }))
                 }
@@ -247,20 +255,17 @@ impl Exfil {
         let client = live.keyer.identify(&rule.key, headers, peer);
         let now = window::now_ms();
         let pos = window::position(now, rule.window);
-        let cur = bucket_key(rule, client, pos.bucket);
-        let prev = bucket_key(rule, client, pos.bucket.wrapping_sub(1));
+        let cur = budget.key(client, pos.bucket);
+        let prev = budget.key(client, pos.bucket.wrapping_sub(1));
         let redis = self.redis.load_full();
 
         let mut source = Source::Local;
         let mut counts = None;
-        let mut redis_key = None;
         if let Some(shared) = &redis {
-            let (p, c) = (shared.key(&prev), shared.key(&cur));
             let expires_ms = now + keep(rule).as_millis() as u64;
-            counts =
-                shared.store.read(&p, &c, &rule.budget, settings.read_timeout, expires_ms).await;
+            let timeout = settings.read_timeout;
+            counts = shared.store.read(&prev, &cur, &budget.kinds, timeout, expires_ms).await;
             source = if counts.is_some() { Source::Redis } else { Source::LocalFallback };
-            redis_key = Some(c);
         }
         let decision = match counts {
             None if source == Source::LocalFallback
@@ -272,8 +277,8 @@ impl Exfil {
             counts => {
                 let (p, c) = counts.unwrap_or_else(|| {
                     (
-                        self.local.read(&prev, &rule.budget, now),
-                        self.local.read(&cur, &rule.budget, now),
+                        self.local.read(&prev, &budget.kinds, now),
+                        self.local.read(&cur, &budget.kinds, now),
                     )
                 });
                 over(rule, &p, &c, pos.prev_weight)
@@ -290,9 +295,6 @@ impl Exfil {
             inner: Arc::new(ChargeInner {
                 budget,
                 client,
-                bucket: pos.bucket,
-                key: cur,
-                redis_key,
                 decision,
                 source,
                 action,
@@ -304,16 +306,12 @@ impl Exfil {
     }
 }
 
-impl Shared {
-    fn key(&self, bucket_key: &str) -> String {
-        format!("{}{bucket_key}", self.prefix)
+impl PolicyBudget {
+    /// `client`'s counters in `bucket` of this budget's scope and window.
+    fn key(&self, client: ClientId, bucket: u64) -> BucketKey {
+        let window_ms = self.rule.window.as_millis() as u64;
+        BucketKey { scope: self.scope, window_ms, client, bucket }
     }
-}
-
-/// `scope:window_ms:client:bucket`: the window is part of the name so a
-/// reload that changes it never mixes buckets of different lengths.
-fn bucket_key(rule: &BudgetRule, client: ClientId, bucket: u64) -> String {
-    format!("{}:{}:{client}:{bucket}", rule.scope, rule.window.as_millis())
 }
 
 /// How long a bucket is kept: its own window, the next (where it counts
@@ -357,42 +355,28 @@ impl Charge {
     pub fn charge<'a>(&self, counts: impl IntoIterator<Item = (&'a str, u64)>) {
         let c = &*self.inner;
         let rule = &c.budget.rule;
-        let mut budgeted: Vec<(&str, u64)> = Vec::new();
+        let mut budgeted: Vec<(Arc<str>, u64)> = Vec::new();
         for (kind, n) in counts {
             if n == 0 {
                 continue;
             }
             if let Some(i) = rule.budget.iter().position(|(k, _)| k == kind) {
                 c.budget.charged[i].inc_by(n);
-                budgeted.push((kind, n));
+                budgeted.push((c.budget.kinds[i].clone(), n));
             }
         }
         if budgeted.is_empty() {
             return;
         }
         let now = window::now_ms();
-        let bucket = window::position(now, rule.window).bucket;
-        let moved_on;
-        let key = if bucket == c.bucket {
-            &c.key
-        } else {
-            moved_on = bucket_key(rule, c.client, bucket);
-            &moved_on
-        };
+        // Nearly always the bucket of the request's start.
+        let key = c.budget.key(c.client, window::position(now, rule.window).bucket);
         let keep = keep(rule);
-        if !c.local.add(key, &budgeted, now + keep.as_millis() as u64, now) {
+        if !c.local.add(&key, &budgeted, now + keep.as_millis() as u64, now) {
             c.metrics.store_errors_total.with_label_values(&[exfil_op::LOCAL_FULL]).inc();
         }
         if let Some(shared) = &c.redis {
-            let key = match &c.redis_key {
-                Some(k) if bucket == c.bucket => k.clone(),
-                _ => shared.key(key),
-            };
-            shared.store.write(redis_store::Write {
-                key,
-                counts: budgeted.iter().map(|&(k, n)| (k.into(), n)).collect(),
-                ttl: keep,
-            });
+            shared.store.write(redis_store::Write { key, counts: budgeted, ttl: keep });
         }
     }
 

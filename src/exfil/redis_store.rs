@@ -48,8 +48,13 @@ use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use super::key::{BucketKey, Scopes};
 use super::mirror::Mirror;
 use crate::metrics::{exfil_op, ExfilMetrics};
+
+/// Keys hold a keyed hash of the client, which no client can choose, so a
+/// fast hasher is safe from collision floods.
+type Hasher = foldhash::fast::RandomState;
 
 /// Charges queued for the writer (reads for the reader); past this,
 /// charges stay local only (reads fall back to local counters).
@@ -75,13 +80,14 @@ const MAX_JOINED: usize = 1024;
 /// The counts of the previous and the current bucket, per kind.
 pub type Counts = (Vec<u64>, Vec<u64>);
 
-/// Reads in flight, by current-bucket key, with the requests waiting on each.
-type InFlight = Mutex<HashMap<String, Vec<oneshot::Sender<Option<Counts>>>>>;
+/// Reads in flight, by current bucket, with the requests waiting on each.
+type InFlight = Mutex<HashMap<BucketKey, Vec<oneshot::Sender<Option<Counts>>>, Hasher>>;
 
 /// One charge on its way to Redis.
 pub struct Write {
-    pub key: String,
-    pub counts: Vec<(Box<str>, u64)>,
+    pub key: BucketKey,
+    /// (kind name, count): the configuration's names, shared.
+    pub counts: Vec<(Arc<str>, u64)>,
     pub ttl: Duration,
 }
 
@@ -90,6 +96,11 @@ pub struct Write {
 struct Link {
     /// The server's address and credentials, RESP3 asked for.
     info: redis::ConnectionInfo,
+    /// What every key's name starts with, and the scope names a
+    /// [`BucketKey`] stands for: names are made when a command is sent and
+    /// read back from invalidations.
+    prefix: String,
+    scopes: Arc<Scopes>,
     conn: ArcSwapOption<MultiplexedConnection>,
     up: AtomicBool,
     /// True while the connection tracks what it reads (RESP3 and `CLIENT
@@ -119,6 +130,10 @@ impl Link {
         }
     }
 
+    fn name(&self, key: &BucketKey) -> String {
+        key.redis_name(&self.prefix, &self.scopes)
+    }
+
     fn connection(&self) -> Option<MultiplexedConnection> {
         if !self.up.load(Ordering::SeqCst) {
             return None;
@@ -139,8 +154,8 @@ pub struct RedisStore {
 /// One read on its way to the reader task.
 struct Read {
     /// The previous and the current bucket.
-    keys: [String; 2],
-    kinds: Vec<(String, u64)>,
+    keys: [BucketKey; 2],
+    kinds: Arc<[Arc<str>]>,
     /// The mirror's epoch when the read began, if its answer may be kept.
     epoch: Option<u64>,
     expires_ms: u64,
@@ -152,7 +167,7 @@ struct Read {
 /// channel closed and read on their own.
 struct Leader<'a> {
     in_flight: &'a InFlight,
-    key: &'a str,
+    key: &'a BucketKey,
 }
 
 impl Leader<'_> {
@@ -178,8 +193,15 @@ impl Drop for Leader<'_> {
 
 impl RedisStore {
     /// Starts connecting in the background; the store is down until the
-    /// first `PING` answers. Needs a tokio runtime.
-    pub fn start(url: &str, metrics: ExfilMetrics) -> Result<RedisStore, redis::RedisError> {
+    /// first `PING` answers. Keys are named `prefix` + `scope:window_ms:
+    /// client:bucket`, with the scope names of `scopes`. Needs a tokio
+    /// runtime.
+    pub fn start(
+        url: &str,
+        prefix: &str,
+        scopes: Arc<Scopes>,
+        metrics: ExfilMetrics,
+    ) -> Result<RedisStore, redis::RedisError> {
         use redis::IntoConnectionInfo as _;
         let info = url.into_connection_info()?;
         let resp3 = info.redis_settings().clone().set_protocol(redis::ProtocolVersion::RESP3);
@@ -188,6 +210,8 @@ impl RedisStore {
         metrics.store_degraded.set(1);
         let link = Arc::new(Link {
             info,
+            prefix: prefix.to_string(),
+            scopes,
             conn: ArcSwapOption::empty(),
             up: AtomicBool::new(false),
             tracking: AtomicBool::new(false),
@@ -203,7 +227,12 @@ impl RedisStore {
         tokio::spawn(supervise(Arc::downgrade(&link), wake));
         tokio::spawn(write_loop(link.clone(), rx));
         tokio::spawn(read_loop(link.clone(), read_rx));
-        Ok(RedisStore { link, tx, reads, in_flight: Mutex::new(HashMap::new()) })
+        Ok(RedisStore { link, tx, reads, in_flight: Mutex::new(HashMap::default()) })
+    }
+
+    /// The name of `key` in Redis.
+    pub fn name(&self, key: &BucketKey) -> String {
+        self.link.name(key)
     }
 
     /// True while Redis answers.
@@ -224,9 +253,9 @@ impl RedisStore {
     /// when the store is down, fails or is late (then marked down).
     pub async fn read(
         &self,
-        prev: &str,
-        cur: &str,
-        kinds: &[(String, u64)],
+        prev: &BucketKey,
+        cur: &BucketKey,
+        kinds: &Arc<[Arc<str>]>,
         timeout: Duration,
         expires_ms: u64,
     ) -> Option<Counts> {
@@ -251,7 +280,7 @@ impl RedisStore {
                 }
                 Some(_) => Some(None),
                 None => {
-                    map.insert(cur.to_string(), Vec::new());
+                    map.insert(*cur, Vec::new());
                     None
                 }
             }
@@ -280,16 +309,15 @@ impl RedisStore {
     /// `timeout` (then the store is marked down).
     async fn read_now(
         &self,
-        prev: &str,
-        cur: &str,
-        kinds: &[(String, u64)],
+        prev: &BucketKey,
+        cur: &BucketKey,
+        kinds: &Arc<[Arc<str>]>,
         timeout: Duration,
         expires_ms: u64,
     ) -> Option<Counts> {
         let (reply, answer) = oneshot::channel();
-        let keys = [prev.to_string(), cur.to_string()];
         let epoch = self.is_tracking().then(|| self.link.mirror.begin([prev, cur]));
-        let read = Read { keys, kinds: kinds.to_vec(), epoch, expires_ms, reply };
+        let read = Read { keys: [*prev, *cur], kinds: kinds.clone(), epoch, expires_ms, reply };
         if self.reads.try_send(read).is_err() {
             // Thousands of reads queued: Redis is not keeping up.
             self.link.fail(exfil_op::READ);
@@ -339,9 +367,9 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
         let mut pipe = redis::pipe();
         for r in &batch {
             for key in &r.keys {
-                let cmd = pipe.cmd("HMGET").arg(key);
-                for (kind, _) in &r.kinds {
-                    cmd.arg(kind.as_str());
+                let cmd = pipe.cmd("HMGET").arg(link.name(key));
+                for kind in r.kinds.iter() {
+                    cmd.arg(&**kind);
                 }
             }
         }
@@ -401,29 +429,31 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
         let script = link.script.get().filter(|_| link.tracking.load(Ordering::SeqCst));
         let mut pipe = redis::pipe();
         for w in &sums {
+            let name = link.name(&w.key);
             if let Some(sha) = script {
                 // One script per key: the increments, the expiry and the
                 // read-back run with no other command in between, and the
                 // read tracks the key again (a write ends Redis's tracking
                 // of a key for every connection, this one included).
                 let cmd = pipe.cmd("EVALSHA").arg(sha).arg(1);
-                cmd.arg(&w.key).arg(w.ttl.as_millis() as u64);
+                cmd.arg(&name).arg(w.ttl.as_millis() as u64);
                 for (kind, n) in &w.counts {
                     cmd.arg(&**kind).arg(*n);
                 }
             } else {
                 for (kind, n) in &w.counts {
-                    pipe.cmd("HINCRBY").arg(&w.key).arg(&**kind).arg(*n).ignore();
+                    pipe.cmd("HINCRBY").arg(&name).arg(&**kind).arg(*n).ignore();
                 }
-                pipe.cmd("PEXPIRE").arg(&w.key).arg(w.ttl.as_millis() as u64).ignore();
+                pipe.cmd("PEXPIRE").arg(&name).arg(w.ttl.as_millis() as u64).ignore();
             }
         }
-        let sent = pipe.query_async::<Vec<HashMap<String, u64>>>(&mut conn);
+        let sent = pipe.query_async::<Vec<Vec<u64>>>(&mut conn);
         match tokio::time::timeout(IO_TIMEOUT, sent).await {
             Ok(Ok(totals)) => {
-                for (w, fields) in sums.iter().zip(totals) {
-                    for (kind, total) in fields {
-                        link.mirror.confirm(&w.key, &kind, total);
+                // The script answers the charged kinds' totals, in order.
+                for (w, totals) in sums.iter().zip(totals) {
+                    for ((kind, _), total) in w.counts.iter().zip(totals) {
+                        link.mirror.confirm(&w.key, kind, total);
                     }
                 }
             }
@@ -435,30 +465,36 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
 
 /// The charge of one key, as the writer sends it with tracking: `KEYS[1]`
 /// the bucket, `ARGV[1]` its TTL in milliseconds, then (kind, count)
-/// pairs; answers the key's fields and totals.
+/// pairs; answers the charged kinds' totals in the same order, read back
+/// with `HMGET`, a read, so that Redis tracks the key again for this
+/// connection. (Only the charged kinds: another kind that changed since
+/// this replica read the key sent an invalidation, which dropped the
+/// mirror's copy.)
 const CHARGE_LUA: &str = r"
+local kinds = {}
 for i = 2, #ARGV, 2 do
   redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+  kinds[#kinds + 1] = ARGV[i]
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return redis.call('HGETALL', KEYS[1])
+return redis.call('HMGET', KEYS[1], unpack(kinds))
 ";
 
 /// The batch's charges summed per key and kind, one [`Write`] per key in
 /// first-seen order; a key's TTL is the longest asked for.
 fn coalesce(batch: impl Iterator<Item = Write>) -> Vec<Write> {
     let mut sums: Vec<Write> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<BucketKey, usize, Hasher> = HashMap::default();
     for w in batch {
         let Some(&i) = index.get(&w.key) else {
-            index.insert(w.key.clone(), sums.len());
+            index.insert(w.key, sums.len());
             sums.push(w);
             continue;
         };
         let sum = &mut sums[i];
         sum.ttl = sum.ttl.max(w.ttl);
         for (kind, n) in w.counts {
-            match sum.counts.iter_mut().find(|(k, _)| *k == kind) {
+            match sum.counts.iter_mut().find(|(k, _)| super::local::same_kind(k, &kind)) {
                 Some((_, have)) => *have += n,
                 None => sum.counts.push((kind, n)),
             }
@@ -525,8 +561,9 @@ async fn connect(link: &Link) -> Result<(MultiplexedConnection, bool), redis::Re
         .set_response_timeout(Some(IO_TIMEOUT));
     let mirror = link.mirror.clone();
     let metrics = link.metrics.clone();
+    let (prefix, scopes) = (link.prefix.clone(), link.scopes.clone());
     let tracked = config.clone().set_push_sender(move |push: redis::PushInfo| {
-        on_push(&mirror, &metrics, push);
+        on_push(&mirror, &metrics, &prefix, &scopes, push);
         Ok::<(), std::convert::Infallible>(())
     });
     let client = redis::Client::open(link.info.clone())?;
@@ -561,17 +598,29 @@ fn is_refusal(e: &redis::RedisError) -> bool {
 
 /// Applies a message Redis pushed: an invalidation drops keys from the
 /// mirror (no key at all means every key); a lost connection drops all.
-fn on_push(mirror: &Mirror, metrics: &ExfilMetrics, push: redis::PushInfo) {
+fn on_push(
+    mirror: &Mirror,
+    metrics: &ExfilMetrics,
+    prefix: &str,
+    scopes: &Scopes,
+    push: redis::PushInfo,
+) {
     match push.kind {
         redis::PushKind::Invalidate => match push.data.first() {
             Some(redis::Value::Array(keys)) => {
                 for key in keys {
-                    if let redis::Value::BulkString(key) = key {
-                        if let Ok(key) = std::str::from_utf8(key) {
-                            mirror.invalidate(key);
-                            metrics.mirror_invalidations_total.inc();
-                        }
+                    let name = match key {
+                        redis::Value::BulkString(name) => std::str::from_utf8(name).ok(),
+                        _ => None,
+                    };
+                    match name.and_then(|n| BucketKey::parse(n, prefix, scopes)) {
+                        Some(key) => mirror.invalidate(&key),
+                        // Only keys this connection read are tracked, and
+                        // it names them all; should one not read back,
+                        // dropping everything keeps the copy exact.
+                        None => mirror.clear(),
                     }
+                    metrics.mirror_invalidations_total.inc();
                 }
             }
             _ => mirror.clear(),
@@ -584,34 +633,34 @@ fn on_push(mirror: &Mirror, metrics: &ExfilMetrics, push: redis::PushInfo) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exfil::key::ClientId;
 
     #[test]
     fn a_batch_is_summed_per_key_and_kind() {
-        let w = |key: &str, counts: &[(&str, u64)], ttl: u64| Write {
-            key: key.into(),
-            counts: counts.iter().map(|&(k, n)| (Box::from(k), n)).collect(),
+        let scope = Scopes::default().intern("_");
+        let key = |bucket| BucketKey { scope, window_ms: 1, client: ClientId([1; 16]), bucket };
+        let w = |bucket: u64, counts: &[(&str, u64)], ttl: u64| Write {
+            key: key(bucket),
+            counts: counts.iter().map(|&(k, n)| (Arc::from(k), n)).collect(),
             ttl: Duration::from_secs(ttl),
         };
         let batch = vec![
-            w("a", &[("card", 1)], 10),
-            w("b", &[("ssn", 2)], 10),
-            w("a", &[("card", 2), ("ssn", 1)], 20),
-            w("a", &[("card", 1)], 5),
+            w(1, &[("card", 1)], 10),
+            w(2, &[("ssn", 2)], 10),
+            w(1, &[("card", 2), ("ssn", 1)], 20),
+            w(1, &[("card", 1)], 5),
         ];
         let sums = coalesce(batch.into_iter());
         let shown: Vec<_> = sums
             .iter()
             .map(|s| {
                 (
-                    s.key.as_str(),
+                    s.key.bucket,
                     s.counts.iter().map(|(k, n)| (&**k, *n)).collect::<Vec<_>>(),
                     s.ttl.as_secs(),
                 )
             })
             .collect();
-        assert_eq!(
-            shown,
-            vec![("a", vec![("card", 4), ("ssn", 1)], 20), ("b", vec![("ssn", 2)], 10)]
-        );
+        assert_eq!(shown, vec![(1, vec![("card", 4), ("ssn", 1)], 20), (2, vec![("ssn", 2)], 10)]);
     }
 }
