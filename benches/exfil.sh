@@ -4,6 +4,7 @@
 #
 #   bash benches/exfil.sh [--rounds N] [--duration S] [--conns C]
 #                         [--clients LIST] [--no-build] [--callgrind S]
+#                         [--perf S]
 #
 # Everything runs on 127.0.0.1 with free ports and is stopped on exit:
 #   upstream     nginx serving one generated 12 KB HTML page with one card
@@ -30,9 +31,16 @@
 # time (sockets, wake-ups) is not in it, and under valgrind the writer's
 # batches are smaller than at full speed (fewer charges per 2 ms).
 #
+# --perf S runs the guards at full speed (pinned as above) and records
+# each with `perf record` over S seconds of wrk (32 connections, the last
+# client count), then prints the top of `perf report` per guard: where the
+# CPU goes when the writer's batches are as large as in production.
+#
 # Environment: LEAKWARDEN_BIN (use this binary, skip the build),
 # PROXY_CPU, EXFIL_REPORT (where to copy the report; default
-# /tmp/leakwarden-exfil.md).
+# /tmp/leakwarden-exfil.md), EXFIL_CALLGRIND_KEEP (with --callgrind, a
+# directory to keep each guard's profile in, as callgrind.TARGET, for
+# `callgrind_annotate --inclusive=yes`).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,8 +52,9 @@ CONNS=32
 CLIENTS="1,1000"
 BUILD=1
 CALLGRIND=0
+PERF=0
 
-usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) ROUNDS=$2; shift ;;
@@ -54,6 +63,7 @@ while [ $# -gt 0 ]; do
         --clients) CLIENTS=$2; shift ;;
         --no-build) BUILD=0 ;;
         --callgrind) CALLGRIND=$2; shift ;;
+        --perf) PERF=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "exfil.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -64,6 +74,7 @@ done
 
 require_tools nginx wrk curl python3 redis-server
 [ "$CALLGRIND" = 0 ] || require_tools valgrind
+[ "$PERF" = 0 ] || require_tools perf
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 leakwarden_bin "$REPO" "$BUILD"
@@ -211,6 +222,7 @@ if [ "$CALLGRIND" != 0 ]; then
         callgrind_control -d "${PID[$t]}" >/dev/null 2>&1
         reqs=$(awk '/requests in/{print $1}' <<<"$out")
         part=$(ls "$TMP/callgrind.$t".* | sort -V | head -1)
+        [ -z "${EXFIL_CALLGRIND_KEEP:-}" ] || { mkdir -p "$EXFIL_CALLGRIND_KEEP"; cp "$part" "$EXFIL_CALLGRIND_KEEP/callgrind.$t"; }
         total=$(callgrind_annotate "$part" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1; exit}')
         IPR[$t]=$((total / reqs))
         printf '| %s | %s | %s | %s |\n' "$t" "$reqs" "${IPR[$t]}" \
@@ -218,6 +230,29 @@ if [ "$CALLGRIND" != 0 ]; then
     done
     echo
     echo "Mirror reads of the Redis guard: $(metric redis 'leakwarden_exfiltration_mirror_reads_total[{]result="hit"') hit, $(metric redis 'leakwarden_exfiltration_mirror_reads_total[{]result="miss"') miss."
+    exit 0
+fi
+
+if [ "$PERF" != 0 ]; then
+    IFS=, read -r -a CLIENT_COUNTS <<< "$CLIENTS"
+    nc=${CLIENT_COUNTS[-1]}
+    echo "## Exfiltration budgets under perf: $("$LW_BIN" --version | head -1)"
+    for t in "${TARGETS[@]}"; do
+        url="http://127.0.0.1:${PORT[$t]}/page-12k.html"
+        EXFIL_CLIENTS=$nc "${PIN_OTHER[@]}" wrk -t1 -c"$CONNS" -d3s -s "$TMP/clients.lua" "$url" >/dev/null
+        perf record -q -F 2000 -g -p "${PID[$t]}" -o "$TMP/perf.$t" -- sleep "$PERF" >/dev/null 2>&1 &
+        rec=$!
+        out=$(EXFIL_CLIENTS=$nc "${PIN_OTHER[@]}" wrk -t1 -c"$CONNS" -d"${PERF}s" -s "$TMP/clients.lua" "$url")
+        wait "$rec" || true
+        echo
+        echo "### $t ($nc client(s)): $(awk '/^Requests\/sec:/{print $2}' <<<"$out") requests/s"
+        echo
+        echo '```'
+        perf report -i "$TMP/perf.$t" --no-children --percent-limit 0.7 --stdio -g none 2>/dev/null \
+            | grep -v '^#' | grep -v '^$' | head -40
+        echo '```'
+        [ -z "${EXFIL_PERF_KEEP:-}" ] || { mkdir -p "$EXFIL_PERF_KEEP"; cp "$TMP/perf.$t" "$EXFIL_PERF_KEEP/"; }
+    done
     exit 0
 fi
 
