@@ -162,7 +162,7 @@ pub struct AuditRecord<'a> {
     /// The exfiltration budget decision, with the client's keyed hash
     /// (absent when the policy has no budget).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exfil: Option<crate::exfil::AuditNote>,
+    pub exfil: Option<crate::exfil::AuditNote<'a>>,
     /// `"request"` on the line of what a request carried (its query string
     /// and body); absent on a response's line.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -44,6 +44,15 @@ impl fmt::Display for ClientId {
     }
 }
 
+impl serde::Serialize for ClientId {
+    /// As its `Display` (32 hex digits), from a stack buffer.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut hex = [0u8; 32];
+        hex::encode_to_slice(self.0, &mut hex).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(std::str::from_utf8(&hex).map_err(serde::ser::Error::custom)?)
+    }
+}
+
 impl fmt::Debug for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ClientId({self})")
@@ -247,6 +256,8 @@ mod tests {
         id[15] = 0xf0;
         assert_eq!(ClientId(id).to_string(), format!("01ab{}f0", "00".repeat(13)));
         assert_eq!(format!("{:?}", ClientId(id)), format!("ClientId(01ab{}f0)", "00".repeat(13)));
+        let json = serde_json::to_string(&ClientId(id)).unwrap();
+        assert_eq!(json, format!("\"{}\"", ClientId(id)), "serialized as shown");
     }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {

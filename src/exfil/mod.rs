@@ -154,16 +154,18 @@ struct ChargeInner {
     metrics: ExfilMetrics,
 }
 
-/// The budget decision as the audit line records it.
+/// The budget decision as the audit line records it (borrowed from the
+/// request's [`Charge`]: written once per audited response, so it copies
+/// nothing).
 #[derive(Debug, Serialize)]
-pub struct AuditNote {
+pub struct AuditNote<'a> {
     /// The client's keyed hash (32 hex digits).
-    pub key: String,
+    pub key: ClientId,
     /// `within`, `over_budget` or `store_unavailable`.
     pub decision: &'static str,
     /// The kind whose budget was reached.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<&'a str>,
     /// `block` or `monitor`.
     pub action: &'static str,
     pub source: Source,
@@ -381,15 +383,15 @@ impl Charge {
     }
 
     /// The decision for the audit line.
-    pub fn audit(&self) -> AuditNote {
+    pub fn audit(&self) -> AuditNote<'_> {
         let c = &*self.inner;
         let (decision, kind) = match c.decision {
             Decision::Within => ("within", None),
-            Decision::Over(i) => ("over_budget", Some(c.budget.rule.budget[i].0.clone())),
+            Decision::Over(i) => ("over_budget", Some(c.budget.rule.budget[i].0.as_str())),
             Decision::StoreUnavailable => ("store_unavailable", None),
         };
         AuditNote {
-            key: c.client.to_string(),
+            key: c.client,
             decision,
             kind,
             action: c.action.as_str(),

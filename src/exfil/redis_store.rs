@@ -22,10 +22,11 @@
 //! exact). A server without RESP3 or tracking (Redis before 6, some
 //! proxies) is read on every request instead. Charges are sent in batches
 //! gathered over [`WRITE_LINGER`] and summed per key, so a busy client
-//! costs Redis one command per batch rather than one per response: with
-//! tracking, one `EVALSHA` of [`CHARGE_LUA`] per key (increments, expiry
-//! and a read-back that tracks the key again, atomically), otherwise
-//! `HINCRBY` per kind and `PEXPIRE`.
+//! costs Redis one key's work per batch rather than one per response: with
+//! tracking, the whole batch is one `EVALSHA` of [`CHARGE_LUA`] (per key
+//! the increments, the expiry and a read-back that tracks the key again,
+//! atomically), otherwise `HINCRBY` per kind and `PEXPIRE` per key in one
+//! pipeline.
 //!
 //! Reads of the same bucket that overlap share one round trip: a request
 //! that finds a read of its client's bucket in flight waits for that
@@ -405,8 +406,8 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
 
 /// Sends queued charges: after the first of a batch arrives, waits
 /// [`WRITE_LINGER`] for more, sums the batch per key and kind, and sends
-/// one pipeline; with tracking, one [`CHARGE_LUA`] per key, whose answer
-/// (the key's totals) goes to the mirror.
+/// it: with tracking, as one call of [`CHARGE_LUA`] whose answer (each
+/// key's totals) goes to the mirror; without, as one pipeline.
 async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
@@ -427,30 +428,43 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
         let sums = coalesce(batch.drain(..));
         // Tracking implies the script was loaded on this connection.
         let script = link.script.get().filter(|_| link.tracking.load(Ordering::SeqCst));
-        let mut pipe = redis::pipe();
-        for w in &sums {
-            let name = link.name(&w.key);
-            if let Some(sha) = script {
-                // One script per key: the increments, the expiry and the
-                // read-back run with no other command in between, and the
-                // read tracks the key again (a write ends Redis's tracking
-                // of a key for every connection, this one included).
-                let cmd = pipe.cmd("EVALSHA").arg(sha).arg(1);
-                cmd.arg(&name).arg(w.ttl.as_millis() as u64);
-                for (kind, n) in &w.counts {
-                    cmd.arg(&**kind).arg(*n);
+        let sent = async {
+            match script {
+                // One script for the whole batch: every key's increments,
+                // expiry and read-back run with no other command in between,
+                // and each read tracks its key again (a write ends Redis's
+                // tracking of a key for every connection, this one included).
+                Some(sha) => {
+                    let mut cmd = redis::cmd("EVALSHA");
+                    cmd.arg(sha).arg(sums.len());
+                    for w in &sums {
+                        cmd.arg(link.name(&w.key));
+                    }
+                    for w in &sums {
+                        cmd.arg(w.ttl.as_millis() as u64).arg(w.counts.len());
+                        for (kind, n) in &w.counts {
+                            cmd.arg(&**kind).arg(*n);
+                        }
+                    }
+                    cmd.query_async::<Vec<Vec<u64>>>(&mut conn).await
                 }
-            } else {
-                for (kind, n) in &w.counts {
-                    pipe.cmd("HINCRBY").arg(&name).arg(&**kind).arg(*n).ignore();
+                None => {
+                    let mut pipe = redis::pipe();
+                    for w in &sums {
+                        let name = link.name(&w.key);
+                        for (kind, n) in &w.counts {
+                            pipe.cmd("HINCRBY").arg(&name).arg(&**kind).arg(*n).ignore();
+                        }
+                        pipe.cmd("PEXPIRE").arg(&name).arg(w.ttl.as_millis() as u64).ignore();
+                    }
+                    pipe.query_async::<Vec<Vec<u64>>>(&mut conn).await
                 }
-                pipe.cmd("PEXPIRE").arg(&name).arg(w.ttl.as_millis() as u64).ignore();
             }
-        }
-        let sent = pipe.query_async::<Vec<Vec<u64>>>(&mut conn);
+        };
         match tokio::time::timeout(IO_TIMEOUT, sent).await {
             Ok(Ok(totals)) => {
-                // The script answers the charged kinds' totals, in order.
+                // The script answers each key's charged kinds' totals, in
+                // order (without it, nothing).
                 for (w, totals) in sums.iter().zip(totals) {
                     for ((kind, _), total) in w.counts.iter().zip(totals) {
                         link.mirror.confirm(&w.key, kind, total);
@@ -463,21 +477,29 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
     }
 }
 
-/// The charge of one key, as the writer sends it with tracking: `KEYS[1]`
-/// the bucket, `ARGV[1]` its TTL in milliseconds, then (kind, count)
-/// pairs; answers the charged kinds' totals in the same order, read back
-/// with `HMGET`, a read, so that Redis tracks the key again for this
-/// connection. (Only the charged kinds: another kind that changed since
-/// this replica read the key sent an invalidation, which dropped the
-/// mirror's copy.)
+/// A batch's charges, as the writer sends them with tracking: `KEYS` the
+/// buckets; `ARGV` for each key in turn its TTL in milliseconds, the number
+/// of kinds charged and that many (kind, count) pairs. Answers, per key,
+/// the charged kinds' totals in the same order, read back with `HMGET`, a
+/// read, so that Redis tracks the key again for this connection. (Only
+/// the charged kinds: another kind that changed since this replica read
+/// the key sent an invalidation, which dropped the mirror's copy.)
 const CHARGE_LUA: &str = r"
-local kinds = {}
-for i = 2, #ARGV, 2 do
-  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
-  kinds[#kinds + 1] = ARGV[i]
+local totals = {}
+local a = 1
+for k = 1, #KEYS do
+  local ttl, n = ARGV[a], tonumber(ARGV[a + 1])
+  a = a + 2
+  local kinds = {}
+  for i = 1, n do
+    redis.call('HINCRBY', KEYS[k], ARGV[a], ARGV[a + 1])
+    kinds[i] = ARGV[a]
+    a = a + 2
+  end
+  redis.call('PEXPIRE', KEYS[k], ttl)
+  totals[k] = redis.call('HMGET', KEYS[k], unpack(kinds))
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return redis.call('HMGET', KEYS[1], unpack(kinds))
+return totals
 ";
 
 /// The batch's charges summed per key and kind, one [`Write`] per key in
