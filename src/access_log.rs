@@ -140,7 +140,7 @@ impl AccessLog {
         path: &str,
         version: Version,
         headers: &HeaderMap,
-        request_id: &str,
+        request_id: &audit::RequestId,
         client: SocketAddr,
         tls: Option<&'static str>,
     ) -> Option<Entry> {
@@ -156,7 +156,7 @@ impl AccessLog {
             engine: engine.clone(),
             time: SystemTime::now(),
             start,
-            request_id: request_id.to_string(),
+            request_id: request_id.clone(),
             route: None,
             method: audit::method_label(method),
             path: audit::path_without_query(path).to_string(),
@@ -235,7 +235,7 @@ pub struct Entry {
     engine: Arc<Engine>,
     time: SystemTime,
     start: Instant,
-    request_id: String,
+    request_id: audit::RequestId,
     route: Option<Arc<str>>,
     method: &'static str,
     path: String,
@@ -357,7 +357,7 @@ impl Drop for Finished {
             return;
         }
         let since = e.time.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let request_id = audit::masked(&e.engine, &e.request_id);
+        let request_id = e.request_id.for_log(&e.engine);
         let path = audit::masked(&e.engine, &e.path);
         let user_agent = e.user_agent.as_deref().map(|ua| masked_user_agent(&e.engine, ua));
         let queued = e.log.sink.write_json(&AccessRecord {
@@ -472,7 +472,7 @@ mod tests {
                 path,
                 Version::HTTP_11,
                 &HeaderMap::new(),
-                "id",
+                &audit::RequestId::from_client("id"),
                 "127.0.0.1:1".parse().unwrap(),
                 None,
             )

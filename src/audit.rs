@@ -217,6 +217,42 @@ pub fn method_label(method: &Method) -> &'static str {
     METHODS[method_index(method)]
 }
 
+/// An exchange's request id, and who made it: an id this guard generated
+/// is written to logs as it is (it cannot carry a client's value, and
+/// masking it would cost an engine scan per line for nothing); one the
+/// client sent is masked like any client text ([`masked`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestId {
+    id: Arc<str>,
+    generated: bool,
+}
+
+impl RequestId {
+    /// An id this guard made.
+    pub fn generated(id: &str) -> RequestId {
+        RequestId { id: id.into(), generated: true }
+    }
+
+    /// An id the client sent.
+    pub fn from_client(id: &str) -> RequestId {
+        RequestId { id: id.into(), generated: false }
+    }
+
+    /// The id as it travels in headers and block pages.
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+
+    /// The id as logs, audit and access lines may show it.
+    pub fn for_log(&self, engine: &Arc<Engine>) -> std::borrow::Cow<'_, str> {
+        if self.generated {
+            std::borrow::Cow::Borrowed(&self.id)
+        } else {
+            std::borrow::Cow::Owned(masked(engine, &self.id))
+        }
+    }
+}
+
 /// Strips the query string (and fragment) from a path.
 pub fn path_without_query(path: &str) -> &str {
     path.split(['?', '#']).next().unwrap_or("")
@@ -237,6 +273,25 @@ pub fn rfc3339(secs: u64, millis: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_id_is_masked_in_logs_unless_the_guard_made_it() {
+        let engine = crate::policy::Policy::default_policy().engine.clone();
+        let card = "4111111111111111";
+        let cases = [
+            (RequestId::from_client(card), "****************"),
+            (RequestId::from_client("abc-123"), "abc-123"),
+            (
+                RequestId::generated("0123456789abcdef0123456789abcdef"),
+                "0123456789abcdef0123456789abcdef",
+            ),
+        ];
+        for (id, logged) in cases {
+            assert_eq!(id.for_log(&engine), logged, "{id:?}");
+        }
+        // Travelling in headers, an id is never changed.
+        assert_eq!(RequestId::from_client(card).as_str(), card);
+    }
 
     #[test]
     fn rfc3339_known_instants() {

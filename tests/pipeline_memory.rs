@@ -78,7 +78,7 @@ async fn large_streamed_response_keeps_memory_flat() {
         route: Arc::from("big"),
         method: Method::GET,
         path: "/export".into(),
-        request_id: "mem".into(),
+        request_id: leakwarden::audit::RequestId::from_client("mem"),
         client: "127.0.0.1:1".parse().unwrap(),
         policy: Arc::new(Policy::default_policy()),
         metrics: metrics.clone(),

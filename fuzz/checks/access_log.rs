@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, Response, Version};
 use http_body_util::{BodyExt, Full};
 use leakwarden::access_log::AccessLog;
-use leakwarden::audit::AuditSink;
+use leakwarden::audit::{AuditSink, RequestId};
 use leakwarden::pipeline::{process_response, ResponseContext};
 
 #[path = "logline.rs"]
@@ -35,7 +35,7 @@ pub fn check(data: &[u8]) {
     let Ok(agent) = HeaderValue::from_bytes(agent) else { return };
     // The proxy takes a client's request id only as a header value.
     let Ok(request_id) = HeaderValue::from_bytes(request_id) else { return };
-    let request_id = String::from_utf8_lossy(request_id.as_bytes()).into_owned();
+    let request_id = RequestId::from_client(&String::from_utf8_lossy(request_id.as_bytes()));
     let f = logline::fixed();
     let (log, lines) = AccessLog::memory(1.0);
     let log = Arc::new(log);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Response};
 use http_body_util::{BodyExt, Full};
-use leakwarden::audit::AuditSink;
+use leakwarden::audit::{AuditSink, RequestId};
 use leakwarden::pipeline::{process_response, ResponseContext};
 
 #[path = "logline.rs"]
@@ -34,7 +34,7 @@ pub fn check(data: &[u8]) {
         route: Arc::from("fuzz"),
         method,
         path: pq.as_str().to_string(),
-        request_id: "fuzz".into(),
+        request_id: RequestId::from_client("fuzz"),
         client: "127.0.0.1:40000".parse().expect("address"),
         policy: f.policy.clone(),
         metrics: f.metrics.clone(),

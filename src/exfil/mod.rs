@@ -390,13 +390,7 @@ impl Charge {
             Decision::Over(i) => ("over_budget", Some(c.budget.rule.budget[i].0.as_str())),
             Decision::StoreUnavailable => ("store_unavailable", None),
         };
-        AuditNote {
-            key: c.client,
-            decision,
-            kind,
-            action: c.action.as_str(),
-            source: c.source,
-        }
+        AuditNote { key: c.client, decision, kind, action: c.action.as_str(), source: c.source }
     }
 }
 

@@ -66,7 +66,7 @@ pub struct ResponseContext {
     pub method: Method,
     /// Request path without the query string.
     pub path: String,
-    pub request_id: String,
+    pub request_id: crate::audit::RequestId,
     pub client: SocketAddr,
     pub policy: Arc<Policy>,
     pub metrics: Arc<Metrics>,
@@ -328,7 +328,7 @@ where
         None => None,
     };
     if let Some(r) = rejection {
-        return block::reply(r, &ctx.request_id);
+        return block::reply(r, ctx.request_id.as_str());
     }
 
     let h = &mut parts.headers;
@@ -427,7 +427,7 @@ fn blocked_without_body(ctx: &ResponseContext, e: PipelineError) -> Response<Pro
             side: None,
         },
     );
-    block::reply(Rejection::Blocked(e, ctx.policy.block_status), &ctx.request_id)
+    block::reply(Rejection::Blocked(e, ctx.policy.block_status), ctx.request_id.as_str())
 }
 
 #[cfg(test)]

@@ -257,7 +257,7 @@ pub(crate) fn write_audit(ctx: &ResponseContext, status: u16, extra: AuditExtra<
     // they are written anywhere.
     let engine = &ctx.policy.engine;
     let path = audit::masked(engine, audit::path_without_query(&ctx.path));
-    let request_id = audit::masked(engine, &ctx.request_id);
+    let request_id = ctx.request_id.for_log(engine);
     let queued = ctx.audit.write(&AuditRecord {
         ts: audit::now_rfc3339(),
         request_id: &request_id,

@@ -278,7 +278,10 @@ where
     let reject = |report: &mut Report, reason, e: PipelineError| {
         report.blocked(reason);
         report.finish(&[], false);
-        Err(Box::new(block::reply(Rejection::Blocked(e, policy.block_status), &ctx.request_id)))
+        Err(Box::new(block::reply(
+            Rejection::Blocked(e, policy.block_status),
+            ctx.request_id.as_str(),
+        )))
     };
 
     if let Some(q) = query {
@@ -506,7 +509,7 @@ where
             let ctx = &st.report.ctx;
             block::reply(
                 Rejection::Blocked(PipelineError::BlockedKind, ctx.policy.block_status),
-                &ctx.request_id,
+                ctx.request_id.as_str(),
             )
         })
     }

@@ -74,7 +74,7 @@ pub(super) fn harness(policy_toml: &str) -> Harness {
         route: Arc::from("r"),
         method: Method::GET,
         path: "/p".into(),
-        request_id: "req-1".into(),
+        request_id: crate::audit::RequestId::from_client("req-1"),
         client: "127.0.0.1:40000".parse().unwrap(),
         policy: Arc::new(policy),
         metrics: metrics.clone(),

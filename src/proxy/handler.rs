@@ -65,9 +65,11 @@ pub async fn handle(
         resp.map(|b| Observed::new(b, deadline, rm, start, access))
     };
     // The access line (src/access_log), written when the body sent ends.
+    // Masks what the client sent before it reaches a log line.
+    let log_engine = &rt.policies[crate::app::DEFAULT_POLICY].engine;
     let mut access = rt.access_log.start(
         &metrics,
-        &rt.policies[crate::app::DEFAULT_POLICY].engine,
+        log_engine,
         start,
         &parts.method,
         parts.uri.path(),
@@ -80,8 +82,8 @@ pub async fn handle(
 
     let Some(route_index) = route::select_index(&rt.routes, host.as_deref(), parts.uri.path())
     else {
-        tracing::debug!(request_id, "no route");
-        let resp = block::reply(Rejection::NoRoute, &request_id);
+        tracing::debug!(request_id = %request_id.for_log(log_engine), "no route");
+        let resp = block::reply(Rejection::NoRoute, request_id.as_str());
         return Ok(finish(&snap.unrouted, resp, false, access));
     };
     let route = &rt.routes[route_index];
@@ -190,7 +192,7 @@ pub async fn handle(
     // block page, whatever the upstream managed to say.
     if verdict.blocked() {
         let e = Rejection::Blocked(PipelineError::BlockedKind, route.policy.block_status);
-        return Ok(finish(rm, block::reply(e, &request_id), false, access));
+        return Ok(finish(rm, block::reply(e, request_id.as_str()), false, access));
     }
     let result = match sent {
         Ok(Ok(resp)) => Ok(resp),
@@ -199,8 +201,12 @@ pub async fn handle(
         Ok(Err(_)) if client_body_failed.get() => {
             let e = ClientError::RequestBody;
             metrics.client_errors_total.with_label_values(&[&route_name, e.reason()]).inc();
-            tracing::debug!(request_id, route = &*route_name, "malformed client request body");
-            let resp = block::reply(Rejection::Client(e), &request_id);
+            tracing::debug!(
+                request_id = %request_id.for_log(log_engine),
+                route = &*route_name,
+                "malformed client request body"
+            );
+            let resp = block::reply(Rejection::Client(e), request_id.as_str());
             return Ok(finish(rm, resp, false, access));
         }
         Ok(Err(e)) => Err(client.classify(&e)),
@@ -211,13 +217,13 @@ pub async fn handle(
         Err(failure) => {
             metrics.upstream_errors_total.with_label_values(&[&route_name, failure.reason()]).inc();
             tracing::warn!(
-                request_id,
+                request_id = %request_id.for_log(log_engine),
                 route = &*route_name,
                 upstream = upstream.name,
                 reason = failure.reason(),
                 "upstream failed before response headers"
             );
-            let resp = block::reply(Rejection::Upstream(failure), &request_id);
+            let resp = block::reply(Rejection::Upstream(failure), request_id.as_str());
             return Ok(finish(rm, resp, false, access));
         }
     };
@@ -254,7 +260,7 @@ pub async fn handle(
                     .upstream_errors_total
                     .with_label_values(&[&route_name, failure.reason()])
                     .inc();
-                let resp = block::reply(Rejection::Upstream(failure), &request_id);
+                let resp = block::reply(Rejection::Upstream(failure), request_id.as_str());
                 return Ok(finish(rm, resp, false, access));
             }
         },

@@ -9,6 +9,8 @@ use http::header::{
 };
 use http::Version;
 
+use crate::audit::RequestId;
+
 /// The request id header, propagated upstream and echoed to the client.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -225,7 +227,7 @@ pub fn append_via(headers: &mut HeaderMap, version: Version) {
 
 /// Keeps the client's `X-Request-Id` if it is short and printable,
 /// otherwise generates a new one; the header is (re)set either way.
-pub fn request_id(headers: &mut HeaderMap) -> String {
+pub fn request_id(headers: &mut HeaderMap) -> RequestId {
     let good = |v: &HeaderValue| {
         let v = v.as_bytes();
         !v.is_empty() && v.len() <= 128 && v.iter().all(|b| b.is_ascii_graphic())
@@ -235,23 +237,23 @@ pub fn request_id(headers: &mut HeaderMap) -> String {
         Entry::Vacant(e) => {
             let id = new_request_id();
             e.insert(HeaderValue::from_str(&id).expect("hex digits"));
-            return id;
+            return RequestId::generated(&id);
         }
     };
     let mut values = e.iter();
     if let (Some(v), None) = (values.next(), values.next()) {
         if good(v) {
             // A single good value stays as it is.
-            return String::from_utf8_lossy(v.as_bytes()).into_owned();
+            return RequestId::from_client(&String::from_utf8_lossy(v.as_bytes()));
         }
     }
     // The first value when it is good, else a new id; either way it
     // replaces every value the client sent.
     let id = match e.get() {
-        v if good(v) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
-        _ => new_request_id(),
+        v if good(v) => RequestId::from_client(&String::from_utf8_lossy(v.as_bytes())),
+        _ => RequestId::generated(&new_request_id()),
     };
-    e.insert(HeaderValue::from_str(&id).expect("printable ASCII"));
+    e.insert(HeaderValue::from_str(id.as_str()).expect("printable ASCII"));
     id
 }
 
@@ -469,26 +471,27 @@ mod tests {
     #[test]
     fn request_id_is_kept_or_generated() {
         let mut h = map(&[("x-request-id", "abc-123")]);
-        assert_eq!(request_id(&mut h), "abc-123");
+        assert_eq!(request_id(&mut h), RequestId::from_client("abc-123"));
         for bad in ["", "has space", &"x".repeat(200)] {
             let mut h = HeaderMap::new();
             if !bad.is_empty() {
                 h.insert("x-request-id", HeaderValue::from_str(bad).unwrap());
             }
             let id = request_id(&mut h);
-            assert_eq!(id.len(), 32, "{bad:?}");
-            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+            assert_eq!(id, RequestId::generated(id.as_str()), "{bad:?}: made here");
+            assert_eq!(id.as_str().len(), 32, "{bad:?}");
+            assert!(id.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
             assert_eq!(h["x-request-id"], id.as_str());
         }
         let (mut a, mut b) = (HeaderMap::new(), HeaderMap::new());
         assert_ne!(request_id(&mut a), request_id(&mut b));
         // Several values: the first if good, else a new id; one value left.
         let mut h = map(&[("x-request-id", "first"), ("x-request-id", "second")]);
-        assert_eq!(request_id(&mut h), "first");
+        assert_eq!(request_id(&mut h), RequestId::from_client("first"));
         assert_eq!(h.get_all("x-request-id").iter().collect::<Vec<_>>(), ["first"]);
         let mut h = map(&[("x-request-id", "bad one"), ("x-request-id", "second")]);
         let id = request_id(&mut h);
-        assert_eq!(id.len(), 32);
+        assert_eq!(id, RequestId::generated(id.as_str()));
         assert_eq!(h.get_all("x-request-id").iter().collect::<Vec<_>>(), [id.as_str()]);
     }
 
