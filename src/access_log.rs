@@ -358,8 +358,8 @@ impl Drop for Finished {
         }
         let since = e.time.duration_since(UNIX_EPOCH).unwrap_or_default();
         let request_id = e.request_id.for_log(&e.engine);
-        let path = audit::masked(&e.engine, &e.path);
-        let user_agent = e.user_agent.as_deref().map(|ua| masked_user_agent(&e.engine, ua));
+        let path = audit::masked_remembered(&e.engine, &e.path);
+        let user_agent = e.user_agent.as_deref().map(|ua| audit::masked_remembered(&e.engine, ua));
         let queued = e.log.sink.write_json(&AccessRecord {
             time: audit::rfc3339(since.as_secs(), since.subsec_millis()),
             request_id: &request_id,
@@ -386,33 +386,6 @@ impl Drop for Finished {
             e.metrics.access_log_lines_dropped_total.inc();
         }
     }
-}
-
-thread_local! {
-    /// The user agent this thread masked last, with the engine that masked
-    /// it and the result. A client sends the same agent on every request
-    /// (and a site sees few), while masking one runs the engine (~3,600
-    /// instructions). The engine is kept by reference, so a reload's new
-    /// engine never reuses the old one's entry.
-    static LAST_USER_AGENT: std::cell::RefCell<Option<(Arc<Engine>, String, String)>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// [`audit::masked`] of a user agent, remembered per thread for the next
-/// request that sends the same one (masking is a function of the engine
-/// and the text).
-fn masked_user_agent(engine: &Arc<Engine>, ua: &str) -> String {
-    LAST_USER_AGENT.with(|last| {
-        let mut last = last.borrow_mut();
-        if let Some((e, text, masked)) = last.as_ref() {
-            if Arc::ptr_eq(e, engine) && text == ua {
-                return masked.clone();
-            }
-        }
-        let masked = audit::masked(engine, ua);
-        *last = Some((engine.clone(), ua.to_string(), masked.clone()));
-        masked
-    })
 }
 
 #[cfg(test)]
@@ -502,22 +475,6 @@ mod tests {
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["path"].to_string())
             .collect();
         assert_eq!(paths, ["\"/error\"", "\"/findings\"", "\"/blocked\"", "\"/cut\""]);
-    }
-
-    #[test]
-    fn a_remembered_user_agent_is_masked_as_the_engine_masks_it() {
-        let default = crate::policy::Policy::default_policy().engine.clone();
-        let mut cfg = crate::detect::EngineConfig::default();
-        cfg.detectors.remove(&crate::detect::Kind::Card);
-        let other = Arc::new(crate::detect::Engine::new(cfg).unwrap());
-        let ua = "agent/1.0 (4111 1111 1111 1111)";
-        // Alternating engines and texts: every answer is the engine's own.
-        for (engine, text) in
-            [(&default, ua), (&default, ua), (&other, ua), (&default, "curl/8"), (&other, ua)]
-        {
-            assert_eq!(masked_user_agent(engine, text), audit::masked(engine, text));
-        }
-        assert_ne!(masked_user_agent(&default, ua), masked_user_agent(&other, ua));
     }
 
     #[test]

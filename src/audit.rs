@@ -210,6 +210,61 @@ pub fn masked(engine: &Arc<Engine>, text: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// Texts a thread remembers as clean, at most (then it forgets them all).
+const CLEAN_TEXTS: usize = 256;
+
+/// Longest text remembered as clean.
+const CLEAN_TEXT_MAX: usize = 512;
+
+/// Clean texts are client-controlled; the hasher is seeded per process.
+type CleanSet = std::collections::HashSet<Box<str>, foldhash::fast::RandomState>;
+
+thread_local! {
+    /// Paths and user agents this thread found clean ([`masked`] gave
+    /// them back unchanged), with the engine that scanned them. A site
+    /// serves few distinct paths and sees few agents, and masking one runs
+    /// the engine (thousands of instructions) on every log line. Only
+    /// clean texts are kept, so no value the engine would mask is held
+    /// here; the engine is kept by reference, so a reload's new engine
+    /// starts afresh.
+    static CLEAN: std::cell::RefCell<Option<(Arc<Engine>, CleanSet)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// [`masked`], answered without scanning for a text this thread found
+/// clean before with the same engine (masking is a function of the engine
+/// and the text).
+pub fn masked_remembered<'t>(engine: &Arc<Engine>, text: &'t str) -> std::borrow::Cow<'t, str> {
+    use std::borrow::Cow;
+    let known = CLEAN.with(|clean| {
+        let clean = clean.borrow();
+        clean.as_ref().is_some_and(|(e, set)| Arc::ptr_eq(e, engine) && set.contains(text))
+    });
+    if known {
+        return Cow::Borrowed(text);
+    }
+    let out = masked(engine, text);
+    if out != text {
+        return Cow::Owned(out);
+    }
+    if text.len() <= CLEAN_TEXT_MAX {
+        CLEAN.with(|clean| {
+            let mut clean = clean.borrow_mut();
+            let fresh = match &*clean {
+                Some((e, set)) => !Arc::ptr_eq(e, engine) || set.len() >= CLEAN_TEXTS,
+                None => true,
+            };
+            if fresh {
+                *clean = Some((engine.clone(), CleanSet::default()));
+            }
+            if let Some((_, set)) = &mut *clean {
+                set.insert(text.into());
+            }
+        });
+    }
+    Cow::Borrowed(text)
+}
+
 /// The method as an audit line writes it: one of the bounded metric labels
 /// ([`METHODS`]), `other` for an extension method (its name is
 /// client-controlled text).
@@ -273,6 +328,41 @@ pub fn rfc3339(secs: u64, millis: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remembered_text_is_masked_as_the_engine_masks_it() {
+        let default = crate::policy::Policy::default_policy().engine.clone();
+        let mut cfg = crate::detect::EngineConfig::default();
+        cfg.detectors.remove(&crate::detect::Kind::Card);
+        let other = Arc::new(Engine::new(cfg).unwrap());
+        let ua = "agent/1.0 (4111 1111 1111 1111)";
+        let long = format!("/{}", "a".repeat(CLEAN_TEXT_MAX));
+        // Alternating engines and texts, each twice (the second answer may
+        // come from memory): every answer is the engine's own.
+        let cases = [
+            (&default, ua),
+            (&other, ua),
+            (&default, "curl/8"),
+            (&other, "curl/8"),
+            (&default, "/a%20b"),
+            (&default, long.as_str()),
+            (&other, ua),
+            (&default, "curl/8"),
+        ];
+        for (engine, text) in cases {
+            for round in 0..2 {
+                assert_eq!(masked_remembered(engine, text), masked(engine, text), "{round}");
+            }
+        }
+        assert_ne!(masked_remembered(&default, ua), masked_remembered(&other, ua));
+        // Past its bound the memory starts afresh, and still answers right.
+        for i in 0..CLEAN_TEXTS + 3 {
+            let path = format!("/p/{i}");
+            assert_eq!(masked_remembered(&default, &path), path);
+        }
+        let held = CLEAN.with(|c| c.borrow().as_ref().map_or(0, |(_, set)| set.len()));
+        assert!(held <= CLEAN_TEXTS, "{held}");
+    }
 
     #[test]
     fn a_request_id_is_masked_in_logs_unless_the_guard_made_it() {

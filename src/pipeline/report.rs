@@ -256,7 +256,7 @@ pub(crate) fn write_audit(ctx: &ResponseContext, status: u16, extra: AuditExtra<
     // value (a card number as an id): masked with the same engine before
     // they are written anywhere.
     let engine = &ctx.policy.engine;
-    let path = audit::masked(engine, audit::path_without_query(&ctx.path));
+    let path = audit::masked_remembered(engine, audit::path_without_query(&ctx.path));
     let request_id = ctx.request_id.for_log(engine);
     let queued = ctx.audit.write(&AuditRecord {
         ts: audit::now_rfc3339(),
