@@ -28,7 +28,8 @@ use super::fingerprint;
 use super::rewrite;
 use super::secrets;
 use super::seek::{
-    after_word, encoded_after, encoded_start, find_at, iban_start, phone_open, seek, Blocks,
+    after_word, encoded_after, encoded_start, find_at, iban_start, phone_open, run_may_gate, seek,
+    Blocks,
 };
 use super::stream::{jwt_mask, Stream};
 use super::units::{self, Window};
@@ -312,7 +313,7 @@ impl Scanner {
         // one character, and masking a value after it would change that.
         let numeric = class == DIGIT
             && !after_word(v.buf, p)
-            && !units::inside_unit(v.buf, p, v.eof)?
+            && !units::digit_inside_unit(v.buf, p, v.eof)?
             && !units::encoded_digit_before(v.buf, p);
         let shape = if numeric && !exhaustive { Shape::read(v.buf, p, v.eof) } else { None };
         let may = |may_start: fn(&Shape) -> bool| numeric && shape.as_ref().is_none_or(may_start);
@@ -351,6 +352,12 @@ impl Scanner {
         }
         // A value the page wrote with references, escapes, percent-encoding,
         // Unicode separators or inline tags: the same detectors, on units.
+        // At a digit whose run the shape measured, the run's length and
+        // first digit rule most of them out (the first check of
+        // `encoded_after`, which the units path asks): no call for those.
+        if shape.as_ref().is_some_and(|s| !run_may_gate(s.len(), b)) {
+            return Ok(None);
+        }
         units_hit(eng, v, p, numeric)
     }
 }
@@ -536,8 +543,7 @@ fn units_start(eng: &Engine, v: &View, p: usize, numeric: bool) -> Result<Option
     } else if matches!(b, b'+' | b'(') {
         (k.phone
             && phone_open(buf, p, eof)
-            && units::cluster_ends_encoded(buf, p + 1, eof, false)
-            && units::digits_ahead(buf, p + 1, eof, units::MIN_PHONE_DIGITS))
+            && units::encoded_cluster_holds(buf, p + 1, p + 1, eof, units::MIN_PHONE_DIGITS))
         .then_some(UnitStart::Phone)
     } else if b.is_ascii_uppercase() {
         (k.iban

@@ -342,13 +342,18 @@ fn encoded_after_with(
     eof: bool,
     digits_at: impl Fn(usize) -> Option<usize>,
 ) -> bool {
-    // Runs of 1, 3, 4, 5 and 6 digits, as a bit set: most runs stop here.
-    if run > 6 || 0b111_1010 >> run & 1 == 0 {
+    // Runs of 1, 3 and 4 digits, and of 5 and 6 that start with a 0 (a
+    // German area code's): most runs stop here.
+    if run > 6 {
+        return false;
+    }
+    let row = gate_row(run, buf[p]);
+    if LIVE_ROWS >> row & 1 == 0 {
         return false;
     }
     let Some(&after) = buf.get(p + run) else { return !eof };
     // Where the cluster walk starts: past the groups measured here.
-    let from = match AFTER_GROUP[run][usize::from(after)] {
+    let from = match AFTER_GROUP[row][usize::from(after)] {
         0 => return false,
         SPECIAL_AFTER => {
             if after == b'<' && !units::may_be_inline_tag(buf, p + run) {
@@ -360,10 +365,7 @@ fn encoded_after_with(
             // An ASCII separator: the next group has a length some kind
             // takes after this first group (`fits`). Dates, prices and
             // versions stop here. (A group whose own digits are partly
-            // encoded after an ASCII separator is not read.) A `/` ends a
-            // German area code, which starts with a 0; after any other
-            // first group only a card's (`4111/1111/...`).
-            let fits = if after == b'/' && buf[p] != b'0' { fits & CARD_AFTER_4 } else { fits };
+            // encoded after an ASCII separator is not read.)
             let q = p + run + 1;
             let Some(second) = digits_at(q) else { return !eof };
             if fits >> second.min(7) & 1 == 0 {
@@ -374,8 +376,7 @@ fn encoded_after_with(
             q + second.min(8)
         }
     };
-    units::cluster_ends_encoded_from(buf, p, from, eof, false)
-        && units::digits_ahead(buf, p, eof, units::MIN_DIGITS)
+    units::encoded_cluster_holds(buf, p, from, eof, units::MIN_DIGITS)
 }
 
 /// [`AFTER_GROUP`]'s mark for a byte a longer unit may start with (`&`,
@@ -390,38 +391,79 @@ const CARD_AFTER_4: u8 = 1 << 4 | 1 << 6;
 /// area code's `/` (2 to 7 digits and more, capped at 7).
 const SUBSCRIBER: u8 = 0b1111_1100;
 
-/// Per length of a first group (a card's 4, an SSN's or a phone number's
-/// 3, a phone's 1, a German area code's 3 to 6; other lengths start
-/// nothing written encoded) and the byte after it: [`SPECIAL_AFTER`] for a
+/// [`AFTER_GROUP`]'s row for a first group of `run` digits whose first
+/// digit is `first`: its length (7 for any longer) and whether it starts
+/// with a 0.
+#[inline(always)]
+fn gate_row(run: usize, first: u8) -> usize {
+    run.min(7) * 2 + usize::from(first == b'0')
+}
+
+/// The rows of [`AFTER_GROUP`] that hold anything, as a bit set: runs of
+/// 1, 3 and 4 digits, and of 5 and 6 that start with a 0.
+const LIVE_ROWS: u16 = {
+    let mut m = 0u16;
+    let mut row = 0;
+    while row < 16 {
+        let mut b = 0;
+        while b < 256 {
+            if AFTER_GROUP[row][b] != 0 {
+                m |= 1 << row;
+            }
+            b += 1;
+        }
+        row += 1;
+    }
+    m
+};
+
+/// Whether [`encoded_after`] may be true for a digit run of `run` digits
+/// (its whole length) starting with `first`: false for most runs, which
+/// the probe then decides without the units path.
+#[inline(always)]
+pub(super) fn run_may_gate(run: usize, first: u8) -> bool {
+    LIVE_ROWS >> gate_row(run, first) & 1 == 1
+}
+
+/// Per first group ([`gate_row`]: its length, a card's 4, an SSN's or a
+/// phone number's 3, a phone's 1, a German area code's 3 to 6, which
+/// starts with a 0; other lengths start nothing written encoded, and 7
+/// stands for any longer) and the byte after it: [`SPECIAL_AFTER`] for a
 /// byte a longer unit may start with, for an ASCII separator the lengths
 /// of a second group that fit (bit `n` for `n` digits: a card's 4 or 6
 /// after 4, an SSN's 2 or a phone's 3 after 3, a phone's 3 after 1, a
 /// subscriber number after an area code's `/`), else 0. A table: every
-/// digit group of a body that a separator ends is judged through it.
-static AFTER_GROUP: [[u8; 256]; 7] = {
-    let mut t = [[0u8; 256]; 7];
-    let mut run = 1;
-    while run < 7 {
+/// digit group of a body that a separator ends is judged through it, and
+/// the first digit in the row spares a test of it per group.
+static AFTER_GROUP: [[u8; 256]; 16] = {
+    let mut t = [[0u8; 256]; 16];
+    let mut row = 0;
+    while row < 16 {
+        let (run, zero) = (row / 2, row % 2 == 1);
         let mut b = 0;
         while b < 256 {
             let c = b as u8;
-            t[run][b] = match (run, c) {
-                (2, _) => 0,
+            t[row][b] = match (zero, run, c) {
+                (_, 0 | 2 | 7, _) => 0,
                 // A long area code before a `/` only: no value starts
                 // with five or six digits and an encoded unit.
-                (5 | 6, b'/') => SUBSCRIBER,
-                (5 | 6, _) => 0,
-                (_, b'&' | b'\\' | b'%' | b'<' | b'+' | 0x80..) => SPECIAL_AFTER,
-                (4, b'/') => CARD_AFTER_4 | SUBSCRIBER,
-                (3, b'/') => SUBSCRIBER,
-                (4, b' ' | b'-' | b'.' | b'_') => CARD_AFTER_4,
-                (3, b'-' | b' ') => 1 << 2 | 1 << 3,
-                (3, b'.') | (1, b'-' | b'.' | b' ') => 1 << 3,
+                (true, 5 | 6, b'/') => SUBSCRIBER,
+                (_, 5 | 6, _) => 0,
+                (_, _, b'&' | b'\\' | b'%' | b'<' | b'+' | 0x80..) => SPECIAL_AFTER,
+                // A `/` ends a German area code, which starts with a 0;
+                // after any other first group only a card's
+                // (`4111/1111/...`).
+                (true, 4, b'/') => CARD_AFTER_4 | SUBSCRIBER,
+                (false, 4, b'/') => CARD_AFTER_4,
+                (true, 3, b'/') => SUBSCRIBER,
+                (_, 4, b' ' | b'-' | b'.' | b'_') => CARD_AFTER_4,
+                (_, 3, b'-' | b' ') => 1 << 2 | 1 << 3,
+                (_, 3, b'.') | (_, 1, b'-' | b'.' | b' ') => 1 << 3,
                 _ => 0,
             };
             b += 1;
         }
-        run += 1;
+        row += 1;
     }
     t
 };
@@ -538,6 +580,18 @@ pub(super) fn find_at(buf: &[u8], pos: usize, eof: bool) -> NextAt {
 mod tests {
     use super::*;
 
+    /// The rows that may gate: runs of 1, 3 and 4 digits, and of 5 and 6
+    /// that start with a 0.
+    #[test]
+    fn live_rows() {
+        for run in 0..30 {
+            for first in b'0'..=b'9' {
+                let want = matches!(run, 1 | 3 | 4) || (first == b'0' && matches!(run, 5 | 6));
+                assert_eq!(run_may_gate(run, first), want, "{run} {first}");
+            }
+        }
+    }
+
     /// The gate read through the block's digit mask equals the gate read
     /// byte by byte, at every digit run start of bodies made of the pieces
     /// it judges (groups of every length, every separator, references,
@@ -555,6 +609,9 @@ mod tests {
             b"0221",
             b"03581",
             b"030581",
+            b"0305812",
+            b"12345",
+            b"123456",
             b" ",
             b"-",
             b".",
@@ -602,6 +659,11 @@ mod tests {
                     .fold(0u128, |m, j| m | 1 << j);
                 let run = digits.trailing_ones() as usize;
                 for eof in [false, true] {
+                    // The probe's shortcut: a run it rules out is one the
+                    // gate refuses (the units path measures at most 6).
+                    if !run_may_gate(run, buf[p]) {
+                        assert!(!encoded_after(&buf, p, run.min(6), eof));
+                    }
                     let masked = encoded_after_with(&buf, p, run, eof, |r| {
                         Some((digits >> (r - p)).trailing_ones() as usize)
                     });

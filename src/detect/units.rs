@@ -552,15 +552,7 @@ pub(crate) fn cluster_ends_encoded_from(
     eof: bool,
     alpha: bool,
 ) -> bool {
-    debug_assert!(i <= from && from <= i + CLUSTER);
-    let end = buf.len().min(i + CLUSTER);
-    let member = if alpha { CLUSTER_BYTE | CAPITAL } else { CLUSTER_BYTE };
-    let j = match buf.get(from..end) {
-        Some(rest) => {
-            from + rest.iter().take_while(|&&b| BYTE[usize::from(b)] & member != 0).count()
-        }
-        None => from,
-    };
+    let j = cluster_end(buf, i, from, alpha);
     if j == buf.len() {
         return !eof;
     }
@@ -568,6 +560,77 @@ pub(crate) fn cluster_ends_encoded_from(
         return false;
     }
     encoded_at(buf, j, eof)
+}
+
+/// Where the ASCII cluster that starts at `i` ends, walked from `from`
+/// (at most [`CLUSTER`] bytes past `i`).
+#[inline(always)]
+fn cluster_end(buf: &[u8], i: usize, from: usize, alpha: bool) -> usize {
+    debug_assert!(i <= from && from <= i + CLUSTER);
+    let end = buf.len().min(i + CLUSTER);
+    let member = if alpha { CLUSTER_BYTE | CAPITAL } else { CLUSTER_BYTE };
+    match buf.get(from..end) {
+        Some(rest) => {
+            from + rest.iter().take_while(|&&b| BYTE[usize::from(b)] & member != 0).count()
+        }
+        None => from,
+    }
+}
+
+/// [`cluster_ends_encoded_from`] (digits only) and then
+/// [`digits_ahead`]`(buf, i, eof, need)`, with the unit that ends the
+/// cluster read once for both: the cluster's bytes are all ones
+/// `digits_ahead` passes over without reading, so it reads that unit
+/// first (most often an inline tag after a number: `12</a>`, read for
+/// up to [`MAX_TAG`] bytes).
+#[inline]
+pub(crate) fn encoded_cluster_holds(
+    buf: &[u8],
+    i: usize,
+    from: usize,
+    eof: bool,
+    need: usize,
+) -> bool {
+    let j = cluster_end(buf, i, from, false);
+    if j == buf.len() {
+        return !eof && digits_ahead(buf, i, eof, need);
+    }
+    if j >= i + CLUSTER || BYTE[usize::from(buf[j])] != SPECIAL {
+        return false;
+    }
+    if buf[j] == b'<' && !may_be_inline_tag(buf, j) {
+        return false;
+    }
+    // `digits_ahead` would walk the cluster's bytes (digits and separators
+    // it passes over, fewer than `RAW_CAP`) as they are counted here, and
+    // go on at `j` with the unit read there.
+    let before = buf[i..j].iter().filter(|b| b.is_ascii_digit()).count();
+    if before >= need {
+        return encoded_at(buf, j, eof);
+    }
+    // A number before an inline tag and a comma, a bracket, a letter or a
+    // space and a middle dot (`<span class="number">1</span>,`,
+    // `1.0.0</span> · `): a tag read at `j` ends at the first `>`, and
+    // `digits_ahead` goes on after it; when it stops there, either no tag
+    // is read at `j` or the gate is false anyway. Decided without reading
+    // the tag.
+    let tag_end = if buf[j] == b'<' { tag_end(buf, j) } else { None };
+    if tag_end.is_some_and(|k| !digits_ahead_with(buf, i, k + 1, before, eof, need, None)) {
+        return false;
+    }
+    let unit = read(buf, j, eof);
+    encoded_unit(buf, j, eof, unit)
+        && digits_ahead_with(buf, i, j, before, eof, need, Some((j, unit)))
+}
+
+/// Where a tag read at the `<` at `j` ends, if one does: the first `>` in
+/// the bytes a tag may span, with no `<` before it (or `None`: no tag, or
+/// not known from the bytes at hand).
+#[inline]
+fn tag_end(buf: &[u8], j: usize) -> Option<usize> {
+    let end = buf.len().min(j + MAX_TAG);
+    let k = j + 1 + buf.get(j + 1..end)?.iter().position(|&c| matches!(c, b'>' | b'<'))?;
+    (buf[k] == b'>').then_some(k)
 }
 
 /// Whether the `<` at `j` may open or close an inline element (true when
@@ -603,7 +666,13 @@ fn encoded_at(buf: &[u8], j: usize, eof: bool) -> bool {
     if buf[j] == b'<' && !may_be_inline_tag(buf, j) {
         return false;
     }
-    match read(buf, j, eof) {
+    encoded_unit(buf, j, eof, read(buf, j, eof))
+}
+
+/// [`encoded_at`] past its tag check, with `unit` the read at `j`.
+#[inline(always)]
+fn encoded_unit(buf: &[u8], j: usize, eof: bool, unit: Read) -> bool {
+    match unit {
         Err(More) => true,
         Ok(Some((Unit::Digit(_) | Unit::Sep(_) | Unit::Tag, n))) => n > 1,
         Ok(Some((Unit::Char(b'+'), _))) => match read(buf, j + 1, eof) {
@@ -635,16 +704,18 @@ pub(crate) fn encoded_digit_at(buf: &[u8], i: usize, eof: bool) -> bool {
 }
 
 /// [`encoded_digit_at`] past its first check. The byte after those two
-/// rules most of the rest out (`&#39;` passes, `\u00e9`, `%3A`, `%E2`)
-/// before reading: a digit is U+0030..U+0039 or U+FF10..U+FF19, so a JSON
-/// escape's first hex digit is `0` or `f`, a percent-encoded digit is `%3`
-/// and a decimal digit or starts `%EF`, and a fullwidth digit's last byte
-/// is 0x90..=0x99. Out of line: most bodies rarely get here.
+/// rules most of the rest out (`&#39;`, `\u00e9`, `%3A`, `%E2`) before
+/// reading: a digit is U+0030..U+0039 or U+FF10..U+FF19, so a decimal
+/// reference's first digit is `4` or `5` (48 to 57), `6` (65296 to 65305)
+/// or a leading `0`, a JSON escape's first hex digit is `0` or `f`, a
+/// percent-encoded digit is `%3` and a decimal digit or starts `%EF`, and
+/// a fullwidth digit's last byte is 0x90..=0x99. Out of line: most bodies
+/// rarely get here.
 #[inline(never)]
 fn encoded_digit_after_two(buf: &[u8], i: usize, eof: bool) -> bool {
     let third = |ok: fn(u8) -> bool| buf.get(i + 2).map_or(!eof, |&c| ok(c));
     let may = match (buf[i], buf.get(i + 1)) {
-        (b'&', _) => third(|c| c.is_ascii_digit() || c | 0x20 == b'x'),
+        (b'&', _) => third(|c| matches!(c, b'0' | b'4' | b'5' | b'6') || c | 0x20 == b'x'),
         (b'\\', _) => third(|c| c == b'0' || c | 0x20 == b'f'),
         (b'%', Some(b'3')) => third(|c| c.is_ascii_digit()),
         (b'%', Some(b'E' | b'e')) => third(|c| c | 0x20 == b'f'),
@@ -662,8 +733,25 @@ fn encoded_digit_after_two(buf: &[u8], i: usize, eof: bool) -> bool {
 /// yet. Keeps the units path off the short numbers markup is full of
 /// (`<span class="number">1</span>`).
 pub(crate) fn digits_ahead(buf: &[u8], i: usize, eof: bool, need: usize) -> bool {
-    let mut j = i;
-    let mut n = 0;
+    digits_ahead_with(buf, i, i, 0, eof, need, None)
+}
+
+/// What [`read`] answers.
+type Read = Result<Option<(Unit, usize)>, More>;
+
+/// [`digits_ahead`] from `j`, with `n` of the `need` digits already
+/// counted from `i`, and `known`, a position and what [`read`] answers
+/// there, when the caller has read it: not read again.
+#[inline(always)]
+fn digits_ahead_with(
+    buf: &[u8],
+    i: usize,
+    mut j: usize,
+    mut n: usize,
+    eof: bool,
+    need: usize,
+    known: Option<(usize, Read)>,
+) -> bool {
     while n < need {
         if j - i > RAW_CAP {
             return false;
@@ -684,7 +772,7 @@ pub(crate) fn digits_ahead(buf: &[u8], i: usize, eof: bool, need: usize) -> bool
             _ => {}
         }
         // Anything else is read as a unit: from here on, by the reader.
-        return digits_ahead_by_units(buf, i, j, n, eof, need);
+        return digits_ahead_by_units(buf, i, j, n, eof, need, known);
     }
     true
 }
@@ -699,12 +787,20 @@ fn digits_ahead_by_units(
     mut n: usize,
     eof: bool,
     need: usize,
+    mut known: Option<(usize, Read)>,
 ) -> bool {
     while n < need {
         if j - i > RAW_CAP {
             return false;
         }
-        match read(buf, j, eof) {
+        let unit = match known {
+            Some((k, unit)) if k == j => {
+                known = None;
+                unit
+            }
+            _ => read(buf, j, eof),
+        };
+        match unit {
             Err(More) => return true,
             Ok(None) => return false,
             Ok(Some((u, len))) => {
@@ -759,6 +855,20 @@ pub(crate) fn inside_unit(buf: &[u8], p: usize, eof: bool) -> Result<bool, More>
         }
     }
     Ok(false)
+}
+
+/// [`inside_unit`] for a digit at `p` whose byte before is no word's
+/// (the scanner's numeric starts, checked after `is_word`): a unit that
+/// covers such a digit has a `%` or a reference's `#` right before it (its
+/// other bytes before a digit are hex digits, `x` or `u`, and a named
+/// reference holds no digits), so every other digit is decided by that
+/// one byte, without looking back. Equal to [`inside_unit`] there.
+#[inline]
+pub(crate) fn digit_inside_unit(buf: &[u8], p: usize, eof: bool) -> Result<bool, More> {
+    if p == 0 || !matches!(buf[p - 1], b'%' | b'#') {
+        return Ok(false);
+    }
+    inside_unit(buf, p, eof)
 }
 
 /// Whether a digit written encoded ends right before `p` (`&#56;`, a
@@ -882,6 +992,7 @@ pub(crate) fn is_alnum(u: Unit) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::classes::is_word;
     use super::*;
 
     #[test]
@@ -1075,7 +1186,12 @@ mod tests {
             b"&#52;",
             b"&#x34;",
             b"&#39;",
+            b"&#60;",
+            b"&#48;",
+            b"&#57;",
+            b"&#0052;",
             b"&#65300;",
+            b"&#65305;",
             b"&amp;",
             b"\\u0034",
             b"\\uff14",
@@ -1090,13 +1206,17 @@ mod tests {
             b"</td>",
             b"<span>",
             b"</b>",
+            b"</span>,",
+            b"</a>)",
+            b"<b title=x>",
             "\u{a0}".as_bytes(),
             "\u{ff14}".as_bytes(),
             "\u{ff0a}".as_bytes(),
             "\u{e9}".as_bytes(),
         ];
-        let reference =
-            |buf: &[u8], i: usize, eof: bool| digits_ahead_by_units(buf, i, i, 0, eof, MIN_DIGITS);
+        let reference = |buf: &[u8], i: usize, eof: bool| {
+            digits_ahead_by_units(buf, i, i, 0, eof, MIN_DIGITS, None)
+        };
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..2000 {
             let mut buf = Vec::new();
@@ -1128,6 +1248,27 @@ mod tests {
                         }
                         let want = reference(part, i, eof);
                         assert_eq!(digits_ahead(part, i, eof, MIN_DIGITS), want, "{at:?} at {i}");
+                        // The gate that reads the cluster's last unit once.
+                        let mut from = i;
+                        while from < cut && from < i + 6 && part[from].is_ascii_digit() {
+                            from += 1;
+                        }
+                        for need in [MIN_PHONE_DIGITS, MIN_DIGITS] {
+                            assert_eq!(
+                                encoded_cluster_holds(part, i, from, eof, need),
+                                cluster_ends_encoded_from(part, i, from, eof, false)
+                                    && digits_ahead(part, i, eof, need),
+                                "{at:?} at {i} from {from}"
+                            );
+                        }
+                        // The scanner's check for a digit after no word's byte.
+                        if part[i].is_ascii_digit() && (i == 0 || !is_word(part[i - 1])) {
+                            assert_eq!(
+                                digit_inside_unit(part, i, eof),
+                                inside_unit(part, i, eof),
+                                "{at:?} at {i}"
+                            );
+                        }
                     }
                 }
             }
