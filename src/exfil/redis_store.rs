@@ -22,11 +22,12 @@
 //! exact). A server without RESP3 or tracking (Redis before 6, some
 //! proxies) is read on every request instead. Charges are sent in batches
 //! gathered over [`WRITE_LINGER`] and summed per key, so a busy client
-//! costs Redis one key's work per batch rather than one per response: with
-//! tracking, the whole batch is one `EVALSHA` of [`CHARGE_LUA`] (per key
-//! the increments, the expiry and a read-back that tracks the key again,
-//! atomically), otherwise `HINCRBY` per kind and `PEXPIRE` per key in one
-//! pipeline.
+//! costs Redis one key's work per batch rather than one per response: one
+//! pipeline of `HINCRBY` per kind and `PEXPIRE` per key, and with tracking
+//! an `HMGET` read-back per key that tracks the key again. (Plain commands,
+//! not a Lua script: measured with `benches/exfil.sh`, a script per key
+//! cost redis-server about 11.6 us of CPU per charged response and one
+//! script per batch 21-28 us; see BENCHMARKS.md.)
 //!
 //! Reads of the same bucket that overlap share one round trip: a request
 //! that finds a read of its client's bucket in flight waits for that
@@ -108,8 +109,6 @@ struct Link {
     /// TRACKING` accepted), so that the mirror may answer reads.
     tracking: AtomicBool,
     mirror: Arc<Mirror>,
-    /// The SHA1 of [`CHARGE_LUA`], once a server loaded it.
-    script: std::sync::OnceLock<String>,
     wake: Arc<Notify>,
     metrics: ExfilMetrics,
     /// `mirror_reads_total{result="hit"}` and `{result="miss"}`, resolved
@@ -217,7 +216,6 @@ impl RedisStore {
             up: AtomicBool::new(false),
             tracking: AtomicBool::new(false),
             mirror: Arc::new(Mirror::default()),
-            script: std::sync::OnceLock::new(),
             wake: wake.clone(),
             hits: metrics.mirror_reads_total.with_label_values(&["hit"]),
             misses: metrics.mirror_reads_total.with_label_values(&["miss"]),
@@ -406,8 +404,8 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
 
 /// Sends queued charges: after the first of a batch arrives, waits
 /// [`WRITE_LINGER`] for more, sums the batch per key and kind, and sends
-/// it: with tracking, as one call of [`CHARGE_LUA`] whose answer (each
-/// key's totals) goes to the mirror; without, as one pipeline.
+/// it as one pipeline; with tracking, each key's read-back answer (its
+/// totals) goes to the mirror.
 async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
@@ -426,45 +424,33 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
             continue;
         };
         let sums = coalesce(batch.drain(..));
-        // Tracking implies the script was loaded on this connection.
-        let script = link.script.get().filter(|_| link.tracking.load(Ordering::SeqCst));
-        let sent = async {
-            match script {
-                // One script for the whole batch: every key's increments,
-                // expiry and read-back run with no other command in between,
-                // and each read tracks its key again (a write ends Redis's
-                // tracking of a key for every connection, this one included).
-                Some(sha) => {
-                    let mut cmd = redis::cmd("EVALSHA");
-                    cmd.arg(sha).arg(sums.len());
-                    for w in &sums {
-                        cmd.arg(link.name(&w.key));
-                    }
-                    for w in &sums {
-                        cmd.arg(w.ttl.as_millis() as u64).arg(w.counts.len());
-                        for (kind, n) in &w.counts {
-                            cmd.arg(&**kind).arg(*n);
-                        }
-                    }
-                    cmd.query_async::<Vec<Vec<u64>>>(&mut conn).await
-                }
-                None => {
-                    let mut pipe = redis::pipe();
-                    for w in &sums {
-                        let name = link.name(&w.key);
-                        for (kind, n) in &w.counts {
-                            pipe.cmd("HINCRBY").arg(&name).arg(&**kind).arg(*n).ignore();
-                        }
-                        pipe.cmd("PEXPIRE").arg(&name).arg(w.ttl.as_millis() as u64).ignore();
-                    }
-                    pipe.query_async::<Vec<Vec<u64>>>(&mut conn).await
+        let tracking = link.tracking.load(Ordering::SeqCst);
+        let mut pipe = redis::pipe();
+        for w in &sums {
+            let name = link.name(&w.key);
+            for (kind, n) in &w.counts {
+                pipe.cmd("HINCRBY").arg(&name).arg(&**kind).arg(*n).ignore();
+            }
+            pipe.cmd("PEXPIRE").arg(&name).arg(w.ttl.as_millis() as u64).ignore();
+            if tracking {
+                // The read-back: a write ends Redis's tracking of a key for
+                // every connection (this one included); this read tracks it
+                // again. Anything another replica wrote between the
+                // increments and the read is in the totals (it did not
+                // invalidate this connection, which was not tracking the
+                // key then); anything after it sends an invalidation. So
+                // the pipeline needs no transaction.
+                let cmd = pipe.cmd("HMGET").arg(&name);
+                for (kind, _) in &w.counts {
+                    cmd.arg(&**kind);
                 }
             }
-        };
+        }
+        let sent = pipe.query_async::<Vec<Vec<u64>>>(&mut conn);
         match tokio::time::timeout(IO_TIMEOUT, sent).await {
             Ok(Ok(totals)) => {
-                // The script answers each key's charged kinds' totals, in
-                // order (without it, nothing).
+                // One answer per key with tracking (the charged kinds'
+                // totals, in order), none without.
                 for (w, totals) in sums.iter().zip(totals) {
                     for ((kind, _), total) in w.counts.iter().zip(totals) {
                         link.mirror.confirm(&w.key, kind, total);
@@ -476,31 +462,6 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
         }
     }
 }
-
-/// A batch's charges, as the writer sends them with tracking: `KEYS` the
-/// buckets; `ARGV` for each key in turn its TTL in milliseconds, the number
-/// of kinds charged and that many (kind, count) pairs. Answers, per key,
-/// the charged kinds' totals in the same order, read back with `HMGET`, a
-/// read, so that Redis tracks the key again for this connection. (Only
-/// the charged kinds: another kind that changed since this replica read
-/// the key sent an invalidation, which dropped the mirror's copy.)
-const CHARGE_LUA: &str = r"
-local totals = {}
-local a = 1
-for k = 1, #KEYS do
-  local ttl, n = ARGV[a], tonumber(ARGV[a + 1])
-  a = a + 2
-  local kinds = {}
-  for i = 1, n do
-    redis.call('HINCRBY', KEYS[k], ARGV[a], ARGV[a + 1])
-    kinds[i] = ARGV[a]
-    a = a + 2
-  end
-  redis.call('PEXPIRE', KEYS[k], ttl)
-  totals[k] = redis.call('HMGET', KEYS[k], unpack(kinds))
-end
-return totals
-";
 
 /// The batch's charges summed per key and kind, one [`Write`] per key in
 /// first-seen order; a key's TTL is the longest asked for.
@@ -573,10 +534,9 @@ async fn supervise(link: Weak<Link>, wake: Arc<Notify>) {
     }
 }
 
-/// Opens a connection: RESP3 with invalidations handed to the mirror, the
-/// charge script loaded and `CLIENT TRACKING ON NOLOOP` (true: the mirror
-/// may answer reads), or, when the server refuses any of them, RESP2 read
-/// on every request (false).
+/// Opens a connection: RESP3 with invalidations handed to the mirror and
+/// `CLIENT TRACKING ON NOLOOP` (true: the mirror may answer reads), or,
+/// when the server refuses either, RESP2 read on every request (false).
 async fn connect(link: &Link) -> Result<(MultiplexedConnection, bool), redis::RedisError> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(IO_TIMEOUT))
@@ -591,10 +551,6 @@ async fn connect(link: &Link) -> Result<(MultiplexedConnection, bool), redis::Re
     let client = redis::Client::open(link.info.clone())?;
     let resp3 = async {
         let mut conn = client.get_multiplexed_async_connection_with_config(&tracked).await?;
-        let sha: String =
-            redis::cmd("SCRIPT").arg("LOAD").arg(CHARGE_LUA).query_async(&mut conn).await?;
-        // The SHA1 of the text: the same on every connection and server.
-        let _ = link.script.set(sha);
         redis::cmd("CLIENT").arg("TRACKING").arg("ON").arg("NOLOOP").exec_async(&mut conn).await?;
         Ok::<_, redis::RedisError>(conn)
     };
