@@ -45,11 +45,9 @@ impl fmt::Display for ClientId {
 }
 
 impl serde::Serialize for ClientId {
-    /// As its `Display` (32 hex digits), from a stack buffer.
+    /// As its `Display` (32 hex digits), written without a `String`.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut hex = [0u8; 32];
-        hex::encode_to_slice(self.0, &mut hex).map_err(serde::ser::Error::custom)?;
-        s.serialize_str(std::str::from_utf8(&hex).map_err(serde::ser::Error::custom)?)
+        s.collect_str(self)
     }
 }
 
@@ -58,6 +56,11 @@ impl fmt::Debug for ClientId {
         write!(f, "ClientId({self})")
     }
 }
+
+/// The hasher of every map keyed by [`BucketKey`]: keys hold a keyed hash
+/// of the client, which no client can choose, so a fast hasher is safe
+/// from collision floods.
+pub(crate) type Hasher = foldhash::fast::RandomState;
 
 /// A budget scope (`"_"` or a policy's name) as a number: bucket keys are
 /// compared and hashed per request, so they hold this instead of the name.
@@ -117,6 +120,14 @@ pub struct BucketKey {
 }
 
 impl BucketKey {
+    /// Bucket `bucket` of client `[who; 16]` in a scope of its own (for
+    /// the stores' tests).
+    #[cfg(test)]
+    pub(crate) fn for_tests(who: u8, bucket: u64) -> BucketKey {
+        let scope = Scopes::default().intern("_");
+        BucketKey { scope, window_ms: 1000, client: ClientId([who; 16]), bucket }
+    }
+
     /// `prefix` + `scope:window_ms:client:bucket`.
     pub fn redis_name(&self, prefix: &str, scopes: &Scopes) -> String {
         let scope = scopes.name(self.scope);

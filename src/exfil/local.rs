@@ -11,11 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::key::BucketKey;
-
-/// Keys hold a keyed hash of the client, which no client can choose, so a
-/// fast hasher is safe from collision floods.
-type Hasher = foldhash::fast::RandomState;
+use super::key::{BucketKey, Hasher};
 
 /// Most (client, bucket) entries held.
 pub const MAX_ENTRIES: usize = 200_000;
@@ -103,12 +99,10 @@ impl LocalStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exfil::key::{ClientId, Scopes};
 
     /// Bucket `n` of one client.
     fn key(n: u64) -> BucketKey {
-        let scope = Scopes::default().intern("_");
-        BucketKey { scope, window_ms: 1000, client: ClientId([7; 16]), bucket: n }
+        BucketKey::for_tests(7, n)
     }
 
     fn charge(pairs: &[(&str, u64)]) -> Vec<(Arc<str>, u64)> {

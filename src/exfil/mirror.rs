@@ -33,12 +33,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::key::BucketKey;
+use super::key::{BucketKey, Hasher};
 use super::local::same_kind;
-
-/// Keys hold a keyed hash of the client, which no client can choose, so a
-/// fast hasher is safe from collision floods.
-type Hasher = foldhash::fast::RandomState;
 
 /// Most keys held; past it (after a sweep of expired ones) new keys are
 /// read from Redis every time rather than kept.
@@ -220,7 +216,6 @@ fn merge_max(counts: &mut Vec<(Arc<str>, u64)>, kind: &Arc<str>, n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exfil::key::{ClientId, Scopes};
 
     fn kinds() -> Vec<Arc<str>> {
         vec!["card".into(), "ssn".into()]
@@ -228,8 +223,7 @@ mod tests {
 
     /// Bucket `n` of one client.
     fn key(n: u64) -> BucketKey {
-        let scope = Scopes::default().intern("_");
-        BucketKey { scope, window_ms: 1000, client: ClientId([9; 16]), bucket: n }
+        BucketKey::for_tests(9, n)
     }
 
     const P: u64 = 1;

@@ -50,13 +50,9 @@ use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::key::{BucketKey, Scopes};
+use super::key::{BucketKey, Hasher, Scopes};
 use super::mirror::Mirror;
 use crate::metrics::{exfil_op, ExfilMetrics};
-
-/// Keys hold a keyed hash of the client, which no client can choose, so a
-/// fast hasher is safe from collision floods.
-type Hasher = foldhash::fast::RandomState;
 
 /// Charges queued for the writer (reads for the reader); past this,
 /// charges stay local only (reads fall back to local counters).
@@ -611,14 +607,11 @@ fn on_push(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exfil::key::ClientId;
 
     #[test]
     fn a_batch_is_summed_per_key_and_kind() {
-        let scope = Scopes::default().intern("_");
-        let key = |bucket| BucketKey { scope, window_ms: 1, client: ClientId([1; 16]), bucket };
         let w = |bucket: u64, counts: &[(&str, u64)], ttl: u64| Write {
-            key: key(bucket),
+            key: BucketKey::for_tests(1, bucket),
             counts: counts.iter().map(|&(k, n)| (Arc::from(k), n)).collect(),
             ttl: Duration::from_secs(ttl),
         };
