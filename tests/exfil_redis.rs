@@ -528,7 +528,7 @@ async fn overlapping_reads_of_one_client_share_one_round_trip() {
     }
     assert_eq!(other.await.unwrap(), Some((vec![0], vec![0])));
 
-    let hmget = hmget_calls(&mut conn);
+    let hmget = calls(&mut conn, "hmget");
     // Two HMGET (previous and current bucket) per round trip: one round
     // trip for the fifty overlapping reads, one for the other client.
     assert_eq!(hmget, 4, "HMGET calls: {hmget}");
@@ -579,12 +579,13 @@ async fn await_cards(conn: &mut redis::Connection, key: &str, want: u64) {
     .await;
 }
 
-/// HMGET calls Redis has run since the last `CONFIG RESETSTAT` (0 when it
-/// ran none).
-fn hmget_calls(conn: &mut redis::Connection) -> u64 {
+/// Calls of `command` (lower case) Redis has run since the last `CONFIG
+/// RESETSTAT` (0 when it ran none).
+fn calls(conn: &mut redis::Connection, command: &str) -> u64 {
     let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
+    let prefix = format!("cmdstat_{command}:calls=");
     info.lines()
-        .find_map(|l| l.strip_prefix("cmdstat_hmget:calls="))
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
         .and_then(|rest| rest.split(',').next())
         .and_then(|n| n.parse::<u64>().ok())
         .unwrap_or(0)
@@ -593,26 +594,40 @@ fn hmget_calls(conn: &mut redis::Connection) -> u64 {
 /// The mirror: once read, a client's counts are answered without a round
 /// trip; another connection's change reaches it through Redis's
 /// invalidation, this store's own charges apply in place, and a key this
-/// store wrote is still tracked afterwards (the writer reads it back).
+/// store wrote is still followed afterwards (broadcast tracking needs no
+/// read-back). A key known to exist gets no expiry again; one that may be
+/// new does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mirror_answers_reads_and_follows_every_change() {
     let Some((_redis, store, mut conn, metrics, keys)) = connected_store().await else { return };
     assert!(store.is_tracking(), "redis-server 6+ accepts RESP3 and CLIENT TRACKING");
     let (prev, cur) = (keys.of(9, 1), keys.of(9, 2));
     let name = store.name(&cur);
+    // Another replica's charge, with the expiry every first charge sets.
     let _: () = redis::cmd("HSET").arg(&name).arg("card").arg(3).query(&mut conn).unwrap();
+    let _: () = redis::cmd("PEXPIRE").arg(&name).arg(600_000).query(&mut conn).unwrap();
     let kinds = kinds(&["card"]);
     let read = || store.read(&prev, &cur, &kinds, Duration::from_secs(3), LATER_MS);
     let card = |counts: Option<(Vec<u64>, Vec<u64>)>| counts.expect("redis answers").1[0];
+    let hits = || metrics.exfiltration.mirror_reads_total.with_label_values(&["hit"]).get();
+    // An answer is not kept when an invalidation reaches the store while
+    // the read is out (here: the seeding's own, which Redis broadcast just
+    // before): reads go to Redis until one is kept.
+    let kept = || async {
+        let before = hits();
+        read().await;
+        hits() > before
+    };
 
     assert_eq!(card(read().await), 3);
+    wait_for("the mirror to keep the key", kept).await;
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
+    let before = hits();
     for _ in 0..10 {
         assert_eq!(card(read().await), 3);
     }
-    assert_eq!(hmget_calls(&mut conn), 0, "answered by the mirror");
-    let hits = metrics.exfiltration.mirror_reads_total.with_label_values(&["hit"]).get();
-    assert_eq!(hits, 10);
+    assert_eq!(calls(&mut conn, "hmget"), 0, "answered by the mirror");
+    assert_eq!(hits() - before, 10);
 
     // Another replica charges: the invalidation drops the copy and the next
     // read asks Redis.
@@ -620,28 +635,63 @@ async fn the_mirror_answers_reads_and_follows_every_change() {
     wait_for("the invalidation", || async { card(read().await) == 5 }).await;
     assert!(metrics.exfiltration.mirror_invalidations_total.get() >= 1);
 
-    // This store charges: counted at once, before Redis has it.
+    // This store charges: counted at once, before Redis has it. The key
+    // is known to exist, so the charge is one HINCRBY and no expiry.
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
     store.write(Write { key: cur, counts: vec![("card".into(), 1)], ttl: Duration::from_secs(60) });
     assert_eq!(card(read().await), 6);
     await_cards(&mut conn, &name, 6).await;
+    assert_eq!(calls(&mut conn, "hincrby"), 1);
+    assert_eq!(calls(&mut conn, "pexpire"), 0, "the key had its expiry");
+    assert_eq!(calls(&mut conn, "hmget"), 0, "no read-back");
     let ttl: i64 = redis::cmd("PTTL").arg(&name).query(&mut conn).unwrap();
-    assert!(ttl > 0 && ttl <= 60_000, "the charge sets the expiry: {ttl}");
-    // The write ended Redis's tracking of the key; the writer's read-back
-    // tracks it again, so another change still reaches the mirror.
+    assert!(ttl > 60_000, "the expiry is the first charge's: {ttl}");
+    // Another change still reaches the mirror after this store's write.
     let _: () = redis::cmd("HINCRBY").arg(&name).arg("card").arg(4).query(&mut conn).unwrap();
     wait_for("the invalidation after a write", || async { card(read().await) == 10 }).await;
+    wait_for("the mirror to keep the key again", kept).await;
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
     assert_eq!(card(read().await), 10);
-    assert_eq!(hmget_calls(&mut conn), 0, "kept again after the read that followed it");
+    assert_eq!(calls(&mut conn, "hmget"), 0, "kept again after the read that followed it");
+
+    // A key the mirror holds with no count may not exist: its first charge
+    // sets the expiry, the next one does not.
+    let (prev2, fresh) = (keys.of(8, 1), keys.of(8, 2));
+    let fresh_name = store.name(&fresh);
+    let counts = store.read(&prev2, &fresh, &kinds, Duration::from_secs(3), LATER_MS).await;
+    assert_eq!(counts, Some((vec![0], vec![0])));
+    let charge =
+        |n| Write { key: fresh, counts: vec![("card".into(), n)], ttl: Duration::from_secs(60) };
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
+    store.write(charge(1));
+    await_cards(&mut conn, &fresh_name, 1).await;
+    let ttl: i64 = redis::cmd("PTTL").arg(&fresh_name).query(&mut conn).unwrap();
+    assert!(ttl > 0 && ttl <= 60_000, "the charge that creates the key sets its expiry: {ttl}");
+    store.write(charge(2));
+    await_cards(&mut conn, &fresh_name, 3).await;
+    assert_eq!(calls(&mut conn, "pexpire"), 1, "one expiry for two charges");
+
+    // Keys under the prefix that are not the guard's (another scope, a
+    // stray name) are broadcast too, and drop nothing.
+    for stray in ["lwtest:someone-else", "lwtest:other:60000:00:1"] {
+        let _: () = redis::cmd("SET").arg(stray).arg(1).query(&mut conn).unwrap();
+    }
+    let _: () = redis::cmd("HINCRBY").arg(&name).arg("card").arg(1).query(&mut conn).unwrap();
+    wait_for("the invalidation after the strays", || async { card(read().await) == 11 }).await;
+    wait_for("the mirror to keep the key again", kept).await;
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
+    assert_eq!(card(read().await), 11);
+    assert_eq!(calls(&mut conn, "hmget"), 0, "the strays emptied nothing");
+
     let errors = metrics.exfiltration.store_errors_total.with_label_values(&["write"]).get();
-    assert_eq!(errors, 0, "the read-back answers were read");
+    assert_eq!(errors, 0, "the increments' answers were read");
     assert!(store.is_up());
 }
 
 /// A server that refuses client tracking (as some managed or proxied
 /// Redis do) is still a shared store: the guard connects without the
-/// mirror, reads Redis on every request and sends charges without the
-/// read-back.
+/// mirror, reads Redis on every request and sets the expiry with every
+/// charge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_without_tracking_is_read_on_every_request() {
     let Some((_redis, store, mut conn, metrics, keys)) =
@@ -662,7 +712,7 @@ async fn a_server_without_tracking_is_read_on_every_request() {
         let counts = store.read(&prev, &cur, &kinds, Duration::from_secs(3), LATER_MS).await;
         assert_eq!(counts, Some((vec![0], vec![2])));
     }
-    assert_eq!(hmget_calls(&mut conn), 6, "two HMGET per read, no mirror");
+    assert_eq!(calls(&mut conn, "hmget"), 6, "two HMGET per read, no mirror");
     let hits = metrics.exfiltration.mirror_reads_total.with_label_values(&["hit"]).get();
     assert_eq!(hits, 0);
     assert!(store.is_up());

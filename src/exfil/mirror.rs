@@ -1,18 +1,18 @@
 //! A replica's copy of the shared counters it has read, kept exact by
 //! Redis's invalidation messages (server-assisted client-side caching,
-//! RESP3 `CLIENT TRACKING ON NOLOOP`), so that the request-start read is a
-//! map lookup instead of a round trip.
+//! RESP3 `CLIENT TRACKING ON BCAST PREFIX <prefix> NOLOOP`), so that the
+//! request-start read is a map lookup instead of a round trip.
 //!
-//! How it stays exact: Redis remembers which keys this connection read and
-//! pushes an `invalidate` message when another connection (another
-//! replica) changes one, or when it expires; the copy is then dropped and
+//! How it stays exact: Redis pushes an `invalidate` message for every key
+//! under the guard's prefix that another connection (another replica)
+//! changes, or that expires or is deleted; the copy is then dropped and
 //! the next request reads Redis again. This replica's own charges do not
-//! invalidate (`NOLOOP`): they are added to the copy in place when queued.
-//! A write ends Redis's tracking of its key for every connection, so the
-//! writer reads each key back in the same pipeline, which tracks it again
-//! and brings whatever another replica charged in between; those totals
-//! are merged in with `max` (counters in a bucket only grow, so the larger
-//! of two true readings is the newer one).
+//! invalidate (`NOLOOP`): they are added to the copy in place when queued,
+//! and the totals Redis answers to the increments are merged in with
+//! `max` (counters in a bucket only grow, so the larger of two true
+//! readings is the newer one). That also repairs a copy read while one of
+//! this replica's charges was still queued: the read missed it, the
+//! increment's answer includes it.
 //!
 //! Why not the `redis` crate's own client-side cache: it tracks without
 //! `NOLOOP`, so every charge this replica makes (one per response that
@@ -148,11 +148,14 @@ impl Mirror {
         }
     }
 
-    /// This replica charged `counts` to `key` (queued for Redis).
-    pub fn charge(&self, key: &BucketKey, counts: &[(Arc<str>, u64)]) {
+    /// This replica charged `counts` to `key` (queued for Redis). True
+    /// when the copy held a count for the key: it exists in Redis, or a
+    /// charge queued before this one creates it.
+    pub fn charge(&self, key: &BucketKey, counts: &[(Arc<str>, u64)]) -> bool {
         let mut inner = self.lock();
         match inner.map.get_mut(key) {
             Some(Slot::Known { counts: have, .. }) => {
+                let existed = have.iter().any(|(_, n)| *n > 0);
                 // A kind no read asked for is left out: the next read
                 // that needs it misses and asks.
                 for (kind, n) in counts {
@@ -160,9 +163,13 @@ impl Mirror {
                         *c += n;
                     }
                 }
+                existed
             }
-            Some(Slot::Pending { spoiled }) => *spoiled = true,
-            None => {}
+            Some(Slot::Pending { spoiled }) => {
+                *spoiled = true;
+                false
+            }
+            None => false,
         }
     }
 
@@ -266,12 +273,33 @@ mod tests {
         assert_eq!(get(&m, &kinds(), 1000), None, "expired");
     }
 
+    /// A charge tells whether its key exists in Redis: only a held count
+    /// says so (the writer then sends no expiry).
+    #[test]
+    fn a_charge_says_whether_the_key_is_known_to_exist() {
+        let charge = |m: &Mirror| m.charge(&key(C), &[("card".into(), 1)]);
+        let m = Mirror::default();
+        assert!(!charge(&m), "not held");
+        let [p, c] = both();
+        m.begin([&p, &c]);
+        assert!(!charge(&m), "read in flight");
+        let m = Mirror::default();
+        read(&m, [0, 0], [0, 0]);
+        assert!(!charge(&m), "held with no count: the key may not exist");
+        assert!(charge(&m), "the first charge, queued ahead, creates it");
+        let m = Mirror::default();
+        read(&m, [0, 0], [0, 4]);
+        assert!(charge(&m), "a count of another kind");
+    }
+
     #[test]
     fn invalidation_drops_a_key_and_spoils_a_read_in_flight() {
         type Touch = fn(&Mirror);
         let cases: &[(&str, Touch)] = &[
             ("invalidated", |m| m.invalidate(&key(C))),
-            ("own charge", |m| m.charge(&key(C), &[("card".into(), 1)])),
+            ("own charge", |m| {
+                let _ = m.charge(&key(C), &[("card".into(), 1)]);
+            }),
             ("write answered", |m| m.confirm(&key(C), &"card".into(), 9)),
             ("cleared", |m| m.clear()),
         ];

@@ -1,9 +1,9 @@
 //! The shared store: counters in Redis, one hash per (scope, client,
 //! bucket) with a field per kind, so the request-start read is two `HMGET`
-//! and a charge is `HINCRBY` per kind plus `PEXPIRE`. Reads and charges
-//! each go through one task that sends whatever has queued as one
-//! pipeline: under load the guard pays a socket write and a wake-up per
-//! round trip, not per request.
+//! and a charge is `HINCRBY` per kind (plus `PEXPIRE` when the key may be
+//! new). Reads and charges each go through one task that sends whatever
+//! has queued as one pipeline: under load the guard pays a socket write
+//! and a wake-up per round trip, not per request.
 //!
 //! Failure model: the store is either *up* (reads and writes go to Redis)
 //! or *down* (nothing waits on Redis: the caller falls back at once). Any
@@ -17,17 +17,27 @@
 //!
 //! Reads are answered from this replica's [`Mirror`] of the counters it
 //! has read whenever it holds them: the connection speaks RESP3 with
-//! `CLIENT TRACKING ON NOLOOP`, and Redis's invalidation messages drop
-//! what another replica changed (see [`super::mirror`] for why this stays
-//! exact). A server without RESP3 or tracking (Redis before 6, some
-//! proxies) is read on every request instead. Charges are sent in batches
-//! gathered over [`WRITE_LINGER`] and summed per key, so a busy client
-//! costs Redis one key's work per batch rather than one per response: one
-//! pipeline of `HINCRBY` per kind and `PEXPIRE` per key, and with tracking
-//! an `HMGET` read-back per key that tracks the key again. (Plain commands,
-//! not a Lua script: measured with `benches/exfil.sh`, a script per key
-//! cost redis-server about 11.6 us of CPU per charged response and one
-//! script per batch 21-28 us; see BENCHMARKS.md.)
+//! `CLIENT TRACKING ON BCAST PREFIX <prefix> NOLOOP`, and Redis pushes an
+//! invalidation for every key under the prefix that another connection
+//! (another replica, an operator) changes, or that expires (see
+//! [`super::mirror`] for why this stays exact). Broadcast mode, because in
+//! the default mode a write ends the tracking of its key for every
+//! connection, the writer's included, so each charge would need a read-back
+//! to track its key again. A server without RESP3 or tracking (Redis
+//! before 6, some proxies) is read on every request instead.
+//!
+//! Charges are sent in batches gathered over [`WRITE_LINGER`] and summed
+//! per key, so a busy client costs Redis one key's work per batch rather
+//! than one per response: an `HINCRBY` per kind, whose answers (the
+//! totals) go to the mirror, and a `PEXPIRE` only when the key may not
+//! exist yet (the mirror does not hold it with a count; every pipeline that
+//! can create a key sets its expiry). Should a key the mirror held vanish
+//! meanwhile (an operator's `DEL`), an increment that answers with its own
+//! amount shows the field was created, and the expiry follows in a second
+//! pipeline. (Plain commands, not a Lua script: measured with
+//! `benches/exfil.sh`, a script per key cost redis-server about 11.6 us of
+//! CPU per charged response and one script per batch 21-28 us; see
+//! BENCHMARKS.md.)
 //!
 //! Reads of the same bucket that overlap share one round trip: a request
 //! that finds a read of its client's bucket in flight waits for that
@@ -89,6 +99,13 @@ pub struct Write {
     pub ttl: Duration,
 }
 
+/// A charge in the writer's queue, with whether its key's expiry must be
+/// set (the key may not exist in Redis yet).
+struct Queued {
+    write: Write,
+    expire: bool,
+}
+
 /// The connection and its health, shared by the store, the writer and the
 /// supervisor.
 struct Link {
@@ -142,7 +159,7 @@ impl Link {
 /// dropped).
 pub struct RedisStore {
     link: Arc<Link>,
-    tx: mpsc::Sender<Write>,
+    tx: mpsc::Sender<Queued>,
     reads: mpsc::Sender<Read>,
     in_flight: InFlight,
 }
@@ -335,10 +352,14 @@ impl RedisStore {
         if !self.is_up() {
             return;
         }
-        if self.is_tracking() {
-            self.link.mirror.charge(&w.key, &w.counts);
-        }
-        if self.tx.try_send(w).is_err() {
+        // A key the mirror holds with a count exists in Redis (or an
+        // earlier charge that sets its expiry is ahead in the queue).
+        let exists = self.is_tracking() && self.link.mirror.charge(&w.key, &w.counts);
+        let key = w.key;
+        if self.tx.try_send(Queued { write: w, expire: !exists }).is_err() {
+            // The copy counted a charge Redis will not get: drop it, the
+            // next read asks Redis.
+            self.link.mirror.invalidate(&key);
             self.link.metrics.store_errors_total.with_label_values(&[exfil_op::WRITE]).inc();
         }
     }
@@ -400,9 +421,8 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
 
 /// Sends queued charges: after the first of a batch arrives, waits
 /// [`WRITE_LINGER`] for more, sums the batch per key and kind, and sends
-/// it as one pipeline; with tracking, each key's read-back answer (its
-/// totals) goes to the mirror.
-async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
+/// it as one pipeline; the increments' answers (totals) go to the mirror.
+async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         if batch.len() < BATCH {
@@ -420,62 +440,93 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Write>) {
             continue;
         };
         let sums = coalesce(batch.drain(..));
-        let tracking = link.tracking.load(Ordering::SeqCst);
         let mut pipe = redis::pipe();
-        for w in &sums {
-            let name = link.name(&w.key);
-            for (kind, n) in &w.counts {
-                pipe.cmd("HINCRBY").arg(&name).arg(&**kind).arg(*n).ignore();
+        for s in &sums {
+            let name = link.name(&s.write.key);
+            for (kind, n) in &s.write.counts {
+                pipe.cmd("HINCRBY").arg(&name).arg(&**kind).arg(*n);
             }
-            pipe.cmd("PEXPIRE").arg(&name).arg(w.ttl.as_millis() as u64).ignore();
-            if tracking {
-                // The read-back: a write ends Redis's tracking of a key for
-                // every connection (this one included); this read tracks it
-                // again. Anything another replica wrote between the
-                // increments and the read is in the totals (it did not
-                // invalidate this connection, which was not tracking the
-                // key then); anything after it sends an invalidation. So
-                // the pipeline needs no transaction.
-                let cmd = pipe.cmd("HMGET").arg(&name);
-                for (kind, _) in &w.counts {
-                    cmd.arg(&**kind);
-                }
+            if s.expire {
+                pipe.cmd("PEXPIRE").arg(&name).arg(s.write.ttl.as_millis() as u64).ignore();
             }
         }
-        let sent = pipe.query_async::<Vec<Vec<u64>>>(&mut conn);
-        match tokio::time::timeout(IO_TIMEOUT, sent).await {
-            Ok(Ok(totals)) => {
-                // One answer per key with tracking (the charged kinds'
-                // totals, in order), none without.
-                for (w, totals) in sums.iter().zip(totals) {
-                    for ((kind, _), total) in w.counts.iter().zip(totals) {
-                        link.mirror.confirm(&w.key, kind, total);
-                    }
-                }
+        let sent = pipe.query_async::<Vec<i64>>(&mut conn);
+        let totals = match tokio::time::timeout(IO_TIMEOUT, sent).await {
+            Ok(Ok(totals)) => totals,
+            Ok(Err(_)) => {
+                link.fail(exfil_op::WRITE);
+                continue;
             }
+            Err(_elapsed) => {
+                link.fail(exfil_op::TIMEOUT);
+                continue;
+            }
+        };
+        if totals.len() != sums.iter().map(|s| s.write.counts.len()).sum::<usize>() {
+            link.fail(exfil_op::WRITE);
+            continue;
+        }
+        let totals: Vec<u64> = totals.into_iter().map(|t| t.max(0) as u64).collect();
+        let mut at = totals.iter();
+        for s in &sums {
+            for ((kind, _), total) in s.write.counts.iter().zip(&mut at) {
+                link.mirror.confirm(&s.write.key, kind, *total);
+            }
+        }
+        let late = late_expiries(&sums, &totals);
+        if late.is_empty() {
+            continue;
+        }
+        let mut pipe = redis::pipe();
+        for s in late {
+            pipe.cmd("PEXPIRE").arg(link.name(&s.write.key)).arg(s.write.ttl.as_millis() as u64);
+        }
+        match tokio::time::timeout(IO_TIMEOUT, pipe.exec_async(&mut conn)).await {
+            Ok(Ok(())) => {}
             Ok(Err(_)) => link.fail(exfil_op::WRITE),
             Err(_elapsed) => link.fail(exfil_op::TIMEOUT),
         }
     }
 }
 
-/// The batch's charges summed per key and kind, one [`Write`] per key in
-/// first-seen order; a key's TTL is the longest asked for.
-fn coalesce(batch: impl Iterator<Item = Write>) -> Vec<Write> {
-    let mut sums: Vec<Write> = Vec::new();
+/// The keys of a sent batch whose expiry was not sent but whose increment
+/// created a field (its total is its own amount): the key may have been
+/// deleted and created again without an expiry. `totals` are the
+/// increments' answers in the batch's order.
+fn late_expiries<'a>(sums: &'a [Queued], totals: &[u64]) -> Vec<&'a Queued> {
+    let mut totals = totals.iter();
+    let mut late = Vec::new();
+    for s in sums {
+        let mut created = false;
+        for ((_, n), total) in s.write.counts.iter().zip(&mut totals) {
+            created |= total == n;
+        }
+        if created && !s.expire {
+            late.push(s);
+        }
+    }
+    late
+}
+
+/// The batch's charges summed per key and kind, one per key in
+/// first-seen order; a key's TTL is the longest asked for, and its expiry
+/// is sent if any of its charges asked for it.
+fn coalesce(batch: impl Iterator<Item = Queued>) -> Vec<Queued> {
+    let mut sums: Vec<Queued> = Vec::new();
     let mut index: HashMap<BucketKey, usize, Hasher> = HashMap::default();
-    for w in batch {
-        let Some(&i) = index.get(&w.key) else {
-            index.insert(w.key, sums.len());
-            sums.push(w);
+    for q in batch {
+        let Some(&i) = index.get(&q.write.key) else {
+            index.insert(q.write.key, sums.len());
+            sums.push(q);
             continue;
         };
         let sum = &mut sums[i];
-        sum.ttl = sum.ttl.max(w.ttl);
-        for (kind, n) in w.counts {
-            match sum.counts.iter_mut().find(|(k, _)| super::local::same_kind(k, &kind)) {
+        sum.expire |= q.expire;
+        sum.write.ttl = sum.write.ttl.max(q.write.ttl);
+        for (kind, n) in q.write.counts {
+            match sum.write.counts.iter_mut().find(|(k, _)| super::local::same_kind(k, &kind)) {
                 Some((_, have)) => *have += n,
-                None => sum.counts.push((kind, n)),
+                None => sum.write.counts.push((kind, n)),
             }
         }
     }
@@ -531,7 +582,8 @@ async fn supervise(link: Weak<Link>, wake: Arc<Notify>) {
 }
 
 /// Opens a connection: RESP3 with invalidations handed to the mirror and
-/// `CLIENT TRACKING ON NOLOOP` (true: the mirror may answer reads), or,
+/// `CLIENT TRACKING ON BCAST PREFIX <prefix> NOLOOP` (true: the mirror may
+/// answer reads), or,
 /// when the server refuses either, RESP2 read on every request (false).
 async fn connect(link: &Link) -> Result<(MultiplexedConnection, bool), redis::RedisError> {
     let config = AsyncConnectionConfig::new()
@@ -547,7 +599,14 @@ async fn connect(link: &Link) -> Result<(MultiplexedConnection, bool), redis::Re
     let client = redis::Client::open(link.info.clone())?;
     let resp3 = async {
         let mut conn = client.get_multiplexed_async_connection_with_config(&tracked).await?;
-        redis::cmd("CLIENT").arg("TRACKING").arg("ON").arg("NOLOOP").exec_async(&mut conn).await?;
+        let mut tracking = redis::cmd("CLIENT");
+        tracking.arg("TRACKING").arg("ON").arg("BCAST");
+        // The prefix is never empty (validated); without one Redis would
+        // broadcast every key of the database.
+        if !link.prefix.is_empty() {
+            tracking.arg("PREFIX").arg(&link.prefix);
+        }
+        tracking.arg("NOLOOP").exec_async(&mut conn).await?;
         Ok::<_, redis::RedisError>(conn)
     };
     match resp3.await {
@@ -587,11 +646,18 @@ fn on_push(
                         redis::Value::BulkString(name) => std::str::from_utf8(name).ok(),
                         _ => None,
                     };
-                    match name.and_then(|n| BucketKey::parse(n, prefix, scopes)) {
-                        Some(key) => mirror.invalidate(&key),
-                        // Only keys this connection read are tracked, and
-                        // it names them all; should one not read back,
-                        // dropping everything keeps the copy exact.
+                    match name {
+                        // A name that does not parse is none of the
+                        // mirror's keys: every key it holds was named by
+                        // `redis_name`, which `parse` reads back, with a
+                        // scope interned here (scopes are never
+                        // forgotten). Broadcast mode sends every key under
+                        // the prefix, a newer replica's scopes included.
+                        Some(n) => {
+                            if let Some(key) = BucketKey::parse(n, prefix, scopes) {
+                                mirror.invalidate(&key);
+                            }
+                        }
                         None => mirror.clear(),
                     }
                     metrics.mirror_invalidations_total.inc();
@@ -608,30 +674,59 @@ fn on_push(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_batch_is_summed_per_key_and_kind() {
-        let w = |bucket: u64, counts: &[(&str, u64)], ttl: u64| Write {
+    fn queued(bucket: u64, counts: &[(&str, u64)], ttl: u64, expire: bool) -> Queued {
+        let write = Write {
             key: BucketKey::for_tests(1, bucket),
             counts: counts.iter().map(|&(k, n)| (Arc::from(k), n)).collect(),
             ttl: Duration::from_secs(ttl),
         };
+        Queued { write, expire }
+    }
+
+    #[test]
+    fn a_batch_is_summed_per_key_and_kind() {
         let batch = vec![
-            w(1, &[("card", 1)], 10),
-            w(2, &[("ssn", 2)], 10),
-            w(1, &[("card", 2), ("ssn", 1)], 20),
-            w(1, &[("card", 1)], 5),
+            queued(1, &[("card", 1)], 10, false),
+            queued(2, &[("ssn", 2)], 10, false),
+            queued(1, &[("card", 2), ("ssn", 1)], 20, true),
+            queued(1, &[("card", 1)], 5, false),
         ];
         let sums = coalesce(batch.into_iter());
         let shown: Vec<_> = sums
             .iter()
             .map(|s| {
                 (
-                    s.key.bucket,
-                    s.counts.iter().map(|(k, n)| (&**k, *n)).collect::<Vec<_>>(),
-                    s.ttl.as_secs(),
+                    s.write.key.bucket,
+                    s.write.counts.iter().map(|(k, n)| (&**k, *n)).collect::<Vec<_>>(),
+                    s.write.ttl.as_secs(),
+                    s.expire,
                 )
             })
             .collect();
-        assert_eq!(shown, vec![(1, vec![("card", 4), ("ssn", 1)], 20), (2, vec![("ssn", 2)], 10)]);
+        let want =
+            vec![(1, vec![("card", 4), ("ssn", 1)], 20, true), (2, vec![("ssn", 2)], 10, false)];
+        assert_eq!(shown, want);
+    }
+
+    #[test]
+    fn an_expiry_follows_only_where_an_increment_created_a_field_unasked() {
+        // (charges, expiry sent with them, Redis's totals) -> late expiry?
+        type Case<'a> = (&'a [(&'a str, u64)], bool, &'a [u64], bool);
+        let cases: &[Case] = &[
+            (&[("card", 2)], false, &[7], false),
+            (&[("card", 2)], false, &[2], true),
+            (&[("card", 2)], true, &[2], false),
+            (&[("card", 2), ("ssn", 1)], false, &[5, 1], true),
+            (&[("card", 2), ("ssn", 1)], false, &[5, 4], false),
+        ];
+        for &(counts, expire, totals, want) in cases {
+            let sums = vec![queued(1, counts, 60, expire)];
+            let late = late_expiries(&sums, totals);
+            assert_eq!(late.len() == 1, want, "{counts:?} expire={expire} totals={totals:?}");
+        }
+        // Totals are matched to their keys in order.
+        let sums = vec![queued(1, &[("card", 1)], 60, false), queued(2, &[("card", 3)], 60, false)];
+        let late = late_expiries(&sums, &[4, 3]);
+        assert_eq!(late.iter().map(|s| s.write.key.bucket).collect::<Vec<_>>(), vec![2]);
     }
 }
