@@ -467,10 +467,12 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Queued>) {
             continue;
         }
         let totals: Vec<u64> = totals.into_iter().map(|t| t.max(0) as u64).collect();
-        let mut at = totals.iter();
-        for s in &sums {
-            for ((kind, _), total) in s.write.counts.iter().zip(&mut at) {
-                link.mirror.confirm(&s.write.key, kind, *total);
+        if link.tracking.load(Ordering::SeqCst) {
+            let mut at = totals.iter();
+            for s in &sums {
+                for ((kind, _), total) in s.write.counts.iter().zip(&mut at) {
+                    link.mirror.confirm(&s.write.key, kind, *total);
+                }
             }
         }
         let late = late_expiries(&sums, &totals);
