@@ -622,6 +622,15 @@ pub(crate) fn encoded_cluster_holds(
         // `digits_ahead` counts them.
         Err(more) => return more && digits_ahead(buf, i, eof, need),
     };
+    // A short number before an inline tag and a byte `digits_ahead` stops
+    // at (`<span class="number">1</span>,`, `1</span>);`, most numbers
+    // before a tag in code listings): with fewer bytes than `need` before
+    // the tag, fewer digits, so the walk after the tag's `>` below is
+    // false at its first byte. Decided before counting the digits.
+    let tag_end = if buf[j] == b'<' { tag_end(buf, j) } else { None };
+    if j - i < need && tag_end.is_some_and(|k| buf.get(k + 1).is_some_and(|&c| ends_digits(c))) {
+        return false;
+    }
     // `digits_ahead` would walk the cluster's bytes (digits and separators
     // it passes over, fewer than `RAW_CAP`) as they are counted here, and
     // go on at `j` with the unit read there.
@@ -635,7 +644,6 @@ pub(crate) fn encoded_cluster_holds(
     // `digits_ahead` goes on after it; when it stops there, either no tag
     // is read at `j` or the gate is false anyway. Decided without reading
     // the tag.
-    let tag_end = if buf[j] == b'<' { tag_end(buf, j) } else { None };
     if tag_end.is_some_and(|k| !digits_ahead_from::<true>(buf, i, k + 1, before, eof, need, None)) {
         return false;
     }
@@ -786,7 +794,7 @@ fn digits_ahead_from<const ASCII: bool>(
                     j += 1;
                     continue;
                 }
-                Some(&b) if b < 0x80 && !matches!(b, b'&' | b'\\' | b'%' | b'<') => return false,
+                Some(&b) if ends_digits(b) => return false,
                 _ => {}
             }
         }
@@ -812,6 +820,30 @@ fn digits_ahead_from<const ASCII: bool>(
         }
     }
     true
+}
+
+/// Whether [`digits_ahead`] stops at the byte `c` without reading it: an
+/// ASCII byte that is a one-byte unit no numeric value holds (not a digit,
+/// a separator or a byte a longer unit starts with).
+#[inline(always)]
+fn ends_digits(c: u8) -> bool {
+    c < 0x80
+        && !matches!(
+            c,
+            b'0'..=b'9'
+                | b' '
+                | b'-'
+                | b'.'
+                | b'/'
+                | b'_'
+                | b'('
+                | b')'
+                | b'+'
+                | b'&'
+                | b'\\'
+                | b'%'
+                | b'<'
+        )
 }
 
 /// Fewest digits a card, an SSN or a national phone number has.
