@@ -905,6 +905,10 @@ mod tests {
                 "+**&nbsp;**&nbsp;****&nbsp;****",
             ),
             (Kind::Phone, ContentHint::Text, "(415)%20555%2D0132", "(***)%20***%2D****"),
+            (Kind::Phone, ContentHint::Text, "030%2F12345678", "***%2F********"),
+            (Kind::Phone, ContentHint::Text, "0221%2f123%204567", "****%2f***%20****"),
+            (Kind::Phone, ContentHint::Text, "03322%2F1234567", "*****%2F*******"),
+            (Kind::Phone, ContentHint::Html, "030&#47;1234567", "***&#47;*******"),
         ];
         let e = engine_with(all(Action::Mask));
         for &(kind, h, value, want) in rows {
@@ -925,6 +929,31 @@ mod tests {
             }
             s.finish(&mut o, &mut fs);
             assert_eq!((o, fs), (out.into_bytes(), f), "{value} in 1-byte chunks");
+        }
+        // A German number in a query string, its area code's slash
+        // percent-encoded: the same at every cut into two chunks.
+        let doc = "GET /c?tel=030%2F12345678&x=1";
+        let (out, f) = scan(&e, doc, ContentHint::Text);
+        assert_eq!(out, "GET /c?tel=***%2F********&x=1");
+        assert_eq!(
+            f.iter().map(|f| (f.kind, f.start, f.end)).collect::<Vec<_>>(),
+            [(Kind::Phone, 11, 25)]
+        );
+        for cut in 1..doc.len() {
+            let mut s = Scanner::new(e.clone(), ContentHint::Text);
+            let (mut o, mut fs) = (Vec::new(), Vec::new());
+            s.feed(&doc.as_bytes()[..cut], &mut o, &mut fs);
+            s.feed(&doc.as_bytes()[cut..], &mut o, &mut fs);
+            s.finish(&mut o, &mut fs);
+            assert_eq!((o, fs), (out.clone().into_bytes(), f.clone()), "cut at {cut}");
+        }
+        // Encoded slashes that are no area code's: dates, a short number.
+        for doc in
+            ["on 01%2F05%2F2024", "invoice 0042%2F2024", "2024&#47;05&#47;06", "v0.30%2F1234567"]
+        {
+            let (out, f) = scan(&e, doc, ContentHint::Html);
+            assert!(f.is_empty(), "{doc}: {f:?}");
+            assert_eq!(out, doc);
         }
         // Not values: table cells (block tags separate), entities that are
         // not separators, a mixed punctuation run, a date.

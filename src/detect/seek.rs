@@ -454,9 +454,11 @@ static AFTER_GROUP: [[u8; 256]; 16] = {
             let c = b as u8;
             t[row][b] = match (zero, run, c) {
                 (_, 0 | 2 | 7, _) => 0,
-                // A long area code before a `/` only: no value starts
-                // with five or six digits and an encoded unit.
+                // A long area code before a `/` only, plain or encoded
+                // (`03322%2F1234567`): no value starts with five or six
+                // digits and another encoded unit.
                 (true, 5 | 6, b'/') => SUBSCRIBER,
+                (true, 5 | 6, b'%' | b'&' | b'\\') => SPECIAL_AFTER,
                 (_, 5 | 6, _) => 0,
                 (_, _, b'&' | b'\\' | b'%' | b'<' | b'+' | 0x80..) => SPECIAL_AFTER,
                 // A `/` ends a German area code, which starts with a 0;

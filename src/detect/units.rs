@@ -690,13 +690,16 @@ fn may_start_inline(c: u8) -> bool {
 }
 
 /// Whether the unit at `j`, which `unit` is what [`read`] answers for, is
-/// a digit, a separator or an inline tag the ASCII path cannot read, or a
-/// `+` before a digit or a letter (true when not known yet).
+/// a digit, a separator, an inline tag or a `/` the ASCII path cannot read,
+/// or a `+` before a digit or a letter (true when not known yet).
 #[inline(always)]
 fn encoded_unit(buf: &[u8], j: usize, eof: bool, unit: Read) -> bool {
     match unit {
         Err(More) => true,
         Ok(Some((Unit::Digit(_) | Unit::Sep(_) | Unit::Tag, n))) => n > 1,
+        // An encoded `/` after a German area code (`030%2F1234567` in a
+        // query string): which kind takes it is the detectors' to say.
+        Ok(Some((Unit::Char(b'/'), n))) => n > 1,
         Ok(Some((Unit::Char(b'+'), _))) => match read(buf, j + 1, eof) {
             Err(More) | Ok(Some((Unit::Digit(_), _))) => true,
             Ok(Some((Unit::Char(c), _))) => c.is_ascii_alphanumeric(),
