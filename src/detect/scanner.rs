@@ -28,8 +28,8 @@ use super::fingerprint;
 use super::rewrite;
 use super::secrets;
 use super::seek::{
-    after_word, encoded_after, encoded_start, find_at, iban_start, phone_open, run_may_gate, seek,
-    Blocks,
+    after_word, encoded_after, encoded_after_shape, encoded_start, find_at, iban_start, phone_open,
+    run_may_gate, seek, Blocks,
 };
 use super::stream::{jwt_mask, Stream};
 use super::units::{self, Window};
@@ -358,15 +358,16 @@ impl Scanner {
         if shape.as_ref().is_some_and(|s| !run_may_gate(s.len(), b)) {
             return Ok(None);
         }
-        units_hit(eng, v, p, numeric)
+        units_hit(eng, v, p, numeric, shape.as_ref())
     }
 }
 
 /// The units path at `p`, where the ASCII detectors found nothing: a
 /// value the page wrote with references, escapes, percent-encoding,
-/// Unicode separators or inline tags.
-fn units_hit(eng: &Engine, v: &View, p: usize, numeric: bool) -> Probe {
-    let Some(start) = units_start(eng, v, p, numeric)? else { return Ok(None) };
+/// Unicode separators or inline tags. `shape`, the digit run's at `p` when
+/// the probe has read it, spares reading it again.
+fn units_hit(eng: &Engine, v: &View, p: usize, numeric: bool, shape: Option<&Shape>) -> Probe {
+    let Some(start) = units_start(eng, v, p, numeric, shape)? else { return Ok(None) };
     let hit = probe_units(eng, v, p, start)?;
     // The gate says yes while the cluster runs on to the end of the
     // bytes so far (it may still reach an encoded unit). A match stands
@@ -376,7 +377,7 @@ fn units_hit(eng: &Engine, v: &View, p: usize, numeric: bool) -> Probe {
     // waits for a bounded number of bytes.
     if hit.is_some() && !v.eof {
         let sure = View { buf: v.buf, eof: true };
-        if units_start(eng, &sure, p, numeric)?.is_none() {
+        if units_start(eng, &sure, p, numeric, None)?.is_none() {
             return Err(More);
         }
     }
@@ -529,7 +530,13 @@ enum UnitStart {
 /// nothing: the cluster that starts here runs into a unit only the units
 /// path reads, or `p` is a digit written encoded. The seek returns every
 /// such position ([`encoded_after`], [`encoded_start`]).
-fn units_start(eng: &Engine, v: &View, p: usize, numeric: bool) -> Result<Option<UnitStart>, More> {
+fn units_start(
+    eng: &Engine,
+    v: &View,
+    p: usize,
+    numeric: bool,
+    shape: Option<&Shape>,
+) -> Result<Option<UnitStart>, More> {
     let k = eng.kinds();
     let (buf, eof) = (v.buf, v.eof);
     let any_numeric = k.card || k.ssn || k.phone;
@@ -538,8 +545,14 @@ fn units_start(eng: &Engine, v: &View, p: usize, numeric: bool) -> Result<Option
         if !numeric || !any_numeric {
             return Ok(None);
         }
-        let (run, _) = v.run(p, 5, |b| b.is_ascii_digit())?;
-        encoded_after(buf, p, run, eof).then_some(UnitStart::Digit)
+        let gate = match shape {
+            Some(shape) => encoded_after_shape(buf, p, shape, eof),
+            None => {
+                let (run, _) = v.run(p, 5, |b| b.is_ascii_digit())?;
+                encoded_after(buf, p, run, eof)
+            }
+        };
+        gate.then_some(UnitStart::Digit)
     } else if matches!(b, b'+' | b'(') {
         (k.phone
             && phone_open(buf, p, eof)
@@ -673,7 +686,7 @@ fn inside(
             // or written encoded: masking the address would uncover it.
             found = match iban::detect(v, q)? {
                 Some(h) => Some(h),
-                None => units_hit(eng, v, q, false)?.filter(|h| h.kind == Kind::Iban),
+                None => units_hit(eng, v, q, false, None)?.filter(|h| h.kind == Kind::Iban),
             };
         }
         if let Some(h) = found {
@@ -892,6 +905,10 @@ mod tests {
                 "+**&nbsp;**&nbsp;****&nbsp;****",
             ),
             (Kind::Phone, ContentHint::Text, "(415)%20555%2D0132", "(***)%20***%2D****"),
+            (Kind::Phone, ContentHint::Text, "030%2F12345678", "***%2F********"),
+            (Kind::Phone, ContentHint::Text, "0221%2f123%204567", "****%2f***%20****"),
+            (Kind::Phone, ContentHint::Text, "03322%2F1234567", "*****%2F*******"),
+            (Kind::Phone, ContentHint::Html, "030&#47;1234567", "***&#47;*******"),
         ];
         let e = engine_with(all(Action::Mask));
         for &(kind, h, value, want) in rows {
@@ -912,6 +929,31 @@ mod tests {
             }
             s.finish(&mut o, &mut fs);
             assert_eq!((o, fs), (out.into_bytes(), f), "{value} in 1-byte chunks");
+        }
+        // A German number in a query string, its area code's slash
+        // percent-encoded: the same at every cut into two chunks.
+        let doc = "GET /c?tel=030%2F12345678&x=1";
+        let (out, f) = scan(&e, doc, ContentHint::Text);
+        assert_eq!(out, "GET /c?tel=***%2F********&x=1");
+        assert_eq!(
+            f.iter().map(|f| (f.kind, f.start, f.end)).collect::<Vec<_>>(),
+            [(Kind::Phone, 11, 25)]
+        );
+        for cut in 1..doc.len() {
+            let mut s = Scanner::new(e.clone(), ContentHint::Text);
+            let (mut o, mut fs) = (Vec::new(), Vec::new());
+            s.feed(&doc.as_bytes()[..cut], &mut o, &mut fs);
+            s.feed(&doc.as_bytes()[cut..], &mut o, &mut fs);
+            s.finish(&mut o, &mut fs);
+            assert_eq!((o, fs), (out.clone().into_bytes(), f.clone()), "cut at {cut}");
+        }
+        // Encoded slashes that are no area code's: dates, a short number.
+        for doc in
+            ["on 01%2F05%2F2024", "invoice 0042%2F2024", "2024&#47;05&#47;06", "v0.30%2F1234567"]
+        {
+            let (out, f) = scan(&e, doc, ContentHint::Html);
+            assert!(f.is_empty(), "{doc}: {f:?}");
+            assert_eq!(out, doc);
         }
         // Not values: table cells (block tags separate), entities that are
         // not separators, a mixed punctuation run, a date.

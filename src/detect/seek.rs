@@ -330,6 +330,15 @@ pub(super) fn encoded_after(buf: &[u8], p: usize, run: usize, eof: bool) -> bool
     })
 }
 
+/// [`encoded_after`] at a digit run whose [`Shape`] the caller has read
+/// (the probe's): its second group is the shape's (capped at 7, as the
+/// gate's table caps it; 0 when the separator is followed by no digit), so
+/// it is not counted again.
+#[inline]
+pub(super) fn encoded_after_shape(buf: &[u8], p: usize, shape: &Shape, eof: bool) -> bool {
+    encoded_after_with(buf, p, shape.len(), eof, |_| Some(shape.second))
+}
+
 /// [`encoded_after`] with `digits_at(q)`, the length of the digit run at
 /// `q` (exact below 8), `None` when it reaches the end of the buffer:
 /// [`seek_blocks`] reads it from the block's digit mask, the byte-by-byte
@@ -445,9 +454,11 @@ static AFTER_GROUP: [[u8; 256]; 16] = {
             let c = b as u8;
             t[row][b] = match (zero, run, c) {
                 (_, 0 | 2 | 7, _) => 0,
-                // A long area code before a `/` only: no value starts
-                // with five or six digits and an encoded unit.
+                // A long area code before a `/` only, plain or encoded
+                // (`03322%2F1234567`): no value starts with five or six
+                // digits and another encoded unit.
                 (true, 5 | 6, b'/') => SUBSCRIBER,
+                (true, 5 | 6, b'%' | b'&' | b'\\') => SPECIAL_AFTER,
                 (_, 5 | 6, _) => 0,
                 (_, _, b'&' | b'\\' | b'%' | b'<' | b'+' | 0x80..) => SPECIAL_AFTER,
                 // A `/` ends a German area code, which starts with a 0;

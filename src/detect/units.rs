@@ -552,14 +552,39 @@ pub(crate) fn cluster_ends_encoded_from(
     eof: bool,
     alpha: bool,
 ) -> bool {
+    match cluster_unit_at(buf, i, from, eof, alpha) {
+        Ok(j) => encoded_unit(buf, j, eof, read(buf, j, eof)),
+        Err(decided) => decided,
+    }
+}
+
+/// The prelude [`cluster_ends_encoded_from`] and [`encoded_cluster_holds`]
+/// share: `Ok` with where the ASCII cluster that starts at `i` (walked from
+/// `from`) ends at a byte a longer unit may start with, whose unit is then
+/// to be read; or `Err` with the answer when no unit needs reading: at the
+/// end of the bytes so far, true unless the stream has ended (the cluster
+/// may still run into one); past [`CLUSTER`] bytes, at a byte no longer
+/// unit starts with, or at a `<` that no inline element's tag opens,
+/// false.
+#[inline(always)]
+fn cluster_unit_at(
+    buf: &[u8],
+    i: usize,
+    from: usize,
+    eof: bool,
+    alpha: bool,
+) -> Result<usize, bool> {
     let j = cluster_end(buf, i, from, alpha);
     if j == buf.len() {
-        return !eof;
+        return Err(!eof);
     }
     if j >= i + CLUSTER || BYTE[usize::from(buf[j])] != SPECIAL {
-        return false;
+        return Err(false);
     }
-    encoded_at(buf, j, eof)
+    if buf[j] == b'<' && !may_be_inline_tag(buf, j) {
+        return Err(false);
+    }
+    Ok(j)
 }
 
 /// Where the ASCII cluster that starts at `i` ends, walked from `from`
@@ -591,14 +616,19 @@ pub(crate) fn encoded_cluster_holds(
     eof: bool,
     need: usize,
 ) -> bool {
-    let j = cluster_end(buf, i, from, false);
-    if j == buf.len() {
-        return !eof && digits_ahead(buf, i, eof, need);
-    }
-    if j >= i + CLUSTER || BYTE[usize::from(buf[j])] != SPECIAL {
-        return false;
-    }
-    if buf[j] == b'<' && !may_be_inline_tag(buf, j) {
+    let j = match cluster_unit_at(buf, i, from, eof, false) {
+        Ok(j) => j,
+        // At the end of the bytes so far, the digits are counted as
+        // `digits_ahead` counts them.
+        Err(more) => return more && digits_ahead(buf, i, eof, need),
+    };
+    // A short number before an inline tag and a byte `digits_ahead` stops
+    // at (`<span class="number">1</span>,`, `1</span>);`, most numbers
+    // before a tag in code listings): with fewer bytes than `need` before
+    // the tag, fewer digits, so the walk after the tag's `>` below is
+    // false at its first byte. Decided before counting the digits.
+    let tag_end = if buf[j] == b'<' { tag_end(buf, j) } else { None };
+    if j - i < need && tag_end.is_some_and(|k| buf.get(k + 1).is_some_and(|&c| ends_digits(c))) {
         return false;
     }
     // `digits_ahead` would walk the cluster's bytes (digits and separators
@@ -606,7 +636,7 @@ pub(crate) fn encoded_cluster_holds(
     // go on at `j` with the unit read there.
     let before = buf[i..j].iter().filter(|b| b.is_ascii_digit()).count();
     if before >= need {
-        return encoded_at(buf, j, eof);
+        return encoded_unit(buf, j, eof, read(buf, j, eof));
     }
     // A number before an inline tag and a comma, a bracket, a letter or a
     // space and a middle dot (`<span class="number">1</span>,`,
@@ -614,13 +644,12 @@ pub(crate) fn encoded_cluster_holds(
     // `digits_ahead` goes on after it; when it stops there, either no tag
     // is read at `j` or the gate is false anyway. Decided without reading
     // the tag.
-    let tag_end = if buf[j] == b'<' { tag_end(buf, j) } else { None };
-    if tag_end.is_some_and(|k| !digits_ahead_with(buf, i, k + 1, before, eof, need, None)) {
+    if tag_end.is_some_and(|k| !digits_ahead_from::<true>(buf, i, k + 1, before, eof, need, None)) {
         return false;
     }
     let unit = read(buf, j, eof);
     encoded_unit(buf, j, eof, unit)
-        && digits_ahead_with(buf, i, j, before, eof, need, Some((j, unit)))
+        && digits_ahead_from::<true>(buf, i, j, before, eof, need, Some((j, unit)))
 }
 
 /// Where a tag read at the `<` at `j` ends, if one does: the first `>` in
@@ -660,21 +689,17 @@ fn may_start_inline(c: u8) -> bool {
     c < 26 && FIRST >> c & 1 == 1
 }
 
-/// Whether the unit at `j` is a digit, a separator or an inline tag the
-/// ASCII path cannot read (true when not known yet).
-fn encoded_at(buf: &[u8], j: usize, eof: bool) -> bool {
-    if buf[j] == b'<' && !may_be_inline_tag(buf, j) {
-        return false;
-    }
-    encoded_unit(buf, j, eof, read(buf, j, eof))
-}
-
-/// [`encoded_at`] past its tag check, with `unit` the read at `j`.
+/// Whether the unit at `j`, which `unit` is what [`read`] answers for, is
+/// a digit, a separator, an inline tag or a `/` the ASCII path cannot read,
+/// or a `+` before a digit or a letter (true when not known yet).
 #[inline(always)]
 fn encoded_unit(buf: &[u8], j: usize, eof: bool, unit: Read) -> bool {
     match unit {
         Err(More) => true,
         Ok(Some((Unit::Digit(_) | Unit::Sep(_) | Unit::Tag, n))) => n > 1,
+        // An encoded `/` after a German area code (`030%2F1234567` in a
+        // query string): which kind takes it is the detectors' to say.
+        Ok(Some((Unit::Char(b'/'), n))) => n > 1,
         Ok(Some((Unit::Char(b'+'), _))) => match read(buf, j + 1, eof) {
             Err(More) | Ok(Some((Unit::Digit(_), _))) => true,
             Ok(Some((Unit::Char(c), _))) => c.is_ascii_alphanumeric(),
@@ -733,7 +758,7 @@ fn encoded_digit_after_two(buf: &[u8], i: usize, eof: bool) -> bool {
 /// yet. Keeps the units path off the short numbers markup is full of
 /// (`<span class="number">1</span>`).
 pub(crate) fn digits_ahead(buf: &[u8], i: usize, eof: bool, need: usize) -> bool {
-    digits_ahead_with(buf, i, i, 0, eof, need, None)
+    digits_ahead_from::<true>(buf, i, i, 0, eof, need, None)
 }
 
 /// What [`read`] answers.
@@ -741,46 +766,12 @@ type Read = Result<Option<(Unit, usize)>, More>;
 
 /// [`digits_ahead`] from `j`, with `n` of the `need` digits already
 /// counted from `i`, and `known`, a position and what [`read`] answers
-/// there, when the caller has read it: not read again.
+/// there, when the caller has read it: not read again. With `ASCII`, the
+/// ASCII bytes are decided without reading (the digits, separators and
+/// tags of markup after a number); without, every unit is read: the
+/// definition, which the shortcut must answer as (tested).
 #[inline(always)]
-fn digits_ahead_with(
-    buf: &[u8],
-    i: usize,
-    mut j: usize,
-    mut n: usize,
-    eof: bool,
-    need: usize,
-    known: Option<(usize, Read)>,
-) -> bool {
-    while n < need {
-        if j - i > RAW_CAP {
-            return false;
-        }
-        // ASCII bytes are one-byte units: decided here without reading
-        // (the digits, separators and tags of markup after a number).
-        match buf.get(j) {
-            Some(b'0'..=b'9') => {
-                n += 1;
-                j += 1;
-                continue;
-            }
-            Some(b' ' | b'-' | b'.' | b'/' | b'_' | b'(' | b')' | b'+') => {
-                j += 1;
-                continue;
-            }
-            Some(&b) if b < 0x80 && !matches!(b, b'&' | b'\\' | b'%' | b'<') => return false,
-            _ => {}
-        }
-        // Anything else is read as a unit: from here on, by the reader.
-        return digits_ahead_by_units(buf, i, j, n, eof, need, known);
-    }
-    true
-}
-
-/// [`digits_ahead`] by reading every unit: from `j`, with `n` of the
-/// `need` digits already counted from `i`. Its definition, which the
-/// ASCII shortcut in front of it must answer as (tested).
-fn digits_ahead_by_units(
+fn digits_ahead_from<const ASCII: bool>(
     buf: &[u8],
     i: usize,
     mut j: usize,
@@ -792,6 +783,23 @@ fn digits_ahead_by_units(
     while n < need {
         if j - i > RAW_CAP {
             return false;
+        }
+        if ASCII {
+            // An ASCII byte other than those a longer unit starts with is
+            // a one-byte unit.
+            match buf.get(j) {
+                Some(b'0'..=b'9') => {
+                    n += 1;
+                    j += 1;
+                    continue;
+                }
+                Some(b' ' | b'-' | b'.' | b'/' | b'_' | b'(' | b')' | b'+') => {
+                    j += 1;
+                    continue;
+                }
+                Some(&b) if ends_digits(b) => return false,
+                _ => {}
+            }
         }
         let unit = match known {
             Some((k, unit)) if k == j => {
@@ -815,6 +823,30 @@ fn digits_ahead_by_units(
         }
     }
     true
+}
+
+/// Whether [`digits_ahead`] stops at the byte `c` without reading it: an
+/// ASCII byte that is a one-byte unit no numeric value holds (not a digit,
+/// a separator or a byte a longer unit starts with).
+#[inline(always)]
+fn ends_digits(c: u8) -> bool {
+    c < 0x80
+        && !matches!(
+            c,
+            b'0'..=b'9'
+                | b' '
+                | b'-'
+                | b'.'
+                | b'/'
+                | b'_'
+                | b'('
+                | b')'
+                | b'+'
+                | b'&'
+                | b'\\'
+                | b'%'
+                | b'<'
+        )
 }
 
 /// Fewest digits a card, an SSN or a national phone number has.
@@ -1215,7 +1247,7 @@ mod tests {
             "\u{e9}".as_bytes(),
         ];
         let reference = |buf: &[u8], i: usize, eof: bool| {
-            digits_ahead_by_units(buf, i, i, 0, eof, MIN_DIGITS, None)
+            digits_ahead_from::<false>(buf, i, i, 0, eof, MIN_DIGITS, None)
         };
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..2000 {
