@@ -407,24 +407,19 @@ mod json {
         let b = s.as_bytes();
         out.reserve(b.len() + 2);
         out.push(b'"');
+        if !needs_escape(b) {
+            // The usual case (paths, names, addresses): one copy.
+            out.extend_from_slice(b);
+            out.push(b'"');
+            return;
+        }
         let mut start = 0;
-        let mut i = 0;
-        while i < b.len() {
-            // Eight bytes at a time while none needs escaping (the usual
-            // case: paths, names, addresses).
-            if let Some(word) = b.get(i..i + 8) {
-                if !any_escaped(u64::from_le_bytes(word.try_into().expect("eight bytes"))) {
-                    i += 8;
-                    continue;
-                }
-            }
-            let c = b[i];
-            i += 1;
+        for (i, &c) in b.iter().enumerate() {
             if c >= 0x20 && c != b'"' && c != b'\\' {
                 continue;
             }
-            out.extend_from_slice(&b[start..i - 1]);
-            start = i;
+            out.extend_from_slice(&b[start..i]);
+            start = i + 1;
             match c {
                 b'"' => out.extend_from_slice(b"\\\""),
                 b'\\' => out.extend_from_slice(b"\\\\"),
@@ -443,6 +438,24 @@ mod json {
         }
         out.extend_from_slice(&b[start..]);
         out.push(b'"');
+    }
+
+    /// Whether any byte of `b` needs escaping, eight bytes at a time (the
+    /// last few padded with a space).
+    pub fn needs_escape(b: &[u8]) -> bool {
+        let mut words = b.chunks_exact(8);
+        for w in &mut words {
+            if any_escaped(u64::from_le_bytes(w.try_into().expect("eight bytes"))) {
+                return true;
+            }
+        }
+        let rest = words.remainder();
+        if rest.is_empty() {
+            return false;
+        }
+        let mut last = [b' '; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        any_escaped(u64::from_le_bytes(last))
     }
 
     /// Whether any of the eight bytes of `w` is a control byte, `"` or
@@ -750,6 +763,17 @@ mod tests {
                 }
             }
         }
+        // Whole texts of every length up to 17, the byte at every place.
+        for len in 1..=17usize {
+            for at in 0..len {
+                for c in [0u8, 0x1f, b'"', b'\\', b' ', b'a', 0x7f, 0xc3] {
+                    let mut t = vec![b'x'; len];
+                    t[at] = c;
+                    assert_eq!(json::needs_escape(&t), escaped(c), "{t:?}");
+                }
+            }
+        }
+        assert!(!json::needs_escape(b""));
     }
 
     #[test]
