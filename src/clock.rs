@@ -48,9 +48,14 @@ pub fn format_utc(epoch: i64, millis: Option<u32>) -> String {
     // hand (the formatting machinery cost ~3,000 instructions a line), for
     // the four-digit years anything real has.
     if (0..=9999).contains(&y) && millis.is_none_or(|ms| ms < 1000) {
-        fn put(out: &mut String, n: u64, width: u32) {
-            for i in (0..width).rev() {
-                out.push(char::from(b'0' + (n / 10u64.pow(i) % 10) as u8));
+        fn put(out: &mut String, mut n: u64, width: usize) {
+            let mut digits = [b'0'; 4];
+            for d in digits[..width].iter_mut().rev() {
+                *d = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            for &d in &digits[..width] {
+                out.push(char::from(d));
             }
         }
         let mut out = String::with_capacity(24);
@@ -105,5 +110,24 @@ mod tests {
         }
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert!(unix_now() > 1.7e9);
+    }
+
+    /// The digits written by hand are `format!`'s, over years 0 to 9999.
+    #[test]
+    fn hand_written_digits_match_format() {
+        let mut secs = -62_167_219_200i64;
+        let mut i = 0u32;
+        while secs < 253_402_300_800 {
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let t = secs.rem_euclid(86_400);
+            let (hh, mm, ss) = (t / 3600, t / 60 % 60, t % 60);
+            let ms = i % 1000;
+            let want = format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{ms:03}Z");
+            assert_eq!(format_utc(secs, Some(ms)), want);
+            assert_eq!(format_utc(secs, None), format!("{}Z", &want[..19]));
+            secs += 7_777_777 + i64::from(i % 3_600);
+            i += 1;
+        }
+        assert!(i > 30_000, "{i}");
     }
 }

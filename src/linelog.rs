@@ -212,6 +212,14 @@ impl LineSink {
         tx.try_send(Msg::Line(line)).is_ok()
     }
 
+    /// Queues one line the caller serialized (ending in a newline).
+    /// Returns false when it was dropped (queue full, writer gone): the
+    /// caller counts it. Never blocks.
+    pub fn write_line(&self, line: Vec<u8>) -> bool {
+        let Some(Queue { tx, .. }) = &self.tx else { return true };
+        tx.try_send(Msg::Line(line)).is_ok()
+    }
+
     /// Asks the writer to reopen its file (after logrotate renamed it).
     /// Never blocks: with a full queue the request waits behind the lines
     /// on a helper thread. No-op for stdout, stderr and a disabled sink.

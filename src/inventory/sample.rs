@@ -13,9 +13,11 @@
 //! own lock held for that lookup only (no lock shared by every request).
 //! Memory is bounded: a shard that holds [`PER_SHARD`] endpoints is
 //! cleared, so its endpoints are observed once more. It never stores a
-//! path: only hashes, with a per-process random key.
+//! path: only hashes, with a per-process random seed. The hash is
+//! foldhash, not SipHash: two endpoints whose keys collide only share
+//! their samples (their counts stay exact), so the key needs speed, not
+//! SipHash's resistance (which cost ~500 instructions per response).
 
-use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -32,7 +34,7 @@ pub const PER_SHARD: usize = 256;
 pub struct Sampler {
     interval: Duration,
     shards: Box<[Mutex<PrehashedMap<u64, Instant>>]>,
-    keys: RandomState,
+    keys: foldhash::fast::RandomState,
 }
 
 impl Sampler {
@@ -42,7 +44,7 @@ impl Sampler {
         Sampler {
             interval,
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            keys: RandomState::new(),
+            keys: foldhash::fast::RandomState::default(),
         }
     }
 
