@@ -200,7 +200,10 @@ impl LineSink {
     /// serializable): the caller counts it. Never blocks, never fails the
     /// caller.
     pub fn write_json<T: serde::Serialize>(&self, record: &T) -> bool {
-        let Some(Queue { tx, .. }) = &self.tx else { return true };
+        if self.tx.is_none() {
+            // Disabled: not even serialized.
+            return true;
+        }
         let mut line = match serde_json::to_vec(record) {
             Ok(v) => v,
             Err(e) => {
@@ -209,7 +212,7 @@ impl LineSink {
             }
         };
         line.push(b'\n');
-        tx.try_send(Msg::Line(line)).is_ok()
+        self.write_line(line)
     }
 
     /// Queues one line the caller serialized (ending in a newline).

@@ -451,17 +451,7 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Queued>) {
             }
         }
         let sent = pipe.query_async::<Vec<i64>>(&mut conn);
-        let totals = match tokio::time::timeout(IO_TIMEOUT, sent).await {
-            Ok(Ok(totals)) => totals,
-            Ok(Err(_)) => {
-                link.fail(exfil_op::WRITE);
-                continue;
-            }
-            Err(_elapsed) => {
-                link.fail(exfil_op::TIMEOUT);
-                continue;
-            }
-        };
+        let Some(totals) = answered(&link, sent).await else { continue };
         if totals.len() != sums.iter().map(|s| s.write.counts.len()).sum::<usize>() {
             link.fail(exfil_op::WRITE);
             continue;
@@ -483,10 +473,25 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Queued>) {
         for s in late {
             pipe.cmd("PEXPIRE").arg(link.name(&s.write.key)).arg(s.write.ttl.as_millis() as u64);
         }
-        match tokio::time::timeout(IO_TIMEOUT, pipe.exec_async(&mut conn)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => link.fail(exfil_op::WRITE),
-            Err(_elapsed) => link.fail(exfil_op::TIMEOUT),
+        answered(&link, pipe.exec_async(&mut conn)).await;
+    }
+}
+
+/// The answer to a write pipeline within [`IO_TIMEOUT`]; `None`, with the
+/// store marked down, when Redis failed it or was late.
+async fn answered<T>(
+    link: &Link,
+    sent: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Option<T> {
+    match tokio::time::timeout(IO_TIMEOUT, sent).await {
+        Ok(Ok(answer)) => Some(answer),
+        Ok(Err(_)) => {
+            link.fail(exfil_op::WRITE);
+            None
+        }
+        Err(_elapsed) => {
+            link.fail(exfil_op::TIMEOUT);
+            None
         }
     }
 }
@@ -585,8 +590,8 @@ async fn supervise(link: Weak<Link>, wake: Arc<Notify>) {
 
 /// Opens a connection: RESP3 with invalidations handed to the mirror and
 /// `CLIENT TRACKING ON BCAST PREFIX <prefix> NOLOOP` (true: the mirror may
-/// answer reads), or,
-/// when the server refuses either, RESP2 read on every request (false).
+/// answer reads), or, when the server refuses either, RESP2 read on every
+/// request (false).
 async fn connect(link: &Link) -> Result<(MultiplexedConnection, bool), redis::RedisError> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(IO_TIMEOUT))
