@@ -135,6 +135,18 @@ pub enum Source {
     None,
 }
 
+impl Source {
+    /// As the audit line writes it (serde's snake_case name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Local => "local",
+            Source::Redis => "redis",
+            Source::LocalFallback => "local_fallback",
+            Source::None => "none",
+        }
+    }
+}
+
 /// One request's budget: its client, its decision, and the handle that
 /// charges the response's findings when it ends.
 #[derive(Clone)]
