@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::config::policy::{AuditOutput, AuditSection};
 use crate::config::ConfigError;
-use crate::detect::{ContentHint, Engine};
+use crate::detect::{ContentHint, Engine, Fingerprint};
 use crate::metrics::{method_index, METHODS};
 
 /// Most distinct fingerprints listed in one audit line.
@@ -150,8 +150,10 @@ pub struct AuditRecord<'a> {
     /// Monitor mode: the action enforce mode would have taken per kind.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub would_actions: BTreeMap<&'a str, &'static str>,
-    /// Distinct keyed fingerprints, at most [`MAX_FINGERPRINTS`].
-    pub fingerprints: Vec<String>,
+    /// Distinct keyed fingerprints, at most [`MAX_FINGERPRINTS`], written
+    /// as their `Display` (24 hex digits).
+    #[serde(serialize_with = "fingerprints_as_hex")]
+    pub fingerprints: &'a [Fingerprint],
     /// True when more distinct values were found than are listed.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub fingerprints_truncated: bool,
@@ -173,6 +175,11 @@ pub struct AuditRecord<'a> {
     /// and body); absent on a response's line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub side: Option<&'static str>,
+}
+
+/// Fingerprints as serde writes them: a sequence of their `Display`.
+fn fingerprints_as_hex<S: serde::Serializer>(fs: &&[Fingerprint], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(fs.iter().map(|f| f.to_string()))
 }
 
 /// Room for a usual line (about 500 bytes with a few fingerprints) without
@@ -217,7 +224,11 @@ impl AuditRecord<'_> {
             if i > 0 {
                 out.push(b',');
             }
-            json::string(out, f);
+            // A dense page lists up to MAX_FINGERPRINTS: hex digits need
+            // no escaping, nor a `String` each.
+            let mut hex = [b'"'; 26];
+            let _ = hex::encode_to_slice(f.0, &mut hex[1..25]);
+            out.extend_from_slice(&hex);
         }
         out.push(b']');
         if self.fingerprints_truncated {
@@ -495,6 +506,9 @@ mod tests {
         assert_eq!(path_without_query("/plain"), "/plain");
     }
 
+    const ONE_PRINT: [Fingerprint; 1] =
+        [Fingerprint(*b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb")];
+
     fn record(blocked: Option<&'static str>) -> AuditRecord<'static> {
         AuditRecord {
             ts: rfc3339(0, 0),
@@ -509,7 +523,7 @@ mod tests {
             counts: BTreeMap::from([("card", 2)]),
             actions: BTreeMap::from([("card", "mask")]),
             would_actions: BTreeMap::new(),
-            fingerprints: vec!["00112233445566778899aabb".into()],
+            fingerprints: &ONE_PRINT,
             fingerprints_truncated: false,
             blocked,
             would_block: None,
@@ -592,9 +606,16 @@ mod tests {
                 source: Source::None,
             }),
         ];
+        // Fingerprints whose bytes take every value in every place.
+        let prints: Vec<Fingerprint> = (0..=255u8)
+            .map(|b| {
+                Fingerprint(std::array::from_fn(|j| b.wrapping_add((j as u8).wrapping_mul(37))))
+            })
+            .collect();
         let mut n = 0usize;
         for (i, text) in texts.iter().enumerate() {
             let full = i % 2 == 0;
+            let prints = &prints[(i * 7) % 250..];
             let kinds: BTreeMap<&str, u64> = if full {
                 [("card", 3), ("e\"mail", u64::MAX), (text.as_str(), 0)].into()
             } else {
@@ -620,7 +641,7 @@ mod tests {
                 counts: kinds,
                 actions,
                 would_actions: would,
-                fingerprints: (0..i % 4).map(|j| format!("{j:024x}")).collect(),
+                fingerprints: &prints[..i % 5],
                 fingerprints_truncated: i % 5 == 1,
                 blocked: (i % 3 == 1).then_some("threshold"),
                 would_block: (i % 7 == 2).then_some("budget"),

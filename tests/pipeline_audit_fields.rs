@@ -112,7 +112,7 @@ proptest! {
             counts: BTreeMap::new(),
             actions: BTreeMap::new(),
             would_actions: BTreeMap::new(),
-            fingerprints: Vec::new(),
+            fingerprints: &[],
             fingerprints_truncated: false,
             blocked: None,
             would_block: None,

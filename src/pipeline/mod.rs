@@ -419,7 +419,7 @@ fn blocked_without_body(ctx: &ResponseContext, e: PipelineError) -> Response<Pro
             counts: Default::default(),
             actions: Default::default(),
             would_actions: Default::default(),
-            fingerprints: Vec::new(),
+            fingerprints: &[],
             truncated: false,
             blocked: Some(reason),
             would_block: None,

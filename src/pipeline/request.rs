@@ -41,7 +41,7 @@ use http::{HeaderMap, Response};
 use http_body::{Body, Frame, SizeHint};
 
 use super::error::{PipelineError, Rejection};
-use super::report::{fingerprint_hex, kind_maps, write_audit, AuditExtra};
+use super::report::{kind_maps, write_audit, AuditExtra};
 use super::{block, BoxError, ProxyBody, ResponseContext};
 use crate::audit::MAX_FINGERPRINTS;
 use crate::config::policy::OnError;
@@ -170,7 +170,7 @@ impl Report {
                 counts,
                 actions,
                 would_actions,
-                fingerprints: self.fingerprints.iter().map(fingerprint_hex).collect(),
+                fingerprints: &self.fingerprints,
                 truncated: self.truncated,
                 blocked: self.blocked,
                 would_block: self.would_block.then_some("block_action"),
