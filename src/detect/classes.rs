@@ -38,6 +38,15 @@ pub(crate) fn digit_bits(w: u64) -> u64 {
     !(((y & LOW7) + 0x7676_7676_7676_7676) | y) & HIGH
 }
 
+/// The high bit of every byte of `w` that is an ASCII capital.
+#[inline]
+pub(crate) fn upper_bits(w: u64) -> u64 {
+    let y = w & LOW7;
+    let from_a = y + 0x3f3f_3f3f_3f3f_3f3f; // >= 0x41
+    let past_z = y + 0x2525_2525_2525_2525; // >= 0x5b
+    from_a & !past_z & !w & HIGH
+}
+
 /// The high bit of every byte of `w` that is an ASCII letter or digit.
 #[inline]
 pub(crate) fn alnum_bits(w: u64) -> u64 {
@@ -76,8 +85,11 @@ mod tests {
     #[test]
     fn byte_classes_are_exact_for_every_byte_in_every_lane() {
         type Class = (fn(u64) -> u64, fn(&u8) -> bool);
-        let classes: [Class; 2] =
-            [(digit_bits, u8::is_ascii_digit), (alnum_bits, u8::is_ascii_alphanumeric)];
+        let classes: [Class; 3] = [
+            (digit_bits, u8::is_ascii_digit),
+            (alnum_bits, u8::is_ascii_alphanumeric),
+            (upper_bits, u8::is_ascii_uppercase),
+        ];
         for (bits_of, is) in classes {
             for b in 0..=255u8 {
                 for lane in 0..8 {

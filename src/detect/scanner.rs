@@ -352,11 +352,18 @@ impl Scanner {
         }
         // A value the page wrote with references, escapes, percent-encoding,
         // Unicode separators or inline tags: the same detectors, on units.
-        // At a digit whose run the shape measured, the run's length and
-        // first digit rule most of them out (the first check of
-        // `encoded_after`, which the units path asks): no call for those.
-        if shape.as_ref().is_some_and(|s| !run_may_gate(s.len(), b)) {
-            return Ok(None);
+        // At a digit whose run the shape measured, the gate the units path
+        // asks first (`encoded_after`) is asked here, its first check (the
+        // run's length and first digit) before the rest: most runs stop
+        // without the units path's calls.
+        if let Some(s) = &shape {
+            let k = eng.kinds();
+            if !(run_may_gate(s.len(), b)
+                && (k.card || k.ssn || k.phone)
+                && encoded_after_shape(v.buf, p, s, v.eof))
+            {
+                return Ok(None);
+            }
         }
         units_hit(eng, v, p, numeric, shape.as_ref())
     }

@@ -243,16 +243,19 @@ pub(super) fn seek_blocks(
                 let digits = digits >> i;
                 let run = digits.trailing_ones() as usize;
                 let first = usize::from(buf[q] - b'0');
-                (eng.start_digits().get(run).is_some_and(|d| d >> first & 1 == 1)
-                    && k.numeric_at(buf, q, &Shape::from_digits(buf, q, digits)))
-                    // Runs after the first one from the mask too, exact
-                    // that far (the block and its lookahead reach 64
-                    // bytes past `q`, and the buffer past both).
-                    || encoded_after_with(buf, q, run, eof, |r| {
-                        // At most five bytes on: the low half of the mask
-                        // is exact that far.
-                        Some((digits as u64 >> (r - q)).trailing_ones() as usize)
-                    })
+                // Most runs of a page are short (prices, dates, years): one
+                // table rules them out before the shape and the gate.
+                (run > 6 || short_may_start(buf, q, run, digits as u64))
+                    && ((eng.start_digits().get(run).is_some_and(|d| d >> first & 1 == 1)
+                        && k.numeric_at(buf, q, &Shape::from_digits(buf, q, digits)))
+                        // Runs after the first one from the mask too, exact
+                        // that far (the block and its lookahead reach 64
+                        // bytes past `q`, and the buffer past both).
+                        || encoded_after_with(buf, q, run, eof, |r| {
+                            // At most five bytes on: the low half of the mask
+                            // is exact that far.
+                            Some((digits as u64 >> (r - q)).trailing_ones() as usize)
+                        }))
             } else if cur.upper >> i & 1 == 1 {
                 iban_start(buf, q, eof)
             } else if matches!(buf[q], b'+' | b'(') {
@@ -479,6 +482,67 @@ static AFTER_GROUP: [[u8; 256]; 16] = {
     t
 };
 
+/// Whether a numeric kind ([`StartKinds::numeric_at`](super::StartKinds),
+/// any kind on) or the gate ([`encoded_after`]) may accept the digit run of
+/// `run` digits (1 to 6) at `p`, judged from the byte after it, the second
+/// group's length (from `digits`, the digit mask from `p`, exact at least
+/// 16 bytes on) and, for an SSN's first group, the byte after a second
+/// group of two: false for most short runs of a page (`2002-02-06`,
+/// `$316.09<`), which then cost one table read instead of a [`Shape`]
+/// and the gate's. Its callers need at least 7 bytes after `p`.
+#[inline(always)]
+fn short_may_start(buf: &[u8], p: usize, run: usize, digits: u64) -> bool {
+    let after = buf[p + run];
+    let t = SHORT[gate_row(run, buf[p])][usize::from(after)];
+    // The second group's length, as `Shape` and the gate measure it.
+    let second = ((digits >> (run + 1)).trailing_ones() as usize).min(7);
+    // An SSN's second group ends in its separator (`ssn::may_start_at`).
+    let bits = if run == 3 && buf[p + 6] != after { t >> 8 } else { t };
+    bits >> second & 1 == 1
+}
+
+/// [`short_may_start`]'s table: per first group ([`gate_row`]) of at most
+/// 6 digits and the byte after it, the second-group lengths (bit `n` for
+/// `n` digits, 7 for any longer) at which a numeric kind's shape or the
+/// gate may accept the run: in the low byte with an SSN's `AAA-GG`, in the
+/// high byte without (its second group not ending in the separator); all
+/// ones where the gate reads a longer unit ([`SPECIAL_AFTER`]). The shapes
+/// are `card::may_start`'s `4444-4444` and `4444-666666`, `ssn::may_start`'s
+/// `333-22`, `phone::may_start`'s `1-333`, `333.333` and a German area
+/// code's `0333/22...`; the test below holds it to those functions.
+static SHORT: [[u16; 256]; 16] = {
+    let mut t = [[0u16; 256]; 16];
+    let mut row = 0;
+    while row < 16 {
+        let (run, zero) = (row / 2, row % 2 == 1);
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            let gate = AFTER_GROUP[row][b];
+            t[row][b] = if gate == SPECIAL_AFTER {
+                u16::MAX
+            } else {
+                let sep = matches!(c, b' ' | b'-' | b'.' | b'/' | b'_');
+                let mut other = gate;
+                if run == 4 && sep {
+                    other |= CARD_AFTER_4;
+                }
+                if (run == 1 || run == 3) && matches!(c, b'-' | b'.') {
+                    other |= 1 << 3;
+                }
+                if zero && run >= 3 && c == b'/' {
+                    other |= SUBSCRIBER;
+                }
+                let ssn = if run == 3 && sep { 1u8 << 2 } else { 0 };
+                (other | ssn) as u16 | (other as u16) << 8
+            };
+            b += 1;
+        }
+        row += 1;
+    }
+    t
+};
+
 /// Whether a digit written encoded starts at `p` with enough digits after
 /// it for a numeric value ([`units::digits_ahead`]). The probe asks the
 /// same.
@@ -601,6 +665,73 @@ mod tests {
                 assert_eq!(run_may_gate(run, first), want, "{run} {first}");
             }
         }
+    }
+
+    /// [`short_may_start`] refuses only runs that neither a numeric kind
+    /// (every kind on) nor the gate accepts: every first group of 1 to 6
+    /// digits, every byte after it, every second-group length, a second
+    /// group ended by the separator or not, and tails the gate reads on
+    /// (references, escapes, inline tags, more groups).
+    #[test]
+    fn short_table_refuses_only_what_nothing_accepts() {
+        let cfg = crate::detect::EngineConfig {
+            hash_key: b"test-key".to_vec(),
+            detectors: crate::detect::Kind::BUILTIN
+                .into_iter()
+                .map(|k| (k, crate::detect::Action::Detect))
+                .collect(),
+            ..Default::default()
+        };
+        let eng = Engine::new(cfg).unwrap();
+        let k = eng.kinds();
+        let tails: &[&[u8]] = &[
+            b"",
+            b"&#52;&#52;&#52;&#52;",
+            b"<b>1234</b>5678",
+            b"\\u0034%34 1234 5678 9012",
+            b"-1234-5678",
+        ];
+        let mut refused = 0;
+        for run in 1..=6usize {
+            for first in b'0'..=b'9' {
+                for rest in [b'0', b'1', b'5'] {
+                    for after in 0..=255u8 {
+                        if after.is_ascii_digit() {
+                            continue;
+                        }
+                        for second in 0..=8usize {
+                            for end_sep in [false, true] {
+                                for tail in tails {
+                                    let mut buf = vec![rest; run];
+                                    buf[0] = first;
+                                    buf.push(after);
+                                    buf.extend(std::iter::repeat_n(b'2', second));
+                                    if end_sep {
+                                        buf.push(after);
+                                    }
+                                    buf.extend_from_slice(tail);
+                                    buf.resize(3 * BLOCK, b' ');
+                                    let digits = (0..128)
+                                        .filter(|&j| buf[j].is_ascii_digit())
+                                        .fold(0u128, |m, j| m | 1 << j);
+                                    if short_may_start(&buf, 0, run, digits as u64) {
+                                        continue;
+                                    }
+                                    refused += 1;
+                                    let shape = Shape::from_digits(&buf, 0, digits);
+                                    let ctx = String::from_utf8_lossy(&buf[..24]).into_owned();
+                                    assert!(!k.numeric_at(&buf, 0, &shape), "numeric: {ctx:?}");
+                                    assert!(!encoded_after(&buf, 0, run, false), "gate: {ctx:?}");
+                                    assert!(!encoded_after(&buf, 0, run, true), "gate: {ctx:?}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Most of them: the table is worth its read.
+        assert!(refused > 1_000_000, "{refused}");
     }
 
     /// The gate read through the block's digit mask equals the gate read
