@@ -350,47 +350,28 @@ impl AccessRecord<'_> {
     /// through serde cost ~8,000 instructions (a per-byte escape loop over
     /// every key and value, `Display` for the client address).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"time\":");
-        json::string(out, &self.time);
-        out.extend_from_slice(b",\"request_id\":");
-        json::string(out, self.request_id);
-        out.extend_from_slice(b",\"route\":");
-        json::string(out, self.route);
-        out.extend_from_slice(b",\"method\":");
-        json::string(out, self.method);
-        out.extend_from_slice(b",\"path\":");
-        json::string(out, self.path);
-        out.extend_from_slice(b",\"status\":");
-        json::uint(out, u64::from(self.status));
-        out.extend_from_slice(b",\"bytes_in\":");
-        json::uint(out, self.bytes_in);
-        out.extend_from_slice(b",\"bytes_out\":");
-        json::uint(out, self.bytes_out);
-        out.extend_from_slice(b",\"duration_ms\":");
-        json::float(out, self.duration_ms);
-        out.extend_from_slice(b",\"upstream\":");
-        json::opt(out, self.upstream, json::string);
-        out.extend_from_slice(b",\"upstream_ms\":");
-        json::opt(out, self.upstream_ms, json::float);
-        out.extend_from_slice(b",\"protocol\":");
-        json::string(out, self.protocol);
-        out.extend_from_slice(b",\"tls\":");
-        json::opt(out, self.tls, json::string);
-        out.extend_from_slice(b",\"client\":");
-        json::socket_addr(out, self.client);
-        out.extend_from_slice(b",\"user_agent\":");
-        json::opt(out, self.user_agent, json::string);
-        out.extend_from_slice(b",\"scanned\":");
-        json::boolean(out, self.scanned);
-        out.extend_from_slice(b",\"findings\":");
-        json::object(out, self.findings, |out, n| json::uint(out, *n));
-        out.extend_from_slice(b",\"actions\":");
-        json::object(out, self.actions, |out, a| json::string(out, a));
-        out.extend_from_slice(b",\"blocked\":");
-        json::opt(out, self.blocked, json::string);
-        out.extend_from_slice(b",\"complete\":");
-        json::boolean(out, self.complete);
-        out.push(b'}');
+        let mut o = json::Object::new(out);
+        o.string("time", &self.time);
+        o.string("request_id", self.request_id);
+        o.string("route", self.route);
+        o.string("method", self.method);
+        o.string("path", self.path);
+        o.uint("status", u64::from(self.status));
+        o.uint("bytes_in", self.bytes_in);
+        o.uint("bytes_out", self.bytes_out);
+        o.float("duration_ms", self.duration_ms);
+        o.opt_string("upstream", self.upstream);
+        json::opt(o.key("upstream_ms"), self.upstream_ms, json::float);
+        o.string("protocol", self.protocol);
+        o.opt_string("tls", self.tls);
+        json::socket_addr(o.key("client"), self.client);
+        o.opt_string("user_agent", self.user_agent);
+        o.boolean("scanned", self.scanned);
+        json::object(o.key("findings"), self.findings, |out, n| json::uint(out, *n));
+        json::object(o.key("actions"), self.actions, |out, a| json::string(out, a));
+        o.opt_string("blocked", self.blocked);
+        o.boolean("complete", self.complete);
+        o.end();
     }
 }
 

@@ -193,80 +193,64 @@ impl AuditRecord<'_> {
     /// and through serde it cost ~8,000 instructions (~10,000 with a
     /// budget's note), as much as the access line did.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"ts\":");
-        json::string(out, &self.ts);
-        out.extend_from_slice(b",\"request_id\":");
-        json::string(out, self.request_id);
-        out.extend_from_slice(b",\"route\":");
-        json::string(out, self.route);
-        out.extend_from_slice(b",\"method\":");
-        json::string(out, self.method);
-        out.extend_from_slice(b",\"path\":");
-        json::string(out, self.path);
-        out.extend_from_slice(b",\"status\":");
-        json::uint(out, u64::from(self.status));
-        out.extend_from_slice(b",\"mode\":");
-        json::string(out, self.mode);
-        out.extend_from_slice(b",\"policy\":");
-        json::string(out, self.policy);
-        out.extend_from_slice(b",\"client\":");
-        json::socket_addr(out, self.client);
-        out.extend_from_slice(b",\"counts\":");
-        json::object(out, &self.counts, |out, n| json::uint(out, *n));
-        out.extend_from_slice(b",\"actions\":");
-        json::object(out, &self.actions, |out, a| json::string(out, a));
+        let mut o = json::Object::new(out);
+        o.string("ts", &self.ts);
+        o.string("request_id", self.request_id);
+        o.string("route", self.route);
+        o.string("method", self.method);
+        o.string("path", self.path);
+        o.uint("status", u64::from(self.status));
+        o.string("mode", self.mode);
+        o.string("policy", self.policy);
+        json::socket_addr(o.key("client"), self.client);
+        json::object(o.key("counts"), &self.counts, |out, n| json::uint(out, *n));
+        json::object(o.key("actions"), &self.actions, |out, a| json::string(out, a));
         if !self.would_actions.is_empty() {
-            out.extend_from_slice(b",\"would_actions\":");
-            json::object(out, &self.would_actions, |out, a| json::string(out, a));
+            json::object(o.key("would_actions"), &self.would_actions, |out, a| {
+                json::string(out, a)
+            });
         }
-        out.extend_from_slice(b",\"fingerprints\":[");
+        let list = o.key("fingerprints");
+        list.push(b'[');
         for (i, f) in self.fingerprints.iter().enumerate() {
             if i > 0 {
-                out.push(b',');
+                list.push(b',');
             }
             // A dense page lists up to MAX_FINGERPRINTS: hex digits need
             // no escaping, nor a `String` each.
             let mut hex = [b'"'; 26];
             let _ = hex::encode_to_slice(f.0, &mut hex[1..25]);
-            out.extend_from_slice(&hex);
+            list.extend_from_slice(&hex);
         }
-        out.push(b']');
+        list.push(b']');
         if self.fingerprints_truncated {
-            out.extend_from_slice(b",\"fingerprints_truncated\":true");
+            o.boolean("fingerprints_truncated", true);
         }
         if let Some(b) = self.blocked {
-            out.extend_from_slice(b",\"blocked\":");
-            json::string(out, b);
+            o.string("blocked", b);
         }
         if let Some(b) = self.would_block {
-            out.extend_from_slice(b",\"would_block\":");
-            json::string(out, b);
+            o.string("would_block", b);
         }
-        out.extend_from_slice(b",\"complete\":");
-        json::boolean(out, self.complete);
+        o.boolean("complete", self.complete);
         if let Some(note) = &self.exfil {
-            out.extend_from_slice(b",\"exfil\":{\"key\":\"");
-            let mut hex = [0u8; 32];
+            let mut n = json::Object::new(o.key("exfil"));
+            let mut hex = [b'"'; 34];
             // 16 bytes always fit 32 hex digits.
-            let _ = hex::encode_to_slice(note.key.0, &mut hex);
-            out.extend_from_slice(&hex);
-            out.extend_from_slice(b"\",\"decision\":");
-            json::string(out, note.decision);
+            let _ = hex::encode_to_slice(note.key.0, &mut hex[1..33]);
+            n.key("key").extend_from_slice(&hex);
+            n.string("decision", note.decision);
             if let Some(kind) = note.kind {
-                out.extend_from_slice(b",\"kind\":");
-                json::string(out, kind);
+                n.string("kind", kind);
             }
-            out.extend_from_slice(b",\"action\":");
-            json::string(out, note.action);
-            out.extend_from_slice(b",\"source\":");
-            json::string(out, note.source.as_str());
-            out.push(b'}');
+            n.string("action", note.action);
+            n.string("source", note.source.as_str());
+            n.end();
         }
         if let Some(side) = self.side {
-            out.extend_from_slice(b",\"side\":");
-            json::string(out, side);
+            o.string("side", side);
         }
-        out.push(b'}');
+        o.end();
     }
 }
 

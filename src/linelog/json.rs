@@ -152,6 +152,58 @@ pub fn object<K: AsRef<str>, V>(
     out.push(b'}');
 }
 
+/// An object being written, field by field, in the order serde writes a
+/// struct's fields. Keys are the callers' own field names (plain ASCII,
+/// written as they are); values go through the functions above.
+pub struct Object<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Object<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> Object<'a> {
+        out.push(b'{');
+        Object { out, first: true }
+    }
+
+    /// Writes `"key":` (after a comma but for the first field) and hands
+    /// back the line for the value.
+    pub fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        if !std::mem::replace(&mut self.first, false) {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    pub fn string(&mut self, key: &str, v: &str) {
+        string(self.key(key), v);
+    }
+
+    pub fn uint(&mut self, key: &str, v: u64) {
+        uint(self.key(key), v);
+    }
+
+    pub fn float(&mut self, key: &str, v: f64) {
+        float(self.key(key), v);
+    }
+
+    pub fn boolean(&mut self, key: &str, v: bool) {
+        boolean(self.key(key), v);
+    }
+
+    /// A string, or `null` (an `Option` serde does not skip).
+    pub fn opt_string(&mut self, key: &str, v: Option<&str>) {
+        opt(self.key(key), v, string);
+    }
+
+    pub fn end(self) {
+        self.out.push(b'}');
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
