@@ -780,13 +780,7 @@ mod tests {
             b",",
             b"\"",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::detect::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..3000 {
             let mut buf = Vec::new();
             while buf.len() < 4 * BLOCK {

@@ -1064,13 +1064,7 @@ mod tests {
             b"12345678901",
             b"ABCDEFGHJ",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::detect::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..2000 {
             let mut buf = Vec::new();
             let len = 8 + next() as usize % 90;
@@ -1320,14 +1314,11 @@ mod tests {
         let reference = |buf: &[u8], i: usize, eof: bool| {
             digits_ahead_from::<false>(buf, i, i, 0, eof, MIN_DIGITS, None)
         };
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = crate::detect::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..2000 {
             let mut buf = Vec::new();
             for _ in 0..12 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                buf.extend_from_slice(pieces[seed as usize % pieces.len()]);
+                buf.extend_from_slice(pieces[next() as usize % pieces.len()]);
             }
             for cut in 1..=buf.len() {
                 let part = &buf[..cut];
