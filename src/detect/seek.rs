@@ -169,13 +169,12 @@ pub(super) fn seek_blocks(
     // No kind starts with a run of two digits (cents, days, months, minutes:
     // the most common runs of all); they are dropped from the masks.
     let two_digit_starts = eng.start_digits()[2] != 0;
-    // A block and the byte after it (the second of an `open` pair). A
-    // function always inlined rather than a closure: LLVM called the
-    // closure once per block once the seek grew.
-    #[inline(always)]
-    fn classes(buf: &[u8], at: usize) -> simd::Classes {
-        simd::classify(buf[at..at + BLOCK + 1].try_into().expect("a block"))
-    }
+    // A block and the byte after it (the second of an `open` pair), by
+    // the CPU's classifier, chosen once per call.
+    let classify = simd::classifier();
+    let classes = |buf: &[u8], at: usize| -> simd::Classes {
+        classify(buf[at..at + BLOCK + 1].try_into().expect("a block"))
+    };
     let fits = |at: usize| at < sure && at + 2 * BLOCK < buf.len();
     // A probe that rejected a candidate resumes inside the block it came
     // from: reuse its classes.
