@@ -84,6 +84,9 @@ pub struct CompletionArgs {
 
 /// Arguments of `leakwarden run`.
 #[derive(Debug, Args)]
+// The field docs are also `--help` text, where a TOML section is written
+// as users write it, in brackets: not a rustdoc link.
+#[allow(rustdoc::broken_intra_doc_links)]
 pub struct RunArgs {
     /// Configuration file (TOML). Without it, flags alone configure a
     /// sidecar: --upstream is then required.

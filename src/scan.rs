@@ -36,6 +36,9 @@ pub enum ScanFormat {
 
 /// Arguments of `leakwarden scan`.
 #[derive(Debug, clap::Args)]
+// The field docs are also `--help` text, where a TOML section is written
+// as users write it, in brackets: not a rustdoc link.
+#[allow(rustdoc::broken_intra_doc_links)]
 pub struct ScanArgs {
     /// Configuration file whose [detect] section and default policy apply.
     #[arg(long, env = "LEAKWARDEN_CONFIG")]

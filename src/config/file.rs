@@ -5,7 +5,7 @@
 //! This module only describes the file's shape and parses scalar values
 //! (durations, sizes, addresses) so that a bad value is reported at its
 //! line and column. Cross-checks between sections (a route naming an
-//! unknown upstream...) happen once, in [`super::runtime`].
+//! unknown upstream...) happen once, in [`crate::app`].
 
 use std::collections::BTreeMap;
 use std::fmt;

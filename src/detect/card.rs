@@ -1,7 +1,7 @@
 //! Payment card numbers: 12-19 digits, contiguous or in consistent groups
 //! (single spaces or dashes, mixed as pages print them, or one of `.`, `/`
 //! and `_` throughout), Luhn-valid and inside an issued range with that
-//! scheme's lengths ([`issuers`](super::issuers)). Numbers written with
+//! scheme's lengths ([`issuers`]). Numbers written with
 //! references, escapes, Unicode separators or inline tags reach [`detect`]
 //! normalized by the scanner's units path ([`units`](super::units)).
 //!
@@ -299,7 +299,7 @@ fn validate(digits: &[u8], bare: bool) -> Option<Brand> {
 }
 
 /// The brand of a card number (ASCII digits) if an issued range and its
-/// lengths agree ([`issuers`](super::issuers), the one table of them).
+/// lengths agree ([`issuers`], the one table of them).
 pub(crate) fn brand(d: &[u8]) -> Option<Brand> {
     issuers::lookup(d).map(|r| r.brand)
 }

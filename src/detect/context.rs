@@ -11,7 +11,7 @@
 //! [`MAX_CONTEXT_WINDOW`]), which the scanner always keeps as history: it
 //! is the same for every chunking of the stream. It must never read a byte
 //! after the value's start, and never look further back than
-//! [`HISTORY`](super::view::HISTORY).
+//! [`HISTORY`].
 
 use super::keywords::Keywords;
 use super::view::{Hit, HISTORY};

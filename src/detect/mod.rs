@@ -379,7 +379,7 @@ impl StartKinds {
         self.numeric_with(s, ssn::may_start, phone::may_start)
     }
 
-    /// [`Self::numeric`] at `p` of `buf`, which the seek asks: it also
+    /// `Self::numeric` at `p` of `buf`, which the seek asks: it also
     /// passes over a bare 9-digit run with no SSN context before it (the
     /// first field of many CSV exports) and ten bare digits with no phone
     /// context, so no probe stops there.
@@ -403,7 +403,7 @@ impl StartKinds {
     }
 
     /// Per first-run length (below 20), the first digits (bit `d` for
-    /// digit `d`) with which [`Self::numeric`] can be true.
+    /// digit `d`) with which `Self::numeric` can be true.
     pub(crate) fn start_digits(&self) -> [u16; 20] {
         let mut t = [0u16; 20];
         let kinds = [

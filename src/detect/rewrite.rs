@@ -8,7 +8,7 @@
 //! of an email; the well-known prefix of a secret (`ghp_`, `AKIA`...). No
 //! rewrite ever introduces `<`, `>`, `&` or a quote, so HTML and JSON stay
 //! well-formed; a value written as a bare JSON number is rewritten with
-//! digits only (see [`write`]). A value written with references, escapes,
+//! digits only (see [`write()`]). A value written with references, escapes,
 //! percent-encoding or fullwidth digits is masked unit by unit in its own
 //! form and length ([`units::mask_unit`]): `&#52;` becomes `&#42;`.
 
@@ -143,7 +143,7 @@ pub(crate) struct Part {
     /// Byte range inside the overlapping span.
     pub start: usize,
     pub end: usize,
-    /// The action applied ([`write`]'s answer).
+    /// The action applied ([`write()`]'s answer).
     pub action: Action,
     /// Its rewrite: as long as its range for a mask or detect, a marker
     /// or token for redact and hash.

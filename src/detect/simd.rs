@@ -144,7 +144,7 @@ pub(crate) fn portable(block: &[u8; 65]) -> Classes {
     c
 }
 
-/// The x86_64 versions: one body, [`x86::classify_with`], generic over the
+/// The x86_64 versions: one body, `x86::classify_with`, generic over the
 /// vector width, the way memchr writes its searchers. It is inlined into a
 /// function compiled for SSE2 (16 lanes) and one compiled for AVX2 (32).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]

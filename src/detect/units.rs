@@ -377,7 +377,7 @@ impl Window {
         Window::read_with(buf, p, eof, false)
     }
 
-    /// [`Window::read`]; with `apart`, a tag between two letters or digits
+    /// `Window::read`; with `apart`, a tag between two letters or digits
     /// (`32<span>4111`) is read as a boundary (`0x80`) rather than as
     /// nothing: an IBAN's groups are read through tags next to their
     /// separators only, so a value after a tag never lengthens its last
