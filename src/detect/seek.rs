@@ -16,8 +16,9 @@ use super::view::{More, Shape};
 use super::{iban, simd, units, Engine};
 
 /// The first position in `pos..bound` where some detector may start (or
-/// `bound`). Every position passed over is one where [`Scanner::probe`](super::scanner::Scanner::probe)
-/// finds nothing, whatever bytes come later; a position that cannot be
+/// `bound`). Every position passed over is one where
+/// [`Scanner::probe`](super::scanner::Scanner::probe) finds nothing,
+/// whatever bytes come later; a position that cannot be
 /// decided from the bytes at hand is returned for the probe to decide (or
 /// hold at), so chunk invariance rests on the probe alone.
 ///

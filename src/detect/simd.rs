@@ -489,27 +489,25 @@ mod tests {
     /// first-byte check decides alone).
     #[test]
     fn every_pair_in_every_lane_matches_the_definition() {
-        for (a, b, fill) in (0..=255u8)
-            .flat_map(|a| (0..=255u8).map(move |b| (a, b)))
-            .flat_map(|(a, b)| [(a, b, b'&'), (a, b, b'.')])
+        let fills = [b'&', b'.'];
+        for (a, b, fill) in
+            (0..=255u8).flat_map(|a| (0..=255u8).flat_map(move |b| fills.map(|f| (a, b, f))))
         {
-            {
-                // A few lanes: each vector's first and last, and the block's.
-                for lane in [0, 14, 15, 16, 31, 32, 47, 63] {
-                    let mut block = [fill; 65];
-                    block[lane] = a;
-                    block[lane + 1] = b;
-                    let want = portable(&block).open;
-                    assert_eq!(want >> lane & 1 == 1, open_pair(a, b));
-                    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-                    {
-                        // SAFETY: SSE2 is in the build's baseline.
-                        assert_eq!(unsafe { x86::sse2(&block) }.open, want, "{a:#x} {b:#x}");
-                        if std::is_x86_feature_detected!("avx2") {
-                            // SAFETY: the CPU has AVX2.
-                            let avx2 = unsafe { x86::avx2(&block) }.open;
-                            assert_eq!(avx2, want, "{a:#x} {b:#x} in lane {lane}");
-                        }
+            // A few lanes: each vector's first and last, and the block's.
+            for lane in [0, 14, 15, 16, 31, 32, 47, 63] {
+                let mut block = [fill; 65];
+                block[lane] = a;
+                block[lane + 1] = b;
+                let want = portable(&block).open;
+                assert_eq!(want >> lane & 1 == 1, open_pair(a, b));
+                #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+                {
+                    // SAFETY: SSE2 is in the build's baseline.
+                    assert_eq!(unsafe { x86::sse2(&block) }.open, want, "{a:#x} {b:#x}");
+                    if std::is_x86_feature_detected!("avx2") {
+                        // SAFETY: the CPU has AVX2.
+                        let avx2 = unsafe { x86::avx2(&block) }.open;
+                        assert_eq!(avx2, want, "{a:#x} {b:#x} in lane {lane}");
                     }
                 }
             }
