@@ -216,11 +216,8 @@ impl AuditRecord<'_> {
             if i > 0 {
                 list.push(b',');
             }
-            // A dense page lists up to MAX_FINGERPRINTS: hex digits need
-            // no escaping, nor a `String` each.
-            let mut hex = [b'"'; 26];
-            let _ = hex::encode_to_slice(f.0, &mut hex[1..25]);
-            list.extend_from_slice(&hex);
+            // A dense page lists up to MAX_FINGERPRINTS.
+            json::hex(list, &f.0);
         }
         list.push(b']');
         if self.fingerprints_truncated {
@@ -235,10 +232,7 @@ impl AuditRecord<'_> {
         o.boolean("complete", self.complete);
         if let Some(note) = &self.exfil {
             let mut n = json::Object::new(o.key("exfil"));
-            let mut hex = [b'"'; 34];
-            // 16 bytes always fit 32 hex digits.
-            let _ = hex::encode_to_slice(note.key.0, &mut hex[1..33]);
-            n.key("key").extend_from_slice(&hex);
+            json::hex(n.key("key"), &note.key.0);
             n.string("decision", note.decision);
             if let Some(kind) = note.kind {
                 n.string("kind", kind);

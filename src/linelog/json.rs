@@ -10,6 +10,16 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+/// `bytes` as a string of lowercase hex digits, which need no escaping
+/// (fingerprints and client keys: no `String` each).
+pub fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    let start = out.len();
+    out.resize(start + 2 * bytes.len(), 0);
+    ::hex::encode_to_slice(bytes, &mut out[start..]).expect("room for two digits a byte");
+    out.push(b'"');
+}
+
 /// A string, quoted and escaped as serde_json escapes: `"` and `\`,
 /// the short forms of backspace, tab, newline, form feed and carriage
 /// return, `\u00xx` for the other control bytes; everything else
