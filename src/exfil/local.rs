@@ -11,16 +11,24 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use smallvec::SmallVec;
+
 use super::key::{BucketKey, Hasher};
 
 /// Most (client, bucket) entries held.
 pub const MAX_ENTRIES: usize = 200_000;
 
+/// Count per kind name (the configuration's own names, shared), held in
+/// the map's entry for up to two kinds. With many clients, a request's
+/// entries are no longer in cache when it comes (the bodies served since
+/// evicted them), and a count behind a pointer was one more wait on memory
+/// per look-up.
+pub(crate) type KindCounts = SmallVec<[(Arc<str>, u64); 2]>;
+
 struct Entry {
     /// Unix milliseconds after which the bucket no longer counts.
     expires_ms: u64,
-    /// Count per kind name (the configuration's own names, shared).
-    counts: Vec<(Arc<str>, u64)>,
+    counts: KindCounts,
 }
 
 /// Per-bucket counters.
@@ -80,7 +88,7 @@ impl LocalStore {
                 return false;
             }
         }
-        let mut entry = Entry { expires_ms, counts: Vec::new() };
+        let mut entry = Entry { expires_ms, counts: KindCounts::new() };
         add(&mut entry);
         map.insert(*key, entry);
         true

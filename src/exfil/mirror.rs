@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::key::{BucketKey, Hasher};
-use super::local::same_kind;
+use super::local::{same_kind, KindCounts};
 
 /// Most keys held; past it (after a sweep of expired ones) new keys are
 /// read from Redis every time rather than kept.
@@ -46,7 +46,7 @@ enum Slot {
     Pending { spoiled: bool },
     /// Redis's counts as of the last read, plus this replica's charges
     /// since; dropped at `expires_ms` (the bucket no longer counts).
-    Known { counts: Vec<(Arc<str>, u64)>, expires_ms: u64 },
+    Known { counts: KindCounts, expires_ms: u64 },
 }
 
 struct Inner {
@@ -213,7 +213,7 @@ impl Mirror {
     }
 }
 
-fn merge_max(counts: &mut Vec<(Arc<str>, u64)>, kind: &Arc<str>, n: u64) {
+fn merge_max(counts: &mut KindCounts, kind: &Arc<str>, n: u64) {
     match counts.iter_mut().find(|(k, _)| same_kind(k, kind)) {
         Some((_, have)) => *have = (*have).max(n),
         None => counts.push((kind.clone(), n)),

@@ -61,12 +61,14 @@ pub struct Exfil {
 struct Live {
     settings: ExfilSettings,
     keyer: key::Keyer,
-    budgets: HashMap<String, Arc<PolicyBudget>>,
+    /// By policy name. Names come from the configuration, never from a
+    /// client, so the fast hasher is safe here (looked up per request).
+    budgets: HashMap<String, Arc<PolicyBudget>, foldhash::fast::RandomState>,
 }
 
 /// One policy's budget rule, with what a request needs of it resolved
 /// once per configuration rather than per request: its scope's number,
-/// its kind names as shared strings, `charged_total` per kind.
+/// its kind names as shared strings, its metric handles.
 struct PolicyBudget {
     rule: Arc<BudgetRule>,
     scope: ScopeId,
@@ -74,6 +76,8 @@ struct PolicyBudget {
     kinds: Arc<[Arc<str>]>,
     /// In the order of `rule.budget`.
     charged: Vec<IntCounter>,
+    /// `store_errors_total{op="local_full"}`.
+    local_full: IntCounter,
 }
 
 impl Live {
@@ -92,6 +96,9 @@ impl Live {
                     scope: scopes.intern(&rule.scope),
                     kinds: rule.budget.iter().map(|(kind, _)| Arc::from(kind.as_str())).collect(),
                     charged,
+                    local_full: metrics
+                        .store_errors_total
+                        .with_label_values(&[exfil_op::LOCAL_FULL]),
                 };
                 (policy.clone(), Arc::new(budget))
             })
@@ -163,7 +170,6 @@ struct ChargeInner {
     action: BudgetAction,
     local: Arc<LocalStore>,
     redis: Option<Arc<Shared>>,
-    metrics: ExfilMetrics,
 }
 
 /// The budget decision as the audit line records it (borrowed from the
@@ -314,7 +320,6 @@ impl Exfil {
                 action,
                 local: self.local.clone(),
                 redis,
-                metrics: self.metrics.clone(),
             }),
         })
     }
@@ -387,7 +392,7 @@ impl Charge {
         let key = c.budget.key(c.client, window::position(now, rule.window).bucket);
         let keep = keep(rule);
         if !c.local.add(&key, &budgeted, now + keep.as_millis() as u64, now) {
-            c.metrics.store_errors_total.with_label_values(&[exfil_op::LOCAL_FULL]).inc();
+            c.budget.local_full.inc();
         }
         if let Some(shared) = &c.redis {
             shared.store.write(redis_store::Write { key, counts: budgeted, ttl: keep });
