@@ -18,7 +18,9 @@
 # bottleneck, as in the proxy benchmark. Targets are interleaved (every
 # round runs each once, the order rotating) and the report gives each
 # target's median requests/s, the guard's CPU time per request and their
-# ratios against `off`, once per client count in --clients (default
+# ratios against `off`, then each round's own ratio against `off` (median,
+# quartiles, range: how far one run's figure can be trusted), once per
+# client count in --clients (default
 # "1,1000": one client, as a scraper's parallel requests are, whose
 # overlapping reads share a round trip; and a thousand, every request
 # another client, round robin). It also says how
@@ -40,7 +42,8 @@
 # PROXY_CPU, EXFIL_REPORT (where to copy the report; default
 # /tmp/leakwarden-exfil.md), EXFIL_CALLGRIND_KEEP (with --callgrind, a
 # directory to keep each guard's profile in, as callgrind.TARGET, for
-# `callgrind_annotate --inclusive=yes`).
+# `callgrind_annotate --inclusive=yes`), EXFIL_PERF_KEEP (with --perf, a
+# directory to keep each guard's recording in, as perf.TARGET).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,7 +57,8 @@ BUILD=1
 CALLGRIND=0
 PERF=0
 
-usage() { sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; }
+# The comment block above, whatever its length.
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) ROUNDS=$2; shift ;;
@@ -329,4 +333,18 @@ for nc in dict.fromkeys(r[0] for r in rows):
     print(f"Requests/s, Redis against local: {med['redis'] / med['local']:.3f}; against off: {med['redis'] / med['off']:.3f} (target: >= 0.95). "
           f"Guard CPU per request, Redis against off: {cpu['redis'] / cpu['off']:.3f}. "
           f"redis-server CPU per request of the Redis guard: {rcpu['redis']:.1f} us.")
+    # Each round runs the three targets back to back, so a round's ratio
+    # is free of the machine's drift between rounds; its spread says how
+    # far one run's median can be trusted.
+    rounds = {}
+    for c, r, t, rps, *_ in rows:
+        if c == nc:
+            rounds.setdefault(r, {})[t] = float(rps)
+    for t in ("local", "redis"):
+        ratios = sorted(v[t] / v["off"] for v in rounds.values() if t in v and "off" in v)
+        if len(ratios) >= 4:
+            q = statistics.quantiles(ratios, n=4)
+            print()
+            print(f"{t} against off, round by round: median {statistics.median(ratios):.3f}, "
+                  f"quartiles {q[0]:.3f}-{q[2]:.3f}, range {ratios[0]:.3f}-{ratios[-1]:.3f} ({len(ratios)} rounds).")
 EOF

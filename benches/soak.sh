@@ -35,7 +35,8 @@ BUILD=1
 WARMUP=10
 SAMPLE=10
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+# The comment block above, whatever its length.
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --minutes) SECONDS_TOTAL=$(( $2 * 60 )); shift ;;

@@ -34,7 +34,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 
 OUT=""
 if [ "${1:-}" = --out ]; then OUT=$2; shift 2; fi
-[ $# -gt 0 ] || { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -gt 0 ] || { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 2; }
 
 require_tools nginx valgrind h2load=nghttp2-client curl python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)

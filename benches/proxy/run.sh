@@ -43,7 +43,8 @@ H2_STREAMS=10
 BIG_BYTES=$((1024 * 1024 * 1024))
 SLOW_CONNS=1000
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+# The comment block above, whatever its length.
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
