@@ -273,6 +273,7 @@ fn budget_path(c: &mut Criterion) {
             rt.block_on(async { tokio::time::sleep(Duration::from_millis(20)).await });
         }
         let peer = std::net::IpAddr::from([127, 0, 0, 1]);
+        let budgeted = store != "off";
         for clients in [1usize, 1000] {
             let names: Vec<http::HeaderValue> =
                 (0..clients).map(|i| format!("client-{i}").parse().unwrap()).collect();
@@ -291,7 +292,11 @@ fn budget_path(c: &mut Criterion) {
                             }
                             headers.insert("x-client", names[next].clone());
                             next = (next + 1) % clients;
-                            if let Some(charge) = exfil.check(&policy, &headers, peer).await {
+                            let charge = exfil.check(&policy, &headers, peer).await;
+                            // A budget that measured nothing would be a
+                            // figure of the harness alone.
+                            assert_eq!(charge.is_some(), budgeted, "{store}: checked");
+                            if let Some(charge) = charge {
                                 assert!(!charge.blocks());
                                 charge.charge([("card", 1)]);
                             }
