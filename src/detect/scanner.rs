@@ -19,8 +19,10 @@
 //! [`stream`](super::stream) as it passes. [`Scanner::exhaustive`] probes
 //! every position instead: the reference the tests compare against.
 
+use std::ops::Range;
 use std::sync::Arc;
 
+use bytes::{Bytes, BytesMut};
 use hmac::Mac;
 
 use super::email::{self, MAX_LOCAL};
@@ -64,11 +66,76 @@ static CLASS: [u8; 256] = {
 /// A detector that starts at a byte class.
 type Detector = fn(&View, usize) -> Probe;
 
+/// Unmodified runs at least this long leave [`Scanner::feed_shared`] as
+/// slices of the scanner's own buffer; shorter ones (between findings on a
+/// dense page) are copied into one owned piece, so that the output is not
+/// a fragment per finding.
+const SHARE_MIN: usize = 512;
+
+/// Where one run's output goes. Replacements (and, without `spans`, every
+/// unmodified run too) are written to `owned`. With `spans`, an unmodified
+/// run of at least [`SHARE_MIN`] bytes is only noted, in output order
+/// between the owned segments, and handed out as a slice of the buffer when
+/// the run ends.
+struct Sink<'a> {
+    owned: &'a mut Vec<u8>,
+    spans: Option<&'a mut Vec<Span>>,
+    /// Where the owned segment not yet noted in `spans` starts.
+    seg: usize,
+    /// Bytes in this step: what `owned` is given at its first write, so
+    /// that it does not grow (and copy) in steps.
+    room: usize,
+}
+
+/// A piece of one run's output, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Span {
+    /// Unmodified bytes of the scanner's buffer.
+    Buf(Range<usize>),
+    /// Bytes of the owned output.
+    Owned(Range<usize>),
+}
+
+impl Sink<'_> {
+    /// The unmodified bytes `range` of `buf` come next.
+    fn run(&mut self, buf: &[u8], range: Range<usize>) {
+        match &mut self.spans {
+            Some(spans) if range.len() >= SHARE_MIN => {
+                if self.owned.len() > self.seg {
+                    spans.push(Span::Owned(self.seg..self.owned.len()));
+                }
+                self.seg = self.owned.len();
+                spans.push(Span::Buf(range));
+            }
+            _ => {
+                if self.owned.capacity() == 0 {
+                    self.owned.reserve(self.room);
+                }
+                self.owned.extend_from_slice(&buf[range]);
+            }
+        }
+    }
+
+    /// Notes the last owned segment; true when some span is a slice of
+    /// the buffer.
+    fn close(&mut self) -> bool {
+        let Some(spans) = &mut self.spans else { return false };
+        if self.owned.len() > self.seg {
+            spans.push(Span::Owned(self.seg..self.owned.len()));
+            self.seg = self.owned.len();
+        }
+        spans.iter().any(|s| matches!(s, Span::Buf(_)))
+    }
+}
+
 /// Scans one stream, chunk by chunk.
 pub struct Scanner {
     engine: Arc<Engine>,
     hint: ContentHint,
-    buf: Vec<u8>,
+    /// History, then the held bytes, then the input of the current step.
+    /// A `BytesMut` so that [`Scanner::feed_shared`] can hand out the
+    /// unmodified bytes of a step without copying them.
+    buf: BytesMut,
     /// History bytes at the front of `buf` (already emitted).
     hist: usize,
     /// Absolute stream offset of `buf[0]`.
@@ -79,6 +146,10 @@ pub struct Scanner {
     norm: Vec<u8>,
     /// Overlapping findings being applied (reused between them).
     cluster: Vec<(usize, Hit)>,
+    /// [`Scanner::feed_shared`]'s owned output and its pieces (kept for
+    /// their allocations).
+    owned: Vec<u8>,
+    spans: Vec<Span>,
     finished: bool,
     /// For [`Scanner::exhaustive`] only: an overlapping automaton over the
     /// anchors, and every position probed.
@@ -102,7 +173,7 @@ impl Scanner {
         Scanner {
             engine,
             hint,
-            buf: Vec::new(),
+            buf: BytesMut::new(),
             hist: 0,
             base: 0,
             consumed: 0,
@@ -110,6 +181,8 @@ impl Scanner {
             anchors: Vec::new(),
             norm: Vec::new(),
             cluster: Vec::new(),
+            owned: Vec::new(),
+            spans: Vec::new(),
             finished: false,
             reference: None,
         }
@@ -136,7 +209,7 @@ impl Scanner {
         }
         self.consumed += input.len() as u64;
         self.buf.extend_from_slice(input);
-        self.run(false, out, findings);
+        self.run(false, Sink { owned: out, spans: None, seg: 0, room: 0 }, findings);
     }
 
     /// Ends the stream: flushes whatever was held back.
@@ -145,7 +218,58 @@ impl Scanner {
             return;
         }
         self.finished = true;
-        self.run(true, out, findings);
+        self.run(true, Sink { owned: out, spans: None, seg: 0, room: 0 }, findings);
+    }
+
+    /// [`Scanner::feed`], with the output as pieces appended to `out`: the
+    /// same bytes, but a long unmodified run is a slice of the scanner's
+    /// buffer rather than a copy (a body with no finding is copied once,
+    /// into the scanner, instead of twice). The scanner then starts a new
+    /// buffer with only its history and held bytes; the old one lives as
+    /// long as the pieces do, so memory stays one step's worth per piece.
+    pub fn feed_shared(&mut self, input: &[u8], out: &mut Vec<Bytes>, findings: &mut Vec<Finding>) {
+        debug_assert!(!self.finished, "feed after finish");
+        if input.is_empty() || self.finished {
+            return;
+        }
+        self.consumed += input.len() as u64;
+        self.buf.extend_from_slice(input);
+        self.run_shared(false, out, findings);
+    }
+
+    /// [`Scanner::finish`], with the output as pieces (see
+    /// [`Scanner::feed_shared`]).
+    pub fn finish_shared(&mut self, out: &mut Vec<Bytes>, findings: &mut Vec<Finding>) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        self.run_shared(true, out, findings);
+    }
+
+    fn run_shared(&mut self, eof: bool, out: &mut Vec<Bytes>, findings: &mut Vec<Finding>) {
+        let mut owned = std::mem::take(&mut self.owned);
+        let mut spans = std::mem::take(&mut self.spans);
+        owned.clear();
+        spans.clear();
+        let room = self.buf.len() - self.hist;
+        let sink = Sink { owned: &mut owned, spans: Some(&mut spans), seg: 0, room };
+        let shared = self.run(eof, sink, findings);
+        let owned_bytes = if owned.is_empty() {
+            // Kept for the next step; with content it goes out with the
+            // pieces.
+            self.owned = owned;
+            None
+        } else {
+            Some(Bytes::from(owned))
+        };
+        for span in spans.drain(..) {
+            match span {
+                Span::Buf(r) => out.push(shared.as_ref().expect("a shared buffer").slice(r)),
+                Span::Owned(r) => out.push(owned_bytes.as_ref().expect("owned bytes").slice(r)),
+            }
+        }
+        self.spans = spans;
     }
 
     /// Input bytes consumed so far.
@@ -158,7 +282,9 @@ impl Scanner {
         self.buf.len() - self.hist
     }
 
-    fn run(&mut self, eof: bool, out: &mut Vec<u8>, findings: &mut Vec<Finding>) {
+    /// One step over `buf`. Returns the buffer as it was, frozen, when
+    /// `sink` took slices of it (the scanner then goes on in a new buffer).
+    fn run(&mut self, eof: bool, mut sink: Sink<'_>, findings: &mut Vec<Finding>) -> Option<Bytes> {
         let engine = Arc::clone(&self.engine);
         let eng = &*engine;
         let end = self.buf.len();
@@ -208,7 +334,7 @@ impl Scanner {
         loop {
             if let Some(stream) = &mut self.stream {
                 // A PEM body or a long JWT: rewritten as it arrives.
-                match stream.body(&self.buf, pos, eof, out) {
+                match stream.body(&self.buf, pos, eof, sink.owned) {
                     Err(hold) => {
                         stop = hold;
                         emit = hold;
@@ -216,7 +342,7 @@ impl Scanner {
                     }
                     Ok(close_at) => {
                         let stream = self.stream.take().expect("streaming");
-                        findings.push(stream.close(self.base + close_at as u64, out));
+                        findings.push(stream.close(self.base + close_at as u64, sink.owned));
                         pos = close_at;
                         emit = close_at;
                         continue;
@@ -250,8 +376,8 @@ impl Scanner {
                 }
                 Ok(None) => pos += 1,
                 Ok(Some(hit)) if hit.kind != Kind::Email => {
-                    out.extend_from_slice(&self.buf[emit..pos]);
-                    self.apply(eng, pos, hit, out, findings);
+                    sink.run(&self.buf, emit..pos);
+                    self.apply(eng, pos, hit, sink.owned, findings);
                     pos += hit.len;
                     emit = pos;
                 }
@@ -264,12 +390,12 @@ impl Scanner {
                         stop = pos;
                         break;
                     }
-                    out.extend_from_slice(&self.buf[emit..pos]);
+                    sink.run(&self.buf, emit..pos);
                     let end = if cluster.len() == 1 {
-                        self.apply(eng, pos, hit, out, findings);
+                        self.apply(eng, pos, hit, sink.owned, findings);
                         pos + hit.len
                     } else {
-                        self.apply_overlapping(eng, &cluster, out, findings)
+                        self.apply_overlapping(eng, &cluster, sink.owned, findings)
                     };
                     self.cluster = cluster;
                     pos = end;
@@ -277,11 +403,22 @@ impl Scanner {
                 }
             }
         }
-        out.extend_from_slice(&self.buf[emit..stop]);
+        sink.run(&self.buf, emit..stop);
         let keep_from = stop.saturating_sub(HISTORY);
-        self.buf.drain(..keep_from);
         self.base += keep_from as u64;
         self.hist = stop - keep_from;
+        if sink.close() {
+            // The output holds slices of this buffer: the scanner goes on
+            // in a new one with the history and the held bytes (at most
+            // `HISTORY` plus the hold-back), sized for a step like this one.
+            let mut next = BytesMut::with_capacity(end);
+            next.extend_from_slice(&self.buf[keep_from..]);
+            return Some(std::mem::replace(&mut self.buf, next).freeze());
+        }
+        // As `Vec::drain` would: the kept bytes to the front, in place.
+        self.buf.copy_within(keep_from.., 0);
+        self.buf.truncate(end - keep_from);
+        None
     }
 
     /// Runs the detectors that can start at `p`, in priority order: anchored
@@ -1201,6 +1338,55 @@ mod tests {
         (out, f)
     }
 
+    /// [`run_cuts`] through [`Scanner::feed_shared`]: the pieces, joined.
+    fn run_cuts_shared(mut s: Scanner, input: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Finding>) {
+        let (mut out, mut f) = (Vec::new(), Vec::new());
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        cuts.sort_unstable();
+        let mut prev = 0;
+        for c in cuts.into_iter().chain([input.len()]) {
+            s.feed_shared(&input[prev..c], &mut out, &mut f);
+            prev = c;
+        }
+        s.finish_shared(&mut out, &mut f);
+        (out.concat(), f)
+    }
+
+    /// Which pieces one step hands out: long unmodified runs as slices of
+    /// the buffer (no copy), replacements and short runs owned, in order.
+    #[test]
+    fn long_unmodified_runs_are_shared_not_copied() {
+        let e = engine_with(|_| {});
+        let clean = "lorem ipsum dolor sit amet ".repeat(40);
+        let n = clean.len();
+        let card = " 4111 1111 1111 1111 ";
+        let cases: Vec<(String, Vec<Span>)> = vec![
+            (clean.clone(), vec![Span::Buf(0..n)]),
+            (
+                format!("{clean}{card}{clean}"),
+                vec![Span::Buf(0..n + 1), Span::Owned(0..19), Span::Buf(n + 20..2 * n + 21)],
+            ),
+            // Runs between findings shorter than `SHARE_MIN`: one owned piece.
+            (format!("a{card}b{card}c"), vec![Span::Owned(0..45)]),
+            (String::new(), vec![]),
+        ];
+        for (input, want) in cases {
+            let mut s = Scanner::new(e.clone(), ContentHint::Text);
+            s.buf.extend_from_slice(input.as_bytes());
+            let (mut owned, mut spans, mut found) = (Vec::new(), Vec::new(), Vec::new());
+            let sink = Sink { owned: &mut owned, spans: Some(&mut spans), seg: 0, room: 0 };
+            let shared = s.run(true, sink, &mut found);
+            assert_eq!(spans, want, "{:?}", &input[..input.len().min(40)]);
+            assert_eq!(shared.is_some(), want.iter().any(|s| matches!(s, Span::Buf(_))));
+            // The scanner went on in a buffer of its own: the pieces
+            // handed out are not changed by what it does next.
+            if let Some(b) = shared {
+                assert_eq!(&b[..], input.as_bytes());
+                assert!(s.buf.len() <= HISTORY);
+            }
+        }
+    }
+
     /// Engines whose start classes, digit minimum and anchor sets differ.
     fn differential_engines() -> &'static [Arc<Engine>] {
         static ENGINES: std::sync::OnceLock<Vec<Arc<Engine>>> = std::sync::OnceLock::new();
@@ -1413,6 +1599,37 @@ mod tests {
             1 => "[A-Z]{2}[0-9]{2}[A-Z0-9 ]{0,30}".prop_map(String::into_bytes),
             1 => prop::collection::vec(any::<u8>(), 0..6),
         ]
+    }
+
+    /// A [`piece`], or a run of prose with nothing to find (up to 1.6 KB,
+    /// long enough to leave as a shared slice).
+    fn piece_or_prose() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => piece(),
+            1 => (1usize..60).prop_map(|n| b"lorem ipsum dolor sit amet ".repeat(n)),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Output as shared pieces equals output written out, in any
+        /// split, with runs long enough to be shared between the values.
+        #[test]
+        fn shared_pieces_equal_the_written_output(
+            pieces in proptest::collection::vec(piece_or_prose(), 0..24),
+            cuts in proptest::collection::vec(proptest::prelude::any::<usize>(), 0..8),
+            e in 0usize..7,
+            h in proptest::sample::select(vec![ContentHint::Text, ContentHint::Json, ContentHint::Html]),
+        ) {
+            let input = pieces.concat();
+            let engine = &differential_engines()[e];
+            let want = run_cuts(Scanner::new(engine.clone(), h), &input, &cuts);
+            let got = run_cuts_shared(Scanner::new(engine.clone(), h), &input, &cuts);
+            proptest::prop_assert!(want.0 == got.0, "output differs");
+            proptest::prop_assert_eq!(&want.1, &got.1);
+        }
     }
 
     proptest::proptest! {

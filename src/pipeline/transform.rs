@@ -14,10 +14,6 @@ use super::codec::{Decoder, Encoder, DECODE_SLICE};
 use super::error::PipelineError;
 use crate::detect::{Finding, Scanner};
 
-/// Extra output room reserved per scanned input for bytes the engine held
-/// back from earlier input and releases now.
-const OUT_SLACK: usize = 512;
-
 /// Where the transform's results go.
 pub(crate) trait Events {
     /// Findings of the last scanned step (to be drained). An error (a
@@ -53,6 +49,10 @@ pub(crate) struct Transform {
     input_seen: u64,
     /// Decoded bytes that went through the scanner.
     scanned: u64,
+    /// The scanner's output, as pieces: a clean run is a slice of the
+    /// scanner's buffer, not a copy (see `Scanner::feed_shared`).
+    pieces: Vec<Bytes>,
+    /// Bytes past the scan limit, which pass unscanned (after `pieces`).
     out: Vec<u8>,
     decoded: Vec<u8>,
     findings: Vec<Finding>,
@@ -77,6 +77,7 @@ impl Transform {
             limit,
             input_seen: 0,
             scanned: 0,
+            pieces: Vec::new(),
             out: Vec::new(),
             decoded: Vec::new(),
             findings: Vec::new(),
@@ -122,7 +123,7 @@ impl Transform {
             }
         }
         if self.scanning {
-            self.scanner.finish(&mut self.out, &mut self.findings);
+            self.scanner.finish_shared(&mut self.pieces, &mut self.findings);
             self.scanning = false;
             self.report_findings(ev)?;
         }
@@ -150,7 +151,7 @@ impl Transform {
                     if self.limit.block {
                         return Err(PipelineError::SizeLimit);
                     }
-                    self.scanner.finish(&mut self.out, &mut self.findings);
+                    self.scanner.finish_shared(&mut self.pieces, &mut self.findings);
                     self.scanning = false;
                     self.report_findings(ev)?;
                     ev.limit_reached();
@@ -172,11 +173,7 @@ impl Transform {
         if input.is_empty() {
             return Ok(());
         }
-        // Room for this input plus what the engine held back from the last
-        // one, so the output grows without reallocating (and copying) in
-        // steps; `drain_out` hands the buffer on as it is.
-        self.out.reserve(input.len() + OUT_SLACK);
-        self.scanner.feed(input, &mut self.out, &mut self.findings);
+        self.scanner.feed_shared(input, &mut self.pieces, &mut self.findings);
         self.scanned += input.len() as u64;
         ev.scanned(input);
         self.report_findings(ev)
@@ -189,21 +186,32 @@ impl Transform {
         ev.findings(&mut self.findings)
     }
 
-    /// Moves scanner output to the encoder or out.
+    /// Moves scanner output (then the unscanned rest) to the encoder or
+    /// out.
     fn drain_out(&mut self, ev: &mut impl Events) -> Result<(), PipelineError> {
         if !self.rewrite {
+            self.pieces.clear();
             self.out.clear();
-            return Ok(());
-        }
-        if self.out.is_empty() {
             return Ok(());
         }
         match self.encoder.as_mut() {
             Some(enc) => {
-                enc.write_all(&self.out).map_err(|_| PipelineError::Encode)?;
-                self.out.clear();
+                for piece in self.pieces.drain(..) {
+                    enc.write_all(&piece).map_err(|_| PipelineError::Encode)?;
+                }
+                if !self.out.is_empty() {
+                    enc.write_all(&self.out).map_err(|_| PipelineError::Encode)?;
+                    self.out.clear();
+                }
             }
-            None => ev.output(Bytes::from(std::mem::take(&mut self.out))),
+            None => {
+                for piece in self.pieces.drain(..) {
+                    ev.output(piece);
+                }
+                if !self.out.is_empty() {
+                    ev.output(Bytes::from(std::mem::take(&mut self.out)));
+                }
+            }
         }
         Ok(())
     }
