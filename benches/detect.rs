@@ -1,6 +1,8 @@
-//! Throughput of the full default detector set, streaming in 16 KiB chunks:
-//! each corpus-clean document (HTML and JSON), the densest labeled corpus
-//! documents concatenated, and one 12 KB response with a fresh scanner.
+//! Throughput of the full default detector set, streaming in 16 KiB chunks
+//! with the output as shared pieces, as the proxy scans
+//! (`Scanner::feed_shared`): each corpus-clean document (HTML and JSON),
+//! the densest labeled corpus documents concatenated, and one 12 KB
+//! response with a fresh scanner.
 //!
 //! Run: `cargo bench --bench detect -- --warm-up-time 1 --measurement-time 3`.
 //! On a shared VM criterion's means move with the neighbours' load;
@@ -13,11 +15,11 @@ use leakwarden::detect::{ContentHint, Engine, EngineConfig};
 
 #[path = "support/common.rs"]
 mod common;
-use common::{stream, CHUNK};
+use common::stream_shared as stream;
 
 fn bench(c: &mut Criterion) {
     let engine = Arc::new(Engine::new(EngineConfig::default()).unwrap());
-    let mut out = Vec::with_capacity(CHUNK + engine.max_hold());
+    let mut out = Vec::new();
     let mut findings = Vec::new();
 
     let mut g = c.benchmark_group("clean");

@@ -305,7 +305,10 @@ fn scan_stream(
     summary: &mut Summary,
 ) -> Result<(), ScanError> {
     let mut scanner = Scanner::new(engine.clone(), hint);
-    let mut rewritten = Vec::with_capacity(READ_SIZE + engine.max_hold());
+    // Only the findings matter here: the output comes as shared pieces
+    // (slices of the scanner's buffer where unmodified, not copies) and is
+    // dropped.
+    let mut rewritten: Vec<bytes::Bytes> = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
     let mut kinds_here = std::collections::BTreeSet::new();
     let mut emit = |findings: &mut Vec<Finding>, summary: &mut Summary| -> Result<(), ScanError> {
@@ -338,17 +341,16 @@ fn scan_stream(
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => {
                 // Report what was found before the error, then fail.
-                scanner.finish(&mut rewritten, &mut findings);
+                scanner.finish_shared(&mut rewritten, &mut findings);
                 emit(&mut findings, summary)?;
                 return Err(ScanError::Input(e));
             }
         };
-        scanner.feed(&buf[..n], &mut rewritten, &mut findings);
-        // Only the findings matter here; the rewritten bytes are dropped.
+        scanner.feed_shared(&buf[..n], &mut rewritten, &mut findings);
         rewritten.clear();
         emit(&mut findings, summary)?;
     }
-    scanner.finish(&mut rewritten, &mut findings);
+    scanner.finish_shared(&mut rewritten, &mut findings);
     emit(&mut findings, summary)?;
     summary.files += 1;
     summary.bytes += scanner.consumed();

@@ -322,7 +322,7 @@ pub(crate) fn detect(
         }
         Some(Validator::Mod97) => {
             let a: Vec<u8> = value.iter().copied().filter(u8::is_ascii_alphanumeric).collect();
-            a.len() > 4 && mod97(a[4..].iter().chain(&a[..4]).copied()) == 1
+            a.len() > 4 && mod97(&a[4..], &a[..4]) == 1
         }
     };
     if !ok {

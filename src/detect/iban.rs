@@ -167,7 +167,7 @@ pub(crate) fn detect(v: &View, p: usize) -> Probe {
         return Ok(None);
     }
     let c = &chars[..n];
-    if mod97(c[4..].iter().chain(&c[..4]).copied()) != 1 {
+    if mod97(&c[4..], &c[..4]) != 1 {
         return Ok(None);
     }
     Ok(Some(Hit { keep_prefix: 2, ..Hit::new(Kind::Iban, i - p) }))

@@ -410,9 +410,12 @@ impl Scanner {
         if sink.close() {
             // The output holds slices of this buffer: the scanner goes on
             // in a new one with the history and the held bytes (at most
-            // `HISTORY` plus the hold-back), sized for a step like this one.
-            let mut next = BytesMut::with_capacity(end);
-            next.extend_from_slice(&self.buf[keep_from..]);
+            // `HISTORY` plus the hold-back), with room for them and a step
+            // like this one, so that the next input does not reallocate
+            // (and copy) it again.
+            let kept = &self.buf[keep_from..];
+            let mut next = BytesMut::with_capacity(kept.len() + end);
+            next.extend_from_slice(kept);
             return Some(std::mem::replace(&mut self.buf, next).freeze());
         }
         // As `Vec::drain` would: the kept bytes to the front, in place.
