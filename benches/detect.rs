@@ -15,11 +15,11 @@ use leakwarden::detect::{ContentHint, Engine, EngineConfig};
 
 #[path = "support/common.rs"]
 mod common;
-use common::stream_shared as stream;
+use common::stream;
 
 fn bench(c: &mut Criterion) {
     let engine = Arc::new(Engine::new(EngineConfig::default()).unwrap());
-    let mut out = Vec::new();
+    let mut out: Vec<bytes::Bytes> = Vec::new();
     let mut findings = Vec::new();
 
     let mut g = c.benchmark_group("clean");

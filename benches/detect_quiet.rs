@@ -21,13 +21,13 @@ use leakwarden::detect::{ContentHint, Engine, EngineConfig};
 
 #[path = "support/common.rs"]
 mod common;
-use common::{stream, stream_shared, CHUNK};
+use common::{stream, CHUNK};
 
 fn main() {
     let passes: usize = std::env::var("PASSES").ok().and_then(|s| s.parse().ok()).unwrap_or(3000);
     let engine = Arc::new(Engine::new(EngineConfig::default()).unwrap());
-    let mut out = Vec::with_capacity(CHUNK + engine.max_hold());
-    let mut pieces = Vec::new();
+    let mut out: Vec<u8> = Vec::with_capacity(CHUNK + engine.max_hold());
+    let mut pieces: Vec<bytes::Bytes> = Vec::new();
     let mut findings = Vec::new();
     let mut sink = 0;
     let mut docs: Vec<(String, ContentHint, Vec<u8>, usize)> = common::clean()
@@ -54,7 +54,7 @@ fn main() {
             for _ in 0..(n / ROUNDS).max(1) {
                 let t = Instant::now();
                 sink += if *shared {
-                    stream_shared(&engine, data, *hint, &mut pieces, &mut findings)
+                    stream(&engine, data, *hint, &mut pieces, &mut findings)
                 } else {
                     stream(&engine, data, *hint, &mut out, &mut findings)
                 };

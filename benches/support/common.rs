@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use leakwarden::detect::{ContentHint, Engine, Finding, Scanner};
 
 #[path = "../../tests/support/corpus/mod.rs"]
@@ -20,50 +21,65 @@ mod shared_dir;
 /// The proxy's default read size.
 pub const CHUNK: usize = 16 * 1024;
 
-/// Scans `data` with a fresh scanner, fed in [`CHUNK`]s; returns a count the
-/// optimiser cannot drop.
-// Each bench includes this file; `detect` uses only `stream_shared`.
-#[allow(dead_code)]
-pub fn stream(
-    engine: &Arc<Engine>,
-    data: &[u8],
-    hint: ContentHint,
-    out: &mut Vec<u8>,
-    findings: &mut Vec<Finding>,
-) -> usize {
-    let mut s = Scanner::new(engine.clone(), hint);
-    let mut n = 0;
-    for c in data.chunks(CHUNK) {
-        s.feed(c, out, findings);
-        n += out.len();
-        out.clear();
-    }
-    s.finish(out, findings);
-    n += out.len() + findings.len();
-    out.clear();
-    findings.clear();
-    n
+/// The scanner's two output modes: written into one `Vec`
+/// (`Scanner::feed`) or handed out as shared pieces (`Scanner::feed_shared`,
+/// as the proxy scans: long unmodified runs are not copied).
+pub trait Output: Default {
+    fn feed(&mut self, s: &mut Scanner, chunk: &[u8], findings: &mut Vec<Finding>);
+    fn finish(&mut self, s: &mut Scanner, findings: &mut Vec<Finding>);
+    /// Bytes written since the last `clear`.
+    fn written(&self) -> usize;
+    fn clear(&mut self);
 }
 
-/// [`stream`] as the proxy scans: the output as shared pieces
-/// (`Scanner::feed_shared`), long unmodified runs not copied.
-#[allow(dead_code)]
-pub fn stream_shared(
+impl Output for Vec<u8> {
+    fn feed(&mut self, s: &mut Scanner, chunk: &[u8], findings: &mut Vec<Finding>) {
+        s.feed(chunk, self, findings);
+    }
+    fn finish(&mut self, s: &mut Scanner, findings: &mut Vec<Finding>) {
+        s.finish(self, findings);
+    }
+    fn written(&self) -> usize {
+        self.len()
+    }
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+}
+
+impl Output for Vec<Bytes> {
+    fn feed(&mut self, s: &mut Scanner, chunk: &[u8], findings: &mut Vec<Finding>) {
+        s.feed_shared(chunk, self, findings);
+    }
+    fn finish(&mut self, s: &mut Scanner, findings: &mut Vec<Finding>) {
+        s.finish_shared(self, findings);
+    }
+    fn written(&self) -> usize {
+        self.iter().map(Bytes::len).sum()
+    }
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+}
+
+/// Scans `data` with a fresh scanner, fed in [`CHUNK`]s, into `out`;
+/// returns a count the optimiser cannot drop.
+pub fn stream<O: Output>(
     engine: &Arc<Engine>,
     data: &[u8],
     hint: ContentHint,
-    out: &mut Vec<bytes::Bytes>,
+    out: &mut O,
     findings: &mut Vec<Finding>,
 ) -> usize {
     let mut s = Scanner::new(engine.clone(), hint);
     let mut n = 0;
     for c in data.chunks(CHUNK) {
-        s.feed_shared(c, out, findings);
-        n += out.iter().map(|b| b.len()).sum::<usize>();
+        out.feed(&mut s, c, findings);
+        n += out.written();
         out.clear();
     }
-    s.finish_shared(out, findings);
-    n += out.iter().map(|b| b.len()).sum::<usize>() + findings.len();
+    out.finish(&mut s, findings);
+    n += out.written() + findings.len();
     out.clear();
     findings.clear();
     n

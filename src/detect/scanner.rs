@@ -1328,31 +1328,61 @@ mod tests {
         Scanner::exhaustive(e.clone(), h)
     }
 
-    fn run_cuts(mut s: Scanner, input: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Finding>) {
-        let (mut out, mut f) = (Vec::new(), Vec::new());
-        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
-        cuts.sort_unstable();
-        let mut prev = 0;
-        for c in cuts.into_iter().chain([input.len()]) {
-            s.feed(&input[prev..c], &mut out, &mut f);
-            prev = c;
-        }
-        s.finish(&mut out, &mut f);
-        (out, f)
+    /// The scanner's two output modes, so that one helper runs either:
+    /// written into one `Vec` ([`Scanner::feed`]) or handed out as pieces
+    /// ([`Scanner::feed_shared`]), joined here.
+    trait Output: Default {
+        fn feed(&mut self, s: &mut Scanner, chunk: &[u8], f: &mut Vec<Finding>);
+        fn finish(&mut self, s: &mut Scanner, f: &mut Vec<Finding>);
+        fn into_bytes(self) -> Vec<u8>;
     }
 
-    /// [`run_cuts`] through [`Scanner::feed_shared`]: the pieces, joined.
-    fn run_cuts_shared(mut s: Scanner, input: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Finding>) {
-        let (mut out, mut f) = (Vec::new(), Vec::new());
+    impl Output for Vec<u8> {
+        fn feed(&mut self, s: &mut Scanner, chunk: &[u8], f: &mut Vec<Finding>) {
+            s.feed(chunk, self, f);
+        }
+        fn finish(&mut self, s: &mut Scanner, f: &mut Vec<Finding>) {
+            s.finish(self, f);
+        }
+        fn into_bytes(self) -> Vec<u8> {
+            self
+        }
+    }
+
+    impl Output for Vec<Bytes> {
+        fn feed(&mut self, s: &mut Scanner, chunk: &[u8], f: &mut Vec<Finding>) {
+            s.feed_shared(chunk, self, f);
+        }
+        fn finish(&mut self, s: &mut Scanner, f: &mut Vec<Finding>) {
+            s.finish_shared(self, f);
+        }
+        fn into_bytes(self) -> Vec<u8> {
+            self.concat()
+        }
+    }
+
+    /// Feeds `input` cut at `cuts` (taken modulo its length, in order) and
+    /// returns the output and the findings.
+    fn run_cuts(s: Scanner, input: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Finding>) {
+        run_cuts_into::<Vec<u8>>(s, input, cuts)
+    }
+
+    /// [`run_cuts`] in the output mode `O`.
+    fn run_cuts_into<O: Output>(
+        mut s: Scanner,
+        input: &[u8],
+        cuts: &[usize],
+    ) -> (Vec<u8>, Vec<Finding>) {
+        let (mut out, mut f) = (O::default(), Vec::new());
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
         cuts.sort_unstable();
         let mut prev = 0;
         for c in cuts.into_iter().chain([input.len()]) {
-            s.feed_shared(&input[prev..c], &mut out, &mut f);
+            out.feed(&mut s, &input[prev..c], &mut f);
             prev = c;
         }
-        s.finish_shared(&mut out, &mut f);
-        (out.concat(), f)
+        out.finish(&mut s, &mut f);
+        (out.into_bytes(), f)
     }
 
     /// Which pieces one step hands out: long unmodified runs as slices of
@@ -1629,7 +1659,7 @@ mod tests {
             let input = pieces.concat();
             let engine = &differential_engines()[e];
             let want = run_cuts(Scanner::new(engine.clone(), h), &input, &cuts);
-            let got = run_cuts_shared(Scanner::new(engine.clone(), h), &input, &cuts);
+            let got = run_cuts_into::<Vec<Bytes>>(Scanner::new(engine.clone(), h), &input, &cuts);
             proptest::prop_assert!(want.0 == got.0, "output differs");
             proptest::prop_assert_eq!(&want.1, &got.1);
         }
