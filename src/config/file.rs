@@ -184,7 +184,11 @@ pub struct LimitsSection {
     /// How long an idle pooled upstream connection is kept for reuse.
     #[serde(default = "d90s")]
     pub upstream_idle_timeout: ConfigDuration,
-    /// Idle pooled connections kept per upstream.
+    /// Idle pooled connections kept per upstream. Should cover the requests
+    /// in flight to it at peak: beyond it, connections returned at the end
+    /// of a burst are closed and the next burst opens new ones (with 320
+    /// HTTP/2 streams in flight, 64 cost about a fifth of the requests/s
+    /// and doubled p99; BENCHMARKS.md).
     #[serde(default = "default_max_idle")]
     pub upstream_max_idle_per_host: usize,
     /// Largest read buffer of an HTTP/1.1 upstream connection, in bytes (at
@@ -238,7 +242,7 @@ fn default_max_connections() -> usize {
     10_000
 }
 fn default_max_idle() -> usize {
-    64
+    512
 }
 fn default_upstream_read_buffer() -> usize {
     64 * 1024
