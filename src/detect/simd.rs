@@ -4,9 +4,10 @@
 //! sixteen or thirty-two bytes at a time; and, for the context-keyword
 //! prefilter, where given bytes are with ASCII case folded.
 //!
-//! On x86_64 this uses AVX2 where the CPU has it (detected at run time,
-//! once) and SSE2 otherwise, which is part of that target's baseline;
-//! elsewhere a portable loop computes the same masks. This is the one
+//! On x86_64 the block classes use AVX-512 where the CPU runs it without
+//! lowering its clock ([`avx512_classifies`]), AVX2 where it has that
+//! (detected at run time, once), and SSE2 otherwise, which is part of that
+//! target's baseline; elsewhere a portable loop computes the same masks. This is the one
 //! module of the crate allowed `unsafe`, and only for two things: calling
 //! a `target_feature` function once the feature is known to be present,
 //! and the unaligned vector loads. It must never do anything else.
@@ -80,7 +81,8 @@ pub(crate) fn open_pair(a: u8, b: u8) -> bool {
 /// second of a pair.
 pub(crate) type Classify = fn(&[u8; 65]) -> Classes;
 
-/// The [`Classify`] for this CPU: the AVX2 one where the CPU has AVX2, the
+/// The [`Classify`] for this CPU: the AVX-512 one where
+/// [`avx512_classifies`], else the AVX2 one where the CPU has AVX2, the
 /// SSE2 one otherwise; on other targets, the portable one. The seek asks
 /// once per call and calls the function once per block, rather than
 /// checking the CPU's features per block (9,069 checks for a 575 KB JSON
@@ -88,7 +90,9 @@ pub(crate) type Classify = fn(&[u8; 65]) -> Classes;
 pub(crate) fn classifier() -> Classify {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
-        if std::is_x86_feature_detected!("avx2") {
+        if avx512_classifies() {
+            x86::classify_avx512
+        } else if std::is_x86_feature_detected!("avx2") {
             x86::classify_avx2
         } else {
             x86::classify_sse2
@@ -98,6 +102,19 @@ pub(crate) fn classifier() -> Classify {
     {
         portable
     }
+}
+
+/// Whether blocks are classified with AVX-512: the CPU has AVX-512F and
+/// AVX-512BW, and also VBMI, which only CPUs that keep their clock under
+/// 512-bit integer work have (Ice Lake and later, Zen 4). On Skylake-SP and
+/// Cascade Lake, which lack it, 512-bit instructions lower the core's clock
+/// for everything it runs for a while after, the proxy's own work included;
+/// there AVX2 is used. (simdutf draws the same line.)
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn avx512_classifies() -> bool {
+    std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vbmi")
 }
 
 /// For each of `bytes` (at most eight), the mask of the block's bytes equal
@@ -147,16 +164,56 @@ pub(crate) fn portable(block: &[u8; 65]) -> Classes {
 /// The x86_64 versions: one body, `x86::classify_with`, generic over the
 /// vector width, the way memchr writes its searchers. It is inlined into a
 /// function compiled for SSE2 (16 lanes) and one compiled for AVX2 (32).
+/// The AVX-512 version (`x86::avx512`, the whole block in one vector) is
+/// written apart: its compares give masks, not vectors.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod x86 {
     use std::arch::x86_64::{
-        __m128i, __m256i, _mm256_add_epi8, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8,
-        _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
-        _mm256_shuffle_epi8, _mm256_srli_epi16, _mm_add_epi8, _mm_and_si128, _mm_cmpeq_epi8,
-        _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        __m128i, __m256i, __m512i, _mm256_add_epi8, _mm256_and_si256, _mm256_cmpeq_epi8,
+        _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
+        _mm256_set1_epi8, _mm256_shuffle_epi8, _mm256_srli_epi16, _mm512_and_si512,
+        _mm512_cmpeq_epi8_mask, _mm512_cmplt_epu8_mask, _mm512_loadu_si512, _mm512_or_si512,
+        _mm512_set1_epi8, _mm512_shuffle_epi8, _mm512_srli_epi16, _mm512_sub_epi8,
+        _mm512_test_epi8_mask, _mm_add_epi8, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8,
+        _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
 
     use super::Classes;
+
+    /// The tables of the pair class for `vpshufb` (sixteen entries, looked
+    /// up per 128-bit lane): for the first byte of a pair by its low and its
+    /// high nibble, then for the second byte likewise. Each kind of pair is
+    /// one bit; a byte's bits are those set in both its nibbles' entries.
+    /// Every bit has a single high nibble on each side, so a bit is set
+    /// exactly for its bytes: bit 0 `+`/`(` then a digit, bit 1 `&` then
+    /// `#`, bit 2 `\\` then `u`, bit 3 `%` then `3`, bit 4 0xEF then 0xBC,
+    /// bit 5 `%` then `E`/`e`.
+    const PAIR_TABLES: [[u8; 16]; 4] = [
+        //0  1  2  3  4     5  6  7  8  9  a  b  c  d  e  f
+        [0, 0, 0, 0, 0, 8 | 32, 2, 0, 1, 0, 0, 1, 4, 0, 0, 16],
+        [0, 0, 1 | 2 | 8 | 32, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0],
+        [1, 1, 1, 1 | 2 | 8, 1, 1 | 4 | 32, 1, 1, 1, 1, 0, 0, 16, 0, 0, 0],
+        [0, 0, 2, 1 | 8, 32, 0, 32, 4, 0, 0, 0, 16, 0, 0, 0, 0],
+    ];
+
+    /// The six first bytes of a pair (0x25 `%`, 0x26 `&`, 0x28 `(`, 0x2B
+    /// `+`, 0x5C `\\`, 0xEF) have six different low nibbles: a byte is one
+    /// of them exactly when it equals the entry its low nibble picks here.
+    /// The other entries hold a byte whose low nibble is not their index, so
+    /// nothing equals them.
+    const FIRST_BYTES: [u8; 16] =
+        [0x01, 0, 0, 0, 0, 0x25, 0x26, 0, 0x28, 0, 0, 0x2b, 0x5c, 0, 0, 0xef];
+
+    /// A 16-entry table repeated for each 128-bit lane of an `N`-byte vector.
+    const fn lanes<const N: usize>(t: [u8; 16]) -> [u8; N] {
+        let mut all = [0; N];
+        let mut i = 0;
+        while i < N {
+            all[i] = t[i % 16];
+            i += 1;
+        }
+        all
+    }
 
     /// The byte-vector operations the classes need.
     ///
@@ -257,33 +314,12 @@ mod x86 {
         }
         #[inline(always)]
         unsafe fn open_pair(self, next: *const u8) -> Self {
-            // Each kind of pair is one bit; a byte's bits are those of its
-            // low nibble's table and its high nibble's table both set
-            // (`vpshufb` looks both up, sixteen entries per 128-bit lane).
-            // Every bit has a single high nibble on each side, so a bit is
-            // set exactly for its bytes:
-            // bit 0 `+`/`(` then a digit, bit 1 `&` then `#`, bit 2 `\\` then
-            // `u`, bit 3 `%` then `3`, bit 4 0xEF then 0xBC, bit 5 `%` then
-            // `E`/`e`. A pair is a lane whose two bytes share a bit.
-            /// A 16-entry table for `vpshufb`, once per 128-bit lane.
-            const fn table(t: [u8; 16]) -> [u8; 32] {
-                let mut both = [0; 32];
-                let mut i = 0;
-                while i < 32 {
-                    both[i] = t[i % 16];
-                    i += 1;
-                }
-                both
-            }
-            static FIRST_LO: [u8; 32] =
-                //     0  1  2  3  4     5  6  7  8  9  a  b  c  d  e  f
-                table([0, 0, 0, 0, 0, 8 | 32, 2, 0, 1, 0, 0, 1, 4, 0, 0, 16]);
-            static FIRST_HI: [u8; 32] =
-                table([0, 0, 1 | 2 | 8 | 32, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0]);
-            static SECOND_LO: [u8; 32] =
-                table([1, 1, 1, 1 | 2 | 8, 1, 1 | 4 | 32, 1, 1, 1, 1, 0, 0, 16, 0, 0, 0]);
-            static SECOND_HI: [u8; 32] =
-                table([0, 0, 2, 1 | 8, 32, 0, 32, 4, 0, 0, 0, 16, 0, 0, 0, 0]);
+            // See [`PAIR_TABLES`]: a pair is a lane whose two bytes share a
+            // bit.
+            static FIRST_LO: [u8; 32] = lanes(PAIR_TABLES[0]);
+            static FIRST_HI: [u8; 32] = lanes(PAIR_TABLES[1]);
+            static SECOND_LO: [u8; 32] = lanes(PAIR_TABLES[2]);
+            static SECOND_HI: [u8; 32] = lanes(PAIR_TABLES[3]);
             /// The bits of `v`'s bytes in the tables of their nibbles.
             ///
             /// # Safety
@@ -297,13 +333,7 @@ mod x86 {
                     _mm256_shuffle_epi8(__m256i::load(hi.as_ptr()), high),
                 )
             }
-            // The six first bytes of a pair (0x25 `%`, 0x26 `&`, 0x28 `(`,
-            // 0x2B `+`, 0x5C `\\`, 0xEF) have six different low nibbles:
-            // a byte is one of them exactly when it equals the entry its
-            // low nibble picks here. The other entries hold a byte whose
-            // low nibble is not their index, so nothing equals them.
-            static FIRST_BYTE: [u8; 32] =
-                table([0x01, 0, 0, 0, 0, 0x25, 0x26, 0, 0x28, 0, 0, 0x2b, 0x5c, 0, 0, 0xef]);
+            static FIRST_BYTE: [u8; 32] = lanes(FIRST_BYTES);
             // Most vectors of a page hold no first byte of a pair: one
             // lookup and one compare say so, and the pair's tables are
             // read only for the others.
@@ -420,6 +450,64 @@ mod x86 {
         unsafe { sse2(block) }
     }
 
+    /// The classes of `block` in one 64-byte vector, each class a compare
+    /// straight into a mask register (no sign-bit extraction): about a
+    /// quarter of the AVX2 version's instructions.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F and AVX-512BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) unsafe fn avx512(block: &[u8; 65]) -> Classes {
+        static FIRST_LO: [u8; 64] = lanes(PAIR_TABLES[0]);
+        static FIRST_HI: [u8; 64] = lanes(PAIR_TABLES[1]);
+        static SECOND_LO: [u8; 64] = lanes(PAIR_TABLES[2]);
+        static SECOND_HI: [u8; 64] = lanes(PAIR_TABLES[3]);
+        static FIRST_BYTE: [u8; 64] = lanes(FIRST_BYTES);
+        let load = |p: *const u8| _mm512_loadu_si512(p.cast());
+        let splat = |b: u8| _mm512_set1_epi8(b as i8);
+        // Bytes in `lo..lo + n`: an unsigned compare after the shift.
+        let in_range = |v: __m512i, lo: u8, n: u8| {
+            _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, splat(lo)), splat(n))
+        };
+        // The bits of `v`'s bytes in the tables of their nibbles.
+        let nibbles = |v: __m512i, lo: &[u8; 64], hi: &[u8; 64]| {
+            let low = _mm512_and_si512(v, splat(0x0f));
+            let high = _mm512_and_si512(_mm512_srli_epi16(v, 4), splat(0x0f));
+            _mm512_and_si512(
+                _mm512_shuffle_epi8(load(lo.as_ptr()), low),
+                _mm512_shuffle_epi8(load(hi.as_ptr()), high),
+            )
+        };
+        let x = load(block.as_ptr());
+        let digit = in_range(x, b'0', 10);
+        let upper = in_range(x, b'A', 26);
+        // Setting bit 5 folds capitals onto small letters and keeps every
+        // other byte out of `a..=z`.
+        let letter = in_range(_mm512_or_si512(x, splat(0x20)), b'a', 26);
+        let word = digit | letter | _mm512_cmpeq_epi8_mask(x, splat(b'_'));
+        // As in the AVX2 version: most blocks hold no first byte of a pair,
+        // and the pair's tables are read only for the others.
+        let low = _mm512_and_si512(x, splat(0x0f));
+        let open = if _mm512_cmpeq_epi8_mask(_mm512_shuffle_epi8(load(FIRST_BYTE.as_ptr()), low), x)
+            == 0
+        {
+            0
+        } else {
+            // The bytes one on: the block's 65th byte is the last one.
+            let second = nibbles(load(block.as_ptr().add(1)), &SECOND_LO, &SECOND_HI);
+            _mm512_test_epi8_mask(nibbles(x, &FIRST_LO, &FIRST_HI), second)
+        };
+        Classes { digit, word, upper, open }
+    }
+
+    /// [`avx512`] as a [`Classify`](super::Classify); handed out only by
+    /// [`classifier`](super::classifier), as [`classify_avx2`] is.
+    pub(super) fn classify_avx512(block: &[u8; 65]) -> Classes {
+        // SAFETY: only reachable through `super::classifier`, which returns
+        // it only when the CPU has AVX-512F and AVX-512BW.
+        unsafe { avx512(block) }
+    }
+
     /// [`avx2`] as a [`Classify`](super::Classify). Private to the
     /// module's parent, which hands it out only from
     /// [`classifier`](super::classifier), once the CPU is known to have
@@ -434,6 +522,13 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether this CPU runs the AVX-512 version (whether or not
+    /// [`classifier`] picks it): the tests check it wherever it can run.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    fn has_avx512() -> bool {
+        std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
+    }
 
     /// Both functions, in every version this CPU runs, equal their
     /// portable definitions for every byte value in every lane.
@@ -477,6 +572,10 @@ mod tests {
                         };
                         assert_eq!(avx2, want);
                     }
+                    if has_avx512() {
+                        // SAFETY: the CPU has AVX-512F and AVX-512BW.
+                        assert_eq!(unsafe { x86::avx512(&block) }, want.0, "{b:#x} in lane {lane}");
+                    }
                 }
             }
         }
@@ -508,6 +607,11 @@ mod tests {
                         // SAFETY: the CPU has AVX2.
                         let avx2 = unsafe { x86::avx2(&block) }.open;
                         assert_eq!(avx2, want, "{a:#x} {b:#x} in lane {lane}");
+                    }
+                    if has_avx512() {
+                        // SAFETY: the CPU has AVX-512F and AVX-512BW.
+                        let avx512 = unsafe { x86::avx512(&block) }.open;
+                        assert_eq!(avx512, want, "{a:#x} {b:#x} in lane {lane}");
                     }
                 }
             }
