@@ -113,9 +113,14 @@ pub(crate) fn classifier() -> Classify {
 /// there AVX2 is used. (simdutf draws the same line.)
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn avx512_classifies() -> bool {
-    std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512bw")
-        && std::is_x86_feature_detected!("avx512vbmi")
+    avx512_runs() && std::is_x86_feature_detected!("avx512vbmi")
+}
+
+/// Whether the CPU can run `x86::avx512` at all (AVX-512F and AVX-512BW):
+/// what its safety requires, and where the tests check it.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn avx512_runs() -> bool {
+    std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
 }
 
 /// For each of `bytes` (at most eight), the mask of the block's bytes equal
@@ -525,13 +530,6 @@ mod x86 {
 mod tests {
     use super::*;
 
-    /// Whether this CPU runs the AVX-512 version (whether or not
-    /// [`classifier`] picks it): the tests check it wherever it can run.
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    fn has_avx512() -> bool {
-        std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
-    }
-
     /// Both functions, in every version this CPU runs, equal their
     /// portable definitions for every byte value in every lane.
     #[test]
@@ -574,7 +572,7 @@ mod tests {
                         };
                         assert_eq!(avx2, want);
                     }
-                    if has_avx512() {
+                    if avx512_runs() {
                         // SAFETY: the CPU has AVX-512F and AVX-512BW.
                         assert_eq!(unsafe { x86::avx512(&block) }, want.0, "{b:#x} in lane {lane}");
                     }
@@ -610,7 +608,7 @@ mod tests {
                         let avx2 = unsafe { x86::avx2(&block) }.open;
                         assert_eq!(avx2, want, "{a:#x} {b:#x} in lane {lane}");
                     }
-                    if has_avx512() {
+                    if avx512_runs() {
                         // SAFETY: the CPU has AVX-512F and AVX-512BW.
                         let avx512 = unsafe { x86::avx512(&block) }.open;
                         assert_eq!(avx512, want, "{a:#x} {b:#x} in lane {lane}");
