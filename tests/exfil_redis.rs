@@ -18,7 +18,8 @@ use common::*;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use leakwarden::exfil::key::{BucketKey, ClientId, ScopeId, Scopes};
-use leakwarden::exfil::redis_store::{RedisStore, Write};
+use leakwarden::exfil::redis_store::{BothCounts, RedisStore, Write};
+use leakwarden::exfil::window::now_ms;
 
 /// The card every upstream response carries (a well-known test number).
 const PAGE: &str = r#"{"name":"test","card":"4111 1111 1111 1111"}"#;
@@ -500,6 +501,11 @@ async fn connected_store_with(args: &[&str]) -> Option<Connected> {
 /// Far enough ahead that nothing the tests keep in a mirror expires.
 const LATER_MS: u64 = u64::MAX / 2;
 
+/// A read's answer as plain vectors, to compare with literals.
+fn plain(counts: Option<BothCounts>) -> Option<(Vec<u64>, Vec<u64>)> {
+    counts.map(|(p, c)| (p.to_vec(), c.to_vec()))
+}
+
 /// Overlapping reads of one client's buckets share one round trip: while
 /// Redis holds every command (`CLIENT PAUSE`), fifty reads of one client's
 /// buckets start; the first is sent, the others join it, and all get its
@@ -518,15 +524,19 @@ async fn overlapping_reads_of_one_client_share_one_round_trip() {
         let (store, kinds) = (store.clone(), kinds.clone());
         let (prev, cur) = (keys.of(who, 1), keys.of(who, 2));
         tokio::spawn(async move {
-            store.read(&prev, &cur, &kinds, Duration::from_secs(3), LATER_MS).await
+            store.read(&prev, &cur, &kinds, Duration::from_secs(3), now_ms(), LATER_MS).await
         })
     };
     let same: Vec<_> = (0..50).map(|_| read(a)).collect();
     let other = read(b);
     for r in same {
-        assert_eq!(r.await.unwrap(), Some((vec![0], vec![7])), "every joined read gets the answer");
+        assert_eq!(
+            plain(r.await.unwrap()),
+            Some((vec![0], vec![7])),
+            "every joined read gets the answer"
+        );
     }
-    assert_eq!(other.await.unwrap(), Some((vec![0], vec![0])));
+    assert_eq!(plain(other.await.unwrap()), Some((vec![0], vec![0])));
 
     let hmget = calls(&mut conn, "hmget");
     // Two HMGET (previous and current bucket) per round trip: one round
@@ -558,13 +568,13 @@ async fn reads_batched_in_one_pipeline_each_get_their_own_counts() {
             let (store, kinds) = (store.clone(), kinds.clone());
             let (prev, cur) = (keys.of(i, 1), keys.of(i, 2));
             tokio::spawn(async move {
-                store.read(&prev, &cur, &kinds, Duration::from_secs(3), LATER_MS).await
+                store.read(&prev, &cur, &kinds, Duration::from_secs(3), now_ms(), LATER_MS).await
             })
         })
         .collect();
     for (i, r) in reads.into_iter().enumerate() {
         let i = i as u64;
-        assert_eq!(r.await.unwrap(), Some((vec![i, 1000 + i], vec![0, 0])), "client {i}");
+        assert_eq!(plain(r.await.unwrap()), Some((vec![i, 1000 + i], vec![0, 0])), "client {i}");
     }
     assert!(store.is_up(), "no read failed or timed out");
 }
@@ -607,8 +617,8 @@ async fn the_mirror_answers_reads_and_follows_every_change() {
     let _: () = redis::cmd("HSET").arg(&name).arg("card").arg(3).query(&mut conn).unwrap();
     let _: () = redis::cmd("PEXPIRE").arg(&name).arg(600_000).query(&mut conn).unwrap();
     let kinds = kinds(&["card"]);
-    let read = || store.read(&prev, &cur, &kinds, Duration::from_secs(3), LATER_MS);
-    let card = |counts: Option<(Vec<u64>, Vec<u64>)>| counts.expect("redis answers").1[0];
+    let read = || store.read(&prev, &cur, &kinds, Duration::from_secs(3), now_ms(), LATER_MS);
+    let card = |counts: Option<BothCounts>| counts.expect("redis answers").1[0];
     let hits = || metrics.exfiltration.mirror_reads_total.with_label_values(&["hit"]).get();
     // An answer is not kept when an invalidation reaches the store while
     // the read is out (here: the seeding's own, which Redis broadcast just
@@ -658,8 +668,9 @@ async fn the_mirror_answers_reads_and_follows_every_change() {
     // sets the expiry, the next one does not.
     let (prev2, fresh) = (keys.of(8, 1), keys.of(8, 2));
     let fresh_name = store.name(&fresh);
-    let counts = store.read(&prev2, &fresh, &kinds, Duration::from_secs(3), LATER_MS).await;
-    assert_eq!(counts, Some((vec![0], vec![0])));
+    let counts =
+        store.read(&prev2, &fresh, &kinds, Duration::from_secs(3), now_ms(), LATER_MS).await;
+    assert_eq!(plain(counts), Some((vec![0], vec![0])));
     let charge =
         |n| Write { key: fresh, counts: vec![("card".into(), n)], ttl: Duration::from_secs(60) };
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
@@ -709,8 +720,9 @@ async fn a_server_without_tracking_is_read_on_every_request() {
     assert!(ttl > 0 && ttl <= 60_000, "the key expires: {ttl}");
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
     for _ in 0..3 {
-        let counts = store.read(&prev, &cur, &kinds, Duration::from_secs(3), LATER_MS).await;
-        assert_eq!(counts, Some((vec![0], vec![2])));
+        let counts =
+            store.read(&prev, &cur, &kinds, Duration::from_secs(3), now_ms(), LATER_MS).await;
+        assert_eq!(plain(counts), Some((vec![0], vec![2])));
     }
     assert_eq!(calls(&mut conn, "hmget"), 6, "two HMGET per read, no mirror");
     let hits = metrics.exfiltration.mirror_reads_total.with_label_values(&["hit"]).get();

@@ -3,20 +3,24 @@
 //! charge is also recorded here, so the fallback knows at least what this
 //! replica served).
 //!
-//! Memory is bounded: entries expire with their bucket and are swept when
-//! the map grows; past [`MAX_ENTRIES`] live entries, new clients are not
-//! tracked (logged and counted as a store error) rather than growing
-//! without bound.
+//! One map entry per client series (scope, window, client) holds its two
+//! most recent buckets ([`BucketPair`]): a request's read of the previous
+//! and the current bucket is one look-up, and its charge a second one.
+//!
+//! Memory is bounded: buckets expire and are swept when the map grows;
+//! past [`MAX_ENTRIES`] live entries, new clients are not tracked (logged
+//! and counted as a store error) rather than growing without bound.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use smallvec::SmallVec;
 
-use super::key::{BucketKey, Hasher};
+use super::key::{BucketKey, Hasher, Series};
+use super::pair::BucketPair;
 
-/// Most (client, bucket) entries held.
-pub const MAX_ENTRIES: usize = 200_000;
+/// Most client series held, two buckets each.
+pub const MAX_ENTRIES: usize = 100_000;
 
 /// Count per kind name (the configuration's own names, shared), held in
 /// the map's entry for up to two kinds. With many clients, a request's
@@ -25,16 +29,30 @@ pub const MAX_ENTRIES: usize = 200_000;
 /// per look-up.
 pub(crate) type KindCounts = SmallVec<[(Arc<str>, u64); 2]>;
 
-struct Entry {
+/// One bucket's counts per budgeted kind, in the order asked for: inline
+/// for up to four kinds, so a read allocates nothing.
+pub type Counts = SmallVec<[u64; 4]>;
+
+/// The counts of `kinds` in `counts` (0 for a kind it lacks), in order.
+pub(crate) fn counts_of(counts: Option<&KindCounts>, kinds: &[Arc<str>]) -> Counts {
+    kinds
+        .iter()
+        .map(|kind| {
+            counts.and_then(|c| c.iter().find(|(k, _)| same_kind(k, kind))).map_or(0, |(_, n)| *n)
+        })
+        .collect()
+}
+
+struct Bucket {
     /// Unix milliseconds after which the bucket no longer counts.
     expires_ms: u64,
     counts: KindCounts,
 }
 
-/// Per-bucket counters.
+/// Per-client counters.
 #[derive(Default)]
 pub struct LocalStore {
-    map: Mutex<HashMap<BucketKey, Entry, Hasher>>,
+    map: Mutex<HashMap<Series, BucketPair<Bucket>, Hasher>>,
 }
 
 /// True when two kind names are the same: nearly always the same
@@ -44,18 +62,19 @@ pub(crate) fn same_kind(a: &Arc<str>, b: &Arc<str>) -> bool {
 }
 
 impl LocalStore {
-    /// The counts of `kinds` in bucket `key` (0 when absent), in order.
-    pub fn read(&self, key: &BucketKey, kinds: &[Arc<str>], now_ms: u64) -> Vec<u64> {
+    /// The counts of `kinds` in buckets `keys` (0 when absent), each in
+    /// the order of `kinds`. The two keys are a request's previous and
+    /// current bucket, one series: one look-up.
+    pub fn read(&self, keys: [&BucketKey; 2], kinds: &[Arc<str>], now_ms: u64) -> [Counts; 2] {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = map.get(key).filter(|e| e.expires_ms > now_ms);
-        kinds
-            .iter()
-            .map(|kind| {
-                entry
-                    .and_then(|e| e.counts.iter().find(|(k, _)| same_kind(k, kind)))
-                    .map_or(0, |(_, n)| *n)
-            })
-            .collect()
+        let series = keys[0].series();
+        let pair = map.get(&series);
+        let one = |key: &BucketKey| {
+            let pair = if key.series() == series { pair } else { map.get(&key.series()) };
+            let bucket = pair.and_then(|p| p.get(key.bucket)).filter(|b| b.expires_ms > now_ms);
+            counts_of(bucket.map(|b| &b.counts), kinds)
+        };
+        [one(keys[0]), one(keys[1])]
     }
 
     /// Adds `counts` to bucket `key`. False when the store is full and the
@@ -68,33 +87,34 @@ impl LocalStore {
         now_ms: u64,
     ) -> bool {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let add = |entry: &mut Entry| {
-            entry.expires_ms = entry.expires_ms.max(expires_ms);
-            for (kind, n) in counts {
-                match entry.counts.iter_mut().find(|(k, _)| same_kind(k, kind)) {
-                    Some((_, have)) => *have += n,
-                    None => entry.counts.push((kind.clone(), *n)),
+        let series = key.series();
+        // A known client (nearly every charge) is one look-up.
+        let pair = match map.get_mut(&series) {
+            Some(pair) => pair,
+            None => {
+                if map.len() >= MAX_ENTRIES {
+                    sweep(&mut map, now_ms);
+                    if map.len() >= MAX_ENTRIES {
+                        return false;
+                    }
                 }
+                map.entry(series).or_default()
             }
         };
-        // A client's charges after its first in a bucket: one lookup.
-        if let Some(entry) = map.get_mut(key) {
-            add(entry);
-            return true;
-        }
-        if map.len() >= MAX_ENTRIES {
-            map.retain(|_, e| e.expires_ms > now_ms);
-            if map.len() >= MAX_ENTRIES {
-                return false;
+        let stale = |b: &Bucket| b.expires_ms <= now_ms;
+        let fresh = || Bucket { expires_ms, counts: KindCounts::new() };
+        let bucket = pair.get_or_insert_with(key.bucket, stale, fresh);
+        bucket.expires_ms = bucket.expires_ms.max(expires_ms);
+        for (kind, n) in counts {
+            match bucket.counts.iter_mut().find(|(k, _)| same_kind(k, kind)) {
+                Some((_, have)) => *have += n,
+                None => bucket.counts.push((kind.clone(), *n)),
             }
         }
-        let mut entry = Entry { expires_ms, counts: KindCounts::new() };
-        add(&mut entry);
-        map.insert(*key, entry);
         true
     }
 
-    /// Live entries (for tests and the sweep).
+    /// Client series held (for tests and the sweep).
     pub fn len(&self) -> usize {
         self.map.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
@@ -102,6 +122,14 @@ impl LocalStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Drops expired buckets, and the series left with none.
+fn sweep(map: &mut HashMap<Series, BucketPair<Bucket>, Hasher>, now_ms: u64) {
+    map.retain(|_, pair| {
+        pair.retain(|b| b.expires_ms > now_ms);
+        !pair.is_empty()
+    });
 }
 
 #[cfg(test)]
@@ -121,25 +149,38 @@ mod tests {
     fn counts_add_up_per_kind_and_expire() {
         let s = LocalStore::default();
         let kinds: [Arc<str>; 2] = ["card".into(), "ssn".into()];
-        assert_eq!(s.read(&key(1), &kinds, 0), vec![0, 0]);
+        let read =
+            |n: u64, now: u64| s.read([&key(n - 1), &key(n)], &kinds, now).map(|c| c.to_vec());
+        assert_eq!(read(1, 0), [vec![0, 0], vec![0, 0]]);
         assert!(s.add(&key(1), &charge(&[("card", 2)]), 1000, 0));
         // Names equal but not the same allocation still match.
         assert!(s.add(&key(1), &charge(&[("card", 1), ("ssn", 4)]), 1000, 10));
         assert!(s.add(&key(2), &charge(&[("card", 7)]), 1000, 10));
-        assert_eq!(s.read(&key(1), &kinds, 20), vec![3, 4]);
-        assert_eq!(s.read(&key(1), &kinds, 1000), vec![0, 0], "expired");
+        assert_eq!(read(1, 20), [vec![0, 0], vec![3, 4]]);
+        assert_eq!(read(2, 20), [vec![3, 4], vec![7, 0]], "both buckets in one entry");
+        assert_eq!(s.len(), 1);
+        // A third bucket takes the oldest one's slot.
+        assert!(s.add(&key(3), &charge(&[("ssn", 1)]), 2000, 20));
+        assert_eq!(read(3, 20), [vec![7, 0], vec![0, 1]]);
+        let first_and_third = s.read([&key(1), &key(3)], &kinds, 20).map(|c| c.to_vec());
+        assert_eq!(first_and_third, [vec![0, 0], vec![0, 1]], "the first is gone");
+        assert_eq!(read(3, 1000), [vec![0, 0], vec![0, 1]], "the second expired");
     }
 
     #[test]
     fn full_store_sweeps_then_refuses() {
         let s = LocalStore::default();
         let one = charge(&[("card", 1)]);
+        // Client `i`'s bucket 1.
+        let client = |i: u64| BucketKey::for_tests(i, 1);
         for i in 0..MAX_ENTRIES as u64 {
-            assert!(s.add(&key(i), &one, 100, 0));
+            assert!(s.add(&client(i), &one, 100, 0));
         }
-        let new = key(u64::MAX);
+        let new = client(u64::MAX);
         assert!(!s.add(&new, &one, 100, 50), "full of live entries");
-        assert!(s.add(&key(0), &one, 100, 50), "an existing entry still counts");
+        assert!(s.add(&client(0), &one, 100, 50), "an existing client still counts");
+        let next = BucketKey { bucket: 2, ..client(1) };
+        assert!(s.add(&next, &one, 100, 50), "and so does its next bucket");
         assert!(s.add(&new, &one, 300, 100), "expired entries swept");
         assert_eq!(s.len(), 1);
     }

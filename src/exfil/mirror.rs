@@ -33,12 +33,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::key::{BucketKey, Hasher};
-use super::local::{same_kind, KindCounts};
+use super::key::{BucketKey, Hasher, Series};
+use super::local::{same_kind, Counts, KindCounts};
+use super::pair::BucketPair;
 
-/// Most keys held; past it (after a sweep of expired ones) new keys are
-/// read from Redis every time rather than kept.
-pub const MAX_ENTRIES: usize = 200_000;
+/// Most client series held, two buckets each; past it (after a sweep of
+/// expired buckets) new clients are read from Redis every time rather
+/// than kept.
+pub const MAX_ENTRIES: usize = 100_000;
 
 enum Slot {
     /// A read of this key is on its way; `spoiled` when something changed
@@ -50,10 +52,29 @@ enum Slot {
 }
 
 struct Inner {
-    map: HashMap<BucketKey, Slot, Hasher>,
+    /// A client series' two most recent buckets in one entry, so that a
+    /// request's read is one look-up ([`BucketPair`]).
+    map: HashMap<Series, BucketPair<Slot>, Hasher>,
     /// Bumped by every [`Mirror::clear`]: answers to reads begun before it
     /// are not kept.
     epoch: u64,
+}
+
+impl Inner {
+    fn slot(&mut self, key: &BucketKey) -> Option<&mut Slot> {
+        self.map.get_mut(&key.series())?.get_mut(key.bucket)
+    }
+
+    /// Drops `key`'s bucket, and its series' entry when that was the last.
+    fn remove(&mut self, key: &BucketKey) {
+        let series = key.series();
+        if let Some(pair) = self.map.get_mut(&series) {
+            pair.remove(key.bucket);
+            if pair.is_empty() {
+                self.map.remove(&series);
+            }
+        }
+    }
 }
 
 /// The copy, shared by the request path, the reader, the writer and the
@@ -74,20 +95,26 @@ impl Mirror {
     }
 
     /// The counts of `kinds` in both `keys`, if both are held, live and
-    /// hold every kind; `None` means "read Redis".
+    /// hold every kind; `None` means "read Redis". The two keys are a
+    /// request's previous and current bucket, one series: one look-up.
     pub fn get(
         &self,
         keys: [&BucketKey; 2],
         kinds: &[Arc<str>],
         now_ms: u64,
-    ) -> Option<[Vec<u64>; 2]> {
+    ) -> Option<[Counts; 2]> {
         let inner = self.lock();
-        let one = |key: &BucketKey| match inner.map.get(key)? {
-            Slot::Known { counts, expires_ms } if *expires_ms > now_ms => kinds
-                .iter()
-                .map(|kind| counts.iter().find(|(k, _)| same_kind(k, kind)).map(|(_, n)| *n))
-                .collect::<Option<Vec<u64>>>(),
-            _ => None,
+        let series = keys[0].series();
+        let pair = inner.map.get(&series);
+        let one = |key: &BucketKey| {
+            let pair = if key.series() == series { pair } else { inner.map.get(&key.series()) };
+            match pair?.get(key.bucket)? {
+                Slot::Known { counts, expires_ms } if *expires_ms > now_ms => kinds
+                    .iter()
+                    .map(|kind| counts.iter().find(|(k, _)| same_kind(k, kind)).map(|(_, n)| *n))
+                    .collect::<Option<Counts>>(),
+                _ => None,
+            }
         };
         Some([one(keys[0])?, one(keys[1])?])
     }
@@ -96,15 +123,19 @@ impl Mirror {
     /// back to [`Mirror::fill`].
     pub fn begin(&self, keys: [&BucketKey; 2]) -> u64 {
         let mut inner = self.lock();
+        let full = inner.map.len() >= MAX_ENTRIES;
         for key in keys {
-            match inner.map.get(key) {
-                Some(Slot::Pending { .. }) => {}
-                Some(Slot::Known { .. }) | None => {
-                    if inner.map.len() >= MAX_ENTRIES && !inner.map.contains_key(key) {
-                        continue;
-                    }
-                    inner.map.insert(*key, Slot::Pending { spoiled: false });
-                }
+            let series = key.series();
+            let pair = match inner.map.get_mut(&series) {
+                Some(pair) => pair,
+                None if full => continue,
+                None => inner.map.entry(series).or_default(),
+            };
+            // A bucket not held takes the slot of the one farthest from it.
+            let slot =
+                pair.get_or_insert_with(key.bucket, |_| false, || Slot::Pending { spoiled: false });
+            if let Slot::Known { .. } = slot {
+                *slot = Slot::Pending { spoiled: false };
             }
         }
         inner.epoch
@@ -125,14 +156,12 @@ impl Mirror {
         if inner.epoch != epoch {
             return;
         }
-        match inner.map.get_mut(key) {
-            Some(Slot::Pending { spoiled: false }) => {
+        match inner.slot(key) {
+            Some(slot @ Slot::Pending { spoiled: false }) => {
                 let counts = kinds.iter().cloned().zip(counts.iter().copied()).collect();
-                inner.map.insert(*key, Slot::Known { counts, expires_ms });
+                *slot = Slot::Known { counts, expires_ms };
             }
-            Some(Slot::Pending { spoiled: true }) => {
-                inner.map.remove(key);
-            }
+            Some(Slot::Pending { spoiled: true }) => inner.remove(key),
             Some(Slot::Known { counts: have, .. }) => {
                 for (kind, &n) in kinds.iter().zip(counts) {
                     merge_max(have, kind, n);
@@ -142,9 +171,12 @@ impl Mirror {
             None => {}
         }
         if inner.map.len() >= MAX_ENTRIES {
-            inner.map.retain(
-                |_, s| !matches!(s, Slot::Known { expires_ms, .. } if *expires_ms <= now_ms),
-            );
+            let expired =
+                |s: &Slot| matches!(s, Slot::Known { expires_ms, .. } if *expires_ms <= now_ms);
+            inner.map.retain(|_, pair| {
+                pair.retain(|s| !expired(s));
+                !pair.is_empty()
+            });
         }
     }
 
@@ -153,7 +185,7 @@ impl Mirror {
     /// charge queued before this one creates it.
     pub fn charge(&self, key: &BucketKey, counts: &[(Arc<str>, u64)]) -> bool {
         let mut inner = self.lock();
-        match inner.map.get_mut(key) {
+        match inner.slot(key) {
             Some(Slot::Known { counts: have, .. }) => {
                 let existed = have.iter().any(|(_, n)| *n > 0);
                 // A kind no read asked for is left out: the next read
@@ -176,7 +208,7 @@ impl Mirror {
     /// Redis answered a write: `kind` of `key` is now `total`.
     pub fn confirm(&self, key: &BucketKey, kind: &Arc<str>, total: u64) {
         let mut inner = self.lock();
-        match inner.map.get_mut(key) {
+        match inner.slot(key) {
             Some(Slot::Known { counts, .. }) => merge_max(counts, kind, total),
             Some(Slot::Pending { spoiled }) => *spoiled = true,
             None => {}
@@ -186,10 +218,8 @@ impl Mirror {
     /// Redis says `key` changed (another replica charged it, or it expired).
     pub fn invalidate(&self, key: &BucketKey) {
         let mut inner = self.lock();
-        match inner.map.get_mut(key) {
-            Some(Slot::Known { .. }) => {
-                inner.map.remove(key);
-            }
+        match inner.slot(key) {
+            Some(Slot::Known { .. }) => inner.remove(key),
             Some(Slot::Pending { spoiled }) => *spoiled = true,
             None => {}
         }
@@ -203,7 +233,7 @@ impl Mirror {
         inner.epoch += 1;
     }
 
-    /// Keys held or pending (for tests).
+    /// Client series held or pending (for tests).
     pub fn len(&self) -> usize {
         self.lock().map.len()
     }
@@ -242,7 +272,7 @@ mod tests {
 
     fn get(m: &Mirror, kinds: &[Arc<str>], now_ms: u64) -> Option<[Vec<u64>; 2]> {
         let [p, c] = both();
-        m.get([&p, &c], kinds, now_ms)
+        m.get([&p, &c], kinds, now_ms).map(|counts| counts.map(|c| c.to_vec()))
     }
 
     /// Begins and fills a read of both keys with `prev` and `cur`.
@@ -344,22 +374,51 @@ mod tests {
     fn a_full_mirror_keeps_no_new_key() {
         let m = Mirror::default();
         let ks: Vec<Arc<str>> = vec!["card".into()];
-        let pair = |i: u64| (key(10 + 2 * i), key(11 + 2 * i));
-        for i in 0..(MAX_ENTRIES / 2) as u64 {
+        // Client `i`'s buckets 1 and 2.
+        let pair = |i: u64| (BucketKey::for_tests(i, 1), BucketKey::for_tests(i, 2));
+        for i in 0..MAX_ENTRIES as u64 {
             let (a, b) = pair(i);
             let e = m.begin([&a, &b]);
             m.fill(e, &a, &ks, &[1], 100, 0);
             m.fill(e, &b, &ks, &[1], 100, 0);
         }
         assert_eq!(m.len(), MAX_ENTRIES);
-        let (x, y) = (key(u64::MAX - 1), key(u64::MAX));
+        let (x, y) = pair(u64::MAX);
         let e = m.begin([&x, &y]);
         m.fill(e, &x, &ks, &[1], 100, 0);
         assert_eq!(m.get([&x, &y], &ks, 0), None, "not kept");
+        // A held client's next bucket is still kept.
+        let (_, b) = pair(0);
+        let next = BucketKey { bucket: 3, ..b };
+        let e = m.begin([&b, &next]);
+        m.fill(e, &b, &ks, &[1], 100, 0);
+        m.fill(e, &next, &ks, &[2], 100, 0);
+        let held = m.get([&b, &next], &ks, 0).map(|c| c.map(|c| c.to_vec()));
+        assert_eq!(held, Some([vec![1], vec![2]]));
         // Once the held keys expired, a fill sweeps them.
-        let (a, b) = pair(0);
+        let (a, b) = pair(1);
         let e = m.begin([&a, &b]);
         m.fill(e, &a, &ks, &[1], 300, 200);
         assert!(m.len() < 10, "expired keys swept: {}", m.len());
+    }
+
+    /// Both of a request's buckets are one entry; a third bucket of the
+    /// client takes the older one's place.
+    #[test]
+    fn a_client_holds_its_two_latest_buckets_in_one_entry() {
+        let m = Mirror::default();
+        read(&m, [1, 0], [2, 0]);
+        assert_eq!(m.len(), 1);
+        let (c, next) = (key(C), key(C + 1));
+        let e = m.begin([&c, &next]);
+        m.fill(e, &c, &kinds(), &[2, 0], 1000, 0);
+        m.fill(e, &next, &kinds(), &[5, 0], 1000, 0);
+        assert_eq!(m.len(), 1);
+        assert_eq!(get(&m, &kinds(), 0), None, "the first bucket made room");
+        let held = m.get([&c, &next], &kinds(), 0).map(|c| c.map(|c| c.to_vec()));
+        assert_eq!(held, Some([vec![2, 0], vec![5, 0]]));
+        m.invalidate(&c);
+        m.invalidate(&next);
+        assert!(m.is_empty(), "an entry goes with its last bucket");
     }
 }

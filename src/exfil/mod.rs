@@ -18,6 +18,7 @@
 pub mod key;
 pub mod local;
 pub mod mirror;
+mod pair;
 pub mod redis_store;
 pub mod window;
 
@@ -264,11 +265,12 @@ impl Exfil {
         peer: IpAddr,
     ) -> Option<Charge> {
         // The feature off costs one atomic load per request.
-        if self.settings.load().settings.is_off() {
+        let live = self.settings.load();
+        if live.settings.is_off() {
             return None;
         }
         // Owned: it is held across the store's read.
-        let live = self.settings.load_full();
+        let live = arc_swap::Guard::into_inner(live);
         let settings = &live.settings;
         let budget = live.budgets.get(&policy.name)?.clone();
         let rule = &budget.rule;
@@ -284,7 +286,7 @@ impl Exfil {
         if let Some(shared) = &redis {
             let expires_ms = now + keep(rule).as_millis() as u64;
             let timeout = settings.read_timeout;
-            counts = shared.store.read(&prev, &cur, &budget.kinds, timeout, expires_ms).await;
+            counts = shared.store.read(&prev, &cur, &budget.kinds, timeout, now, expires_ms).await;
             source = if counts.is_some() { Source::Redis } else { Source::LocalFallback };
         }
         let decision = match counts {
@@ -296,10 +298,8 @@ impl Exfil {
             }
             counts => {
                 let (p, c) = counts.unwrap_or_else(|| {
-                    (
-                        self.local.read(&prev, &budget.kinds, now),
-                        self.local.read(&cur, &budget.kinds, now),
-                    )
+                    let [p, c] = self.local.read([&prev, &cur], &budget.kinds, now);
+                    (p, c)
                 });
                 over(rule, &p, &c, pos.prev_weight)
             }

@@ -61,6 +61,7 @@ use redis::AsyncConnectionConfig;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::key::{BucketKey, Hasher, Scopes};
+use super::local::Counts;
 use super::mirror::Mirror;
 use crate::metrics::{exfil_op, ExfilMetrics};
 
@@ -86,10 +87,10 @@ pub const WRITE_LINGER: Duration = Duration::from_millis(2);
 const MAX_JOINED: usize = 1024;
 
 /// The counts of the previous and the current bucket, per kind.
-pub type Counts = (Vec<u64>, Vec<u64>);
+pub type BothCounts = (Counts, Counts);
 
 /// Reads in flight, by current bucket, with the requests waiting on each.
-type InFlight = Mutex<HashMap<BucketKey, Vec<oneshot::Sender<Option<Counts>>>, Hasher>>;
+type InFlight = Mutex<HashMap<BucketKey, Vec<oneshot::Sender<Option<BothCounts>>>, Hasher>>;
 
 /// One charge on its way to Redis.
 pub struct Write {
@@ -172,7 +173,7 @@ struct Read {
     /// The mirror's epoch when the read began, if its answer may be kept.
     epoch: Option<u64>,
     expires_ms: u64,
-    reply: oneshot::Sender<Option<Counts>>,
+    reply: oneshot::Sender<Option<BothCounts>>,
 }
 
 /// The request whose read others wait on. Dropped (answered or cancelled)
@@ -184,14 +185,14 @@ struct Leader<'a> {
 }
 
 impl Leader<'_> {
-    fn answer(self, counts: &Option<Counts>) {
+    fn answer(self, counts: &Option<BothCounts>) {
         let waiters = self.take();
         for w in waiters {
             let _ = w.send(counts.clone());
         }
     }
 
-    fn take(&self) -> Vec<oneshot::Sender<Option<Counts>>> {
+    fn take(&self) -> Vec<oneshot::Sender<Option<BothCounts>>> {
         let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(self.key).unwrap_or_default()
     }
@@ -269,14 +270,14 @@ impl RedisStore {
         cur: &BucketKey,
         kinds: &Arc<[Arc<str>]>,
         timeout: Duration,
+        now_ms: u64,
         expires_ms: u64,
-    ) -> Option<Counts> {
+    ) -> Option<BothCounts> {
         if !self.is_up() {
             return None;
         }
         if self.is_tracking() {
-            let now = super::window::now_ms();
-            if let Some([p, c]) = self.link.mirror.get([prev, cur], kinds, now) {
+            if let Some([p, c]) = self.link.mirror.get([prev, cur], kinds, now_ms) {
                 self.link.hits.inc();
                 return Some((p, c));
             }
@@ -326,7 +327,7 @@ impl RedisStore {
         kinds: &Arc<[Arc<str>]>,
         timeout: Duration,
         expires_ms: u64,
-    ) -> Option<Counts> {
+    ) -> Option<BothCounts> {
         let (reply, answer) = oneshot::channel();
         let epoch = self.is_tracking().then(|| self.link.mirror.begin([prev, cur]));
         let read = Read { keys: [*prev, *cur], kinds: kinds.clone(), epoch, expires_ms, reply };
@@ -401,7 +402,7 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
                 let now = super::window::now_ms();
                 for r in batch.drain(..) {
                     let (p, c) = (values.next(), values.next());
-                    let counts: Option<Counts> = p.zip(c).map(|(p, c)| (flat(p), flat(c)));
+                    let counts: Option<BothCounts> = p.zip(c).map(|(p, c)| (flat(p), flat(c)));
                     if let (Some(epoch), Some((p, c))) = (r.epoch, &counts) {
                         for (key, n) in r.keys.iter().zip([p, c]) {
                             link.mirror.fill(epoch, key, &r.kinds, n, r.expires_ms, now);
