@@ -152,6 +152,13 @@ impl BucketKey {
     /// clients), so written piece by piece rather than through `write!`.
     pub fn redis_name(&self, prefix: &str, scopes: &Scopes) -> String {
         let mut name = String::with_capacity(prefix.len() + 96);
+        self.write_redis_name(prefix, scopes, &mut name);
+        name
+    }
+
+    /// Appends the [`BucketKey::redis_name`] to `name` (the writer reuses
+    /// one buffer for every key of a batch).
+    pub fn write_redis_name(&self, prefix: &str, scopes: &Scopes, name: &mut String) {
         name.push_str(prefix);
         scopes.with_name(self.scope, |scope| name.push_str(scope));
         let mut digits = itoa::Buffer::new();
@@ -164,7 +171,6 @@ impl BucketKey {
         name.push_str(std::str::from_utf8(&hex).unwrap_or_default());
         name.push(':');
         name.push_str(digits.format(self.bucket));
-        name
     }
 
     /// The key a [`BucketKey::redis_name`] was made from; `None` for a name

@@ -207,11 +207,22 @@ impl Mirror {
 
     /// Redis answered a write: `kind` of `key` is now `total`.
     pub fn confirm(&self, key: &BucketKey, kind: &Arc<str>, total: u64) {
+        self.confirm_all([(key, kind, total)]);
+    }
+
+    /// [`Mirror::confirm`] for each of a write pipeline's answers, under
+    /// one lock.
+    pub fn confirm_all<'a>(
+        &self,
+        answers: impl IntoIterator<Item = (&'a BucketKey, &'a Arc<str>, u64)>,
+    ) {
         let mut inner = self.lock();
-        match inner.slot(key) {
-            Some(Slot::Known { counts, .. }) => merge_max(counts, kind, total),
-            Some(Slot::Pending { spoiled }) => *spoiled = true,
-            None => {}
+        for (key, kind, total) in answers {
+            match inner.slot(key) {
+                Some(Slot::Known { counts, .. }) => merge_max(counts, kind, total),
+                Some(Slot::Pending { spoiled }) => *spoiled = true,
+                None => {}
+            }
         }
     }
 

@@ -148,6 +148,12 @@ impl Link {
         key.redis_name(&self.prefix, &self.scopes)
     }
 
+    /// `key`'s name in Redis, written into `name` (emptied first).
+    fn name_into(&self, key: &BucketKey, name: &mut String) {
+        name.clear();
+        key.write_redis_name(&self.prefix, &self.scopes, name);
+    }
+
     fn connection(&self) -> Option<MultiplexedConnection> {
         if !self.up.load(Ordering::SeqCst) {
             return None;
@@ -425,6 +431,8 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
 /// it as one pipeline; the increments' answers (totals) go to the mirror.
 async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(BATCH);
+    // Every key's name is written here in turn: a command copies it.
+    let mut name = String::new();
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         if batch.len() < BATCH {
             tokio::time::sleep(WRITE_LINGER).await;
@@ -443,12 +451,12 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Queued>) {
         let sums = coalesce(batch.drain(..));
         let mut pipe = redis::pipe();
         for s in &sums {
-            let name = link.name(&s.write.key);
+            link.name_into(&s.write.key, &mut name);
             for (kind, n) in &s.write.counts {
-                pipe.cmd("HINCRBY").arg(&name).arg(&**kind).arg(*n);
+                pipe.cmd("HINCRBY").arg(name.as_str()).arg(&**kind).arg(*n);
             }
             if s.expire {
-                pipe.cmd("PEXPIRE").arg(&name).arg(s.write.ttl.as_millis() as u64).ignore();
+                pipe.cmd("PEXPIRE").arg(name.as_str()).arg(s.write.ttl.as_millis() as u64).ignore();
             }
         }
         let sent = pipe.query_async::<Vec<i64>>(&mut conn);
@@ -459,12 +467,12 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Queued>) {
         }
         let totals: Vec<u64> = totals.into_iter().map(|t| t.max(0) as u64).collect();
         if link.tracking.load(Ordering::SeqCst) {
-            let mut at = totals.iter();
-            for s in &sums {
-                for ((kind, _), total) in s.write.counts.iter().zip(&mut at) {
-                    link.mirror.confirm(&s.write.key, kind, *total);
-                }
-            }
+            let answered = sums
+                .iter()
+                .flat_map(|s| s.write.counts.iter().map(|(kind, _)| (&s.write.key, kind)))
+                .zip(&totals)
+                .map(|((key, kind), total)| (key, kind, *total));
+            link.mirror.confirm_all(answered);
         }
         let late = late_expiries(&sums, &totals);
         if late.is_empty() {
@@ -472,7 +480,8 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Queued>) {
         }
         let mut pipe = redis::pipe();
         for s in late {
-            pipe.cmd("PEXPIRE").arg(link.name(&s.write.key)).arg(s.write.ttl.as_millis() as u64);
+            link.name_into(&s.write.key, &mut name);
+            pipe.cmd("PEXPIRE").arg(name.as_str()).arg(s.write.ttl.as_millis() as u64);
         }
         answered(&link, pipe.exec_async(&mut conn)).await;
     }
