@@ -216,7 +216,7 @@ pub struct ExfilSettings {
     pub store: StoreSettings,
     pub on_store_error: OnStoreError,
     pub read_timeout: Duration,
-    /// Key of the client-identifier HMAC (never printed).
+    /// Key the client identifiers are hashed under (never printed).
     pub hash_key: Vec<u8>,
     /// Rules by policy name; a policy missing here has no budget.
     pub rules: HashMap<String, Arc<BudgetRule>>,
