@@ -34,7 +34,7 @@ pub(crate) type KindCounts = SmallVec<[(Arc<str>, u64); 2]>;
 pub type Counts = SmallVec<[u64; 4]>;
 
 /// The counts of `kinds` in `counts` (0 for a kind it lacks), in order.
-pub(crate) fn counts_of(counts: Option<&KindCounts>, kinds: &[Arc<str>]) -> Counts {
+fn counts_of(counts: Option<&KindCounts>, kinds: &[Arc<str>]) -> Counts {
     kinds
         .iter()
         .map(|kind| {
