@@ -503,7 +503,7 @@ const LATER_MS: u64 = u64::MAX / 2;
 
 /// A read's answer as plain vectors, to compare with literals.
 fn plain(counts: Option<BothCounts>) -> Option<(Vec<u64>, Vec<u64>)> {
-    counts.map(|(p, c)| (p.to_vec(), c.to_vec()))
+    counts.map(|[p, c]| (p.to_vec(), c.to_vec()))
 }
 
 /// Overlapping reads of one client's buckets share one round trip: while
@@ -618,7 +618,7 @@ async fn the_mirror_answers_reads_and_follows_every_change() {
     let _: () = redis::cmd("PEXPIRE").arg(&name).arg(600_000).query(&mut conn).unwrap();
     let kinds = kinds(&["card"]);
     let read = || store.read(&prev, &cur, &kinds, Duration::from_secs(3), now_ms(), LATER_MS);
-    let card = |counts: Option<BothCounts>| counts.expect("redis answers").1[0];
+    let card = |counts: Option<BothCounts>| counts.expect("redis answers")[1][0];
     let hits = || metrics.exfiltration.mirror_reads_total.with_label_values(&["hit"]).get();
     // An answer is not kept when an invalidation reaches the store while
     // the read is out (here: the seeding's own, which Redis broadcast just

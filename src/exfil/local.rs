@@ -4,20 +4,19 @@
 //! replica served).
 //!
 //! One map entry per client series (scope, window, client) holds its two
-//! most recent buckets ([`BucketPair`]): a request's read of the previous
+//! most recent buckets ([`BucketPair`](pair::BucketPair)): a request's read of the previous
 //! and the current bucket is one look-up, and its charge a second one.
 //!
 //! Memory is bounded: buckets expire and are swept when the map grows;
 //! past [`MAX_ENTRIES`] live entries, new clients are not tracked (logged
 //! and counted as a store error) rather than growing without bound.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use smallvec::SmallVec;
 
-use super::key::{BucketKey, Hasher, Series};
-use super::pair::BucketPair;
+use super::key::BucketKey;
+use super::pair::{self, PairMap};
 
 /// Most client series held, two buckets each.
 pub const MAX_ENTRIES: usize = 100_000;
@@ -52,7 +51,7 @@ struct Bucket {
 /// Per-client counters.
 #[derive(Default)]
 pub struct LocalStore {
-    map: Mutex<HashMap<Series, BucketPair<Bucket>, Hasher>>,
+    map: Mutex<PairMap<Bucket>>,
 }
 
 /// True when two kind names are the same: nearly always the same
@@ -67,14 +66,10 @@ impl LocalStore {
     /// current bucket, one series: one look-up.
     pub fn read(&self, keys: [&BucketKey; 2], kinds: &[Arc<str>], now_ms: u64) -> [Counts; 2] {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let series = keys[0].series();
-        let pair = map.get(&series);
-        let one = |key: &BucketKey| {
-            let pair = if key.series() == series { pair } else { map.get(&key.series()) };
-            let bucket = pair.and_then(|p| p.get(key.bucket)).filter(|b| b.expires_ms > now_ms);
-            counts_of(bucket.map(|b| &b.counts), kinds)
-        };
-        [one(keys[0]), one(keys[1])]
+        pair::both(&map, keys).map(|bucket| {
+            let live = bucket.filter(|b| b.expires_ms > now_ms);
+            counts_of(live.map(|b| &b.counts), kinds)
+        })
     }
 
     /// Adds `counts` to bucket `key`. False when the store is full and the
@@ -93,7 +88,7 @@ impl LocalStore {
             Some(pair) => pair,
             None => {
                 if map.len() >= MAX_ENTRIES {
-                    sweep(&mut map, now_ms);
+                    pair::sweep(&mut map, |b: &Bucket| b.expires_ms > now_ms);
                     if map.len() >= MAX_ENTRIES {
                         return false;
                     }
@@ -122,14 +117,6 @@ impl LocalStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// Drops expired buckets, and the series left with none.
-fn sweep(map: &mut HashMap<Series, BucketPair<Bucket>, Hasher>, now_ms: u64) {
-    map.retain(|_, pair| {
-        pair.retain(|b| b.expires_ms > now_ms);
-        !pair.is_empty()
-    });
 }
 
 #[cfg(test)]

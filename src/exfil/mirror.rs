@@ -30,12 +30,11 @@
 //! This module is synchronous and knows nothing of Redis's protocol; it
 //! never holds a key it was not told and never grows past [`MAX_ENTRIES`].
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::key::{BucketKey, Hasher, Series};
+use super::key::BucketKey;
 use super::local::{same_kind, Counts, KindCounts};
-use super::pair::BucketPair;
+use super::pair::{self, PairMap};
 
 /// Most client series held, two buckets each; past it (after a sweep of
 /// expired buckets) new clients are read from Redis every time rather
@@ -53,8 +52,8 @@ enum Slot {
 
 struct Inner {
     /// A client series' two most recent buckets in one entry, so that a
-    /// request's read is one look-up ([`BucketPair`]).
-    map: HashMap<Series, BucketPair<Slot>, Hasher>,
+    /// request's read is one look-up ([`BucketPair`](pair::BucketPair)).
+    map: PairMap<Slot>,
     /// Bumped by every [`Mirror::clear`]: answers to reads begun before it
     /// are not kept.
     epoch: u64,
@@ -85,7 +84,7 @@ pub struct Mirror {
 
 impl Default for Mirror {
     fn default() -> Self {
-        Mirror { inner: Mutex::new(Inner { map: HashMap::default(), epoch: 0 }) }
+        Mirror { inner: Mutex::new(Inner { map: PairMap::default(), epoch: 0 }) }
     }
 }
 
@@ -104,19 +103,15 @@ impl Mirror {
         now_ms: u64,
     ) -> Option<[Counts; 2]> {
         let inner = self.lock();
-        let series = keys[0].series();
-        let pair = inner.map.get(&series);
-        let one = |key: &BucketKey| {
-            let pair = if key.series() == series { pair } else { inner.map.get(&key.series()) };
-            match pair?.get(key.bucket)? {
-                Slot::Known { counts, expires_ms } if *expires_ms > now_ms => kinds
-                    .iter()
-                    .map(|kind| counts.iter().find(|(k, _)| same_kind(k, kind)).map(|(_, n)| *n))
-                    .collect::<Option<Counts>>(),
-                _ => None,
-            }
+        let one = |slot: Option<&Slot>| match slot? {
+            Slot::Known { counts, expires_ms } if *expires_ms > now_ms => kinds
+                .iter()
+                .map(|kind| counts.iter().find(|(k, _)| same_kind(k, kind)).map(|(_, n)| *n))
+                .collect::<Option<Counts>>(),
+            _ => None,
         };
-        Some([one(keys[0])?, one(keys[1])?])
+        let [p, c] = pair::both(&inner.map, keys);
+        Some([one(p)?, one(c)?])
     }
 
     /// Notes that a read of `keys` is being sent; returns the epoch to hand
@@ -171,12 +166,9 @@ impl Mirror {
             None => {}
         }
         if inner.map.len() >= MAX_ENTRIES {
-            let expired =
-                |s: &Slot| matches!(s, Slot::Known { expires_ms, .. } if *expires_ms <= now_ms);
-            inner.map.retain(|_, pair| {
-                pair.retain(|s| !expired(s));
-                !pair.is_empty()
-            });
+            let live =
+                |s: &Slot| !matches!(s, Slot::Known { expires_ms, .. } if *expires_ms <= now_ms);
+            pair::sweep(&mut inner.map, live);
         }
     }
 
@@ -205,13 +197,8 @@ impl Mirror {
         }
     }
 
-    /// Redis answered a write: `kind` of `key` is now `total`.
-    pub fn confirm(&self, key: &BucketKey, kind: &Arc<str>, total: u64) {
-        self.confirm_all([(key, kind, total)]);
-    }
-
-    /// [`Mirror::confirm`] for each of a write pipeline's answers, under
-    /// one lock.
+    /// Redis answered a write pipeline: for each answer, `kind` of `key` is
+    /// now `total`. One lock for the whole pipeline.
     pub fn confirm_all<'a>(
         &self,
         answers: impl IntoIterator<Item = (&'a BucketKey, &'a Arc<str>, u64)>,
@@ -304,9 +291,9 @@ mod tests {
         assert_eq!(get(&m, &kinds(), 0), Some([vec![1, 0], vec![4, 3]]));
         // Redis's answer to that write (and to another replica's earlier
         // charge) only ever raises a count.
-        m.confirm(&key(C), &"card".into(), 3);
+        m.confirm_all([(&key(C), &"card".into(), 3)]);
         assert_eq!(get(&m, &kinds(), 0), Some([vec![1, 0], vec![4, 3]]));
-        m.confirm(&key(C), &"card".into(), 6);
+        m.confirm_all([(&key(C), &"card".into(), 6)]);
         assert_eq!(get(&m, &kinds(), 0), Some([vec![1, 0], vec![6, 3]]));
         // A kind the read did not ask for is a miss.
         let more: Vec<Arc<str>> = vec!["card".into(), "iban".into()];
@@ -341,7 +328,7 @@ mod tests {
             ("own charge", |m| {
                 let _ = m.charge(&key(C), &[("card".into(), 1)]);
             }),
-            ("write answered", |m| m.confirm(&key(C), &"card".into(), 9)),
+            ("write answered", |m| m.confirm_all([(&key(C), &"card".into(), 9)])),
             ("cleared", |m| m.clear()),
         ];
         for (what, touch) in cases {

@@ -297,10 +297,8 @@ impl Exfil {
                 Decision::StoreUnavailable
             }
             counts => {
-                let (p, c) = counts.unwrap_or_else(|| {
-                    let [p, c] = self.local.read([&prev, &cur], &budget.kinds, now);
-                    (p, c)
-                });
+                let [p, c] =
+                    counts.unwrap_or_else(|| self.local.read([&prev, &cur], &budget.kinds, now));
                 over(rule, &p, &c, pos.prev_weight)
             }
         };

@@ -11,6 +11,32 @@
 //! oldest when time moves forward; the one "in the future" after the clock
 //! was stepped back, so the buckets read next are the ones kept).
 
+use std::collections::HashMap;
+
+use super::key::{BucketKey, Hasher, Series};
+
+/// A store's map: one entry per client series.
+pub(crate) type PairMap<T> = HashMap<Series, BucketPair<T>, Hasher>;
+
+/// The values of a request's two buckets (its previous and its current,
+/// one series: one look-up), each if held.
+pub(crate) fn both<'m, T>(map: &'m PairMap<T>, keys: [&BucketKey; 2]) -> [Option<&'m T>; 2] {
+    let series = keys[0].series();
+    let pair = map.get(&series);
+    keys.map(|key| {
+        let pair = if key.series() == series { pair } else { map.get(&key.series()) };
+        pair?.get(key.bucket)
+    })
+}
+
+/// Drops the buckets `keep` says no to, and the series left with none.
+pub(crate) fn sweep<T>(map: &mut PairMap<T>, keep: impl Fn(&T) -> bool) {
+    map.retain(|_, pair| {
+        pair.retain(&keep);
+        !pair.is_empty()
+    });
+}
+
 /// Up to two buckets' values of type `T`, by bucket number.
 pub(crate) struct BucketPair<T> {
     slots: [Option<(u64, T)>; 2],

@@ -87,7 +87,7 @@ pub const WRITE_LINGER: Duration = Duration::from_millis(2);
 const MAX_JOINED: usize = 1024;
 
 /// The counts of the previous and the current bucket, per kind.
-pub type BothCounts = (Counts, Counts);
+pub type BothCounts = [Counts; 2];
 
 /// Reads in flight, by current bucket, with the requests waiting on each.
 type InFlight = Mutex<HashMap<BucketKey, Vec<oneshot::Sender<Option<BothCounts>>>, Hasher>>;
@@ -283,9 +283,9 @@ impl RedisStore {
             return None;
         }
         if self.is_tracking() {
-            if let Some([p, c]) = self.link.mirror.get([prev, cur], kinds, now_ms) {
+            if let Some(counts) = self.link.mirror.get([prev, cur], kinds, now_ms) {
                 self.link.hits.inc();
-                return Some((p, c));
+                return Some(counts);
             }
             self.link.misses.inc();
         }
@@ -408,9 +408,9 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
                 let now = super::window::now_ms();
                 for r in batch.drain(..) {
                     let (p, c) = (values.next(), values.next());
-                    let counts: Option<BothCounts> = p.zip(c).map(|(p, c)| (flat(p), flat(c)));
-                    if let (Some(epoch), Some((p, c))) = (r.epoch, &counts) {
-                        for (key, n) in r.keys.iter().zip([p, c]) {
+                    let counts: Option<BothCounts> = p.zip(c).map(|(p, c)| [flat(p), flat(c)]);
+                    if let (Some(epoch), Some(counts)) = (r.epoch, &counts) {
+                        for (key, n) in r.keys.iter().zip(counts) {
                             link.mirror.fill(epoch, key, &r.kinds, n, r.expires_ms, now);
                         }
                     }
