@@ -327,7 +327,7 @@ fn scan_stream(
                     "end": f.end,
                     "brand": f.brand.map(|b| b.as_str()),
                     "action": f.action.as_str(),
-                    "fingerprint": f.fingerprint.to_string(),
+                    "fingerprint": f.fingerprint.map(|f| f.to_string()),
                 });
                 writeln!(out, "{line}").map_err(ScanError::Output)?;
             }

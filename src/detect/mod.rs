@@ -258,7 +258,9 @@ pub struct Finding {
     pub end: u64,
     pub brand: Option<Brand>,
     pub action: Action,
-    pub fingerprint: Fingerprint,
+    /// `None` only after [`Scanner::stop_fingerprints`], for a finding
+    /// whose action needs no MAC (a `hash` token always has one).
+    pub fingerprint: Option<Fingerprint>,
 }
 
 /// A validator a custom rule may require of its match.

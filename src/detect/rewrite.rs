@@ -101,7 +101,9 @@ fn mask_class(w: &mut [u8], class: fn(&u8) -> bool, from: usize, to: usize) {
 
 /// Writes the rewrite of `raw` for `action`; returns the action actually
 /// applied (redact and hash fall back to a digits-only mask for a bare JSON
-/// number, which they would otherwise turn into invalid JSON).
+/// number, which they would otherwise turn into invalid JSON). `mac` is the
+/// value's MAC, which a `hash` token is made of: the scanner always passes
+/// it with that action; without it the value is redacted, never passed.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write(
     out: &mut Vec<u8>,
@@ -112,7 +114,7 @@ pub(crate) fn write(
     action: Action,
     card_mask: CardMask,
     json_number: bool,
-    mac: &[u8; 32],
+    mac: Option<&[u8; 32]>,
 ) -> Action {
     match action {
         Action::Detect => {
@@ -127,13 +129,19 @@ pub(crate) fn write(
             mask(out, kind, raw, keep_prefix, card_mask, true);
             Action::Mask
         }
+        Action::Hash => match mac {
+            Some(mac) => {
+                token(out, name, mac);
+                Action::Hash
+            }
+            None => {
+                redact(out, name);
+                Action::Redact
+            }
+        },
         Action::Redact => {
             redact(out, name);
             Action::Redact
-        }
-        Action::Hash => {
-            token(out, name, mac);
-            Action::Hash
         }
     }
 }
@@ -294,12 +302,15 @@ mod tests {
     #[test]
     fn redact_and_token() {
         // (action, bare JSON number, mac byte, output, action applied)
-        let cases: &[(Action, bool, u8, &str, Action)] = &[
-            (Action::Redact, false, 7, "[REDACTED:card]", Action::Redact),
-            (Action::Hash, false, 0xab, "tok_card_abababababababab", Action::Hash),
+        let cases: &[(Action, bool, Option<u8>, &str, Action)] = &[
+            (Action::Redact, false, Some(7), "[REDACTED:card]", Action::Redact),
+            (Action::Redact, false, None, "[REDACTED:card]", Action::Redact),
+            (Action::Hash, false, Some(0xab), "tok_card_abababababababab", Action::Hash),
             // A bare JSON number cannot become a token: digits-only mask
             // (of a whole card, so that the mask shows in the output).
-            (Action::Hash, true, 0xab, "9000000000001111", Action::Mask),
+            (Action::Hash, true, Some(0xab), "9000000000001111", Action::Mask),
+            // No MAC for a token: redacted, never passed.
+            (Action::Hash, false, None, "[REDACTED:card]", Action::Redact),
         ];
         for &(action, json, mac, want, applied) in cases {
             let mut o = Vec::new();
@@ -312,7 +323,7 @@ mod tests {
                 action,
                 CardMask::Last4,
                 json,
-                &[mac; 32],
+                mac.map(|m| [m; 32]).as_ref(),
             );
             assert_eq!(
                 (String::from_utf8(o).unwrap().as_str(), got),

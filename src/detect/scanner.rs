@@ -36,7 +36,9 @@ use super::seek::{
 use super::stream::{jwt_mask, Stream};
 use super::units::{self, Window};
 use super::view::{Hit, More, Probe, Shape, View, HISTORY};
-use super::{card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding, Kind};
+use super::{
+    card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding, Fingerprint, Kind,
+};
 
 const DIGIT: u8 = 1;
 const PHONE_START: u8 = 2;
@@ -151,6 +153,12 @@ pub struct Scanner {
     owned: Vec<u8>,
     spans: Vec<Span>,
     finished: bool,
+    /// See [`Scanner::limit_fingerprints`]; `None`: every finding gets
+    /// its fingerprint.
+    fingerprint_limit: Option<usize>,
+    /// The distinct fingerprints made while a limit is set (at most the
+    /// limit plus one).
+    made: Vec<Fingerprint>,
     /// For [`Scanner::exhaustive`] only: an overlapping automaton over the
     /// anchors, and every position probed.
     reference: Option<aho_corasick::AhoCorasick>,
@@ -184,8 +192,23 @@ impl Scanner {
             owned: Vec::new(),
             spans: Vec::new(),
             finished: false,
+            fingerprint_limit: None,
+            made: Vec::new(),
             reference: None,
         }
+    }
+
+    /// Findings get their fingerprint until `distinct + 1` distinct ones
+    /// have been made, the point where a list of the first `distinct` is
+    /// known to be incomplete (the audit line's); after that, only a
+    /// finding whose action needs the MAC (a `hash` token) has one, the
+    /// others `None`. A finding's MAC is most of what a value costs on a
+    /// dense page. The output bytes do not change. (A PEM key or long JWT,
+    /// rewritten as it streams, always has its fingerprint and is not
+    /// counted here: the limit is reached no earlier than such a list
+    /// is full.)
+    pub fn limit_fingerprints(&mut self, distinct: usize) {
+        self.fingerprint_limit = Some(distinct);
     }
 
     /// The reference scanner: probes every position with every detector and
@@ -628,17 +651,20 @@ impl Scanner {
     /// Writes the rewrite of the match at `p` (normalized by
     /// [`Scanner::judge`]) for `action`; returns its finding.
     fn rewrite(
-        &self,
+        &mut self,
         eng: &Engine,
         p: usize,
         hit: Hit,
         action: Action,
         out: &mut Vec<u8>,
     ) -> Finding {
+        let wanted = self.fingerprint_limit.is_none_or(|n| self.made.len() <= n);
         let raw = &self.buf[p..p + hit.len];
-        let mut mac = eng.mac(hit.kind);
-        mac.update(&self.norm);
-        let mac = fingerprint::finish(mac);
+        let mac = (wanted || action == Action::Hash).then(|| {
+            let mut mac = eng.mac(hit.kind);
+            mac.update(&self.norm);
+            fingerprint::finish(mac)
+        });
         let json_number = self.hint == ContentHint::Json && json_number_context(&self.buf, p, raw);
         let name = eng.kind_name(hit.kind);
         let applied = rewrite::write(
@@ -650,16 +676,22 @@ impl Scanner {
             action,
             eng.card_mask(),
             json_number,
-            &mac,
+            mac.as_ref(),
         );
         let start = self.base + p as u64;
+        let fingerprint = mac.as_ref().map(fingerprint::fingerprint);
+        if let (true, Some(_), Some(fp)) = (wanted, self.fingerprint_limit, fingerprint) {
+            if !self.made.contains(&fp) {
+                self.made.push(fp);
+            }
+        }
         Finding {
             kind: hit.kind,
             start,
             end: start + hit.len as u64,
             brand: hit.brand,
             action: applied,
-            fingerprint: fingerprint::fingerprint(&mac),
+            fingerprint,
         }
     }
 }
@@ -895,6 +927,75 @@ mod tests {
     fn scan(e: &Arc<Engine>, s: &str, h: ContentHint) -> (String, Vec<Finding>) {
         let (o, f) = e.scan_all(s.as_bytes(), h);
         (String::from_utf8(o).unwrap(), f)
+    }
+
+    /// The first `n` distinct fingerprints of `findings`, and whether a
+    /// further distinct one followed: what the audit line lists.
+    fn first_distinct(findings: &[Finding], n: usize) -> (Vec<Fingerprint>, bool) {
+        let mut list = Vec::new();
+        for fp in findings.iter().filter_map(|f| f.fingerprint) {
+            if !list.contains(&fp) {
+                if list.len() == n {
+                    return (list, true);
+                }
+                list.push(fp);
+            }
+        }
+        (list, false)
+    }
+
+    /// With a fingerprint limit the output and every finding are the same
+    /// but for fingerprints past the limit; the first `limit` distinct and
+    /// whether more followed are the same; a `hash` token keeps its
+    /// fingerprint; and fingerprints are skipped, in one feed.
+    #[test]
+    fn a_fingerprint_limit_changes_nothing_a_list_of_that_length_shows() {
+        let engine = engine_with(|c| {
+            c.detectors = [(Kind::Card, Action::Hash), (Kind::Ssn, Action::Mask)]
+                .into_iter()
+                .chain([(Kind::Email, Action::Redact), (Kind::Iban, Action::Detect)])
+                .collect();
+        });
+        let mut mixed = String::new();
+        for i in 0..6 {
+            mixed.push_str(&format!("user{i}@example.com 822-43-802{i} 4111 1111 1111 1111\n"));
+        }
+        let json = r#"{"card":4111111111111111,"ssn":"822438021","to":"x@example.org"}"#;
+        // (input, hint, limit, some fingerprint skipped): `mixed` has 13
+        // distinct values (the card repeats), the IBAN line 2, the JSON 3.
+        let cases = [
+            (mixed.as_str(), ContentHint::Text, 0, true),
+            (mixed.as_str(), ContentHint::Text, 3, true),
+            (mixed.as_str(), ContentHint::Text, 12, false),
+            ("iban GB82 WEST 1234 5698 7654 32 and a@b.example.com", ContentHint::Text, 1, false),
+            (json, ContentHint::Json, 1, true),
+        ];
+        for (input, hint, limit, skips) in cases {
+            let what = format!("limit {limit}: {input}");
+            let mut whole = Scanner::new(engine.clone(), hint);
+            let (mut want_out, mut want) = (Vec::new(), Vec::new());
+            whole.feed(input.as_bytes(), &mut want_out, &mut want);
+            whole.finish(&mut want_out, &mut want);
+            assert!(want.iter().all(|f| f.fingerprint.is_some()), "{what}");
+
+            let mut lean = Scanner::new(engine.clone(), hint);
+            lean.limit_fingerprints(limit);
+            let (mut out, mut got) = (Vec::new(), Vec::new());
+            lean.feed(input.as_bytes(), &mut out, &mut got);
+            lean.finish(&mut out, &mut got);
+            assert_eq!(out, want_out, "{what}");
+            assert_eq!(got.len(), want.len(), "{what}");
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(Finding { fingerprint: w.fingerprint, ..g.clone() }, *w, "{what}");
+                assert!(g.fingerprint.is_none() || g.fingerprint == w.fingerprint, "{what}");
+                if w.action == Action::Hash {
+                    assert_eq!(g.fingerprint, w.fingerprint, "{what}");
+                }
+            }
+            assert_eq!(first_distinct(&got, limit), first_distinct(&want, limit), "{what}");
+            let skipped = got.iter().filter(|f| f.fingerprint.is_none()).count();
+            assert_eq!(skipped > 0, skips, "{what}: {skipped} skipped");
+        }
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Stream {
             end,
             brand: None,
             action: self.action,
-            fingerprint: fingerprint::fingerprint(&mac),
+            fingerprint: Some(fingerprint::fingerprint(&mac)),
         }
     }
 

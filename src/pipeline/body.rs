@@ -30,6 +30,7 @@ use super::error::UpstreamError;
 use super::report::Report;
 use super::transform::{Events, Limit, Transform};
 use super::{BoxError, ResponseContext, RouteCounters};
+use crate::audit::MAX_FINGERPRINTS;
 use crate::config::policy::OverLimit;
 use crate::detect::{ContentHint, Finding, Scanner};
 
@@ -102,7 +103,10 @@ where
         encoder: Option<Encoder>,
     ) -> ScanBody<B> {
         let enforce = !ctx.policy.monitor();
-        let scanner = Scanner::new(ctx.policy.engine.clone(), hint);
+        let mut scanner = Scanner::new(ctx.policy.engine.clone(), hint);
+        // The audit line lists the first MAX_FINGERPRINTS distinct: past
+        // them the report uses none, so none are made.
+        scanner.limit_fingerprints(MAX_FINGERPRINTS);
         let observer =
             ctx.inventory.as_ref().map(|x| x.observer(hint, ctx.policy.engine.max_hold()));
         let limit = Limit {

@@ -95,12 +95,15 @@ impl Report {
         let n = self.counts.entry(f.kind).or_insert(0);
         *n += 1;
         // Once the list is full and known to be truncated, nothing a
-        // finding's fingerprint could do changes it: skip the search.
-        if !self.truncated && !self.fingerprints.contains(&f.fingerprint) {
-            if self.fingerprints.len() < MAX_FINGERPRINTS {
-                self.fingerprints.push(f.fingerprint);
-            } else {
-                self.truncated = true;
+        // finding's fingerprint could do changes it: skip the search. (The
+        // scanner stops making them then: `Scanner::limit_fingerprints`.)
+        if let (false, Some(fp)) = (self.truncated, f.fingerprint) {
+            if !self.fingerprints.contains(&fp) {
+                if self.fingerprints.len() < MAX_FINGERPRINTS {
+                    self.fingerprints.push(fp);
+                } else {
+                    self.truncated = true;
+                }
             }
         }
         if enforce && f.action != Action::Detect {

@@ -115,11 +115,13 @@ impl Report {
             .with_label_values(&[&self.ctx.route, policy.engine.kind_name(f.kind), action])
             .inc();
         *self.counts.entry(f.kind).or_default() += 1;
-        if !self.truncated && !self.fingerprints.contains(&f.fingerprint) {
-            if self.fingerprints.len() < MAX_FINGERPRINTS {
-                self.fingerprints.push(f.fingerprint);
-            } else {
-                self.truncated = true;
+        if let (false, Some(fp)) = (self.truncated, f.fingerprint) {
+            if !self.fingerprints.contains(&fp) {
+                if self.fingerprints.len() < MAX_FINGERPRINTS {
+                    self.fingerprints.push(fp);
+                } else {
+                    self.truncated = true;
+                }
             }
         }
         if blocks && policy.monitor() {
@@ -316,9 +318,13 @@ where
 
     let scan = format.take().map(|format| {
         let hint = if format == Format::Json { ContentHint::Json } else { ContentHint::Text };
+        // The audit line lists the first MAX_FINGERPRINTS distinct (the
+        // query's first): the body's scanner stops making them no earlier.
+        let mut scanner = Scanner::new(policy.engine.clone(), hint);
+        scanner.limit_fingerprints(MAX_FINGERPRINTS);
         Scan {
             projection: Projection::new(&format, retain),
-            scanner: Scanner::new(policy.engine.clone(), hint),
+            scanner,
             scanned: Vec::new(),
             out: Vec::new(),
             findings: Vec::new(),
