@@ -258,8 +258,9 @@ pub struct Finding {
     pub end: u64,
     pub brand: Option<Brand>,
     pub action: Action,
-    /// `None` only after [`Scanner::stop_fingerprints`], for a finding
-    /// whose action needs no MAC (a `hash` token always has one).
+    /// `None` only past the limit set with
+    /// [`Scanner::limit_fingerprints`], for a finding whose action needs no
+    /// MAC (a `hash` token always has one).
     pub fingerprint: Option<Fingerprint>,
 }
 
