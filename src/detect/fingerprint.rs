@@ -43,6 +43,48 @@ pub(crate) fn finish(m: HmacSha256) -> [u8; 32] {
     m.finalize().into_bytes().into()
 }
 
+/// The first `cap` distinct fingerprints of a run of findings, and whether
+/// another distinct one followed: what an audit line lists. A scanner with
+/// [`Scanner::limit_fingerprints`](super::Scanner::limit_fingerprints)
+/// keeps one to know when to stop making them, so it stops exactly where a
+/// report's list of the same cap is truncated.
+#[derive(Clone, Debug)]
+pub struct FingerprintList {
+    list: Vec<Fingerprint>,
+    cap: usize,
+    truncated: bool,
+}
+
+impl FingerprintList {
+    pub fn new(cap: usize) -> FingerprintList {
+        FingerprintList { list: Vec::new(), cap, truncated: false }
+    }
+
+    /// Notes a finding's fingerprint (`None`: the scanner made none, past
+    /// its limit).
+    pub fn add(&mut self, fingerprint: Option<Fingerprint>) {
+        // Once the list is full and known to be truncated, nothing a
+        // finding's fingerprint could do changes it: skip the search.
+        let Some(fp) = fingerprint.filter(|_| !self.truncated) else { return };
+        if !self.list.contains(&fp) {
+            if self.list.len() < self.cap {
+                self.list.push(fp);
+            } else {
+                self.truncated = true;
+            }
+        }
+    }
+
+    pub fn as_slice(&self) -> &[Fingerprint] {
+        &self.list
+    }
+
+    /// True once a distinct fingerprint past the first `cap` was added.
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+}
+
 pub(crate) fn fingerprint(mac: &[u8; 32]) -> Fingerprint {
     let mut f = [0u8; 12];
     f.copy_from_slice(&mac[..12]);
@@ -96,6 +138,34 @@ mod tests {
         assert_ne!(a, c);
         assert_eq!(effective_key(b""), effective_key(b""));
         assert_eq!(effective_key(b"x"), b"x".to_vec());
+    }
+
+    /// The first `cap` distinct, in order; truncated only when
+    /// another distinct one follows; a missing fingerprint changes nothing.
+    #[test]
+    fn fingerprint_list_keeps_the_first_distinct() {
+        const CAP: usize = 32;
+        let fp = |i: usize| Some(Fingerprint([i as u8; 12]));
+        // (fingerprints added, listed, truncated)
+        let cases: Vec<(Vec<Option<Fingerprint>>, usize, bool)> = vec![
+            (vec![], 0, false),
+            (vec![fp(1), fp(1), None, fp(2)], 2, false),
+            ((0..CAP).map(fp).chain([fp(0), None]).collect(), CAP, false),
+            ((0..=CAP).map(fp).collect(), CAP, true),
+            ((0..CAP + 5).map(fp).chain([None]).collect(), CAP, true),
+        ];
+        for (added, listed, truncated) in cases {
+            let mut l = FingerprintList::new(CAP);
+            for f in &added {
+                l.add(*f);
+            }
+            let what = format!("{} added", added.len());
+            assert_eq!((l.as_slice().len(), l.truncated()), (listed, truncated), "{what}");
+            let first: Vec<Fingerprint> = (0..listed).filter_map(fp).collect();
+            if added.first() == Some(&fp(0)) {
+                assert_eq!(l.as_slice(), first.as_slice(), "{what}");
+            }
+        }
     }
 
     #[test]

@@ -58,6 +58,7 @@ mod validate;
 mod view;
 
 pub use context::{ContextConfig, ContextWords, MAX_CONTEXT_WINDOW};
+pub use fingerprint::FingerprintList;
 pub use scanner::Scanner;
 use secrets::Secret;
 

@@ -37,7 +37,7 @@ use super::stream::{jwt_mask, Stream};
 use super::units::{self, Window};
 use super::view::{Hit, More, Probe, Shape, View, HISTORY};
 use super::{
-    card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding, Fingerprint, Kind,
+    card, iban, phone, ssn, Action, Anchor, ContentHint, Engine, Finding, FingerprintList, Kind,
 };
 
 const DIGIT: u8 = 1;
@@ -153,12 +153,10 @@ pub struct Scanner {
     owned: Vec<u8>,
     spans: Vec<Span>,
     finished: bool,
-    /// See [`Scanner::limit_fingerprints`]; `None`: every finding gets
-    /// its fingerprint.
-    fingerprint_limit: Option<usize>,
-    /// The distinct fingerprints made while a limit is set (at most the
-    /// limit plus one).
-    made: Vec<Fingerprint>,
+    /// See [`Scanner::limit_fingerprints`]: the distinct fingerprints made
+    /// so far, up to the limit; `None`: every finding gets its
+    /// fingerprint.
+    fingerprint_limit: Option<FingerprintList>,
     /// For [`Scanner::exhaustive`] only: an overlapping automaton over the
     /// anchors, and every position probed.
     reference: Option<aho_corasick::AhoCorasick>,
@@ -193,7 +191,6 @@ impl Scanner {
             spans: Vec::new(),
             finished: false,
             fingerprint_limit: None,
-            made: Vec::new(),
             reference: None,
         }
     }
@@ -208,7 +205,7 @@ impl Scanner {
     /// counted here: the limit is reached no earlier than such a list
     /// is full.)
     pub fn limit_fingerprints(&mut self, distinct: usize) {
-        self.fingerprint_limit = Some(distinct);
+        self.fingerprint_limit = Some(FingerprintList::new(distinct));
     }
 
     /// The reference scanner: probes every position with every detector and
@@ -658,7 +655,7 @@ impl Scanner {
         action: Action,
         out: &mut Vec<u8>,
     ) -> Finding {
-        let wanted = self.fingerprint_limit.is_none_or(|n| self.made.len() <= n);
+        let wanted = self.fingerprint_limit.as_ref().is_none_or(|l| !l.truncated());
         let raw = &self.buf[p..p + hit.len];
         let mac = (wanted || action == Action::Hash).then(|| {
             let mut mac = eng.mac(hit.kind);
@@ -680,10 +677,8 @@ impl Scanner {
         );
         let start = self.base + p as u64;
         let fingerprint = mac.as_ref().map(fingerprint::fingerprint);
-        if let (true, Some(_), Some(fp)) = (wanted, self.fingerprint_limit, fingerprint) {
-            if !self.made.contains(&fp) {
-                self.made.push(fp);
-            }
+        if let (true, Some(made)) = (wanted, &mut self.fingerprint_limit) {
+            made.add(fingerprint);
         }
         Finding {
             kind: hit.kind,
@@ -931,17 +926,12 @@ mod tests {
 
     /// The first `n` distinct fingerprints of `findings`, and whether a
     /// further distinct one followed: what the audit line lists.
-    fn first_distinct(findings: &[Finding], n: usize) -> (Vec<Fingerprint>, bool) {
-        let mut list = Vec::new();
-        for fp in findings.iter().filter_map(|f| f.fingerprint) {
-            if !list.contains(&fp) {
-                if list.len() == n {
-                    return (list, true);
-                }
-                list.push(fp);
-            }
+    fn first_distinct(findings: &[Finding], n: usize) -> (Vec<crate::detect::Fingerprint>, bool) {
+        let mut list = FingerprintList::new(n);
+        for f in findings {
+            list.add(f.fingerprint);
         }
-        (list, false)
+        (list.as_slice().to_vec(), list.truncated())
     }
 
     /// With a fingerprint limit the output and every finding are the same

@@ -13,7 +13,7 @@ use super::error::PipelineError;
 use super::{FindingCounter, ResponseContext, RouteCounters};
 use crate::access_log::ScanSummary;
 use crate::audit::{self, AuditRecord, MAX_FINGERPRINTS};
-use crate::detect::{Action, Engine, Finding, Fingerprint, Kind};
+use crate::detect::{Action, Engine, Finding, Fingerprint, FingerprintList, Kind};
 use crate::metrics::{skip_reason, MONITOR_ACTION};
 
 /// What one response showed, as metrics and the audit line see it.
@@ -24,8 +24,7 @@ pub(crate) struct Report {
     /// policy does not name (their action is the default, `detect`).
     extra_counters: Vec<(Kind, FindingCounter)>,
     counts: BTreeMap<Kind, u64>,
-    fingerprints: Vec<Fingerprint>,
-    truncated: bool,
+    fingerprints: FingerprintList,
     modified: bool,
     blocked: Option<&'static str>,
     would_block: Option<&'static str>,
@@ -45,8 +44,7 @@ impl Report {
             counters,
             extra_counters: Vec::new(),
             counts: BTreeMap::new(),
-            fingerprints: Vec::new(),
-            truncated: false,
+            fingerprints: FingerprintList::new(MAX_FINGERPRINTS),
             modified: false,
             blocked: None,
             would_block: None,
@@ -94,18 +92,7 @@ impl Report {
         }
         let n = self.counts.entry(f.kind).or_insert(0);
         *n += 1;
-        // Once the list is full and known to be truncated, nothing a
-        // finding's fingerprint could do changes it: skip the search. (The
-        // scanner stops making them then: `Scanner::limit_fingerprints`.)
-        if let (false, Some(fp)) = (self.truncated, f.fingerprint) {
-            if !self.fingerprints.contains(&fp) {
-                if self.fingerprints.len() < MAX_FINGERPRINTS {
-                    self.fingerprints.push(fp);
-                } else {
-                    self.truncated = true;
-                }
-            }
-        }
+        self.fingerprints.add(f.fingerprint);
         if enforce && f.action != Action::Detect {
             self.modified = true;
         }
@@ -187,8 +174,8 @@ impl Report {
                 counts,
                 actions,
                 would_actions,
-                fingerprints: &self.fingerprints,
-                truncated: self.truncated,
+                fingerprints: self.fingerprints.as_slice(),
+                truncated: self.fingerprints.truncated(),
                 blocked: self.blocked,
                 would_block: self.would_block,
                 complete,

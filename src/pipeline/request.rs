@@ -45,7 +45,7 @@ use super::report::{kind_maps, write_audit, AuditExtra};
 use super::{block, BoxError, ProxyBody, ResponseContext};
 use crate::audit::MAX_FINGERPRINTS;
 use crate::config::policy::OnError;
-use crate::detect::{ContentHint, Finding, Fingerprint, Kind, Scanner};
+use crate::detect::{ContentHint, Finding, FingerprintList, Kind, Scanner};
 use crate::inventory::collect::{Format, Projection};
 use crate::inventory::Collector;
 use crate::metrics::{request_block_reason, request_skip_reason, MONITOR_ACTION};
@@ -76,8 +76,7 @@ impl Verdict {
 struct Report {
     ctx: ResponseContext,
     counts: BTreeMap<Kind, u64>,
-    fingerprints: Vec<Fingerprint>,
-    truncated: bool,
+    fingerprints: FingerprintList,
     collector: Option<Collector>,
     blocked: Option<&'static str>,
     would_block: bool,
@@ -91,8 +90,7 @@ impl Report {
         Report {
             ctx,
             counts: BTreeMap::new(),
-            fingerprints: Vec::new(),
-            truncated: false,
+            fingerprints: FingerprintList::new(MAX_FINGERPRINTS),
             collector,
             blocked: None,
             would_block: false,
@@ -115,15 +113,7 @@ impl Report {
             .with_label_values(&[&self.ctx.route, policy.engine.kind_name(f.kind), action])
             .inc();
         *self.counts.entry(f.kind).or_default() += 1;
-        if let (false, Some(fp)) = (self.truncated, f.fingerprint) {
-            if !self.fingerprints.contains(&fp) {
-                if self.fingerprints.len() < MAX_FINGERPRINTS {
-                    self.fingerprints.push(fp);
-                } else {
-                    self.truncated = true;
-                }
-            }
-        }
+        self.fingerprints.add(f.fingerprint);
         if blocks && policy.monitor() {
             self.would_block = true;
         }
@@ -172,8 +162,8 @@ impl Report {
                 counts,
                 actions,
                 would_actions,
-                fingerprints: &self.fingerprints,
-                truncated: self.truncated,
+                fingerprints: self.fingerprints.as_slice(),
+                truncated: self.fingerprints.truncated(),
                 blocked: self.blocked,
                 would_block: self.would_block.then_some("block_action"),
                 complete,
