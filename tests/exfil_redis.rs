@@ -18,7 +18,7 @@ use common::*;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use leakwarden::exfil::key::{BucketKey, ClientId, ScopeId, Scopes};
-use leakwarden::exfil::redis_store::{BothCounts, RedisStore, Write};
+use leakwarden::exfil::redis_store::{BothCounts, RedisStore};
 use leakwarden::exfil::window::now_ms;
 
 /// The card every upstream response carries (a well-known test number).
@@ -400,17 +400,28 @@ async fn redis_outage_falls_back_to_local_counters_and_recovers() {
         })
         .await;
     }
-    // One shared charge before the outage.
-    assert_eq!(get(&a, "/", "dave").await.0, StatusCode::OK);
+    // Shared charges before the outage: one on a, one on b (a's mirror
+    // hears of it), and one more on a, which reads the fleet's count first.
     let dave = client_hash("dave");
-    wait_for("the charge to reach Redis", || async { redis.charged(&dave) == 1 }).await;
+    for (n, g) in [(1, &a), (2, &b), (3, &a)] {
+        let heard = metric(&a, INVALIDATIONS).await;
+        assert_eq!(get(g, "/", "dave").await.0, StatusCode::OK);
+        wait_for("the charge to reach Redis", || async { redis.charged(&dave) == n }).await;
+        if n == 2 {
+            wait_for("a to hear of b's charge", || async {
+                metric(&a, INVALIDATIONS).await > heard
+            })
+            .await;
+        }
+    }
 
     redis.kill();
     let errors = "leakwarden_exfiltration_store_errors_total{op=\"read\"}";
     // Requests keep being served (within the 3 s `get` allows), now with
-    // replica a's own counters: it already holds dave's first charge.
+    // replica a's local counters: they continue from the fleet's count a
+    // last read (its own two charges and b's one), not from a's two alone.
     let served = served_until_blocked(&[&a], "/", "dave", None).await;
-    assert_eq!(served, BUDGET - 1, "local counters continue from this replica's charges");
+    assert_eq!(served, BUDGET - 3, "local counters continue from the fleet's count");
     assert_eq!(get(&b, "/", "erin").await.0, StatusCode::OK);
     for g in [&a, &b] {
         assert_eq!(metric(g, "leakwarden_exfiltration_store_degraded").await, 1.0);
@@ -486,7 +497,9 @@ async fn connected_store_with(args: &[&str]) -> Option<Connected> {
     let metrics = leakwarden::metrics::Metrics::new();
     let scopes = Arc::new(Scopes::default());
     let keys = Keys(scopes.intern("t"));
-    let store = RedisStore::start(&redis.url(), "lwtest:", scopes, metrics.exfiltration.clone());
+    let local = Arc::default();
+    let store =
+        RedisStore::start(&redis.url(), "lwtest:", scopes, metrics.exfiltration.clone(), local);
     let store = Arc::new(store.unwrap());
     wait_for("the store to connect", || {
         let up = store.is_up();
@@ -648,7 +661,8 @@ async fn the_mirror_answers_reads_and_follows_every_change() {
     // This store charges: counted at once, before Redis has it. The key
     // is known to exist, so the charge is one HINCRBY and no expiry.
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
-    store.write(Write { key: cur, counts: vec![("card".into(), 1)], ttl: Duration::from_secs(60) });
+    let held = store.charge(&cur, &[("card".into(), 1)], Duration::from_secs(60));
+    assert!(held, "the mirror holds the key: the local store need not record the charge");
     assert_eq!(card(read().await), 6);
     await_cards(&mut conn, &name, 6).await;
     assert_eq!(calls(&mut conn, "hincrby"), 1);
@@ -671,14 +685,13 @@ async fn the_mirror_answers_reads_and_follows_every_change() {
     let counts =
         store.read(&prev2, &fresh, &kinds, Duration::from_secs(3), now_ms(), LATER_MS).await;
     assert_eq!(plain(counts), Some((vec![0], vec![0])));
-    let charge =
-        |n| Write { key: fresh, counts: vec![("card".into(), n)], ttl: Duration::from_secs(60) };
+    let charge = |n| store.charge(&fresh, &[("card".into(), n)], Duration::from_secs(60));
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut conn).unwrap();
-    store.write(charge(1));
+    charge(1);
     await_cards(&mut conn, &fresh_name, 1).await;
     let ttl: i64 = redis::cmd("PTTL").arg(&fresh_name).query(&mut conn).unwrap();
     assert!(ttl > 0 && ttl <= 60_000, "the charge that creates the key sets its expiry: {ttl}");
-    store.write(charge(2));
+    charge(2);
     await_cards(&mut conn, &fresh_name, 3).await;
     assert_eq!(calls(&mut conn, "pexpire"), 1, "one expiry for two charges");
 
@@ -714,7 +727,8 @@ async fn a_server_without_tracking_is_read_on_every_request() {
     let (prev, cur) = (keys.of(3, 1), keys.of(3, 2));
     let name = store.name(&cur);
     let kinds = kinds(&["card"]);
-    store.write(Write { key: cur, counts: vec![("card".into(), 2)], ttl: Duration::from_secs(60) });
+    let held = store.charge(&cur, &[("card".into(), 2)], Duration::from_secs(60));
+    assert!(!held, "no mirror: the local store records every charge");
     await_cards(&mut conn, &name, 2).await;
     let ttl: i64 = redis::cmd("PTTL").arg(&name).query(&mut conn).unwrap();
     assert!(ttl > 0 && ttl <= 60_000, "the key expires: {ttl}");

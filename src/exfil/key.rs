@@ -131,6 +131,13 @@ pub struct Series {
     pub client: ClientId,
 }
 
+impl Series {
+    /// Bucket `bucket` of this series.
+    pub fn bucket(&self, bucket: u64) -> BucketKey {
+        BucketKey { scope: self.scope, window_ms: self.window_ms, client: self.client, bucket }
+    }
+}
+
 impl BucketKey {
     /// The series this bucket belongs to.
     pub fn series(&self) -> Series {

@@ -1,7 +1,9 @@
 //! Counters kept in this process: the whole store with `store = "local"`,
-//! and with a shared store the fallback used while it cannot answer (every
-//! charge is also recorded here, so the fallback knows at least what this
-//! replica served).
+//! and with a shared store the fallback used while it cannot answer. With
+//! a shared store, a charge is recorded here unless the mirror holds its
+//! bucket, and whatever the mirror lets go of (an invalidation, a failure)
+//! is merged in with `max` ([`LocalStore::merge_max`]): so the fallback
+//! knows what this replica served and the fleet's counts as last read.
 //!
 //! One map entry per client series (scope, window, client) holds its two
 //! most recent buckets ([`BucketPair`](pair::BucketPair)): a request's read of the previous
@@ -81,6 +83,32 @@ impl LocalStore {
         expires_ms: u64,
         now_ms: u64,
     ) -> bool {
+        self.update(key, expires_ms, now_ms, |have, n| *have += n, counts)
+    }
+
+    /// Raises bucket `key`'s counts to at least `counts` (a true reading of
+    /// the same bucket: counts in a bucket only grow, so the larger of two
+    /// is the newer). False when the store is full and nothing was kept.
+    pub fn merge_max(
+        &self,
+        key: &BucketKey,
+        counts: &[(Arc<str>, u64)],
+        expires_ms: u64,
+        now_ms: u64,
+    ) -> bool {
+        self.update(key, expires_ms, now_ms, |have, n| *have = (*have).max(n), counts)
+    }
+
+    /// Applies `counts` to bucket `key` with `apply(held, n)` (a kind not
+    /// held starts at 0), making the bucket when needed.
+    fn update(
+        &self,
+        key: &BucketKey,
+        expires_ms: u64,
+        now_ms: u64,
+        apply: impl Fn(&mut u64, u64),
+        counts: &[(Arc<str>, u64)],
+    ) -> bool {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let series = key.series();
         // A known client (nearly every charge) is one look-up.
@@ -102,8 +130,12 @@ impl LocalStore {
         bucket.expires_ms = bucket.expires_ms.max(expires_ms);
         for (kind, n) in counts {
             match bucket.counts.iter_mut().find(|(k, _)| same_kind(k, kind)) {
-                Some((_, have)) => *have += n,
-                None => bucket.counts.push((kind.clone(), *n)),
+                Some((_, have)) => apply(have, *n),
+                None => {
+                    let mut have = 0;
+                    apply(&mut have, *n);
+                    bucket.counts.push((kind.clone(), have));
+                }
             }
         }
         true
@@ -170,5 +202,20 @@ mod tests {
         assert!(s.add(&next, &one, 100, 50), "and so does its next bucket");
         assert!(s.add(&new, &one, 300, 100), "expired entries swept");
         assert_eq!(s.len(), 1);
+    }
+
+    /// A merged reading raises a count and never lowers one.
+    #[test]
+    fn a_merged_reading_only_raises_counts() {
+        let s = LocalStore::default();
+        let kinds: [Arc<str>; 2] = ["card".into(), "ssn".into()];
+        let read = || s.read([&key(0), &key(1)], &kinds, 0)[1].to_vec();
+        assert!(s.add(&key(1), &charge(&[("card", 5)]), 1000, 0));
+        assert!(s.merge_max(&key(1), &charge(&[("card", 3), ("ssn", 2)]), 1000, 0));
+        assert_eq!(read(), vec![5, 2]);
+        assert!(s.merge_max(&key(1), &charge(&[("card", 9)]), 1000, 0));
+        assert_eq!(read(), vec![9, 2]);
+        assert!(s.add(&key(1), &charge(&[("card", 1)]), 1000, 0));
+        assert_eq!(read(), vec![10, 2], "charges add on top of a merged reading");
     }
 }

@@ -14,6 +14,15 @@
 //! this replica's charges was still queued: the read missed it, the
 //! increment's answer includes it.
 //!
+//! The copy is also the fallback's source. A charge the copy holds is not
+//! recorded in the local store too (one look-up per charge instead of
+//! two); instead, every count the copy lets go of while it still counts
+//! (an invalidation, a re-read, a failure or reconnection emptying it) is
+//! merged into the [`LocalStore`] with `max`. So when Redis fails, the
+//! local counters hold this replica's charges and the fleet's counts as
+//! last read: a lower bound of the true count, as a replica's own charges
+//! alone were, but a closer one.
+//!
 //! Why not the `redis` crate's own client-side cache: it tracks without
 //! `NOLOOP`, so every charge this replica makes (one per response that
 //! carries a budgeted kind) would invalidate its own copy, and it cannot
@@ -32,8 +41,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use smallvec::SmallVec;
+
 use super::key::BucketKey;
-use super::local::{same_kind, Counts, KindCounts};
+use super::local::{same_kind, Counts, KindCounts, LocalStore};
 use super::pair::{self, PairMap};
 
 /// Most client series held, two buckets each; past it (after a sweep of
@@ -64,15 +75,16 @@ impl Inner {
         self.map.get_mut(&key.series())?.get_mut(key.bucket)
     }
 
-    /// Drops `key`'s bucket, and its series' entry when that was the last.
-    fn remove(&mut self, key: &BucketKey) {
+    /// Takes `key`'s bucket out, and its series' entry when that was the
+    /// last.
+    fn take(&mut self, key: &BucketKey) -> Option<Slot> {
         let series = key.series();
-        if let Some(pair) = self.map.get_mut(&series) {
-            pair.remove(key.bucket);
-            if pair.is_empty() {
-                self.map.remove(&series);
-            }
+        let pair = self.map.get_mut(&series)?;
+        let slot = pair.remove(key.bucket);
+        if pair.is_empty() {
+            self.map.remove(&series);
         }
+        slot
     }
 }
 
@@ -80,17 +92,47 @@ impl Inner {
 /// connection's invalidation handler.
 pub struct Mirror {
     inner: Mutex<Inner>,
+    /// Where counts the copy lets go of are merged (see the module
+    /// documentation).
+    fallback: Arc<LocalStore>,
 }
 
-impl Default for Mirror {
-    fn default() -> Self {
-        Mirror { inner: Mutex::new(Inner { map: PairMap::default(), epoch: 0 }) }
-    }
+/// What [`Mirror::charge`] did with a charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charged {
+    /// The copy holds the key and counted every kind of the charge: the
+    /// local store need not record it (the copy hands it over if it lets
+    /// the key go).
+    pub held: bool,
+    /// The copy held a count for the key: it exists in Redis, or a charge
+    /// queued before this one creates it.
+    pub existed: bool,
 }
+
+/// A bucket's counts let go of, on their way to the fallback.
+type Released = (BucketKey, KindCounts, u64);
 
 impl Mirror {
+    /// An empty copy whose released counts go to `fallback`.
+    pub fn new(fallback: Arc<LocalStore>) -> Mirror {
+        Mirror { inner: Mutex::new(Inner { map: PairMap::default(), epoch: 0 }), fallback }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Merges released counts into the fallback (after the copy's lock is
+    /// let go: the local store has its own).
+    fn release(&self, released: impl IntoIterator<Item = Released>) {
+        let now = super::window::now_ms();
+        for (key, counts, expires_ms) in released {
+            if expires_ms > now {
+                // A full local store keeps nothing new; the charge path
+                // counts that case.
+                let _ = self.fallback.merge_max(&key, &counts, expires_ms, now);
+            }
+        }
     }
 
     /// The counts of `kinds` in both `keys`, if both are held, live and
@@ -117,6 +159,7 @@ impl Mirror {
     /// Notes that a read of `keys` is being sent; returns the epoch to hand
     /// back to [`Mirror::fill`].
     pub fn begin(&self, keys: [&BucketKey; 2]) -> u64 {
+        let mut released: SmallVec<[Released; 2]> = SmallVec::new();
         let mut inner = self.lock();
         let full = inner.map.len() >= MAX_ENTRIES;
         for key in keys {
@@ -129,11 +172,16 @@ impl Mirror {
             // A bucket not held takes the slot of the one farthest from it.
             let slot =
                 pair.get_or_insert_with(key.bucket, |_| false, || Slot::Pending { spoiled: false });
-            if let Slot::Known { .. } = slot {
-                *slot = Slot::Pending { spoiled: false };
+            if let Slot::Known { counts, expires_ms } =
+                std::mem::replace(slot, Slot::Pending { spoiled: false })
+            {
+                released.push((*key, counts, expires_ms));
             }
         }
-        inner.epoch
+        let epoch = inner.epoch;
+        drop(inner);
+        self.release(released);
+        epoch
     }
 
     /// Keeps a read's answer for `key` (`counts` in the order of `kinds`)
@@ -156,7 +204,7 @@ impl Mirror {
                 let counts = kinds.iter().cloned().zip(counts.iter().copied()).collect();
                 *slot = Slot::Known { counts, expires_ms };
             }
-            Some(Slot::Pending { spoiled: true }) => inner.remove(key),
+            Some(Slot::Pending { spoiled: true }) => drop(inner.take(key)),
             Some(Slot::Known { counts: have, .. }) => {
                 for (kind, &n) in kinds.iter().zip(counts) {
                     merge_max(have, kind, n);
@@ -172,28 +220,30 @@ impl Mirror {
         }
     }
 
-    /// This replica charged `counts` to `key` (queued for Redis). True
-    /// when the copy held a count for the key: it exists in Redis, or a
-    /// charge queued before this one creates it.
-    pub fn charge(&self, key: &BucketKey, counts: &[(Arc<str>, u64)]) -> bool {
+    /// This replica charged `counts` to `key` (queued for Redis): added in
+    /// place when the copy holds the key.
+    pub fn charge(&self, key: &BucketKey, counts: &[(Arc<str>, u64)]) -> Charged {
         let mut inner = self.lock();
         match inner.slot(key) {
             Some(Slot::Known { counts: have, .. }) => {
                 let existed = have.iter().any(|(_, n)| *n > 0);
-                // A kind no read asked for is left out: the next read
-                // that needs it misses and asks.
+                // A kind no read asked for is left out (the next read that
+                // needs it misses and asks), and the charge is then not
+                // held: the local store records it.
+                let mut held = true;
                 for (kind, n) in counts {
-                    if let Some((_, c)) = have.iter_mut().find(|(k, _)| same_kind(k, kind)) {
-                        *c += n;
+                    match have.iter_mut().find(|(k, _)| same_kind(k, kind)) {
+                        Some((_, c)) => *c += n,
+                        None => held = false,
                     }
                 }
-                existed
+                Charged { held, existed }
             }
             Some(Slot::Pending { spoiled }) => {
                 *spoiled = true;
-                false
+                Charged { held: false, existed: false }
             }
-            None => false,
+            None => Charged { held: false, existed: false },
         }
     }
 
@@ -213,22 +263,42 @@ impl Mirror {
         }
     }
 
-    /// Redis says `key` changed (another replica charged it, or it expired).
+    /// Redis says `key` changed (another replica charged it, or it expired),
+    /// or a charge the copy counted will not reach Redis.
     pub fn invalidate(&self, key: &BucketKey) {
         let mut inner = self.lock();
-        match inner.slot(key) {
-            Some(Slot::Known { .. }) => inner.remove(key),
-            Some(Slot::Pending { spoiled }) => *spoiled = true,
-            None => {}
-        }
+        let released = match inner.slot(key) {
+            Some(Slot::Known { .. }) => match inner.take(key) {
+                Some(Slot::Known { counts, expires_ms }) => Some((*key, counts, expires_ms)),
+                _ => None,
+            },
+            Some(Slot::Pending { spoiled }) => {
+                *spoiled = true;
+                None
+            }
+            None => None,
+        };
+        drop(inner);
+        self.release(released);
     }
 
     /// Forgets everything: the connection changed or failed, so Redis no
     /// longer tracks what was read (or Redis said to flush everything).
+    /// What was known goes to the fallback.
     pub fn clear(&self) {
         let mut inner = self.lock();
-        inner.map.clear();
+        let map = std::mem::take(&mut inner.map);
         inner.epoch += 1;
+        drop(inner);
+        let released = map.into_iter().flat_map(|(series, pair)| {
+            pair.into_buckets().filter_map(move |(bucket, slot)| match slot {
+                Slot::Known { counts, expires_ms } => {
+                    Some((series.bucket(bucket), counts, expires_ms))
+                }
+                Slot::Pending { .. } => None,
+            })
+        });
+        self.release(released);
     }
 
     /// Client series held or pending (for tests).
@@ -238,6 +308,14 @@ impl Mirror {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl Drop for Mirror {
+    /// A store replaced on reload (another URL or prefix, or the local
+    /// store) hands over what it knew, as a failure does.
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 
@@ -251,6 +329,10 @@ fn merge_max(counts: &mut KindCounts, kind: &Arc<str>, n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mirror() -> Mirror {
+        Mirror::new(Arc::default())
+    }
 
     fn kinds() -> Vec<Arc<str>> {
         vec!["card".into(), "ssn".into()]
@@ -283,7 +365,7 @@ mod tests {
 
     #[test]
     fn a_read_answer_is_kept_and_own_charges_apply_in_place() {
-        let m = Mirror::default();
+        let m = mirror();
         assert_eq!(get(&m, &kinds(), 0), None, "nothing read yet");
         read(&m, [1, 0], [2, 3]);
         assert_eq!(get(&m, &kinds(), 0), Some([vec![1, 0], vec![2, 3]]));
@@ -305,19 +387,72 @@ mod tests {
     /// says so (the writer then sends no expiry).
     #[test]
     fn a_charge_says_whether_the_key_is_known_to_exist() {
-        let charge = |m: &Mirror| m.charge(&key(C), &[("card".into(), 1)]);
-        let m = Mirror::default();
+        let charge = |m: &Mirror| m.charge(&key(C), &[("card".into(), 1)]).existed;
+        let m = mirror();
         assert!(!charge(&m), "not held");
         let [p, c] = both();
         m.begin([&p, &c]);
         assert!(!charge(&m), "read in flight");
-        let m = Mirror::default();
+        let m = mirror();
         read(&m, [0, 0], [0, 0]);
         assert!(!charge(&m), "held with no count: the key may not exist");
         assert!(charge(&m), "the first charge, queued ahead, creates it");
-        let m = Mirror::default();
+        let m = mirror();
         read(&m, [0, 0], [0, 4]);
         assert!(charge(&m), "a count of another kind");
+    }
+
+    /// A charge the copy holds is not recorded locally; what the copy lets
+    /// go of while it counts reaches the local store, merged with `max`.
+    #[test]
+    fn counts_let_go_of_reach_the_fallback() {
+        let far = super::super::window::now_ms() + 600_000;
+        let local_cur =
+            |local: &LocalStore| local.read([&key(P), &key(C)], &kinds(), 0)[1].to_vec();
+        type Let = fn(&Mirror);
+        let cases: &[(&str, Let)] = &[
+            ("invalidated", |m| m.invalidate(&key(C))),
+            ("cleared", |m| m.clear()),
+            ("read again", |m| {
+                let _epoch = m.begin([&key(P), &key(C)]);
+            }),
+        ];
+        // A mirror handing over to `local`, holding `cur` in the current
+        // bucket until `far`.
+        let holding = |local: &Arc<LocalStore>, cur: [u64; 2]| {
+            let m = Mirror::new(local.clone());
+            let [p, c] = both();
+            let e = m.begin([&p, &c]);
+            m.fill(e, &p, &kinds(), &[0, 0], far, 0);
+            m.fill(e, &c, &kinds(), &cur, far, 0);
+            m
+        };
+        let c = key(C);
+        for (what, let_go) in cases {
+            let local = Arc::new(LocalStore::default());
+            let m = holding(&local, [5, 1]);
+            let charged = m.charge(&c, &[("card".into(), 2)]);
+            assert_eq!(charged, Charged { held: true, existed: true }, "{what}");
+            // A kind the copy does not follow is not held.
+            let other = m.charge(&c, &[("card".into(), 1), ("iban".into(), 1)]);
+            assert!(!other.held, "{what}");
+            assert_eq!(local_cur(&local), vec![0, 0], "{what}: nothing recorded locally yet");
+            // This replica's own record of an earlier charge, below the
+            // fleet's count.
+            assert!(local.add(&c, &[("card".into(), 3)], far, 0));
+            let_go(&m);
+            assert_eq!(local_cur(&local), vec![8, 1], "{what}: the copy's counts, merged");
+        }
+        // A mirror dropped (its store replaced on reload) hands over too.
+        let local = Arc::new(LocalStore::default());
+        drop(holding(&local, [4, 0]));
+        assert_eq!(local_cur(&local), vec![4, 0], "dropped");
+        // An expired bucket no longer counts and is not handed over.
+        let local = Arc::new(LocalStore::default());
+        let m = Mirror::new(local.clone());
+        read(&m, [0, 0], [5, 0]);
+        m.clear();
+        assert!(local.is_empty());
     }
 
     #[test]
@@ -334,7 +469,7 @@ mod tests {
         for (what, touch) in cases {
             // While the read is out: its answer still serves (the caller
             // has it) but is not kept.
-            let m = Mirror::default();
+            let m = mirror();
             let [p, c] = both();
             let e = m.begin([&p, &c]);
             touch(&m);
@@ -343,7 +478,7 @@ mod tests {
             assert_eq!(get(&m, &kinds(), 0), None, "{what}: spoiled read not kept");
         }
         // Held: an invalidation drops the key, and the next read keeps it.
-        let m = Mirror::default();
+        let m = mirror();
         read(&m, [0, 0], [5, 0]);
         m.invalidate(&key(C));
         assert_eq!(get(&m, &kinds(), 0), None);
@@ -355,7 +490,7 @@ mod tests {
 
     #[test]
     fn an_answer_from_before_a_reconnection_is_not_kept() {
-        let m = Mirror::default();
+        let m = mirror();
         let [p, c] = both();
         let old = m.begin([&p, &c]);
         m.clear();
@@ -370,7 +505,7 @@ mod tests {
 
     #[test]
     fn a_full_mirror_keeps_no_new_key() {
-        let m = Mirror::default();
+        let m = mirror();
         let ks: Vec<Arc<str>> = vec!["card".into()];
         // Client `i`'s buckets 1 and 2.
         let pair = |i: u64| (BucketKey::for_tests(i, 1), BucketKey::for_tests(i, 2));
@@ -404,7 +539,7 @@ mod tests {
     /// client takes the older one's place.
     #[test]
     fn a_client_holds_its_two_latest_buckets_in_one_entry() {
-        let m = Mirror::default();
+        let m = mirror();
         read(&m, [1, 0], [2, 0]);
         assert_eq!(m.len(), 1);
         let (c, next) = (key(C), key(C + 1));

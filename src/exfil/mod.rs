@@ -8,7 +8,9 @@
 //! answers with the block page before calling the upstream. Every scanned
 //! response then [`Charge::charge`]s its findings per kind to that client
 //! when it ends or is cut. Counters live in this process ([`local`]) or in
-//! Redis ([`redis_store`]), which falls back to the local ones while unreachable.
+//! Redis ([`redis_store`]), which falls back to the local ones while
+//! unreachable: they hold this replica's charges and, handed over by the
+//! [`mirror`], the fleet's counts as last read.
 //!
 //! This module must never delay a response for a write, never wait on the
 //! store longer than `read_timeout`, never fail a request because the store
@@ -18,6 +20,7 @@
 pub mod key;
 pub mod local;
 pub mod mirror;
+pub mod outbox;
 mod pair;
 pub mod redis_store;
 pub mod window;
@@ -31,6 +34,7 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use http::HeaderMap;
 use prometheus::IntCounter;
 use serde::Serialize;
+use smallvec::SmallVec;
 
 use crate::config::exfiltration::{
     BudgetAction, BudgetRule, ExfilSettings, OnStoreError, StoreSettings,
@@ -233,7 +237,8 @@ impl Exfil {
                 tracing::error!("exfiltration store needs a tokio runtime; counting locally");
                 return None;
             }
-            match RedisStore::start(url, prefix, self.scopes.clone(), self.metrics.clone()) {
+            let (scopes, metrics) = (self.scopes.clone(), self.metrics.clone());
+            match RedisStore::start(url, prefix, scopes, metrics, self.local.clone()) {
                 Ok(store) => {
                     Some(Arc::new(Shared { url: url.clone(), prefix: prefix.clone(), store }))
                 }
@@ -367,12 +372,13 @@ impl Charge {
 
     /// Charges a finished (or cut) response's findings, `(kind name,
     /// count)`, to the client. Kinds without a budget are ignored. Never
-    /// waits: the local counters take the charge at once, the shared store
-    /// gets it through its writer queue.
+    /// waits: the shared store gets the charge through its writer's outbox,
+    /// and the local counters take it at once unless the shared store's
+    /// mirror holds it (see [`mirror`]).
     pub fn charge<'a>(&self, counts: impl IntoIterator<Item = (&'a str, u64)>) {
         let c = &*self.inner;
         let rule = &c.budget.rule;
-        let mut budgeted: Vec<(Arc<str>, u64)> = Vec::new();
+        let mut budgeted: SmallVec<[(Arc<str>, u64); 4]> = SmallVec::new();
         for (kind, n) in counts {
             if n == 0 {
                 continue;
@@ -389,11 +395,10 @@ impl Charge {
         // Nearly always the bucket of the request's start.
         let key = c.budget.key(c.client, window::position(now, rule.window).bucket);
         let keep = keep(rule);
-        if !c.local.add(&key, &budgeted, now + keep.as_millis() as u64, now) {
+        let held =
+            c.redis.as_ref().is_some_and(|shared| shared.store.charge(&key, &budgeted, keep));
+        if !held && !c.local.add(&key, &budgeted, now + keep.as_millis() as u64, now) {
             c.budget.local_full.inc();
-        }
-        if let Some(shared) = &c.redis {
-            shared.store.write(redis_store::Write { key, counts: budgeted, ttl: keep });
         }
     }
 

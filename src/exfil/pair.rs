@@ -113,6 +113,11 @@ impl<T> BucketPair<T> {
         self.slots.iter().all(Option::is_none)
     }
 
+    /// The buckets held, with their values.
+    pub fn into_buckets(self) -> impl Iterator<Item = (u64, T)> {
+        self.slots.into_iter().flatten()
+    }
+
     /// The buckets held (for tests).
     #[cfg(test)]
     pub fn buckets(&self) -> Vec<u64> {

@@ -12,8 +12,8 @@
 //! `leakwarden_exfiltration_store_degraded` and wakes the supervisor, which
 //! reconnects with exponential backoff (100 ms doubling to 5 s) and marks
 //! it up once a `PING` answers. Writes never delay a response: a charge is
-//! queued on a bounded channel (`try_send`) and a writer task sends what
-//! has queued in one pipeline.
+//! summed into the bounded [`Outbox`] and a writer task sends what has
+//! gathered in one pipeline.
 //!
 //! Reads are answered from this replica's [`Mirror`] of the counters it
 //! has read whenever it holds them: the connection speaks RESP3 with
@@ -26,9 +26,9 @@
 //! to track its key again. A server without RESP3 or tracking (Redis
 //! before 6, some proxies) is read on every request instead.
 //!
-//! Charges are sent in batches gathered over [`WRITE_LINGER`] and summed
-//! per key, so a busy client costs Redis one key's work per batch rather
-//! than one per response: an `HINCRBY` per kind, whose answers (the
+//! Charges are sent in batches gathered over [`WRITE_LINGER`], summed per
+//! key as they are made, so a busy client costs Redis one key's work per
+//! batch rather than one per response: an `HINCRBY` per kind, whose answers (the
 //! totals) go to the mirror, and a `PEXPIRE` only when the key may not
 //! exist yet (the mirror does not hold it with a count; every pipeline that
 //! can create a key sets its expiry). Should a key the mirror held vanish
@@ -61,14 +61,15 @@ use redis::AsyncConnectionConfig;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::key::{BucketKey, Hasher, Scopes};
-use super::local::Counts;
+use super::local::{Counts, LocalStore};
 use super::mirror::Mirror;
+use super::outbox::{Added, Batch, Outbox, Pending};
 use crate::metrics::{exfil_op, ExfilMetrics};
 
-/// Charges queued for the writer (reads for the reader); past this,
-/// charges stay local only (reads fall back to local counters).
+/// Reads queued for the reader; past this, reads fall back to local
+/// counters.
 const QUEUE: usize = 8192;
-/// Charges (or reads) sent in one pipeline at most.
+/// Reads sent in one pipeline at most.
 const BATCH: usize = 256;
 /// Bound on a write pipeline or a reconnection attempt (they delay no
 /// request, but must not hang a task forever).
@@ -92,21 +93,6 @@ pub type BothCounts = [Counts; 2];
 /// Reads in flight, by current bucket, with the requests waiting on each.
 type InFlight = Mutex<HashMap<BucketKey, Vec<oneshot::Sender<Option<BothCounts>>>, Hasher>>;
 
-/// One charge on its way to Redis.
-pub struct Write {
-    pub key: BucketKey,
-    /// (kind name, count): the configuration's names, shared.
-    pub counts: Vec<(Arc<str>, u64)>,
-    pub ttl: Duration,
-}
-
-/// A charge in the writer's queue, with whether its key's expiry must be
-/// set (the key may not exist in Redis yet).
-struct Queued {
-    write: Write,
-    expire: bool,
-}
-
 /// The connection and its health, shared by the store, the writer and the
 /// supervisor.
 struct Link {
@@ -123,6 +109,12 @@ struct Link {
     /// TRACKING` accepted), so that the mirror may answer reads.
     tracking: AtomicBool,
     mirror: Arc<Mirror>,
+    /// Charges waiting for the writer.
+    outbox: Outbox,
+    /// Wakes the writer: a charge into an empty outbox, or the store's end.
+    charged: Notify,
+    /// Set when the store is dropped: the writer ends.
+    closed: AtomicBool,
     wake: Arc<Notify>,
     metrics: ExfilMetrics,
     /// `mirror_reads_total{result="hit"}` and `{result="miss"}`, resolved
@@ -137,6 +129,9 @@ impl Link {
         // Whatever the failure, invalidations may be lost with it.
         self.tracking.store(false, Ordering::SeqCst);
         self.mirror.clear();
+        // Down, nothing is sent: what waits stays local (the mirror has
+        // just handed over the counts it held).
+        self.outbox.clear();
         if self.up.swap(false, Ordering::SeqCst) {
             self.metrics.store_degraded.set(1);
             tracing::warn!(op, "exfiltration store unavailable; counting locally until it is back");
@@ -166,9 +161,15 @@ impl Link {
 /// dropped).
 pub struct RedisStore {
     link: Arc<Link>,
-    tx: mpsc::Sender<Queued>,
     reads: mpsc::Sender<Read>,
     in_flight: InFlight,
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        self.link.closed.store(true, Ordering::SeqCst);
+        self.link.charged.notify_one();
+    }
 }
 
 /// One read on its way to the reader task.
@@ -214,13 +215,14 @@ impl Drop for Leader<'_> {
 impl RedisStore {
     /// Starts connecting in the background; the store is down until the
     /// first `PING` answers. Keys are named `prefix` + `scope:window_ms:
-    /// client:bucket`, with the scope names of `scopes`. Needs a tokio
-    /// runtime.
+    /// client:bucket`, with the scope names of `scopes`. Counts the mirror
+    /// lets go of are merged into `fallback`. Needs a tokio runtime.
     pub fn start(
         url: &str,
         prefix: &str,
         scopes: Arc<Scopes>,
         metrics: ExfilMetrics,
+        fallback: Arc<LocalStore>,
     ) -> Result<RedisStore, redis::RedisError> {
         use redis::IntoConnectionInfo as _;
         let info = url.into_connection_info()?;
@@ -235,18 +237,20 @@ impl RedisStore {
             conn: ArcSwapOption::empty(),
             up: AtomicBool::new(false),
             tracking: AtomicBool::new(false),
-            mirror: Arc::new(Mirror::default()),
+            mirror: Arc::new(Mirror::new(fallback)),
+            outbox: Outbox::default(),
+            charged: Notify::new(),
+            closed: AtomicBool::new(false),
             wake: wake.clone(),
             hits: metrics.mirror_reads_total.with_label_values(&["hit"]),
             misses: metrics.mirror_reads_total.with_label_values(&["miss"]),
             metrics,
         });
-        let (tx, rx) = mpsc::channel(QUEUE);
         let (reads, read_rx) = mpsc::channel(QUEUE);
         tokio::spawn(supervise(Arc::downgrade(&link), wake));
-        tokio::spawn(write_loop(link.clone(), rx));
+        tokio::spawn(write_loop(link.clone()));
         tokio::spawn(read_loop(link.clone(), read_rx));
-        Ok(RedisStore { link, tx, reads, in_flight: Mutex::new(HashMap::default()) })
+        Ok(RedisStore { link, reads, in_flight: Mutex::new(HashMap::default()) })
     }
 
     /// The name of `key` in Redis.
@@ -353,22 +357,33 @@ impl RedisStore {
         }
     }
 
-    /// Queues a charge; never waits. A full queue drops the shared copy of
-    /// the charge (the local one stays) and counts a write error.
-    pub fn write(&self, w: Write) {
+    /// Queues a charge of `counts` to `key` (expiring `ttl` after it is
+    /// made); never waits. True when the mirror holds the charge, so the
+    /// local store need not record it (the mirror hands it over if it lets
+    /// the key go). A full outbox drops the shared copy of the charge (the
+    /// mirror's, handed over, stays local) and counts a write error.
+    pub fn charge(&self, key: &BucketKey, counts: &[(Arc<str>, u64)], ttl: Duration) -> bool {
         if !self.is_up() {
-            return;
+            return false;
         }
+        let charged = if self.is_tracking() {
+            self.link.mirror.charge(key, counts)
+        } else {
+            super::mirror::Charged { held: false, existed: false }
+        };
         // A key the mirror holds with a count exists in Redis (or an
-        // earlier charge that sets its expiry is ahead in the queue).
-        let exists = self.is_tracking() && self.link.mirror.charge(&w.key, &w.counts);
-        let key = w.key;
-        if self.tx.try_send(Queued { write: w, expire: !exists }).is_err() {
-            // The copy counted a charge Redis will not get: drop it, the
-            // next read asks Redis.
-            self.link.mirror.invalidate(&key);
-            self.link.metrics.store_errors_total.with_label_values(&[exfil_op::WRITE]).inc();
+        // earlier charge that sets its expiry is ahead of this one).
+        match self.link.outbox.add(key, counts, ttl, !charged.existed) {
+            Added::First => self.link.charged.notify_one(),
+            Added::Queued => {}
+            Added::Full => {
+                // The copy counted a charge Redis will not get: drop it
+                // (to the local store), and the next read asks Redis.
+                self.link.mirror.invalidate(key);
+                self.link.metrics.store_errors_total.with_label_values(&[exfil_op::WRITE]).inc();
+            }
         }
+        charged.held
     }
 }
 
@@ -426,42 +441,41 @@ async fn read_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Read>) {
     }
 }
 
-/// Sends queued charges: after the first of a batch arrives, waits
-/// [`WRITE_LINGER`] for more, sums the batch per key and kind, and sends
-/// it as one pipeline; the increments' answers (totals) go to the mirror.
-async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Queued>) {
-    let mut batch = Vec::with_capacity(BATCH);
+/// Sends the outbox: once a charge arrives in it, waits [`WRITE_LINGER`]
+/// for more, takes every key waiting (summed per kind already) and sends
+/// them as one pipeline; the increments' answers (totals) go to the
+/// mirror. Ends when the store is dropped.
+async fn write_loop(link: Arc<Link>) {
+    let mut batch = Batch::default();
+    let mut sums: Vec<(BucketKey, Pending)> = Vec::new();
     // Every key's name is written here in turn: a command copies it.
     let mut name = String::new();
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        if batch.len() < BATCH {
-            tokio::time::sleep(WRITE_LINGER).await;
-            while batch.len() < BATCH {
-                match rx.try_recv() {
-                    Ok(w) => batch.push(w),
-                    Err(_) => break,
-                }
-            }
+    loop {
+        link.charged.notified().await;
+        if link.closed.load(Ordering::SeqCst) {
+            return;
         }
+        tokio::time::sleep(WRITE_LINGER).await;
+        link.outbox.take(&mut batch);
         let Some(mut conn) = link.connection() else {
             // Down: these charges are counted locally only.
-            batch.clear();
             continue;
         };
-        let sums = coalesce(batch.drain(..));
+        sums.clear();
+        sums.extend(batch.drain());
         let mut pipe = redis::pipe();
-        for s in &sums {
-            link.name_into(&s.write.key, &mut name);
-            for (kind, n) in &s.write.counts {
+        for (key, p) in &sums {
+            link.name_into(key, &mut name);
+            for (kind, n) in &p.counts {
                 pipe.cmd("HINCRBY").arg(name.as_str()).arg(&**kind).arg(*n);
             }
-            if s.expire {
-                pipe.cmd("PEXPIRE").arg(name.as_str()).arg(s.write.ttl.as_millis() as u64).ignore();
+            if p.expire {
+                pipe.cmd("PEXPIRE").arg(name.as_str()).arg(p.ttl.as_millis() as u64).ignore();
             }
         }
         let sent = pipe.query_async::<Vec<i64>>(&mut conn);
         let Some(totals) = answered(&link, sent).await else { continue };
-        if totals.len() != sums.iter().map(|s| s.write.counts.len()).sum::<usize>() {
+        if totals.len() != sums.iter().map(|(_, p)| p.counts.len()).sum::<usize>() {
             link.fail(exfil_op::WRITE);
             continue;
         }
@@ -469,7 +483,7 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Queued>) {
         if link.tracking.load(Ordering::SeqCst) {
             let answered = sums
                 .iter()
-                .flat_map(|s| s.write.counts.iter().map(|(kind, _)| (&s.write.key, kind)))
+                .flat_map(|(key, p)| p.counts.iter().map(move |(kind, _)| (key, kind)))
                 .zip(&totals)
                 .map(|((key, kind), total)| (key, kind, *total));
             link.mirror.confirm_all(answered);
@@ -479,9 +493,9 @@ async fn write_loop(link: Arc<Link>, mut rx: mpsc::Receiver<Queued>) {
             continue;
         }
         let mut pipe = redis::pipe();
-        for s in late {
-            link.name_into(&s.write.key, &mut name);
-            pipe.cmd("PEXPIRE").arg(name.as_str()).arg(s.write.ttl.as_millis() as u64);
+        for (key, p) in late {
+            link.name_into(key, &mut name);
+            pipe.cmd("PEXPIRE").arg(name.as_str()).arg(p.ttl.as_millis() as u64);
         }
         answered(&link, pipe.exec_async(&mut conn)).await;
     }
@@ -510,44 +524,22 @@ async fn answered<T>(
 /// created a field (its total is its own amount): the key may have been
 /// deleted and created again without an expiry. `totals` are the
 /// increments' answers in the batch's order.
-fn late_expiries<'a>(sums: &'a [Queued], totals: &[u64]) -> Vec<&'a Queued> {
+fn late_expiries<'a>(
+    sums: &'a [(BucketKey, Pending)],
+    totals: &[u64],
+) -> Vec<&'a (BucketKey, Pending)> {
     let mut totals = totals.iter();
     let mut late = Vec::new();
     for s in sums {
         let mut created = false;
-        for ((_, n), total) in s.write.counts.iter().zip(&mut totals) {
+        for ((_, n), total) in s.1.counts.iter().zip(&mut totals) {
             created |= total == n;
         }
-        if created && !s.expire {
+        if created && !s.1.expire {
             late.push(s);
         }
     }
     late
-}
-
-/// The batch's charges summed per key and kind, one per key in
-/// first-seen order; a key's TTL is the longest asked for, and its expiry
-/// is sent if any of its charges asked for it.
-fn coalesce(batch: impl Iterator<Item = Queued>) -> Vec<Queued> {
-    let mut sums: Vec<Queued> = Vec::new();
-    let mut index: HashMap<BucketKey, usize, Hasher> = HashMap::default();
-    for q in batch {
-        let Some(&i) = index.get(&q.write.key) else {
-            index.insert(q.write.key, sums.len());
-            sums.push(q);
-            continue;
-        };
-        let sum = &mut sums[i];
-        sum.expire |= q.expire;
-        sum.write.ttl = sum.write.ttl.max(q.write.ttl);
-        for (kind, n) in q.write.counts {
-            match sum.write.counts.iter_mut().find(|(k, _)| super::local::same_kind(k, &kind)) {
-                Some((_, have)) => *have += n,
-                None => sum.write.counts.push((kind, n)),
-            }
-        }
-    }
-    sums
 }
 
 /// Connects, and reconnects with backoff whenever the store is marked down.
@@ -691,38 +683,13 @@ fn on_push(
 mod tests {
     use super::*;
 
-    fn queued(bucket: u64, counts: &[(&str, u64)], ttl: u64, expire: bool) -> Queued {
-        let write = Write {
-            key: BucketKey::for_tests(1, bucket),
+    fn pending(bucket: u64, counts: &[(&str, u64)], expire: bool) -> (BucketKey, Pending) {
+        let pending = Pending {
             counts: counts.iter().map(|&(k, n)| (Arc::from(k), n)).collect(),
-            ttl: Duration::from_secs(ttl),
+            ttl: Duration::from_secs(60),
+            expire,
         };
-        Queued { write, expire }
-    }
-
-    #[test]
-    fn a_batch_is_summed_per_key_and_kind() {
-        let batch = vec![
-            queued(1, &[("card", 1)], 10, false),
-            queued(2, &[("ssn", 2)], 10, false),
-            queued(1, &[("card", 2), ("ssn", 1)], 20, true),
-            queued(1, &[("card", 1)], 5, false),
-        ];
-        let sums = coalesce(batch.into_iter());
-        let shown: Vec<_> = sums
-            .iter()
-            .map(|s| {
-                (
-                    s.write.key.bucket,
-                    s.write.counts.iter().map(|(k, n)| (&**k, *n)).collect::<Vec<_>>(),
-                    s.write.ttl.as_secs(),
-                    s.expire,
-                )
-            })
-            .collect();
-        let want =
-            vec![(1, vec![("card", 4), ("ssn", 1)], 20, true), (2, vec![("ssn", 2)], 10, false)];
-        assert_eq!(shown, want);
+        (BucketKey::for_tests(1, bucket), pending)
     }
 
     #[test]
@@ -737,13 +704,13 @@ mod tests {
             (&[("card", 2), ("ssn", 1)], false, &[5, 4], false),
         ];
         for &(counts, expire, totals, want) in cases {
-            let sums = vec![queued(1, counts, 60, expire)];
+            let sums = vec![pending(1, counts, expire)];
             let late = late_expiries(&sums, totals);
             assert_eq!(late.len() == 1, want, "{counts:?} expire={expire} totals={totals:?}");
         }
         // Totals are matched to their keys in order.
-        let sums = vec![queued(1, &[("card", 1)], 60, false), queued(2, &[("card", 3)], 60, false)];
+        let sums = vec![pending(1, &[("card", 1)], false), pending(2, &[("card", 3)], false)];
         let late = late_expiries(&sums, &[4, 3]);
-        assert_eq!(late.iter().map(|s| s.write.key.bucket).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(late.iter().map(|s| s.0.bucket).collect::<Vec<_>>(), vec![2]);
     }
 }
