@@ -83,62 +83,23 @@ impl LocalStore {
         expires_ms: u64,
         now_ms: u64,
     ) -> bool {
-        self.update(key, expires_ms, now_ms, |have, n| *have += n, counts)
-    }
-
-    /// Raises bucket `key`'s counts to at least `counts` (a true reading of
-    /// the same bucket: counts in a bucket only grow, so the larger of two
-    /// is the newer). False when the store is full and nothing was kept.
-    pub fn merge_max(
-        &self,
-        key: &BucketKey,
-        counts: &[(Arc<str>, u64)],
-        expires_ms: u64,
-        now_ms: u64,
-    ) -> bool {
-        self.update(key, expires_ms, now_ms, |have, n| *have = (*have).max(n), counts)
-    }
-
-    /// Applies `counts` to bucket `key` with `apply(held, n)` (a kind not
-    /// held starts at 0), making the bucket when needed.
-    fn update(
-        &self,
-        key: &BucketKey,
-        expires_ms: u64,
-        now_ms: u64,
-        apply: impl Fn(&mut u64, u64),
-        counts: &[(Arc<str>, u64)],
-    ) -> bool {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let series = key.series();
-        // A known client (nearly every charge) is one look-up.
-        let pair = match map.get_mut(&series) {
-            Some(pair) => pair,
-            None => {
-                if map.len() >= MAX_ENTRIES {
-                    pair::sweep(&mut map, |b: &Bucket| b.expires_ms > now_ms);
-                    if map.len() >= MAX_ENTRIES {
-                        return false;
-                    }
-                }
-                map.entry(series).or_default()
-            }
-        };
-        let stale = |b: &Bucket| b.expires_ms <= now_ms;
-        let fresh = || Bucket { expires_ms, counts: KindCounts::new() };
-        let bucket = pair.get_or_insert_with(key.bucket, stale, fresh);
-        bucket.expires_ms = bucket.expires_ms.max(expires_ms);
-        for (kind, n) in counts {
-            match bucket.counts.iter_mut().find(|(k, _)| same_kind(k, kind)) {
-                Some((_, have)) => apply(have, *n),
-                None => {
-                    let mut have = 0;
-                    apply(&mut have, *n);
-                    bucket.counts.push((kind.clone(), have));
-                }
-            }
+        update(&mut map, key, counts, expires_ms, now_ms, |have, n| *have += n)
+    }
+
+    /// Raises each bucket's counts to at least the reading given for it
+    /// (`(key, counts, expires_ms)`, true readings of the same buckets:
+    /// counts in a bucket only grow, so the larger of two is the newer),
+    /// under one lock. A full store keeps no new client's reading.
+    pub fn merge_max<'a>(
+        &self,
+        readings: impl IntoIterator<Item = (&'a BucketKey, &'a [(Arc<str>, u64)], u64)>,
+        now_ms: u64,
+    ) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, counts, expires_ms) in readings {
+            update(&mut map, key, counts, expires_ms, now_ms, |have, n| *have = (*have).max(n));
         }
-        true
     }
 
     /// Client series held (for tests and the sweep).
@@ -149,6 +110,48 @@ impl LocalStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Applies `counts` to bucket `key` of `map` with `apply(held, n)` (a kind
+/// not held starts at 0), making the bucket when needed. False when the
+/// map is full and nothing was applied.
+fn update(
+    map: &mut PairMap<Bucket>,
+    key: &BucketKey,
+    counts: &[(Arc<str>, u64)],
+    expires_ms: u64,
+    now_ms: u64,
+    apply: impl Fn(&mut u64, u64),
+) -> bool {
+    let series = key.series();
+    // A known client (nearly every charge) is one look-up.
+    let pair = match map.get_mut(&series) {
+        Some(pair) => pair,
+        None => {
+            if map.len() >= MAX_ENTRIES {
+                pair::sweep(map, |b: &Bucket| b.expires_ms > now_ms);
+                if map.len() >= MAX_ENTRIES {
+                    return false;
+                }
+            }
+            map.entry(series).or_default()
+        }
+    };
+    let stale = |b: &Bucket| b.expires_ms <= now_ms;
+    let fresh = || Bucket { expires_ms, counts: KindCounts::new() };
+    let bucket = pair.get_or_insert_with(key.bucket, stale, fresh);
+    bucket.expires_ms = bucket.expires_ms.max(expires_ms);
+    for (kind, n) in counts {
+        match bucket.counts.iter_mut().find(|(k, _)| same_kind(k, kind)) {
+            Some((_, have)) => apply(have, *n),
+            None => {
+                let mut have = 0;
+                apply(&mut have, *n);
+                bucket.counts.push((kind.clone(), have));
+            }
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -211,9 +214,10 @@ mod tests {
         let kinds: [Arc<str>; 2] = ["card".into(), "ssn".into()];
         let read = || s.read([&key(0), &key(1)], &kinds, 0)[1].to_vec();
         assert!(s.add(&key(1), &charge(&[("card", 5)]), 1000, 0));
-        assert!(s.merge_max(&key(1), &charge(&[("card", 3), ("ssn", 2)]), 1000, 0));
+        let (low, high) = (charge(&[("card", 3), ("ssn", 2)]), charge(&[("card", 9)]));
+        s.merge_max([(&key(1), &low[..], 1000)], 0);
         assert_eq!(read(), vec![5, 2]);
-        assert!(s.merge_max(&key(1), &charge(&[("card", 9)]), 1000, 0));
+        s.merge_max([(&key(1), &high[..], 1000)], 0);
         assert_eq!(read(), vec![9, 2]);
         assert!(s.add(&key(1), &charge(&[("card", 1)]), 1000, 0));
         assert_eq!(read(), vec![10, 2], "charges add on top of a merged reading");

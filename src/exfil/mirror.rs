@@ -122,16 +122,15 @@ impl Mirror {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Merges released counts into the fallback (after the copy's lock is
-    /// let go: the local store has its own).
+    /// Merges released counts into the fallback, under its lock once (after
+    /// the copy's lock is let go). Expired buckets no longer count and are
+    /// left out; a full local store keeps no new client (the charge path
+    /// counts that case).
     fn release(&self, released: impl IntoIterator<Item = Released>) {
         let now = super::window::now_ms();
-        for (key, counts, expires_ms) in released {
-            if expires_ms > now {
-                // A full local store keeps nothing new; the charge path
-                // counts that case.
-                let _ = self.fallback.merge_max(&key, &counts, expires_ms, now);
-            }
+        let live: SmallVec<[Released; 2]> = released.into_iter().filter(|r| r.2 > now).collect();
+        if !live.is_empty() {
+            self.fallback.merge_max(live.iter().map(|(k, c, e)| (k, &c[..], *e)), now);
         }
     }
 
