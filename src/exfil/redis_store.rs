@@ -28,16 +28,16 @@
 //!
 //! Charges are sent in batches gathered over [`WRITE_LINGER`], summed per
 //! key as they are made, so a busy client costs Redis one key's work per
-//! batch rather than one per response: an `HINCRBY` per kind, whose answers (the
-//! totals) go to the mirror, and a `PEXPIRE` only when the key may not
-//! exist yet (the mirror does not hold it with a count; every pipeline that
-//! can create a key sets its expiry). Should a key the mirror held vanish
-//! meanwhile (an operator's `DEL`), an increment that answers with its own
-//! amount shows the field was created, and the expiry follows in a second
-//! pipeline. (Plain commands, not a Lua script: measured with
-//! `benches/exfil.sh`, a script per key cost redis-server about 11.6 us of
-//! CPU per charged response and one script per batch 21-28 us; see
-//! BENCHMARKS.md.)
+//! batch rather than one per response: an `HINCRBY` per kind, whose
+//! answers (the totals) go to the mirror, and a `PEXPIRE` only when the
+//! key may not exist yet (the mirror does not hold it with a count; every
+//! pipeline that can create a key sets its expiry). Should a key the
+//! mirror held vanish meanwhile (an operator's `DEL`), an increment that
+//! answers with its own amount shows the field was created, and the expiry
+//! follows in a second pipeline. (Plain commands, not a Lua script:
+//! measured with `benches/exfil.sh`, a script per key cost redis-server
+//! about 11.6 us of CPU per charged response and one script per batch
+//! 21-28 us; see BENCHMARKS.md.)
 //!
 //! Reads of the same bucket that overlap share one round trip: a request
 //! that finds a read of its client's bucket in flight waits for that
