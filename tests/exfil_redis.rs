@@ -412,6 +412,10 @@ async fn redis_outage_falls_back_to_local_counters_and_recovers() {
                 metric(&a, INVALIDATIONS).await > heard
             })
             .await;
+            // b's first charge also set the key's expiry; should Redis
+            // announce that in a message of its own, it must reach a
+            // before a's next read, or that read's answer is not kept.
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
