@@ -98,7 +98,7 @@ impl LocalStore {
     ) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         for (key, counts, expires_ms) in readings {
-            update(&mut map, key, counts, expires_ms, now_ms, |have, n| *have = (*have).max(n));
+            update(&mut map, key, counts, expires_ms, now_ms, raise);
         }
     }
 
@@ -141,17 +141,34 @@ fn update(
     let fresh = || Bucket { expires_ms, counts: KindCounts::new() };
     let bucket = pair.get_or_insert_with(key.bucket, stale, fresh);
     bucket.expires_ms = bucket.expires_ms.max(expires_ms);
+    apply_counts(&mut bucket.counts, counts.iter().map(|(k, n)| (k, *n)), apply);
+    true
+}
+
+/// Keeps the larger of two true readings of a count (counts in a bucket
+/// only grow, so the larger is the newer).
+pub(crate) fn raise(count: &mut u64, n: u64) {
+    *count = (*count).max(n);
+}
+
+/// Applies each `(kind, n)` to that kind's count in `have` with
+/// `apply(count, n)`; a kind not held is added, starting from 0. The one
+/// rule by which the local store, the mirror and the outbox fold counts in.
+pub(crate) fn apply_counts<'a>(
+    have: &mut KindCounts,
+    counts: impl IntoIterator<Item = (&'a Arc<str>, u64)>,
+    apply: impl Fn(&mut u64, u64),
+) {
     for (kind, n) in counts {
-        match bucket.counts.iter_mut().find(|(k, _)| same_kind(k, kind)) {
-            Some((_, have)) => apply(have, *n),
+        match have.iter_mut().find(|(k, _)| same_kind(k, kind)) {
+            Some((_, count)) => apply(count, n),
             None => {
-                let mut have = 0;
-                apply(&mut have, *n);
-                bucket.counts.push((kind.clone(), have));
+                let mut count = 0;
+                apply(&mut count, n);
+                have.push((kind.clone(), count));
             }
         }
     }
-    true
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex};
 use smallvec::SmallVec;
 
 use super::key::BucketKey;
-use super::local::{same_kind, Counts, KindCounts, LocalStore};
+use super::local::{apply_counts, raise, same_kind, Counts, KindCounts, LocalStore};
 use super::pair::{self, PairMap};
 
 /// Most client series held, two buckets each; past it (after a sweep of
@@ -97,8 +97,9 @@ pub struct Mirror {
     fallback: Arc<LocalStore>,
 }
 
-/// What [`Mirror::charge`] did with a charge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What [`Mirror::charge`] did with a charge (the default: not held, not
+/// known to exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Charged {
     /// The copy holds the key and counted every kind of the charge: the
     /// local store need not record it (the copy hands it over if it lets
@@ -205,9 +206,7 @@ impl Mirror {
             }
             Some(Slot::Pending { spoiled: true }) => drop(inner.take(key)),
             Some(Slot::Known { counts: have, .. }) => {
-                for (kind, &n) in kinds.iter().zip(counts) {
-                    merge_max(have, kind, n);
-                }
+                apply_counts(have, kinds.iter().zip(counts.iter().copied()), raise);
             }
             // Cleared since, or never begun (the map was full).
             None => {}
@@ -240,9 +239,9 @@ impl Mirror {
             }
             Some(Slot::Pending { spoiled }) => {
                 *spoiled = true;
-                Charged { held: false, existed: false }
+                Charged::default()
             }
-            None => Charged { held: false, existed: false },
+            None => Charged::default(),
         }
     }
 
@@ -255,7 +254,7 @@ impl Mirror {
         let mut inner = self.lock();
         for (key, kind, total) in answers {
             match inner.slot(key) {
-                Some(Slot::Known { counts, .. }) => merge_max(counts, kind, total),
+                Some(Slot::Known { counts, .. }) => apply_counts(counts, [(kind, total)], raise),
                 Some(Slot::Pending { spoiled }) => *spoiled = true,
                 None => {}
             }
@@ -315,13 +314,6 @@ impl Drop for Mirror {
     /// store) hands over what it knew, as a failure does.
     fn drop(&mut self) {
         self.clear();
-    }
-}
-
-fn merge_max(counts: &mut KindCounts, kind: &Arc<str>, n: u64) {
-    match counts.iter_mut().find(|(k, _)| same_kind(k, kind)) {
-        Some((_, have)) => *have = (*have).max(n),
-        None => counts.push((kind.clone(), n)),
     }
 }
 

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::key::{BucketKey, Hasher};
-use super::local::{same_kind, KindCounts};
+use super::local::{apply_counts, KindCounts};
 
 /// Keys waiting at most (a pipeline's worth is nearly always far fewer:
 /// the clients charged in one linger).
@@ -73,12 +73,7 @@ impl Outbox {
         };
         pending.ttl = pending.ttl.max(ttl);
         pending.expire |= expire;
-        for (kind, n) in counts {
-            match pending.counts.iter_mut().find(|(k, _)| same_kind(k, kind)) {
-                Some((_, have)) => *have += n,
-                None => pending.counts.push((kind.clone(), *n)),
-            }
-        }
+        apply_counts(&mut pending.counts, counts.iter().map(|(k, n)| (k, *n)), |c, n| *c += n);
         if first {
             Added::First
         } else {

@@ -369,7 +369,7 @@ impl RedisStore {
         let charged = if self.is_tracking() {
             self.link.mirror.charge(key, counts)
         } else {
-            super::mirror::Charged { held: false, existed: false }
+            super::mirror::Charged::default()
         };
         // A key the mirror holds with a count exists in Redis (or an
         // earlier charge that sets its expiry is ahead of this one).
